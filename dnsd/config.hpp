@@ -1,0 +1,122 @@
+// The typed daemon and zone configuration, read from YAML through key tables with file:line diagnostics.
+// Control plane: called on the control thread at start, on SIGHUP and by `dnsd check`.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dnsd {
+
+struct SourceLoc {
+  std::string file;
+  int line = 0;  // 1-based; 0 = the file as a whole
+};
+
+struct Diagnostic {
+  SourceLoc loc;
+  std::string message;
+  bool warning = false;
+};
+std::string to_string(const Diagnostic& d);  // "file:line: message" (warnings say "warning: ")
+
+// Thrown by the loaders with every error found (all collected, never just the first).
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(std::vector<Diagnostic> diagnostics);
+  const std::vector<Diagnostic>& diagnostics() const noexcept { return diagnostics_; }
+
+ private:
+  std::vector<Diagnostic> diagnostics_;
+};
+
+struct Member {
+  std::string name;
+  std::string host;  // absolute, with trailing dot, spelled as configured
+  std::vector<std::string> addresses;
+  std::optional<uint16_t> peer_port;
+  std::optional<uint16_t> client_port;
+  SourceLoc loc;
+  SourceLoc host_loc;
+};
+
+struct Cluster {
+  std::string name;  // empty: no -NAME suffix
+  bool peer_tls = true;
+  bool client_tls = false;
+  uint16_t peer_port = 2380;
+  uint16_t client_port = 2379;
+  uint16_t priority = 0;
+  uint16_t weight = 0;
+  bool registration = false;
+  std::vector<Member> members;
+  SourceLoc loc;
+};
+
+struct Soa {
+  std::string mname;
+  std::string rname;
+  uint32_t refresh = 3600;
+  uint32_t retry = 600;
+  uint32_t expire = 86400;
+  uint32_t minimum = 30;
+};
+
+struct ZoneConfig {
+  std::string file;
+  std::string zone;  // absolute, with trailing dot
+  uint32_t ttl = 30;
+  Soa soa;
+  std::vector<std::string> ns;
+  std::string records;
+  int records_first_line = 0;  // file line of the first line of `records:`
+  std::vector<Cluster> clusters;
+  SourceLoc loc;
+};
+
+struct TcpOptions {
+  uint32_t idle_timeout_ms = 10000;     // RFC 7766 §6.2.3: servers close idle connections
+  uint32_t max_connections = 1000;      // per worker
+};
+
+struct DaemonConfig {
+  std::string file;
+  std::vector<std::string> listen;  // "ADDR:PORT", "[V6]:PORT"
+  std::vector<std::string> zone_globs;
+  std::string state_dir = "/var/lib/dnsd";
+  std::optional<std::string> control_listen;
+  std::string log_level = "info";
+  unsigned workers = 0;  // 0 = one per core
+  TcpOptions tcp;
+  std::vector<ZoneConfig> zones;
+  std::vector<Diagnostic> warnings;
+};
+
+// Loads conf/dnsd.yaml and every zone file its globs name (relative to the config's directory).
+// Throws ConfigError with every problem found; warnings come back in DaemonConfig::warnings.
+DaemonConfig load_config(const std::string& path);
+
+// Loads one zone file (exposed for tests).
+ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diagnostics);
+
+// Durations: an integer with a unit (ms, s, m, h); a bare integer means seconds.
+std::optional<uint64_t> parse_duration_ms(const std::string& text);
+
+// "127.0.0.1:1053" or "[::1]:1053" -> address and port; nullopt when malformed.
+struct HostPort {
+  std::string address;
+  uint16_t port = 0;
+  bool v6 = false;
+};
+std::optional<HostPort> parse_host_port(const std::string& text);
+
+// Normalizes an absolute domain name to carry exactly one trailing dot ("" for the empty string).
+std::string absolute_name(const std::string& name);
+
+// Go's net.isDomainName (go1.19): what Go's resolver accepts as an SRV target. One bad target fails
+// the whole lookup in Go, so config validation rejects what this rejects.
+bool go_valid_hostname(const std::string& name);
+
+}  // namespace dnsd

@@ -1,0 +1,148 @@
+// The control thread (see control.hpp).
+#include "control.hpp"
+
+#include <csignal>
+
+#include "log.hpp"
+
+namespace dnsd {
+
+namespace {
+
+void log_warnings(const DaemonConfig& cfg) {
+  for (const Diagnostic& d : cfg.warnings) spdlog::warn("config: {}", to_string(d));
+}
+
+std::string zone_list(const CompiledConfig& compiled) {
+  std::string out;
+  for (const Zone& z : compiled.snapshot->zones())
+    out += (out.empty() ? "" : ", ") + z.apex_text + " serial " + std::to_string(z.serial);
+  return out;
+}
+
+}  // namespace
+
+Control::Control(RunOptions options) : options_(std::move(options)), base_(event_base_new()) {
+  if (!base_) throw std::runtime_error("cannot create the control event base");
+}
+
+Control::~Control() {
+  if (server_) server_->stop();
+}
+
+void Control::start() {
+  config_ = load_config(options_.config_path);
+  if (!options_.listen.empty()) config_.listen = options_.listen;
+  if (options_.control_listen) config_.control_listen = options_.control_listen;
+  for (const std::string& l : config_.listen)
+    if (!parse_host_port(l)) throw std::runtime_error("--listen '" + l + "' must be ADDRESS:PORT or [IPV6]:PORT");
+  set_log_level(config_.log_level);
+  log_warnings(config_);
+
+  state_ = std::make_unique<StateStore>(config_.state_dir, false);
+  CompiledConfig compiled = compile_config(config_, *state_);
+  slot_.publish(compiled.snapshot);
+  published_at_ = std::time(nullptr);
+  spdlog::info("control: loaded {} zone(s): {}", compiled.zones.size(), zone_list(compiled));
+
+  // Every listener is bound before the first query is answered (DESIGN §3).
+  ServerOptions so;
+  so.workers = config_.workers ? config_.workers : usable_cpus();
+  so.tcp_idle_timeout_ms = config_.tcp.idle_timeout_ms;
+  so.tcp_max_connections = config_.tcp.max_connections;
+  for (const std::string& l : config_.listen) {
+    const HostPort hp = *parse_host_port(l);
+    Endpoint ep;
+    make_endpoint(hp.address, hp.port, ep);
+    so.listen.push_back(ep);
+  }
+  server_ = std::make_unique<Server>(slot_, so);
+  if (std::string e = server_->bind(); !e.empty()) throw std::runtime_error(e);
+
+  if (config_.control_listen) {
+    const HostPort hp = *parse_host_port(*config_.control_listen);
+    http_ = std::make_unique<ControlHttp>(base_.get(), ControlHttp::Handlers{[this] { return ready_; },
+                                                                            [this] { return metrics(); }});
+    if (std::string e = http_->bind(hp.address, hp.port); !e.empty()) throw std::runtime_error(e);
+    spdlog::info("control: http on {}", *config_.control_listen);
+  }
+  for (int sig : {SIGHUP, SIGTERM, SIGINT}) {
+    signals_.emplace_back(evsignal_new(base_.get(), sig, &Control::on_signal, this));
+    if (!signals_.back() || event_add(signals_.back().get(), nullptr) != 0)
+      throw std::runtime_error("cannot install signal handlers");
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+
+  server_->start();
+  ready_ = true;
+  std::string where;
+  for (const Endpoint& ep : server_->bound()) where += (where.empty() ? "" : ", ") + ep.text;
+  spdlog::info("server: answering on {} (udp+tcp) with {} worker(s)", where, so.workers);
+}
+
+int Control::run() {
+  event_base_loop(base_.get(), EVLOOP_NO_EXIT_ON_EMPTY);
+  ready_ = false;
+  server_->stop();
+  spdlog::info("control: stopped");
+  return 0;
+}
+
+bool Control::reload() {
+  ++reloads_;
+  try {
+    DaemonConfig next = load_config(options_.config_path);
+    if (!options_.listen.empty()) next.listen = options_.listen;
+    if (options_.control_listen) next.control_listen = options_.control_listen;
+    log_warnings(next);
+    CompiledConfig compiled = compile_config(next, *state_);
+    slot_.publish(compiled.snapshot);
+    published_at_ = std::time(nullptr);
+    if (next.listen != config_.listen || next.control_listen != config_.control_listen ||
+        next.workers != config_.workers || next.state_dir != config_.state_dir)
+      spdlog::warn("control: listen, control, workers and state_dir changes take effect at the next restart");
+    set_log_level(next.log_level);
+    spdlog::info("control: reloaded {} zone(s): {}", compiled.zones.size(), zone_list(compiled));
+    next.listen = config_.listen;
+    next.control_listen = config_.control_listen;
+    next.workers = config_.workers;
+    next.state_dir = config_.state_dir;
+    config_ = std::move(next);
+    return true;
+  } catch (const ConfigError& e) {
+    ++reload_failures_;
+    for (const Diagnostic& d : e.diagnostics()) spdlog::error("control: reload failed, keeping the old zones: {}", to_string(d));
+  } catch (const std::exception& e) {
+    ++reload_failures_;
+    spdlog::error("control: reload failed, keeping the old zones: {}", e.what());
+  }
+  return false;
+}
+
+void Control::on_signal(evutil_socket_t sig, short, void* self) noexcept {
+  auto* c = static_cast<Control*>(self);
+  if (sig == SIGHUP) {
+    c->reload();
+    return;
+  }
+  spdlog::info("control: signal {} received, stopping", int(sig));
+  event_base_loopbreak(c->base_.get());
+}
+
+std::string Control::metrics() const {
+  std::string out = render_prometheus(server_->counters());
+  out += "# HELP dnsd_config_reloads_total Reloads attempted (SIGHUP).\n# TYPE dnsd_config_reloads_total counter\n";
+  out += "dnsd_config_reloads_total " + std::to_string(reloads_) + "\n";
+  out += "# HELP dnsd_config_reload_failures_total Reloads rejected; the old zones kept serving.\n"
+         "# TYPE dnsd_config_reload_failures_total counter\n";
+  out += "dnsd_config_reload_failures_total " + std::to_string(reload_failures_) + "\n";
+  out += "# HELP dnsd_snapshot_age_seconds Seconds since the serving snapshot was published.\n"
+         "# TYPE dnsd_snapshot_age_seconds gauge\n";
+  out += "dnsd_snapshot_age_seconds " + std::to_string(std::time(nullptr) - published_at_) + "\n";
+  out += "# HELP dnsd_zone_serial SOA serial served, by zone.\n# TYPE dnsd_zone_serial gauge\n";
+  if (auto snap = slot_.current())
+    for (const Zone& z : snap->zones()) out += "dnsd_zone_serial{zone=\"" + z.apex_text + "\"} " + std::to_string(z.serial) + "\n";
+  return out;
+}
+
+}  // namespace dnsd

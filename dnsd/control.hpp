@@ -1,0 +1,58 @@
+// The control thread: loads the config, compiles and publishes snapshots, reloads on SIGHUP, stops
+// on SIGTERM/SIGINT, serves the control endpoint. Runs on the main thread's event base.
+#pragma once
+
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compile.hpp"
+#include "config.hpp"
+#include "control_http.hpp"
+#include "raii.hpp"
+#include "server.hpp"
+#include "snapshot.hpp"
+#include "state_store.hpp"
+
+namespace dnsd {
+
+struct RunOptions {
+  std::string config_path;
+  std::vector<std::string> listen;            // --listen: replaces the config's list
+  std::optional<std::string> control_listen;  // --control
+};
+
+class Control {
+ public:
+  explicit Control(RunOptions options);
+  ~Control();
+
+  // Start-up: load and compile the config, publish it, bind every listener (DNS and control) and
+  // start the workers. Throws ConfigError or std::runtime_error; nothing is left running then.
+  void start();
+  // Runs until SIGTERM or SIGINT. Returns the process exit code.
+  int run();
+  // SIGHUP: all-or-nothing reload. Returns false (old snapshot kept) when the new config fails.
+  bool reload();
+
+ private:
+  static void on_signal(evutil_socket_t sig, short, void* self) noexcept;
+  std::string metrics() const;
+
+  RunOptions options_;
+  DaemonConfig config_;
+  std::unique_ptr<StateStore> state_;
+  SnapshotSlot slot_;
+  EventBasePtr base_;
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<ControlHttp> http_;
+  std::vector<EventPtr> signals_;
+  bool ready_ = false;
+  uint64_t reloads_ = 0;
+  uint64_t reload_failures_ = 0;
+  std::time_t published_at_ = 0;
+};
+
+}  // namespace dnsd

@@ -1,0 +1,70 @@
+// Control endpoint (see control_http.hpp).
+#include "control_http.hpp"
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include <string_view>
+
+#include "log.hpp"
+
+namespace dnsd {
+
+namespace {
+// Bounds for slow or malformed clients: headers and bodies are small on this API.
+constexpr int request_timeout_s = 10;
+constexpr size_t max_headers_size = 8192;
+constexpr size_t max_body_size = 65536;
+
+void reply(evhttp_request* req, int code, const char* reason, const std::string& type, const std::string& body) {
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type.c_str());
+  evbuffer* buf = evbuffer_new();
+  evbuffer_add(buf, body.data(), body.size());
+  evhttp_send_reply(req, code, reason, buf);
+  evbuffer_free(buf);
+}
+
+void json_error(evhttp_request* req, int code, const char* reason, const std::string& message) {
+  reply(req, code, reason, "application/json", "{\"error\": \"" + message + "\"}\n");
+}
+}  // namespace
+
+ControlHttp::ControlHttp(event_base* base, Handlers handlers) : handlers_(std::move(handlers)), http_(evhttp_new(base)) {
+  if (!http_) throw std::runtime_error("cannot create the control HTTP server");
+  evhttp_set_timeout(http_.get(), request_timeout_s);
+  evhttp_set_max_headers_size(http_.get(), max_headers_size);
+  evhttp_set_max_body_size(http_.get(), max_body_size);
+  evhttp_set_allowed_methods(http_.get(), EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
+  evhttp_set_gencb(http_.get(), &ControlHttp::on_request, this);
+}
+
+std::string ControlHttp::bind(const std::string& address, uint16_t port) {
+  if (!evhttp_bind_socket_with_handle(http_.get(), address.c_str(), port))
+    return "cannot bind the control endpoint to " + address + ":" + std::to_string(port) + " (in use?)";
+  return "";
+}
+
+void ControlHttp::on_request(evhttp_request* req, void* self) noexcept {
+  try {
+    static_cast<ControlHttp*>(self)->handle(req);
+  } catch (const std::exception& e) {
+    spdlog::error("control: request failed ({})", e.what());
+    json_error(req, 500, "Internal Server Error", "internal error");
+  }
+}
+
+void ControlHttp::handle(evhttp_request* req) {
+  const std::string_view path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)) ?: "";
+  const bool get = evhttp_request_get_command(req) == EVHTTP_REQ_GET || evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
+    if (!get) return json_error(req, 405, "Method Not Allowed", "only GET is allowed here");
+    if (path == "/healthz") return reply(req, 200, "OK", "text/plain", "ok\n");
+    if (path == "/readyz")
+      return handlers_.ready() ? reply(req, 200, "OK", "text/plain", "ready\n")
+                               : reply(req, 503, "Service Unavailable", "text/plain", "not ready\n");
+    return reply(req, 200, "OK", "text/plain; version=0.0.4", handlers_.metrics());
+  }
+  json_error(req, 404, "Not Found", "no such path");
+}
+
+}  // namespace dnsd

@@ -1,0 +1,31 @@
+// The control endpoint (libevent evhttp): /healthz, /readyz, /metrics. Loopback by default.
+// Control plane: runs on the control thread's event base.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "raii.hpp"
+
+namespace dnsd {
+
+class ControlHttp {
+ public:
+  struct Handlers {
+    std::function<bool()> ready;            // zones loaded and listeners up
+    std::function<std::string()> metrics;   // Prometheus text
+  };
+
+  ControlHttp(event_base* base, Handlers handlers);
+  // Binds ADDRESS:PORT ("[v6]:port" too). Returns "" or why it failed.
+  std::string bind(const std::string& address, uint16_t port);
+
+ private:
+  static void on_request(evhttp_request* req, void* self) noexcept;
+  void handle(evhttp_request* req);
+
+  Handlers handlers_;
+  HttpPtr http_;
+};
+
+}  // namespace dnsd

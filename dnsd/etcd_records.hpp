@@ -1,0 +1,29 @@
+// DESIGN §2 as code: the only place that spells the _etcd-* service labels.
+// Control plane: used by zone_builder when it turns clusters into records.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+
+namespace dnsd {
+
+enum class Service { server, client };
+
+// The SRV owner for a cluster's service in a zone, e.g. "_etcd-server-ssl-c1._tcp.lab.example.com.".
+std::string srv_owner(const Cluster& cluster, Service service, const std::string& zone);
+
+struct SrvTarget {
+  uint16_t priority;
+  uint16_t weight;
+  uint16_t port;
+  std::string target;  // byte-stable: spelled exactly as configured (etcd hashes it into member IDs)
+  const Member* member;
+};
+
+// The SRV RRset of a service, in configured member order (never rotated: etcd matches the first
+// IPv4 address of each target against its own advertise URL).
+std::vector<SrvTarget> srv_targets(const Cluster& cluster, Service service);
+
+}  // namespace dnsd

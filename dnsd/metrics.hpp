@@ -1,0 +1,32 @@
+// Per-worker query counters: each worker writes only its own (relaxed stores, no RMW contention);
+// the control thread sums them when /metrics is read. Data plane; header only.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dnsd {
+
+struct Counters {
+  using Counter = std::atomic<uint64_t>;
+  std::array<Counter, 2> queries{};     // by transport: 0 = udp, 1 = tcp
+  std::array<Counter, 24> responses{};  // by (extended) rcode; 16 = BADVERS
+  std::array<Counter, 256> qtypes{};    // by qtype below 256; 0 collects the rest
+  Counter truncated{0};
+  Counter dropped{0};  // packets not answered: unreadable header or QR=1
+  Counter tcp_connections{0};
+  Counter tcp_refused{0};  // connections closed at once because of the connection cap
+};
+
+// Single-writer increment: cheaper than fetch_add, correct because only the owning worker writes.
+inline void bump(Counters::Counter& c, uint64_t by = 1) noexcept {
+  c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+// Renders the sum of all workers' counters as Prometheus text exposition.
+std::string render_prometheus(const std::vector<const Counters*>& workers);
+
+}  // namespace dnsd

@@ -1,0 +1,197 @@
+// query_process() (see query.hpp): verdict by flat guard clauses, then reply assembly from the
+// snapshot's precompiled bodies. Anchor: NSD query.c query_process().
+#include "query.hpp"
+
+#include <algorithm>
+
+#include "wire.hpp"
+
+namespace dnsd {
+
+namespace {
+
+constexpr size_t opt_size = 11;
+
+struct Reply {
+  uint8_t* out;
+  size_t limit;  // what this reply may occupy: transport and client size
+  size_t pos = header_size;
+  uint16_t counts[4] = {0, 0, 0, 0};
+};
+
+// The size a UDP reply must fit in: 512 without EDNS, else the client's size (at least 512) capped at
+// ours (RFC 6891 §6.2.5; go1.19 fails on UDP replies over 1232 bytes).
+size_t reply_limit(const QueryView& q, Transport t, size_t cap) noexcept {
+  size_t limit = max_message;
+  if (t == Transport::udp)
+    limit = q.edns ? std::clamp<size_t>(q.edns_payload, udp_plain_limit, our_edns_payload) : udp_plain_limit;
+  return std::min(limit, cap);
+}
+
+// Header: ID, opcode, RD and CD copied; RA, AD, Z and TC of the query never echoed.
+void write_header(Reply& r, const QueryView& q, bool aa, bool tc, uint16_t rc) noexcept {
+  put16(r.out, q.id);
+  r.out[2] = uint8_t(0x80 | (q.opcode << 3) | (aa ? 0x04 : 0) | (tc ? 0x02 : 0) | (q.rd ? 0x01 : 0));
+  r.out[3] = uint8_t((q.cd ? 0x10 : 0) | (rc & 0x0F));
+  for (int i = 0; i < 4; ++i) put16(r.out + 4 + 2 * i, r.counts[i]);
+}
+
+// Copies the question exactly as sent: case preserved for 0x20 resolvers, and Go drops replies
+// whose question differs from what it asked.
+void write_question(Reply& r, const uint8_t* pkt, const QueryView& q) noexcept {
+  std::memcpy(r.out + header_size, pkt + header_size, q.question_len);
+  r.pos = header_size + q.question_len;
+  r.counts[0] = 1;
+}
+
+// Our OPT: root owner, payload 1232, extended rcode bits, version 0, DO copied, no options.
+void write_opt(Reply& r, const QueryView& q, uint16_t rc) noexcept {
+  uint8_t* p = r.out + r.pos;
+  p[0] = 0;
+  put16(p + 1, rr_type::opt);
+  put16(p + 3, our_edns_payload);
+  p[5] = uint8_t(rc >> 4);
+  p[6] = 0;
+  put16(p + 7, q.edns_do ? 0x8000 : 0);
+  put16(p + 9, 0);
+  r.pos += opt_size;
+  ++r.counts[3];
+}
+
+size_t finish(Reply& r, const QueryView& q, bool aa, bool tc, uint16_t rc, Counters& c) noexcept {
+  write_header(r, q, aa, tc, rc);
+  bump(c.responses[std::min<size_t>(rc, c.responses.size() - 1)]);
+  if (tc) bump(c.truncated);
+  return r.pos;
+}
+
+// A reply with no records: header, the question when there is one, and OPT when the query had one.
+size_t error_reply(Reply& r, const uint8_t* pkt, const QueryView& q, uint16_t rc, bool with_opt,
+                   Counters& c) noexcept {
+  if (q.has_question && header_size + q.question_len + opt_size <= r.limit) write_question(r, pkt, q);
+  if (with_opt && q.edns && r.pos + opt_size <= r.limit) write_opt(r, q, rc);
+  return finish(r, q, false, false, rc, c);
+}
+
+// TC reply: header + question (+ OPT), no partial RRsets; the client retries over TCP.
+size_t truncated_reply(Reply& r, const uint8_t* pkt, const QueryView& q, uint16_t rc, Counters& c) noexcept {
+  write_question(r, pkt, q);
+  if (q.edns) write_opt(r, q, rc);
+  return finish(r, q, true, true, rc, c);
+}
+
+// Answers from precompiled bodies: answer and authority always whole, additional RRs while they fit.
+size_t data_reply(Reply& r, const uint8_t* pkt, const QueryView& q, const Answer& a, Counters& c) noexcept {
+  const size_t base = header_size + q.question_len + (q.edns ? opt_size : 0);
+  if (base + a.essential > r.limit) return truncated_reply(r, pkt, q, a.rcode, c);
+  size_t body = a.essential;
+  uint16_t additional = 0;
+  for (uint16_t end : a.additional_ends) {
+    if (base + end > r.limit) break;
+    body = end;
+    ++additional;
+  }
+  write_question(r, pkt, q);
+  std::memcpy(r.out + r.pos, a.body.data(), body);
+  r.pos += body;
+  r.counts[1] = a.ancount;
+  r.counts[2] = a.nscount;
+  r.counts[3] = additional;
+  if (q.edns) write_opt(r, q, a.rcode);
+  return finish(r, q, true, false, a.rcode, c);
+}
+
+// NXDOMAIN and NODATA: the zone's SOA in authority (RFC 2308 §3), its owner a pointer to the apex,
+// which is a suffix of the question name.
+size_t negative_reply(Reply& r, const uint8_t* pkt, const QueryView& q, const Zone& z, uint8_t rc,
+                      Counters& c) noexcept {
+  const size_t soa = 2 + z.soa_negative_tail.size();
+  const size_t base = header_size + q.question_len + (q.edns ? opt_size : 0);
+  if (base + soa > r.limit) return truncated_reply(r, pkt, q, rc, c);
+  write_question(r, pkt, q);
+  put16(r.out + r.pos, uint16_t(0xC000 | (header_size + q.qname_len - z.apex.size())));
+  std::memcpy(r.out + r.pos + 2, z.soa_negative_tail.data(), z.soa_negative_tail.size());
+  r.pos += soa;
+  r.counts[2] = 1;
+  if (q.edns) write_opt(r, q, rc);
+  return finish(r, q, true, false, rc, c);
+}
+
+// RFC 8945 §5.2.1: a TSIG key we do not know gets NOTAUTH, unsigned, with a TSIG RR carrying BADKEY.
+size_t badkey_reply(Reply& r, const uint8_t* pkt, size_t len, const QueryView& q, Counters& c) noexcept {
+  const size_t owner_len = parse_dname(pkt, len, q.tsig_offset, nullptr);
+  const size_t rdata = q.tsig_offset + owner_len + 10;
+  const size_t alg_len = owner_len ? parse_dname(pkt, len, rdata, nullptr) : 0;
+  // Names in TSIG are never compressed (RFC 8945 §4.2); fixed fields: time 6, fudge 2, MAC size 2.
+  if (alg_len == 0 || q.tsig_end < rdata + alg_len + 10) return error_reply(r, pkt, q, rcode::formerr, true, c);
+  const size_t mac_len = get16(pkt + rdata + alg_len + 8);
+  const size_t orig_id = rdata + alg_len + 10 + mac_len;
+  if (q.tsig_end < orig_id + 6) return error_reply(r, pkt, q, rcode::formerr, true, c);
+
+  const size_t rdlen = alg_len + 6 + 2 + 2 + 2 + 2 + 2;
+  const size_t tsig_size = owner_len + 10 + rdlen;
+  const size_t need = header_size + q.question_len + (q.edns ? opt_size : 0) + tsig_size;
+  if (need > r.limit) return truncated_reply(r, pkt, q, rcode::notauth, c);
+  write_question(r, pkt, q);
+  if (q.edns) write_opt(r, q, rcode::notauth);  // TSIG must stay the last record
+  uint8_t* p = r.out + r.pos;
+  std::memcpy(p, pkt + q.tsig_offset, owner_len);
+  p += owner_len;
+  put16(p, rr_type::tsig);
+  put16(p + 2, rr_type::any);  // class ANY
+  put32(p + 4, 0);
+  put16(p + 8, uint16_t(rdlen));
+  p += 10;
+  std::memcpy(p, pkt + rdata, alg_len + 8);  // algorithm, time signed, fudge: as the client sent them
+  p += alg_len + 8;
+  put16(p, 0);  // MAC size 0: unsigned
+  std::memcpy(p + 2, pkt + orig_id, 2);
+  put16(p + 4, tsig_badkey);
+  put16(p + 6, 0);  // other len
+  r.pos += tsig_size;
+  ++r.counts[3];
+  return finish(r, q, false, false, rcode::notauth, c);
+}
+
+}  // namespace
+
+size_t query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8_t* out, size_t cap,
+                     Transport transport, Counters& c) noexcept {
+  bump(c.queries[transport == Transport::tcp ? 1 : 0]);
+  QueryView q;
+  const ParseResult parsed = parse_query(pkt, len, q);
+  if (parsed == ParseResult::drop) {
+    bump(c.dropped);
+    return 0;
+  }
+  Reply r{out, reply_limit(q, transport, cap)};
+  bump(c.qtypes[q.qtype < 256 ? q.qtype : 0]);
+
+  // Malformed after a readable header: FORMERR, question echoed only when it parsed, no OPT.
+  if (parsed == ParseResult::formerr) return error_reply(r, pkt, q, rcode::formerr, false, c);
+  // EDNS version above 0: BADVERS with our OPT saying version 0 (RFC 6891 §6.1.3).
+  if (q.edns && q.edns_version > 0) return error_reply(r, pkt, q, rcode::badvers, true, c);
+  // No TSIG keys are configured, so every signed message names a key we do not know.
+  if (q.tsig_offset) return badkey_reply(r, pkt, len, q, c);
+  // Only QUERY is implemented: NOTIFY, UPDATE and the rest get NOTIMP, never NOERROR.
+  if (q.opcode != 0) return error_reply(r, pkt, q, rcode::notimp, true, c);
+  // OPT is a pseudo-type: asking for it is malformed.
+  if (q.qtype == rr_type::opt) return error_reply(r, pkt, q, rcode::formerr, true, c);
+  // We serve class IN only; CH, HS and ANY are refused.
+  if (q.qclass != class_in) return error_reply(r, pkt, q, rcode::refused, true, c);
+  // No zone transfers are configured (and never over UDP).
+  if (q.qtype == rr_type::axfr || q.qtype == rr_type::ixfr) return error_reply(r, pkt, q, rcode::refused, true, c);
+  if (!snap) return error_reply(r, pkt, q, rcode::refused, true, c);
+
+  const Snapshot::Hit hit = snap->lookup({reinterpret_cast<const char*>(q.lname), q.qname_len}, q.qtype);
+  switch (hit.kind) {
+    case Snapshot::Kind::answer: return data_reply(r, pkt, q, *hit.answer, c);
+    case Snapshot::Kind::nodata: return negative_reply(r, pkt, q, *hit.zone, rcode::noerror, c);
+    case Snapshot::Kind::nxdomain: return negative_reply(r, pkt, q, *hit.zone, rcode::nxdomain, c);
+    case Snapshot::Kind::refused: break;
+  }
+  // Not in any zone we serve: REFUSED without AA (we are not a resolver).
+  return error_reply(r, pkt, q, rcode::refused, true, c);
+}
+
+}  // namespace dnsd

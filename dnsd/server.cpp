@@ -1,0 +1,200 @@
+// Workers and the server that binds their sockets (see server.hpp).
+#include "server.hpp"
+
+#include <arpa/inet.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <sched.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "server_tcp.hpp"
+#include "server_udp.hpp"
+
+namespace dnsd {
+
+bool make_endpoint(const std::string& address, uint16_t port, Endpoint& out) {
+  out = {};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&out.addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.addr);
+  if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    out.len = sizeof(sockaddr_in);
+  } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    out.len = sizeof(sockaddr_in6);
+  } else {
+    return false;
+  }
+  out.text = endpoint_text(out.addr);
+  return true;
+}
+
+std::string endpoint_text(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(v6->sin6_port));
+  }
+  const auto* v4 = reinterpret_cast<const sockaddr_in*>(&addr);
+  inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
+  return std::string(host) + ":" + std::to_string(ntohs(v4->sin_port));
+}
+
+unsigned usable_cpus() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  const int n = CPU_COUNT(&set);
+  return n > 0 ? unsigned(n) : 1;
+}
+
+namespace {
+
+std::string sys_error(const std::string& what, const Endpoint& ep) {
+  return "cannot " + what + " " + ep.text + ": " + std::strerror(errno);
+}
+
+// A socket bound to ep. With reuse_port, workers share the address through SO_REUSEPORT.
+Fd open_socket(const Endpoint& ep, int type, bool reuse_port, std::string& error) {
+  Fd fd(::socket(ep.addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    error = sys_error("create a socket for", ep);
+    return {};
+  }
+  const int one = 1;
+  if (type == SOCK_STREAM) setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME_WAIT only
+  if (reuse_port && setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    error = sys_error("set SO_REUSEPORT on", ep);
+    return {};
+  }
+  if (ep.addr.ss_family == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ep.addr), ep.len) != 0) {
+    error = sys_error(type == SOCK_STREAM ? "bind TCP" : "bind UDP", ep);
+    return {};
+  }
+  if (type == SOCK_STREAM && ::listen(fd.get(), 1024) != 0) {
+    error = sys_error("listen on", ep);
+    return {};
+  }
+  return fd;
+}
+
+}  // namespace
+
+Worker::Worker(SnapshotSlot& slot, const ServerOptions& options)
+    : slot_(slot),
+      options_(options),
+      base_(event_base_new()),
+      query_buf_(udp_batch * (max_query + 1)),
+      reply_buf_(std::max(udp_batch * udp_reply_cap, max_query + 2)) {
+  if (!base_) throw std::runtime_error("cannot create an event base");
+}
+
+Worker::~Worker() {
+  stop();
+  connections_.clear();
+  tcp_.clear();
+  udp_.clear();
+}
+
+std::string Worker::add_sockets(Fd udp, Fd tcp) {
+  auto u = std::make_unique<UdpSocket>(*this, std::move(udp));
+  auto t = std::make_unique<TcpListener>(*this, std::move(tcp));
+  if (!u->arm() || !t->arm()) return "cannot register sockets with libevent";
+  udp_.push_back(std::move(u));
+  tcp_.push_back(std::move(t));
+  return "";
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] { event_base_loop(base_.get(), EVLOOP_NO_EXIT_ON_EMPTY); });
+}
+
+void Worker::stop() noexcept {
+  if (!thread_.joinable()) return;
+  event_base_loopbreak(base_.get());
+  thread_.join();
+}
+
+const Snapshot* Worker::snapshot() noexcept {
+  const uint64_t gen = slot_.generation();
+  if (gen != generation_) {
+    // Takes the slot's mutex, once per published snapshot and worker, never per packet.
+    snapshot_ = slot_.current();
+    generation_ = gen;
+  }
+  return snapshot_.get();
+}
+
+bool Worker::tcp_admit() noexcept { return connection_count_ < options_.tcp_max_connections; }
+
+std::list<std::unique_ptr<TcpConnection>>::iterator Worker::tcp_adopt(std::unique_ptr<TcpConnection> c) {
+  ++connection_count_;
+  return connections_.insert(connections_.end(), std::move(c));
+}
+
+void Worker::tcp_release(std::list<std::unique_ptr<TcpConnection>>::iterator it) noexcept {
+  --connection_count_;
+  connections_.erase(it);
+}
+
+Server::Server(SnapshotSlot& slot, ServerOptions options) : slot_(slot), options_(std::move(options)) {
+  static std::once_flag threads_once;
+  std::call_once(threads_once, [] { evthread_use_pthreads(); });  // loopbreak from the main thread
+}
+
+Server::~Server() { stop(); }
+
+std::string Server::bind() {
+  std::string error;
+  for (Endpoint& ep : options_.listen) {
+    uint16_t& port = reinterpret_cast<sockaddr_in*>(&ep.addr)->sin_port;  // same offset for v4 and v6
+    if (port != 0) {
+      // Probe without SO_REUSEPORT: fails when any other socket holds the port, so we never share
+      // it with a foreign process.
+      for (int type : {SOCK_DGRAM, SOCK_STREAM})
+        if (!open_socket(ep, type, false, error)) return error + " (is another server running?)";
+    }
+  }
+  for (unsigned i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(slot_, options_));
+  for (Endpoint& ep : options_.listen) {
+    for (auto& w : workers_) {
+      Fd udp = open_socket(ep, SOCK_DGRAM, true, error);
+      if (!udp) return error;
+      uint16_t& port = reinterpret_cast<sockaddr_in*>(&ep.addr)->sin_port;
+      if (port == 0) {
+        // Port 0: the kernel picks one for the first socket; every other socket joins it.
+        sockaddr_storage got{};
+        socklen_t len = sizeof got;
+        getsockname(udp.get(), reinterpret_cast<sockaddr*>(&got), &len);
+        port = reinterpret_cast<sockaddr_in*>(&got)->sin_port;
+        ep.text = endpoint_text(ep.addr);
+      }
+      Fd tcp = open_socket(ep, SOCK_STREAM, true, error);
+      if (!tcp) return error;
+      if (std::string e = w->add_sockets(std::move(udp), std::move(tcp)); !e.empty()) return e;
+    }
+  }
+  return "";
+}
+
+void Server::start() {
+  for (auto& w : workers_) w->start();
+}
+
+void Server::stop() noexcept {
+  for (auto& w : workers_) w->stop();
+}
+
+std::vector<const Counters*> Server::counters() const {
+  std::vector<const Counters*> out;
+  for (const auto& w : workers_) out.push_back(&w->counters());
+  return out;
+}
+
+}  // namespace dnsd

@@ -1,0 +1,111 @@
+// The DNS workers: one thread per worker, each with its own event base, its own SO_REUSEPORT UDP and
+// TCP sockets on every listen address, its own buffers and counters. They share only the snapshot slot.
+// Data plane: Server is built and started by main on the main thread; workers run on their own threads.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "metrics.hpp"
+#include "raii.hpp"
+#include "snapshot.hpp"
+
+namespace dnsd {
+
+struct Endpoint {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  std::string text;  // as configured, for logs
+};
+
+// Builds an endpoint from a numeric address and port; false when the address does not parse.
+bool make_endpoint(const std::string& address, uint16_t port, Endpoint& out);
+std::string endpoint_text(const sockaddr_storage& addr);
+
+struct ServerOptions {
+  std::vector<Endpoint> listen;
+  unsigned workers = 1;
+  uint32_t tcp_idle_timeout_ms = 10000;
+  uint32_t tcp_max_connections = 1000;  // per worker
+};
+
+class UdpSocket;
+class TcpListener;
+class TcpConnection;
+
+class Worker {
+ public:
+  static constexpr size_t udp_batch = 32;
+  static constexpr size_t max_query = 65535;
+  static constexpr size_t udp_reply_cap = 1232;
+
+  Worker(SnapshotSlot& slot, const ServerOptions& options);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Adds this worker's sockets (already bound and listening). Returns an error text or "".
+  std::string add_sockets(Fd udp, Fd tcp);
+  void start();
+  void stop() noexcept;  // thread-safe: breaks the loop; start()'s thread is joined
+
+  // The snapshot to answer from: reloaded only when the slot's generation changed (once per batch).
+  const Snapshot* snapshot() noexcept;
+  event_base* base() const noexcept { return base_.get(); }
+  Counters& counters() noexcept { return counters_; }
+  const ServerOptions& options() const noexcept { return options_; }
+  // Scratch buffers reused by every packet of this worker.
+  uint8_t* query_buffer() noexcept { return query_buf_.data(); }
+  uint8_t* reply_buffer() noexcept { return reply_buf_.data(); }
+
+  // TCP connection bookkeeping (RFC 7766 §6.2.2: servers bound their connections).
+  bool tcp_admit() noexcept;
+  std::list<std::unique_ptr<TcpConnection>>::iterator tcp_adopt(std::unique_ptr<TcpConnection> c);
+  void tcp_release(std::list<std::unique_ptr<TcpConnection>>::iterator it) noexcept;
+
+ private:
+  SnapshotSlot& slot_;
+  const ServerOptions& options_;
+  EventBasePtr base_;
+  Counters counters_;
+  uint64_t generation_ = 0;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::vector<uint8_t> query_buf_;
+  std::vector<uint8_t> reply_buf_;
+  std::vector<std::unique_ptr<UdpSocket>> udp_;
+  std::vector<std::unique_ptr<TcpListener>> tcp_;
+  std::list<std::unique_ptr<TcpConnection>> connections_;
+  size_t connection_count_ = 0;
+  std::thread thread_;
+};
+
+class Server {
+ public:
+  Server(SnapshotSlot& slot, ServerOptions options);
+  ~Server();
+
+  // Binds every listen address for every worker. A port held by another process is an error, never
+  // shared through SO_REUSEPORT. Port 0 picks a free port (the same for all workers). Returns "" or
+  // the reason it failed, naming the address.
+  std::string bind();
+  void start();
+  void stop() noexcept;
+  std::vector<const Counters*> counters() const;
+  const std::vector<Endpoint>& bound() const noexcept { return options_.listen; }
+
+ private:
+  SnapshotSlot& slot_;
+  ServerOptions options_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+// Number of CPUs this process may run on (its affinity mask), at least 1: `workers: auto`.
+unsigned usable_cpus();
+
+}  // namespace dnsd

@@ -1,0 +1,48 @@
+// One worker's TCP side (RFC 7766): a listener, and connections with 2-byte length framing, several
+// queries per connection answered in order (pipelining), an idle timeout and a connection cap.
+// Data plane: runs on its worker's thread only.
+#pragma once
+
+#include <list>
+#include <memory>
+
+#include "raii.hpp"
+
+namespace dnsd {
+
+class Worker;
+
+class TcpListener {
+ public:
+  TcpListener(Worker& worker, Fd fd);
+  bool arm();
+
+ private:
+  static void on_accept(evconnlistener* l, evutil_socket_t fd, sockaddr* addr, int len, void* self) noexcept;
+  Worker& worker_;
+  Fd fd_;
+  ListenerPtr listener_;
+};
+
+class TcpConnection {
+ public:
+  // The connection state machine: reading queries, or draining replies before closing.
+  enum class State { reading, closing };
+
+  TcpConnection(Worker& worker, evutil_socket_t fd);
+  bool arm(std::list<std::unique_ptr<TcpConnection>>::iterator self);
+
+ private:
+  static void on_read(bufferevent* bev, void* self) noexcept;
+  static void on_write(bufferevent* bev, void* self) noexcept;
+  static void on_event(bufferevent* bev, short what, void* self) noexcept;
+  void advance() noexcept;  // answers every complete query in the input buffer
+  void close() noexcept;    // frees this object
+
+  Worker& worker_;
+  BufferEventPtr bev_;
+  State state_ = State::reading;
+  std::list<std::unique_ptr<TcpConnection>>::iterator self_;
+};
+
+}  // namespace dnsd

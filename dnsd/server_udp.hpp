@@ -1,0 +1,33 @@
+// One worker's UDP socket: recvmmsg a batch, answer each packet, sendmmsg the replies.
+// Data plane: runs on its worker's thread only.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <array>
+#include <vector>
+
+#include "raii.hpp"
+
+namespace dnsd {
+
+class Worker;
+
+class UdpSocket {
+ public:
+  UdpSocket(Worker& worker, Fd fd);
+  UdpSocket(const UdpSocket&) = delete;
+  UdpSocket& operator=(const UdpSocket&) = delete;
+  // Registers the read event on the worker's base. Returns false when libevent refuses.
+  bool arm();
+
+ private:
+  static void on_readable(evutil_socket_t fd, short what, void* self) noexcept;
+  void drain() noexcept;
+
+  Worker& worker_;
+  Fd fd_;
+  EventPtr event_;
+};
+
+}  // namespace dnsd

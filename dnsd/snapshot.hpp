@@ -1,0 +1,93 @@
+// The immutable compiled zones that workers answer from, and the slot that publishes them.
+// Built on the control thread (compile.cpp), read concurrently by every worker without locks.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace dnsd {
+
+// A reply body precompiled for one (name, type): the answer, authority and additional sections in wire
+// format, rendered as if the question name sat at offset 12 (owner names point at 0xC00C).
+struct Answer {
+  uint8_t rcode = 0;
+  uint16_t ancount = 0;
+  uint16_t nscount = 0;
+  std::vector<uint8_t> body;
+  // Body length after each additional RR: a reply may keep any prefix of the additional section
+  // without TC (RFC 2181 §9), but never a partial answer or authority section.
+  std::vector<uint16_t> additional_ends;
+  size_t essential = 0;  // body length of the answer and authority sections
+};
+
+struct Zone {
+  std::string apex;       // lower-case wire name
+  std::string apex_text;  // as configured, for logs
+  uint32_t serial = 0;
+  // The zone's SOA RR after its owner name (type, class, negative TTL, rdlen, uncompressed rdata):
+  // negative answers write a pointer to the apex inside the question, then these bytes (RFC 2308 §3).
+  std::vector<uint8_t> soa_negative_tail;
+};
+
+struct Node {
+  const Zone* zone = nullptr;
+  std::vector<std::pair<uint16_t, Answer>> rrsets;  // by qtype; the CNAME entry answers every other type
+  bool cname = false;
+  Answer any;  // RFC 8482 §4.2: one synthesized HINFO instead of the whole node
+  const Answer* find(uint16_t qtype) const noexcept;
+};
+
+class Snapshot {
+ public:
+  enum class Kind { refused, nxdomain, nodata, answer };
+  struct Hit {
+    Kind kind = Kind::refused;
+    const Zone* zone = nullptr;
+    const Answer* answer = nullptr;
+  };
+
+  Snapshot() = default;
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  // Looks up a lower-case wire name. Never allocates.
+  Hit lookup(std::string_view lname, uint16_t qtype) const noexcept;
+
+  // Building (control thread only, before publishing).
+  Zone& add_zone(Zone zone);
+  Node& add_node(std::string lname, const Zone& zone);  // returns the existing node if present
+  const Zone* find_zone(std::string_view lname) const noexcept;  // most specific enclosing zone
+  Node* find_node(std::string_view lname);
+  const std::deque<Zone>& zones() const noexcept { return zones_; }
+
+ private:
+  std::deque<Zone> zones_;
+  std::unordered_map<std::string_view, const Zone*> zone_index_;
+  std::deque<std::string> keys_;  // owns the bytes the map keys view
+  std::unordered_map<std::string_view, Node> nodes_;
+};
+
+// Holds the published snapshot. publish() swaps under a mutex and bumps the generation; workers read
+// generation() once per batch and call current() only when it changed (std::atomic<shared_ptr> locks
+// on g++ 12, so it must never be read per packet).
+class SnapshotSlot {
+ public:
+  void publish(std::shared_ptr<const Snapshot> next);
+  std::shared_ptr<const Snapshot> current() const;
+  uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Snapshot> current_;
+  std::atomic<uint64_t> generation_{0};
+};
+
+}  // namespace dnsd

@@ -1,0 +1,224 @@
+// Zone records from config (see zone_builder.hpp). `records:` text is parsed by ldns; the generated
+// records are built from text too, so `dnsd check` prints both the same way.
+#include "zone_builder.hpp"
+
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "etcd_records.hpp"
+
+namespace dnsd {
+
+std::string lower_wire(const ldns_rdf* dname) {
+  std::string out(reinterpret_cast<const char*>(ldns_rdf_data(dname)), ldns_rdf_size(dname));
+  // Fold label bytes only, never the length bytes.
+  for (size_t i = 0; i < out.size() && out[i] != 0; i += size_t(uint8_t(out[i])) + 1)
+    for (size_t j = i + 1; j <= i + size_t(uint8_t(out[i])) && j < out.size(); ++j)
+      if (out[j] >= 'A' && out[j] <= 'Z') out[j] = char(out[j] + 32);
+  return out;
+}
+
+namespace {
+
+struct FileCloser {
+  void operator()(FILE* f) const noexcept { std::fclose(f); }
+};
+
+RrPtr rr_from_text(const std::string& text) {
+  ldns_rr* rr = nullptr;
+  if (ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK) return nullptr;
+  return RrPtr(rr);
+}
+
+bool is_subdomain_or_equal(const std::string& child_lower, const std::string& apex_lower) {
+  if (child_lower.size() < apex_lower.size()) return false;
+  if (child_lower.compare(child_lower.size() - apex_lower.size(), apex_lower.size(), apex_lower) != 0) return false;
+  // The apex must start on a label boundary of the child.
+  for (size_t i = 0; i < child_lower.size(); i += size_t(uint8_t(child_lower[i])) + 1)
+    if (i == child_lower.size() - apex_lower.size()) return true;
+  return false;
+}
+
+std::string name_text(const ldns_rdf* dname) {
+  char* s = ldns_rdf2str(dname);
+  std::string out = s ? s : "";
+  LDNS_FREE(s);
+  return out;
+}
+
+std::string type_text(ldns_rr_type type) {
+  char* s = ldns_rr_type2str(type);
+  std::string out = s ? s : "";
+  LDNS_FREE(s);
+  return out;
+}
+
+// The `records:` block: ldns reads it with $ORIGIN = zone and $TTL = the zone TTL.
+void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecords& out,
+                         std::vector<Diagnostic>& diags) {
+  if (z.records.empty()) return;
+  std::string text = z.records;
+  std::unique_ptr<FILE, FileCloser> fp(fmemopen(text.data(), text.size(), "r"));
+  if (!fp) throw std::runtime_error("fmemopen failed");
+  uint32_t ttl = z.ttl;
+  ldns_rdf* cur_origin = ldns_rdf_clone(origin);
+  ldns_rdf* prev = nullptr;
+  int line = 0;
+  while (!std::feof(fp.get())) {
+    ldns_rr* rr = nullptr;
+    const ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp.get(), &ttl, &cur_origin, &prev, &line);
+    const SourceLoc at{z.file, z.records_first_line + line - 1};
+    if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL || st == LDNS_STATUS_SYNTAX_ORIGIN) continue;
+    if (st != LDNS_STATUS_OK) {
+      if (!std::feof(fp.get()) || st != LDNS_STATUS_SYNTAX_ERR)
+        diags.push_back({at, std::string("bad record: ") + ldns_get_errorstr_by_id(st), false});
+      continue;
+    }
+    out.records.push_back({RrPtr(rr), at, false});
+  }
+  ldns_rdf_deep_free(cur_origin);
+  ldns_rdf_deep_free(prev);
+}
+
+}  // namespace
+
+ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags) {
+  ZoneRecords out;
+  out.apex = z.zone;
+  out.ttl = z.ttl;
+  out.negative_ttl = std::min(z.ttl, z.soa.minimum);
+  if (z.zone.empty()) return out;
+  RdfPtr origin(ldns_dname_new_frm_str(z.zone.c_str()));
+  if (!origin) {
+    diags.push_back({z.loc, "zone '" + z.zone + "' is not a valid name", false});
+    return out;
+  }
+  const std::string apex = lower_wire(origin.get());
+  const std::string ttl = " " + std::to_string(z.ttl) + " IN ";
+
+  for (const std::string& ns : z.ns)
+    if (auto rr = rr_from_text(z.zone + ttl + "NS " + ns)) out.records.push_back({std::move(rr), z.loc, true});
+  const size_t first_user = out.records.size();
+  parse_records_block(z, origin.get(), out, diags);
+  const size_t first_cluster = out.records.size();
+
+  // Clusters: server and client SRV sets, then the A/AAAA of in-zone hosts (in member order).
+  std::set<std::string> address_hosts, srv_owners;
+  for (const Cluster& c : z.clusters) {
+    for (Service svc : {Service::server, Service::client}) {
+      const std::string owner = srv_owner(c, svc, z.zone);
+      // e.g. an unnamed TLS cluster and a clear-text one named "ssl" both make _etcd-server-ssl.
+      if (!srv_owners.insert(owner).second) {
+        diags.push_back({c.loc, "'" + owner + " SRV' is generated twice (by two clusters)", false});
+        continue;
+      }
+      for (const SrvTarget& t : srv_targets(c, svc)) {
+        const std::string text = owner + ttl + "SRV " + std::to_string(t.priority) + " " + std::to_string(t.weight) +
+                                 " " + std::to_string(t.port) + " " + t.target;
+        if (auto rr = rr_from_text(text)) out.records.push_back({std::move(rr), t.member->loc, true});
+        else diags.push_back({t.member->loc, "cannot build SRV record '" + text + "'", false});
+      }
+    }
+    for (const Member& m : c.members) {
+      RdfPtr host(ldns_dname_new_frm_str(m.host.c_str()));
+      if (!host || !is_subdomain_or_equal(lower_wire(host.get()), apex)) continue;  // outside: no A/AAAA from us
+      // A host that two members share would get its addresses generated twice.
+      if (!address_hosts.insert(lower_wire(host.get())).second) {
+        diags.push_back({m.host_loc, "host '" + m.host + "' is generated twice (another member has the same host)", false});
+        continue;
+      }
+      for (const std::string& a : m.addresses) {
+        const char* type = a.find(':') == std::string::npos ? "A " : "AAAA ";
+        if (auto rr = rr_from_text(m.host + ttl + type + a)) out.records.push_back({std::move(rr), m.loc, true});
+      }
+    }
+  }
+
+  // Pass 2: meaning across all records.
+  std::map<std::string, std::set<ldns_rr_type>> user_types, generated_types, all_types;
+  std::set<std::string> cnames;
+  for (size_t i = 0; i < out.records.size(); ++i) {
+    const Record& rec = out.records[i];
+    const ldns_rr* rr = rec.rr.get();
+    const std::string owner = lower_wire(ldns_rr_owner(rr));
+    const ldns_rr_type type = ldns_rr_get_type(rr);
+    const std::string shown = name_text(ldns_rr_owner(rr));
+    auto error = [&](std::string msg) { diags.push_back({rec.loc, std::move(msg), false}); };
+    if (!is_subdomain_or_equal(owner, apex)) {
+      error("record '" + shown + "' is outside the zone " + z.zone);
+      continue;
+    }
+    if (i >= first_user && i < first_cluster) {
+      if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) error("record '" + shown + "' is not class IN");
+      if (type == LDNS_RR_TYPE_SOA) error("SOA records come from the zone's soa: key, not records:");
+      if (type == LDNS_RR_TYPE_NS && owner != apex) error("NS record at '" + shown + "': delegations are not supported");
+      if (type == LDNS_RR_TYPE_NS && owner == apex) error("apex NS records come from the zone's ns: key, not records:");
+      if (type == LDNS_RR_TYPE_DNAME) error("DNAME records are not supported");
+      if (owner.size() > 1 && owner[0] == 1 && owner[1] == '*') error("wildcard record '" + shown + "' is not supported");
+    }
+    if (i >= first_user && i < first_cluster ? generated_types[owner].count(type) : user_types[owner].count(type))
+      error("'" + shown + " " + type_text(type) + "' is generated twice: by records: and by a cluster");
+    (i >= first_user && i < first_cluster ? user_types : generated_types)[owner].insert(type);
+    all_types[owner].insert(type);
+    if (type == LDNS_RR_TYPE_CNAME) cnames.insert(owner);
+  }
+  for (const auto& [owner, types] : all_types) {
+    if (types.count(LDNS_RR_TYPE_CNAME) && types.size() > 1) {
+      for (const Record& rec : out.records)
+        if (lower_wire(ldns_rr_owner(rec.rr.get())) == owner) {
+          diags.push_back({rec.loc, "CNAME at '" + name_text(ldns_rr_owner(rec.rr.get())) + "' beside other data (RFC 1034 §3.6.2)", false});
+          break;
+        }
+    }
+    if (owner == apex && types.count(LDNS_RR_TYPE_CNAME))
+      diags.push_back({z.loc, "CNAME at the zone apex", false});
+  }
+  // Targets and name servers: Go never re-queries a CNAME target, and in-zone hosts need addresses.
+  for (const Record& rec : out.records) {
+    const ldns_rr* rr = rec.rr.get();
+    const ldns_rr_type type = ldns_rr_get_type(rr);
+    const ldns_rdf* target = type == LDNS_RR_TYPE_SRV ? ldns_rr_rdf(rr, 3) : type == LDNS_RR_TYPE_NS ? ldns_rr_rdf(rr, 0) : nullptr;
+    if (!target) continue;
+    const std::string t = lower_wire(target);
+    if (cnames.count(t))
+      diags.push_back({rec.loc, "target '" + name_text(target) + "' is a CNAME (Go's resolver never follows it)", false});
+    else if (is_subdomain_or_equal(t, apex) && !all_types[t].count(LDNS_RR_TYPE_A) && !all_types[t].count(LDNS_RR_TYPE_AAAA))
+      diags.push_back({rec.loc, "target '" + name_text(target) + "' is inside the zone but has no A or AAAA record", false});
+  }
+  return out;
+}
+
+uint64_t zone_digest(const ZoneRecords& zr) {
+  // FNV-1a over the presentation text: stable across restarts and builds.
+  uint64_t h = 1469598103934665603ULL;
+  for (const Record& rec : zr.records) {
+    if (ldns_rr_get_type(rec.rr.get()) == LDNS_RR_TYPE_SOA) continue;
+    char* s = ldns_rr2str(rec.rr.get());
+    for (const char* p = s; p && *p; ++p) h = (h ^ uint8_t(*p)) * 1099511628211ULL;
+    LDNS_FREE(s);
+  }
+  return h;
+}
+
+void add_soa(ZoneRecords& zr, const ZoneConfig& z, uint32_t serial) {
+  const std::string text = z.zone + " " + std::to_string(z.ttl) + " IN SOA " + z.soa.mname + " " + z.soa.rname + " " +
+                           std::to_string(serial) + " " + std::to_string(z.soa.refresh) + " " +
+                           std::to_string(z.soa.retry) + " " + std::to_string(z.soa.expire) + " " +
+                           std::to_string(z.soa.minimum);
+  RrPtr rr = rr_from_text(text);
+  if (!rr) throw std::runtime_error("cannot build SOA '" + text + "'");
+  zr.records.insert(zr.records.begin(), Record{std::move(rr), z.loc, true});
+}
+
+std::string zone_text(const ZoneRecords& zr) {
+  std::string out = "; zone " + zr.apex + "\n";
+  for (const Record& rec : zr.records) {
+    char* s = ldns_rr2str(rec.rr.get());
+    out += s ? s : "";
+    LDNS_FREE(s);
+  }
+  return out;
+}
+
+}  // namespace dnsd

@@ -1,0 +1,42 @@
+// Config (and later registrations and health) -> the records of one zone, validated, in print order.
+// Control plane: called on the control thread by compile and by `dnsd check`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "raii.hpp"
+
+namespace dnsd {
+
+struct Record {
+  RrPtr rr;
+  SourceLoc loc;
+  bool generated = false;  // from soa/ns/clusters rather than `records:`
+};
+
+struct ZoneRecords {
+  std::string apex;              // absolute, as configured
+  uint32_t ttl = 0;              // default TTL
+  uint32_t negative_ttl = 0;     // min(SOA TTL, SOA minimum): RFC 2308 §5
+  std::vector<Record> records;   // SOA first once serial is set, then NS, records:, clusters
+};
+
+// Builds and validates every record of the zone except the SOA. Problems go to `diagnostics`
+// with file:line; the result is only meaningful when no error was added.
+ZoneRecords build_zone(const ZoneConfig& zone, std::vector<Diagnostic>& diagnostics);
+
+// A digest of the records (not the SOA serial): the serial is bumped only when it changes.
+uint64_t zone_digest(const ZoneRecords& records);
+
+// Prepends the SOA with the given serial.
+void add_soa(ZoneRecords& records, const ZoneConfig& zone, uint32_t serial);
+
+// RFC 1035 master-file text of the zone, as `dnsd check` prints it.
+std::string zone_text(const ZoneRecords& records);
+
+// Lower-cased wire form of an ldns dname, the key every lookup uses.
+std::string lower_wire(const ldns_rdf* dname);
+
+}  // namespace dnsd
