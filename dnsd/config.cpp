@@ -226,16 +226,6 @@ YAML::Node load_yaml(const std::string& path, std::vector<Diagnostic>& diags) {
   return {};
 }
 
-bool in_zone(const std::string& name, const std::string& zone) {
-  auto lower = [](std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-  };
-  const std::string n = lower(name), z = lower(zone);
-  return n == z || (n.size() > z.size() && n.compare(n.size() - z.size(), z.size(), z) == 0 &&
-                    n[n.size() - z.size() - 1] == '.');
-}
-
 Member read_member(Reader& r, const YAML::Node& node) {
   Member m;
   m.loc = r.loc(node);
@@ -263,7 +253,7 @@ Member read_member(Reader& r, const YAML::Node& node) {
   return m;
 }
 
-Cluster read_cluster(Reader& r, const YAML::Node& node, const std::string& zone) {
+Cluster read_cluster(Reader& r, const YAML::Node& node) {
   Cluster c;
   c.loc = r.loc(node);
   if (!r.check_keys(node, "cluster", {{"name", false}, {"peer_tls", false}, {"client_tls", false},
@@ -299,8 +289,6 @@ Cluster read_cluster(Reader& r, const YAML::Node& node, const std::string& zone)
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
     if (!m.host.empty() && !targets.insert(lower + ":" + std::to_string(m.peer_port.value_or(c.peer_port))).second)
       r.error(m.host_loc, "duplicate SRV target '" + m.host + "' (etcd fails with \"duplicate url\")");
-    if (!m.host.empty() && in_zone(m.host, zone) && m.addresses.empty())
-      r.error(m.loc, "member '" + m.name + "' has a host inside the zone but no addresses (etcd needs an address for every SRV target)");
     bool v4 = false, v6 = false;
     for (const auto& a : m.addresses) (a.find(':') == std::string::npos ? v4 : v6) = true;
     if (v4 && v6)
@@ -308,7 +296,7 @@ Cluster read_cluster(Reader& r, const YAML::Node& node, const std::string& zone)
   }
   // etcd 3.4 (Debian 12) fails bootstrap without _etcd-server-ssl records and drops plain ones.
   if (!c.peer_tls)
-    r.warn(c.loc, "cluster '" + c.name + "' publishes clear-text peers (_etcd-server): etcd 3.4 cannot bootstrap from them, only 3.5+ can (use peer_tls: true with --peer-auto-tls)");
+    r.warn(c.loc, (c.name.empty() ? std::string("the unnamed cluster") : "cluster '" + c.name + "'") + " publishes clear-text peers (_etcd-server): etcd 3.4 cannot bootstrap from them, only 3.5+ can (use peer_tls: true with --peer-auto-tls)");
   return c;
 }
 
@@ -359,7 +347,7 @@ ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diag
     if (!clusters.IsSequence())
       r.error(clusters, "clusters must be a list");
     else
-      for (const auto& c : clusters) z.clusters.push_back(read_cluster(r, c, z.zone));
+      for (const auto& c : clusters) z.clusters.push_back(read_cluster(r, c));
   }
   // Two clusters with one name would generate the same SRV names.
   std::set<std::string> cluster_names;
@@ -413,7 +401,7 @@ DaemonConfig load_config(const std::string& path) {
       const std::string full = (dir / pattern).lexically_normal().string();
       glob_t g{};
       const int rc = glob(full.c_str(), GLOB_ERR, nullptr, &g);
-      if (rc == GLOB_NOMATCH || (rc == 0 && g.gl_pathc == 0)) r.error(root["zones"], "zones pattern '" + pattern + "' matches no file");
+      if (rc != 0 || g.gl_pathc == 0) r.error(root["zones"], "zones pattern '" + pattern + "' matches no file");
       for (size_t i = 0; rc == 0 && i < g.gl_pathc; ++i) cfg.zones.push_back(load_zone_file(g.gl_pathv[i], diags));
       globfree(&g);
     }

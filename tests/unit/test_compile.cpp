@@ -1,1 +1,192 @@
+// Compiled answers, parsed back with ldns: every section and field of each response shape.
 #include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <ctime>
+
+#include "compiled_zone.hpp"
+
+using namespace dnsd;
+using namespace dnsd::test;
+
+namespace {
+
+const std::string zone_yaml =
+    "zone: lab.example.com\n"
+    "ttl: 30\n"
+    "soa: { mname: ns1.lab.example.com, rname: hostmaster.lab.example.com, minimum: 10 }\n"
+    "ns: [ns1.lab.example.com, ns2.example.org]\n"
+    "records: |\n"
+    "  ns1 3600 IN A 192.0.2.53\n"
+    "  www IN CNAME ns1\n"
+    "  mail IN MX 10 ns1\n"
+    "clusters:\n"
+    "  - name: c1\n"
+    "    members:\n"
+    "      - { name: e1, host: etcd-1.c1.lab.example.com, addresses: [192.0.2.21] }\n"
+    "      - { name: e2, host: etcd-2.c1.lab.example.com, addresses: [192.0.2.22] }\n"
+    "      - { name: e3, host: Etcd-3.C1.lab.example.com, addresses: [192.0.2.23] }\n";
+
+const CompiledZone& zone() {
+  static CompiledZone z(zone_yaml);
+  return z;
+}
+
+uint32_t serial() { return zone().snapshot()->zones().front().serial; }
+
+}  // namespace
+
+TEST_CASE("SRV answer: AA, the set in order, targets' addresses in additional", "[compile]") {
+  QueryOptions o;
+  o.edns = true;
+  auto p = zone().ask("_etcd-server-ssl-C1._tcp.lab.EXAMPLE.com", rr_type::srv, o);
+  REQUIRE(p);
+  CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NOERROR);
+  CHECK(ldns_pkt_aa(p.get()));
+  CHECK(ldns_pkt_qr(p.get()));
+  CHECK_FALSE(ldns_pkt_ra(p.get()));
+  CHECK(section_text(ldns_pkt_question(p.get())) == "_etcd-server-ssl-C1._tcp.lab.EXAMPLE.com.\tIN\tSRV\n");
+  CHECK(section_text(ldns_pkt_answer(p.get())) ==
+        "_etcd-server-ssl-C1._tcp.lab.EXAMPLE.com.\t30\tIN\tSRV\t0 0 2380 etcd-1.c1.lab.example.com.\n"
+        "_etcd-server-ssl-C1._tcp.lab.EXAMPLE.com.\t30\tIN\tSRV\t0 0 2380 etcd-2.c1.lab.example.com.\n"
+        "_etcd-server-ssl-C1._tcp.lab.EXAMPLE.com.\t30\tIN\tSRV\t0 0 2380 Etcd-3.C1.lab.example.com.\n");
+  CHECK(ldns_pkt_nscount(p.get()) == 0);
+  CHECK(section_text(ldns_pkt_additional(p.get())) ==
+        "etcd-1.c1.lab.example.com.\t30\tIN\tA\t192.0.2.21\n"
+        "etcd-2.c1.lab.example.com.\t30\tIN\tA\t192.0.2.22\n"
+        "Etcd-3.C1.lab.example.com.\t30\tIN\tA\t192.0.2.23\n");
+  CHECK(ldns_pkt_edns(p.get()));
+  CHECK(ldns_pkt_edns_udp_size(p.get()) == 1232);
+}
+
+TEST_CASE("SRV targets are never compressed: each appears in full in the wire bytes", "[compile]") {
+  const Bytes r = zone().raw(make_query("_etcd-client-c1._tcp.lab.example.com", rr_type::srv));
+  for (const char* t : {"etcd-1.c1.lab.example.com", "etcd-2.c1.lab.example.com", "Etcd-3.C1.lab.example.com"}) {
+    INFO(t);
+    const Bytes w = wire_name(t);
+    CHECK(std::search(r.begin(), r.end(), w.begin(), w.end()) != r.end());
+  }
+}
+
+TEST_CASE("NS at the apex with in-zone glue; A answers; MX additional", "[compile]") {
+  auto ns = zone().ask("lab.example.com", rr_type::ns);
+  REQUIRE(ns);
+  CHECK(section_text(ldns_pkt_answer(ns.get())) ==
+        "lab.example.com.\t30\tIN\tNS\tns1.lab.example.com.\n"
+        "lab.example.com.\t30\tIN\tNS\tns2.example.org.\n");
+  CHECK(section_text(ldns_pkt_additional(ns.get())) == "ns1.lab.example.com.\t3600\tIN\tA\t192.0.2.53\n");
+
+  auto a = zone().ask("etcd-2.c1.lab.example.com", rr_type::a);
+  REQUIRE(a);
+  CHECK(section_text(ldns_pkt_answer(a.get())) == "etcd-2.c1.lab.example.com.\t30\tIN\tA\t192.0.2.22\n");
+  CHECK(ldns_pkt_arcount(a.get()) == 0);
+
+  auto mx = zone().ask("mail.lab.example.com", rr_type::mx);
+  REQUIRE(mx);
+  CHECK(section_text(ldns_pkt_additional(mx.get())) == "ns1.lab.example.com.\t3600\tIN\tA\t192.0.2.53\n");
+}
+
+TEST_CASE("SOA query answers the SOA with the serial", "[compile]") {
+  auto p = zone().ask("lab.example.com", rr_type::soa);
+  REQUIRE(p);
+  CHECK(section_text(ldns_pkt_answer(p.get())) ==
+        "lab.example.com.\t30\tIN\tSOA\tns1.lab.example.com. hostmaster.lab.example.com. " + std::to_string(serial()) +
+            " 3600 600 86400 10\n");
+}
+
+TEST_CASE("NXDOMAIN, NODATA and empty non-terminals carry the SOA with the negative TTL", "[compile]") {
+  struct Row {
+    const char* name;
+    uint16_t type;
+    ldns_pkt_rcode rcode;
+  };
+  const std::vector<Row> rows = {
+      {"nothing.lab.example.com", rr_type::a, LDNS_RCODE_NXDOMAIN},
+      {"a.b.nothing.lab.example.com", rr_type::srv, LDNS_RCODE_NXDOMAIN},
+      {"below.etcd-1.c1.lab.example.com", rr_type::a, LDNS_RCODE_NXDOMAIN},
+      {"etcd-1.c1.lab.example.com", rr_type::aaaa, LDNS_RCODE_NOERROR},
+      {"_tcp.lab.example.com", rr_type::srv, LDNS_RCODE_NOERROR},
+      {"c1.lab.example.com", rr_type::a, LDNS_RCODE_NOERROR},
+      {"_etcd-server-ssl-c1._tcp.lab.example.com", rr_type::a, LDNS_RCODE_NOERROR},
+  };
+  const std::string soa = "lab.example.com.\t10\tIN\tSOA\tns1.lab.example.com. hostmaster.lab.example.com. " +
+                          std::to_string(serial()) + " 3600 600 86400 10\n";
+  for (const Row& row : rows) {
+    INFO(row.name);
+    auto p = zone().ask(row.name, row.type);
+    REQUIRE(p);
+    CHECK(ldns_pkt_get_rcode(p.get()) == row.rcode);
+    CHECK(ldns_pkt_aa(p.get()));
+    CHECK(ldns_pkt_ancount(p.get()) == 0);
+    CHECK(section_text(ldns_pkt_authority(p.get())) == soa);
+    CHECK(ldns_pkt_qdcount(p.get()) == 1);
+  }
+}
+
+TEST_CASE("CNAME answers for other types, chased inside the zone", "[compile]") {
+  auto p = zone().ask("WWW.lab.example.com", rr_type::a);
+  REQUIRE(p);
+  CHECK(section_text(ldns_pkt_answer(p.get())) ==
+        "WWW.lab.example.com.\t30\tIN\tCNAME\tns1.lab.example.com.\n"
+        "ns1.lab.example.com.\t3600\tIN\tA\t192.0.2.53\n");
+  auto t = zone().ask("www.lab.example.com", rr_type::txt);
+  REQUIRE(t);
+  CHECK(section_text(ldns_pkt_answer(t.get())) == "www.lab.example.com.\t30\tIN\tCNAME\tns1.lab.example.com.\n");
+}
+
+TEST_CASE("ANY gets one synthesized HINFO (RFC 8482)", "[compile]") {
+  auto p = zone().ask("lab.example.com", rr_type::any);
+  REQUIRE(p);
+  CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NOERROR);
+  CHECK(ldns_pkt_aa(p.get()));
+  CHECK(section_text(ldns_pkt_answer(p.get())) == "lab.example.com.\t30\tIN\tHINFO\t\"RFC8482\" \"\"\n");
+}
+
+TEST_CASE("a large cluster truncates over plain UDP and answers in full over TCP", "[compile]") {
+  std::string yaml =
+      "zone: big.example\nsoa: { mname: ns1.example.org, rname: h.example.org }\nns: [ns1.example.org]\n"
+      "clusters:\n  - name: c1\n    members:\n";
+  for (int i = 0; i < 40; ++i)
+    yaml += "      - { name: m" + std::to_string(i) + ", host: member-" + std::to_string(i) +
+            ".big.example, addresses: [192.0.2." + std::to_string(i + 1) + "] }\n";
+  CompiledZone z(yaml);
+  const std::string name = "_etcd-server-ssl-c1._tcp.big.example";
+  auto udp = z.ask(name, rr_type::srv);
+  REQUIRE(udp);
+  CHECK(ldns_pkt_tc(udp.get()));
+  CHECK(ldns_pkt_ancount(udp.get()) == 0);
+  CHECK(ldns_pkt_qdcount(udp.get()) == 1);
+
+  QueryOptions o;
+  o.edns = true;
+  o.edns_size = 4096;  // capped at 1232: 40 uncompressed targets do not fit
+  const Bytes edns_reply = z.raw(make_query(name, rr_type::srv, 1, o));
+  CHECK(edns_reply.size() <= 1232);
+  CHECK((edns_reply[2] & 0x02) != 0);
+
+  auto tcp = z.ask(name, rr_type::srv, {}, Transport::tcp);
+  REQUIRE(tcp);
+  CHECK_FALSE(ldns_pkt_tc(tcp.get()));
+  CHECK(ldns_pkt_ancount(tcp.get()) == 40);
+  CHECK(ldns_pkt_arcount(tcp.get()) == 40);
+}
+
+TEST_CASE("the serial is stable while records are, and bumps when they change", "[compile]") {
+  TempDir dir;
+  const std::string conf = dir.write("dnsd.yaml", "listen: [\"127.0.0.1:1053\"]\nzones: [\"z.yaml\"]\nstate_dir: state\n");
+  const std::string base = "zone: s.example\nsoa: { mname: ns.example.org, rname: h.example.org }\nns: [ns.example.org]\n";
+  dir.write("z.yaml", base + "records: |\n  a IN A 192.0.2.1\n");
+  auto serial_now = [&] {
+    DaemonConfig cfg = load_config(conf);
+    StateStore state(cfg.state_dir, false);  // reopened each time, like a restart
+    return compile_config(cfg, state).snapshot->zones().front().serial;
+  };
+  const uint32_t first = serial_now();
+  CHECK(first >= uint32_t(std::time(nullptr)) - 5);
+  CHECK(serial_now() == first);
+  dir.write("z.yaml", base + "records: |\n  a IN A 192.0.2.2\n");
+  const uint32_t second = serial_now();
+  CHECK(second > first);
+  dir.write("z.yaml", base + "records: |\n  a IN A 192.0.2.1\n");
+  CHECK(serial_now() > second);  // never backwards, even back to old content
+}

@@ -1,1 +1,183 @@
+// Config validation: every error names its file and line.
 #include <catch2/catch.hpp>
+
+#include "compile.hpp"
+#include "config.hpp"
+#include "temp_dir.hpp"
+
+using namespace dnsd;
+using dnsd::test::TempDir;
+
+namespace {
+
+const char* daemon_yaml = "listen: [\"127.0.0.1:1053\"]\nzones: [\"zones/*.yaml\"]\nstate_dir: state\n";
+
+// Line 1..N of a minimal valid zone; rows below append or replace text.
+const char* zone_head =
+    "zone: lab.example.com\n"                                  // 1
+    "soa: { mname: ns1.lab.example.com, rname: hostmaster.lab.example.com }\n"  // 2
+    "ns: [ns1.lab.example.com]\n";                             // 3
+
+// Loads and compiles; returns every diagnostic text ("" when the config is good).
+std::string errors_of(const std::string& daemon, const std::string& zone, TempDir& dir) {
+  const std::string conf = dir.write("dnsd.yaml", daemon);
+  dir.write("zones/lab.yaml", zone);
+  try {
+    DaemonConfig cfg = load_config(conf);
+    StateStore state(cfg.state_dir, true);
+    compile_config(cfg, state);
+    return "";
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a minimal config loads", "[config]") {
+  TempDir dir;
+  CHECK(errors_of(daemon_yaml, std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n", dir) == "");
+}
+
+TEST_CASE("zone file errors carry file:line", "[config]") {
+  struct Row {
+    const char* what;
+    std::string zone;
+    std::string expect;  // substring: "lab.yaml:LINE: message"
+  };
+  const std::string head = std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n";  // lines 1-5
+  const std::string cluster = head +
+                              "clusters:\n"           // 6
+                              "  - name: c1\n"        // 7
+                              "    members:\n";       // 8
+  const std::vector<Row> rows = {
+      {"unknown key", head + "colour: blue\n", "lab.yaml:6: unknown key 'colour' in zone file"},
+      {"missing soa", "zone: lab.example.com\nns: [ns1.lab.example.com]\n", "lab.yaml:1: missing required key 'soa'"},
+      {"missing ns", "zone: lab.example.com\nsoa: { mname: a.example, rname: b.example }\n", "lab.yaml:1: missing required key 'ns'"},
+      {"unknown soa key", "zone: lab.example.com\nns: [ns1.lab.example.com]\nsoa: { mname: a.b, rname: b.c, serial: 5 }\n",
+       "lab.yaml:3: unknown key 'serial' in soa"},
+      {"record syntax", std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n  www IN A not-an-address\n",
+       "lab.yaml:6: bad record"},
+      {"out-of-zone record", std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n  www.example.org. IN A 192.0.2.1\n",
+       "lab.yaml:6: record 'www.example.org.' is outside the zone"},
+      {"CNAME beside other data", std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n  www IN CNAME ns1\n  www IN TXT \"x\"\n",
+       "lab.yaml:6: CNAME at 'www.lab.example.com.' beside other data"},
+      {"bad address", cluster + "      - { name: e1, host: e1.lab.example.com, addresses: [192.0.2.300] }\n",
+       "lab.yaml:9: address '192.0.2.300' is not an IPv4 or IPv6 address"},
+      {"duplicate member name", cluster + "      - { name: e1, host: e1.lab.example.com, addresses: [192.0.2.1] }\n"
+                                          "      - { name: e1, host: e2.lab.example.com, addresses: [192.0.2.2] }\n",
+       "lab.yaml:10: duplicate member name 'e1'"},
+      {"duplicate SRV target", cluster + "      - { name: e1, host: e1.lab.example.com, addresses: [192.0.2.1] }\n"
+                                         "      - { name: e2, host: E1.lab.example.com, addresses: [192.0.2.2] }\n",
+       "lab.yaml:10: duplicate SRV target 'E1.lab.example.com.'"},
+      {"all-numeric target", cluster + "      - { name: e1, host: 10.0.0.9, addresses: [192.0.2.1] }\n",
+       "lab.yaml:9: host '10.0.0.9' is not a valid host name"},
+      {"label starting with -", cluster + "      - { name: e1, host: -e1.lab.example.com, addresses: [192.0.2.1] }\n",
+       "lab.yaml:9: host '-e1.lab.example.com' is not a valid host name"},
+      {"label over 63", cluster + "      - { name: e1, host: " + std::string(64, 'a') + ".lab.example.com }\n",
+       "lab.yaml:9: host '" + std::string(64, 'a') + ".lab.example.com' is not a valid host name"},
+      {"port out of range", cluster + "      - { name: e1, host: e1.lab.example.com, addresses: [192.0.2.1], peer_port: 70000 }\n",
+       "lab.yaml:9: peer_port must be an integer from 1 to 65535, not '70000'"},
+      {"unknown member key", cluster + "      - { name: e1, host: e1.lab.example.com, adresses: [192.0.2.1] }\n",
+       "lab.yaml:9: unknown key 'adresses' in member"},
+      {"missing member host", cluster + "      - { name: e1 }\n", "lab.yaml:9: missing required key 'host' in member"},
+      {"in-zone host without address", cluster + "      - { name: e1, host: e1.lab.example.com }\n",
+       "lab.yaml:9: target 'e1.lab.example.com.' is inside the zone but has no A or AAAA record"},
+      {"empty cluster without registration", head + "clusters:\n  - name: c1\n    members: []\n",
+       "lab.yaml:7: cluster 'c1' has no members"},
+      {"name generated twice by records: and a cluster",
+       std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n  e1 IN A 192.0.2.9\nclusters:\n  - name: c1\n    members:\n"
+                                "      - { name: e1, host: e1.lab.example.com, addresses: [192.0.2.1] }\n",
+       "lab.yaml:10: 'e1.lab.example.com. A' is generated twice"},
+      {"SRV set generated twice by two clusters",
+       head + "clusters:\n  - members: [{ name: a, host: a.lab.example.com, addresses: [192.0.2.1] }]\n"
+              "  - name: ssl\n    peer_tls: false\n    members: [{ name: b, host: b.lab.example.com, addresses: [192.0.2.2] }]\n",
+       "lab.yaml:8: '_etcd-server-ssl._tcp.lab.example.com. SRV' is generated twice"},
+      {"SRV target that is a CNAME",
+       std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n  alias IN CNAME ns1\nclusters:\n  - name: c1\n    members:\n"
+                                "      - { name: e1, host: alias.lab.example.com }\n",
+       "lab.yaml:10: target 'alias.lab.example.com.' is a CNAME"},
+      {"in-zone NS without address", std::string(zone_head), "target 'ns1.lab.example.com.' is inside the zone but has no A or AAAA"},
+      {"YAML syntax", std::string(zone_head) + "records: [unclosed\n", "lab.yaml:5: YAML syntax error"},
+  };
+  for (const Row& row : rows) {
+    INFO(row.what);
+    TempDir dir;
+    const std::string errors = errors_of(daemon_yaml, row.zone, dir);
+    CHECK_THAT(errors, Catch::Contains(row.expect));
+  }
+}
+
+TEST_CASE("daemon config errors carry file:line", "[config]") {
+  struct Row {
+    const char* what;
+    std::string daemon;
+    std::string expect;
+  };
+  const std::vector<Row> rows = {
+      {"unknown key", std::string(daemon_yaml) + "listne: []\n", "dnsd.yaml:4: unknown key 'listne' in daemon config"},
+      {"missing listen", "zones: [\"zones/*.yaml\"]\n", "dnsd.yaml:1: missing required key 'listen'"},
+      {"bad listen", "listen: [\"127.0.0.1\"]\nzones: [\"zones/*.yaml\"]\n", "dnsd.yaml:1: listen '127.0.0.1' must be ADDRESS:PORT"},
+      {"bad port", "listen: [\"127.0.0.1:99999\"]\nzones: [\"zones/*.yaml\"]\n", "dnsd.yaml:1: listen '127.0.0.1:99999'"},
+      {"glob without match", "listen: [\"127.0.0.1:1053\"]\nzones: [\"nothing/*.yaml\"]\n", "dnsd.yaml:2: zones pattern 'nothing/*.yaml' matches no file"},
+      {"bad log level", std::string(daemon_yaml) + "log: { level: loud }\n", "dnsd.yaml:4: log level 'loud'"},
+      {"bad workers", std::string(daemon_yaml) + "workers: many\n", "dnsd.yaml:4: workers must be an integer"},
+      {"bad duration", std::string(daemon_yaml) + "tcp: { idle_timeout: 10 parsecs }\n", "dnsd.yaml:4: idle_timeout must be a duration"},
+      {"control without listen", std::string(daemon_yaml) + "control: {}\n", "dnsd.yaml:4: missing required key 'listen' in control"},
+  };
+  const std::string zone = std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n";
+  for (const Row& row : rows) {
+    INFO(row.what);
+    TempDir dir;
+    CHECK_THAT(errors_of(row.daemon, zone, dir), Catch::Contains(row.expect));
+  }
+}
+
+TEST_CASE("every error is reported, not just the first", "[config]") {
+  TempDir dir;
+  const std::string e = errors_of(std::string(daemon_yaml) + "bogus: 1\n",
+                                  std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\ncolour: red\n", dir);
+  CHECK_THAT(e, Catch::Contains("dnsd.yaml:4: unknown key 'bogus'"));
+  CHECK_THAT(e, Catch::Contains("lab.yaml:6: unknown key 'colour'"));
+}
+
+TEST_CASE("warnings: dual-stack targets and clear-text peers", "[config]") {
+  TempDir dir;
+  const std::string conf = dir.write("dnsd.yaml", daemon_yaml);
+  dir.write("zones/lab.yaml", std::string(zone_head) +
+                                  "records: |\n  ns1 IN A 192.0.2.53\nclusters:\n  - peer_tls: false\n    members:\n"
+                                  "      - { name: e1, host: e1.lab.example.com, addresses: [192.0.2.1, 2001:db8::1] }\n");
+  const DaemonConfig cfg = load_config(conf);
+  REQUIRE(cfg.warnings.size() == 2);
+  CHECK_THAT(to_string(cfg.warnings[0]), Catch::Contains("lab.yaml:9: warning: member 'e1' has both A and AAAA"));
+  CHECK_THAT(to_string(cfg.warnings[1]), Catch::Contains("lab.yaml:7: warning: the unnamed cluster publishes clear-text peers"));
+}
+
+TEST_CASE("durations, host:port and Go host names", "[config]") {
+  CHECK(parse_duration_ms("250ms") == 250u);
+  CHECK(parse_duration_ms("2s") == 2000u);
+  CHECK(parse_duration_ms("5m") == 300000u);
+  CHECK(parse_duration_ms("1h") == 3600000u);
+  CHECK(parse_duration_ms("7") == 7000u);
+  CHECK_FALSE(parse_duration_ms("s"));
+  CHECK_FALSE(parse_duration_ms("5d"));
+  CHECK_FALSE(parse_duration_ms("-1s"));
+
+  CHECK(parse_host_port("[::1]:53")->v6);
+  CHECK(parse_host_port("127.0.0.1:1053")->port == 1053);
+  CHECK_FALSE(parse_host_port("::1:53"));
+  CHECK_FALSE(parse_host_port("127.0.0.1:"));
+  CHECK_FALSE(parse_host_port("localhost:53"));
+
+  CHECK(go_valid_hostname("etcd-1.c1.lab.example.com."));
+  CHECK(go_valid_hostname("_etcd-server._tcp.example.com."));
+  CHECK_FALSE(go_valid_hostname("10.0.0.9."));
+  CHECK_FALSE(go_valid_hostname("-a.example."));
+  CHECK_FALSE(go_valid_hostname("a-.example."));
+  CHECK_FALSE(go_valid_hostname("a..example."));
+  CHECK_FALSE(go_valid_hostname(std::string(64, 'a') + ".example."));
+  CHECK(go_valid_hostname(std::string(63, 'a') + ".example."));
+  std::string long_name;
+  while (long_name.size() < 250) long_name += "abcdefghi.";
+  CHECK_FALSE(go_valid_hostname(long_name + "abcde."));
+}

@@ -1,1 +1,72 @@
+// Record generation: the etcd naming table of DESIGN §2.
 #include <catch2/catch.hpp>
+
+#include "compiled_zone.hpp"
+
+using namespace dnsd;
+using namespace dnsd::test;
+
+namespace {
+const std::string head =
+    "zone: lab.example.com\nttl: 60\nsoa: { mname: ns1.lab.example.com, rname: hostmaster.lab.example.com }\n"
+    "ns: [ns1.example.org]\n";
+
+std::string records_of(const std::string& zone_yaml) {
+  CompiledZone z(zone_yaml);
+  return zone_text(z.compiled().zones.at(0));
+}
+}  // namespace
+
+TEST_CASE("the naming table: server/client, ssl/plain, -NAME suffix", "[records]") {
+  struct Row {
+    const char* what;
+    std::string cluster;
+    std::vector<std::string> expect;
+  };
+  const std::string m = "    members: [{ name: e1, host: e1.lab.example.com, addresses: [192.0.2.1] }]\n";
+  const std::vector<Row> rows = {
+      {"named, TLS peers, clear clients (defaults)", "  - name: c1\n" + m,
+       {"_etcd-server-ssl-c1._tcp.lab.example.com.\t60\tIN\tSRV\t0 0 2380 e1.lab.example.com.",
+        "_etcd-client-c1._tcp.lab.example.com.\t60\tIN\tSRV\t0 0 2379 e1.lab.example.com.",
+        "e1.lab.example.com.\t60\tIN\tA\t192.0.2.1"}},
+      {"unnamed, clear peers, TLS clients", "  - peer_tls: false\n    client_tls: true\n" + m,
+       {"_etcd-server._tcp.lab.example.com.\t60\tIN\tSRV\t0 0 2380 e1.lab.example.com.",
+        "_etcd-client-ssl._tcp.lab.example.com.\t60\tIN\tSRV\t0 0 2379 e1.lab.example.com."}},
+      {"ports, priority and weight", "  - name: x\n    peer_port: 12380\n    client_port: 12379\n    priority: 10\n    weight: 5\n" + m,
+       {"_etcd-server-ssl-x._tcp.lab.example.com.\t60\tIN\tSRV\t10 5 12380 e1.lab.example.com.",
+        "_etcd-client-x._tcp.lab.example.com.\t60\tIN\tSRV\t10 5 12379 e1.lab.example.com."}},
+      {"per-member ports", "  - name: p\n    members: [{ name: e1, host: e1.lab.example.com, addresses: [2001:db8::1], peer_port: 3380, client_port: 3379 }]\n",
+       {"_etcd-server-ssl-p._tcp.lab.example.com.\t60\tIN\tSRV\t0 0 3380 e1.lab.example.com.",
+        "e1.lab.example.com.\t60\tIN\tAAAA\t2001:db8::1"}},
+  };
+  for (const Row& row : rows) {
+    INFO(row.what);
+    const std::string text = records_of(head + "clusters:\n" + row.cluster);
+    for (const std::string& e : row.expect) CHECK_THAT(text, Catch::Contains(e + "\n"));
+  }
+}
+
+TEST_CASE("a host outside the zone gets an SRV record but no address from us", "[records]") {
+  const std::string text = records_of(head + "clusters:\n  - members: [{ name: e1, host: etcd.example.net }]\n");
+  CHECK_THAT(text, Catch::Contains("_etcd-server-ssl._tcp.lab.example.com.\t60\tIN\tSRV\t0 0 2380 etcd.example.net.\n"));
+  CHECK_THAT(text, !Catch::Contains("etcd.example.net.\t60\tIN\tA"));
+}
+
+TEST_CASE("target spelling is kept byte for byte and the order is the configured one", "[records]") {
+  const std::string text = records_of(head +
+                                      "clusters:\n  - members:\n"
+                                      "      - { name: z, host: Zeta.LAB.example.com, addresses: [192.0.2.3] }\n"
+                                      "      - { name: a, host: alpha.lab.example.com, addresses: [192.0.2.1] }\n");
+  const auto zeta = text.find("2380 Zeta.LAB.example.com.");
+  const auto alpha = text.find("2380 alpha.lab.example.com.");
+  REQUIRE(zeta != std::string::npos);
+  REQUIRE(alpha != std::string::npos);
+  CHECK(zeta < alpha);
+}
+
+TEST_CASE("the SOA comes first with serial, timers and the zone TTL", "[records]") {
+  const std::string text = records_of(head);
+  CHECK_THAT(text, Catch::StartsWith("; zone lab.example.com.\nlab.example.com.\t60\tIN\tSOA\tns1.lab.example.com. "
+                                     "hostmaster.lab.example.com. "));
+  CHECK_THAT(text, Catch::Contains(" 3600 600 86400 30\nlab.example.com.\t60\tIN\tNS\tns1.example.org.\n"));
+}

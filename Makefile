@@ -1,0 +1,27 @@
+# The two README commands. Everything else is CMake and ctest.
+BUILD ?= build
+DEPS := cmake g++ make pkg-config libldns-dev libevent-dev libyaml-cpp-dev libspdlog-dev catch2 libssl-dev \
+        bind9-dnsutils knot-dnsutils ldnsutils dnsperf iproute2 procps
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build run test clean
+
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j2
+
+run: build
+	$(BUILD)/dnsd run -c conf/dnsd.yaml
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j2 --timeout 300
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,72 @@
+// Test helper: a zone YAML compiled into a snapshot, and queries answered from it and parsed by ldns.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "compile.hpp"
+#include "ldns.hpp"
+#include "packet.hpp"
+#include "query.hpp"
+#include "temp_dir.hpp"
+#include "wire.hpp"
+
+namespace dnsd::test {
+
+struct PktDeleter {
+  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
+};
+using PktPtr = std::unique_ptr<ldns_pkt, PktDeleter>;
+
+class CompiledZone {
+ public:
+  explicit CompiledZone(const std::string& zone_yaml) {
+    const std::string conf =
+        dir_.write("dnsd.yaml", "listen: [\"127.0.0.1:1053\"]\nzones: [\"zones/*.yaml\"]\nstate_dir: state\n");
+    dir_.write("zones/zone.yaml", zone_yaml);
+    config_ = load_config(conf);
+    state_ = std::make_unique<StateStore>(config_.state_dir, false);
+    compiled_ = compile_config(config_, *state_);
+  }
+
+  const Snapshot* snapshot() const { return compiled_.snapshot.get(); }
+  const CompiledConfig& compiled() const { return compiled_; }
+
+  // Raw reply bytes for a query.
+  Bytes raw(const Bytes& query, Transport t = Transport::udp) const {
+    Bytes reply(65535);
+    Counters c;
+    reply.resize(query_process(snapshot(), query.data(), query.size(), reply.data(), reply.size(), t, c));
+    return reply;
+  }
+
+  // The reply parsed back by ldns (null when ldns cannot parse it or there is no reply).
+  PktPtr ask(const std::string& name, uint16_t type, QueryOptions o = {}, Transport t = Transport::udp) const {
+    const Bytes r = raw(make_query(name, type, 1, o), t);
+    ldns_pkt* p = nullptr;
+    if (r.empty() || ldns_wire2pkt(&p, r.data(), r.size()) != LDNS_STATUS_OK) return nullptr;
+    return PktPtr(p);
+  }
+
+ private:
+  TempDir dir_;
+  DaemonConfig config_;
+  std::unique_ptr<StateStore> state_;
+  CompiledConfig compiled_;
+};
+
+inline std::string rr_text(const ldns_rr* rr) {
+  char* s = ldns_rr2str(rr);
+  std::string out = s ? s : "";
+  free(s);
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+inline std::string section_text(const ldns_rr_list* list) {
+  std::string out;
+  for (size_t i = 0; list && i < ldns_rr_list_rr_count(list); ++i) out += rr_text(ldns_rr_list_rr(list, i)) + "\n";
+  return out;
+}
+
+}  // namespace dnsd::test
