@@ -17,7 +17,7 @@ constexpr size_t output_high_water = 256 * 1024;
 TcpListener::TcpListener(Worker& worker, Fd fd) : worker_(worker), fd_(std::move(fd)) {}
 
 bool TcpListener::arm() {
-  listener_.reset(evconnlistener_new(worker_.base(), &TcpListener::on_accept, this, LEV_OPT_CLOSE_ON_EXEC, -1,
+  listener_.reset(evconnlistener_new(worker_.base(), &TcpListener::on_accept, this, LEV_OPT_CLOSE_ON_EXEC, 0,
                                      fd_.get()));
   return bool(listener_);
 }

@@ -68,7 +68,7 @@ TEST_CASE("SRV targets are never compressed: each appears in full in the wire by
   }
 }
 
-TEST_CASE("NS at the apex with in-zone glue; A answers; MX additional", "[compile]") {
+TEST_CASE("NS at the apex with in-zone glue - A answers - MX additional", "[compile]") {
   auto ns = zone().ask("lab.example.com", rr_type::ns);
   REQUIRE(ns);
   CHECK(section_text(ldns_pkt_answer(ns.get())) ==

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Operator-style checks with dig and kdig against the real binary: the quick-start example zone,
+# served on a free loopback port. Usage: dig_test.sh path/to/dnsd
+set -euo pipefail
+dnsd=$1
+src=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+# A free port below the ephemeral range (see free_port() in harness.cpp for why).
+port=$(/usr/bin/python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    p = random.randrange(20000, 32000)
+    try:
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", p)); s.close()
+        print(p); break
+    except OSError:
+        pass
+PY
+)
+sed -e "s|state_dir: .*|state_dir: $tmp/state|" -e "s|\.\./zones|$src/zones|" -e '/^control:/d' \
+  "$src/conf/dnsd.yaml" > "$tmp/dnsd.yaml"
+"$dnsd" run -c "$tmp/dnsd.yaml" --listen "127.0.0.1:$port" 2> "$tmp/log" &
+pid=$!
+for _ in $(seq 100); do dig @127.0.0.1 -p "$port" +time=1 +tries=1 lab.example.com SOA >/dev/null 2>&1 && break; sleep 0.05; done
+
+pass=0 fail=0
+check() {  # check "what" "expected substring (\\t = tab)" command...
+  local what=$1 want; want=$(printf "%b" "$2"); shift 2
+  local got; got=$("$@" 2>&1 || true)
+  if grep -qF -- "$want" <<<"$got"; then pass=$((pass + 1)); else fail=$((fail + 1)); printf 'FAIL %s\n  want: %s\n  got: %s\n' "$what" "$want" "$got"; fi
+}
+d() { dig @127.0.0.1 -p "$port" +time=2 +tries=1 "$@"; }
+
+check "server SRV set" "0 0 2380 etcd-1.c1.lab.example.com." d +short SRV _etcd-server-ssl-c1._tcp.lab.example.com
+check "SRV set has 3 targets" "3" bash -c "dig @127.0.0.1 -p $port +short SRV _etcd-client-c1._tcp.lab.example.com | wc -l"
+check "aa flag" "flags: qr aa rd;" d SRV _etcd-server-ssl-c1._tcp.lab.example.com
+check "additional A" "etcd-2.c1.lab.example.com. 30	IN	A	192.0.2.22" d SRV _etcd-server-ssl-c1._tcp.lab.example.com
+check "unnamed clear-text cluster" "0 0 2380 infra0.lab.example.com." d +short SRV _etcd-server._tcp.lab.example.com
+check "AAAA of an IPv6 member" "2001:db8::11" d +short AAAA infra1.lab.example.com
+check "NXDOMAIN" "status: NXDOMAIN" d nope.lab.example.com
+check "NODATA for AAAA" "ANSWER: 0, AUTHORITY: 1" d AAAA etcd-1.c1.lab.example.com
+check "empty non-terminal" "status: NOERROR" d _tcp.lab.example.com SRV
+check "REFUSED outside" "status: REFUSED" d example.org
+check "case preserved" "_ETCD-SERVER-SSL-C1._tcp.LAB.example.com. 30 IN	SRV 0 0 2380 etcd-1.c1.lab.example.com." \
+  d +noall +answer SRV _ETCD-SERVER-SSL-C1._tcp.LAB.example.com
+check "TCP" "0 0 2379 etcd-3.c1.lab.example.com." d +tcp +short SRV _etcd-client-c1._tcp.lab.example.com
+check "no EDNS: no OPT" "ADDITIONAL: 3" d +noedns SRV _etcd-server-ssl-c1._tcp.lab.example.com
+check "EDNS version 1: BADVERS" "status: BADVERS" d +edns=1 +noednsneg lab.example.com SOA
+check "kdig SRV" "0 0 2380 etcd-3.c1.lab.example.com." kdig @127.0.0.1 -p "$port" +short SRV _etcd-server-ssl-c1._tcp.lab.example.com
+check "kdig TCP NXDOMAIN" "NXDOMAIN" kdig @127.0.0.1 -p "$port" +tcp nope.lab.example.com
+check "drill (ldns) SOA" "hostmaster.lab.example.com." drill -p "$port" @127.0.0.1 lab.example.com SOA
+check "CH TXT refused" "status: REFUSED" d CH TXT version.bind
+
+kill -HUP "$pid"
+sleep 0.2
+check "alive after SIGHUP" "status: NOERROR" d lab.example.com SOA
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,34 @@
+// Integration helper: replies parsed back with ldns.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "../../dnsd/ldns.hpp"
+#include "../unit/packet.hpp"
+
+namespace dnsd::test {
+
+struct PktFree {
+  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
+};
+using Pkt = std::unique_ptr<ldns_pkt, PktFree>;
+
+inline Pkt parse_reply(const std::optional<Bytes>& r) {
+  ldns_pkt* p = nullptr;
+  if (!r || r->empty() || ldns_wire2pkt(&p, r->data(), r->size()) != LDNS_STATUS_OK) return nullptr;
+  return Pkt(p);
+}
+
+inline std::string rrs(const ldns_rr_list* list) {
+  std::string out;
+  for (size_t i = 0; list && i < ldns_rr_list_rr_count(list); ++i) {
+    char* s = ldns_rr2str(ldns_rr_list_rr(list, i));
+    out += s;
+    free(s);
+  }
+  return out;
+}
+
+}  // namespace dnsd::test
