@@ -59,6 +59,12 @@ std::string sys_error(const std::string& what, const Endpoint& ep) {
   return "cannot " + what + " " + ep.text + ": " + std::strerror(errno);
 }
 
+bool is_wildcard(const Endpoint& ep) {
+  if (ep.addr.ss_family == AF_INET6)
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&ep.addr)->sin6_addr);
+  return reinterpret_cast<const sockaddr_in*>(&ep.addr)->sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
 // A socket bound to ep. With reuse_port, workers share the address through SO_REUSEPORT.
 Fd open_socket(const Endpoint& ep, int type, bool reuse_port, std::string& error) {
   Fd fd(::socket(ep.addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -73,6 +79,13 @@ Fd open_socket(const Endpoint& ep, int type, bool reuse_port, std::string& error
     return {};
   }
   if (ep.addr.ss_family == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (type == SOCK_DGRAM && is_wildcard(ep)) {
+    const bool v6 = ep.addr.ss_family == AF_INET6;
+    if (setsockopt(fd.get(), v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVPKTINFO : IP_PKTINFO, &one, sizeof one) != 0) {
+      error = sys_error("enable PKTINFO on", ep);
+      return {};
+    }
+  }
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ep.addr), ep.len) != 0) {
     error = sys_error(type == SOCK_STREAM ? "bind TCP" : "bind UDP", ep);
     return {};
@@ -102,8 +115,8 @@ Worker::~Worker() {
   udp_.clear();
 }
 
-std::string Worker::add_sockets(Fd udp, Fd tcp) {
-  auto u = std::make_unique<UdpSocket>(*this, std::move(udp));
+std::string Worker::add_sockets(Fd udp, Fd tcp, bool pktinfo) {
+  auto u = std::make_unique<UdpSocket>(*this, std::move(udp), pktinfo);
   auto t = std::make_unique<TcpListener>(*this, std::move(tcp));
   if (!u->arm() || !t->arm()) return "cannot register sockets with libevent";
   udp_.push_back(std::move(u));
@@ -177,7 +190,7 @@ std::string Server::bind() {
       }
       Fd tcp = open_socket(ep, SOCK_STREAM, true, error);
       if (!tcp) return error;
-      if (std::string e = w->add_sockets(std::move(udp), std::move(tcp)); !e.empty()) return e;
+      if (std::string e = w->add_sockets(std::move(udp), std::move(tcp), is_wildcard(ep)); !e.empty()) return e;
     }
   }
   return "";

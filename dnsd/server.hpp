@@ -50,8 +50,9 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Adds this worker's sockets (already bound and listening). Returns an error text or "".
-  std::string add_sockets(Fd udp, Fd tcp);
+  // Adds this worker's sockets (already bound and listening; pktinfo when bound to a wildcard
+  // address). Returns an error text or "".
+  std::string add_sockets(Fd udp, Fd tcp, bool pktinfo);
   void start();
   void stop() noexcept;  // thread-safe: breaks the loop; start()'s thread is joined
 

@@ -1,6 +1,8 @@
 // UDP serving (see server_udp.hpp). Buffers are the worker's, sized once; nothing here allocates.
 #include "server_udp.hpp"
 
+#include <netinet/in.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -15,7 +17,51 @@ constexpr int max_batches_per_event = 16;
 constexpr size_t slot_size = Worker::max_query + 1;
 }  // namespace
 
-UdpSocket::UdpSocket(Worker& worker, Fd fd) : worker_(worker), fd_(std::move(fd)) {}
+UdpSocket::UdpSocket(Worker& worker, Fd fd, bool pktinfo) : worker_(worker), fd_(std::move(fd)), pktinfo_(pktinfo) {}
+
+namespace {
+
+constexpr size_t control_size = CMSG_SPACE(sizeof(in6_pktinfo));
+struct alignas(cmsghdr) Control {
+  uint8_t bytes[control_size];
+  uint8_t* data() noexcept { return bytes; }
+};
+
+// Turns the destination address of a received query into the source address of its reply.
+void reply_control(const msghdr& in, msghdr& out, Control& buf) noexcept {
+  out.msg_control = nullptr;
+  out.msg_controllen = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&in); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&in), c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      info.ipi_spec_dst = info.ipi_addr;
+      info.ipi_ifindex = 0;
+      out.msg_control = buf.data();
+      out.msg_controllen = CMSG_SPACE(sizeof info);
+      cmsghdr* o = CMSG_FIRSTHDR(&out);
+      o->cmsg_level = IPPROTO_IP;
+      o->cmsg_type = IP_PKTINFO;
+      o->cmsg_len = CMSG_LEN(sizeof info);
+      std::memcpy(CMSG_DATA(o), &info, sizeof info);
+      return;
+    }
+    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      out.msg_control = buf.data();
+      out.msg_controllen = CMSG_SPACE(sizeof info);
+      cmsghdr* o = CMSG_FIRSTHDR(&out);
+      o->cmsg_level = IPPROTO_IPV6;
+      o->cmsg_type = IPV6_PKTINFO;
+      o->cmsg_len = CMSG_LEN(sizeof info);
+      std::memcpy(CMSG_DATA(o), &info, sizeof info);
+      return;
+    }
+  }
+}
+
+}  // namespace
 
 bool UdpSocket::arm() {
   event_.reset(event_new(worker_.base(), fd_.get(), EV_READ | EV_PERSIST, &UdpSocket::on_readable, this));
@@ -31,6 +77,8 @@ void UdpSocket::drain() noexcept {
   std::array<iovec, batch> in_iov{};
   std::array<iovec, batch> out_iov{};
   std::array<sockaddr_storage, batch> peers{};
+  std::array<Control, batch> in_control;
+  std::array<Control, batch> out_control;
   uint8_t* qbuf = worker_.query_buffer();
   uint8_t* rbuf = worker_.reply_buffer();
   Counters& counters = worker_.counters();
@@ -43,6 +91,10 @@ void UdpSocket::drain() noexcept {
       in[i].msg_hdr.msg_namelen = sizeof peers[i];
       in[i].msg_hdr.msg_iov = &in_iov[i];
       in[i].msg_hdr.msg_iovlen = 1;
+      if (pktinfo_) {
+        in[i].msg_hdr.msg_control = in_control[i].data();
+        in[i].msg_hdr.msg_controllen = control_size;
+      }
     }
     const int n = recvmmsg(fd_.get(), in.data(), batch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return;  // EAGAIN: drained; other errors (ICMP-induced) are retried on the next event
@@ -60,6 +112,7 @@ void UdpSocket::drain() noexcept {
       out[replies].msg_hdr.msg_namelen = in[i].msg_hdr.msg_namelen;
       out[replies].msg_hdr.msg_iov = &out_iov[replies];
       out[replies].msg_hdr.msg_iovlen = 1;
+      if (pktinfo_) reply_control(in[i].msg_hdr, out[replies].msg_hdr, out_control[replies]);
       ++replies;
     }
     for (unsigned sent = 0; sent < replies;) {

@@ -15,7 +15,9 @@ class Worker;
 
 class UdpSocket {
  public:
-  UdpSocket(Worker& worker, Fd fd);
+  // pktinfo: the socket is bound to a wildcard address, so each reply must leave from the address
+  // its query was sent to (IP_PKTINFO / IPV6_PKTINFO), or clients drop it as coming from a stranger.
+  UdpSocket(Worker& worker, Fd fd, bool pktinfo);
   UdpSocket(const UdpSocket&) = delete;
   UdpSocket& operator=(const UdpSocket&) = delete;
   // Registers the read event on the worker's base. Returns false when libevent refuses.
@@ -27,6 +29,7 @@ class UdpSocket {
 
   Worker& worker_;
   Fd fd_;
+  bool pktinfo_;
   EventPtr event_;
 };
 

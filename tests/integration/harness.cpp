@@ -126,9 +126,27 @@ bool DnsdProcess::wait_for_log(const std::string& text, int timeout_ms) const {
 }
 
 std::optional<Bytes> udp_exchange(uint16_t port, const Bytes& query, int timeout_ms) {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  const sockaddr_in a = loopback(port);
-  connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+  return udp_exchange_to("127.0.0.1", port, query, timeout_ms);
+}
+
+std::optional<Bytes> udp_exchange_to(const std::string& address, uint16_t port, const Bytes& query, int timeout_ms) {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    len = sizeof *v4;
+  } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    len = sizeof *v6;
+  } else {
+    return std::nullopt;
+  }
+  const int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+  connect(fd, reinterpret_cast<const sockaddr*>(&ss), len);
   send(fd, query.data(), query.size(), 0);
   std::optional<Bytes> out;
   if (poll_in(fd, timeout_ms)) {

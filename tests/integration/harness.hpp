@@ -42,6 +42,8 @@ class DnsdProcess {
 
 // One UDP exchange; nullopt when no reply arrives within timeout_ms.
 std::optional<Bytes> udp_exchange(uint16_t port, const Bytes& query, int timeout_ms = 1000);
+// The same to any numeric address (IPv4 or IPv6) on a connected socket.
+std::optional<Bytes> udp_exchange_to(const std::string& address, uint16_t port, const Bytes& query, int timeout_ms);
 // Sends `query`, then a probe query on the same socket; returns the reply to `query` if one came before
 // the probe's (UDP on loopback keeps order), so "no reply" is known without waiting for a timeout.
 // Throws when the probe itself is not answered: the server is gone.

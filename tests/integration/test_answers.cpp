@@ -162,3 +162,17 @@ TEST_CASE("the control endpoint: healthz, readyz, metrics, 404", "[answers][cont
   CHECK_THAT(metrics, Catch::Contains("dnsd_zone_serial{zone=\"lab.example.com.\"}"));
   CHECK_THAT(http_get(control, "/nope"), Catch::StartsWith("HTTP/1.1 404") && Catch::Contains("\"error\""));
 }
+
+TEST_CASE("a wildcard listener replies from the address each query was sent to", "[answers]") {
+  TempDir dir;
+  const uint16_t port = free_port();
+  // The harness listens on 127.0.0.1 too (and waits for it); the wildcard ones have their own port.
+  DnsdProcess d(write_config(dir), {"--listen", "0.0.0.0:" + std::to_string(port), "--listen", "[::]:" + std::to_string(port)});
+  const auto v4 = udp_exchange_to("127.0.0.2", port, make_query("lab.example.com", 6), 1000);
+  const auto v6 = udp_exchange_to("::1", port, make_query("lab.example.com", 6), 1000);
+  // udp_exchange_to uses a connected socket: a reply from any other source address never arrives.
+  REQUIRE(v4);
+  REQUIRE(v6);
+  CHECK(rcode_of(*v4) == 0);
+  CHECK(rcode_of(*v6) == 0);
+}
