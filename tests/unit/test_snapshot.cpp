@@ -224,7 +224,7 @@ TEST_CASE("UDP size limits: TC with no partial RRsets, additional trimmed first"
   CHECK_FALSE(tc_of(small.reply));
   CHECK(ancount(small.reply) == 20);
   CHECK(arcount(small.reply) == (512 - 349) / 28);
-  CHECK(small.reply.size() == 349 + arcount(small.reply) * 28);
+  CHECK(small.reply.size() == 349u + arcount(small.reply) * 28u);
 
   QueryOptions o;
   o.edns = true;
