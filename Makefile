@@ -1,13 +1,16 @@
 # The two README commands. Everything else is CMake and ctest.
 BUILD ?= build
+# Building and running; the tests add the DNS tools, etcd and the resolvers the end-to-end tests drive.
 DEPS := cmake g++ make pkg-config libldns-dev libevent-dev libyaml-cpp-dev libspdlog-dev catch2 libssl-dev \
-        bind9-dnsutils knot-dnsutils ldnsutils dnsperf iproute2 procps
+        bind9-dnsutils
+TEST_DEPS := $(DEPS) knot-dnsutils ldnsutils dnsperf iproute2 procps util-linux mount \
+        etcd-server etcd-client unbound dnsmasq-base python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build run test clean
+.PHONY: deps test-deps build run test clean
 
-deps:
-	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+deps test-deps:
+	@missing=$$(for p in $(if $(filter test-deps,$@),$(TEST_DEPS),$(DEPS)); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing: $$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
@@ -20,7 +23,7 @@ build: deps
 run: build
 	$(BUILD)/dnsd run -c conf/dnsd.yaml
 
-test: build
+test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j2 --timeout 300
 
 clean:
