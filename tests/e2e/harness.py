@@ -4,6 +4,7 @@ Debian's etcd-server, and (optionally) real resolvers in front of dnsd.
 Every process is started through Harness.spawn() and stopped by its PID in Harness.close(), which runs
 even when a scenario fails; every wait polls with a deadline. Run with /usr/bin/python3 (stdlib only).
 """
+import ctypes
 import json
 import os
 import shutil
@@ -14,6 +15,12 @@ import tempfile
 import time
 
 SKIP = 77  # ctest SKIP_RETURN_CODE
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent():
+    """Children get SIGKILL if the harness itself is killed (a ctest timeout): nothing outlives a run."""
+    _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def enter_namespace():
@@ -110,7 +117,7 @@ class Harness:
     def spawn(self, name, argv, env=None):
         log_path = self.path(f"{name}.log")
         log = open(log_path, "w")
-        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent)
         log.close()
         proc = Proc(name, p, log_path)
         self.procs.append(proc)
