@@ -155,6 +155,12 @@ class ZoneCompiler {
       node.rrsets.emplace_back(uint16_t(set.type), render(set, nullptr));
       if (set.type == LDNS_RR_TYPE_CNAME) node.cname = true;
     }
+    for (const std::string& name : zr_.empty_names) {
+      RdfPtr dname(ldns_dname_new_frm_str(name.c_str()));
+      if (!dname) continue;
+      for (std::string n = lower_wire(dname.get()); n.size() > zone.apex.size(); n = std::string(parent_dname(n)))
+        snap_.add_node(n, zone);
+    }
     for (const RRset& set : sets_) {
       Node& node = *snap_.find_node(set.owner);
       if (node.any.body.empty()) node.any = render_any(set);
@@ -236,10 +242,10 @@ class ZoneCompiler {
 
 void compile_zone(const ZoneRecords& records, Snapshot& snapshot) { ZoneCompiler(records, snapshot).run(); }
 
-CompiledConfig compile_config(const DaemonConfig& config, StateStore& state) {
+CompiledConfig compile_config(const DaemonConfig& config, StateStore& state, const HealthTable* health) {
   std::vector<Diagnostic> diags;
   CompiledConfig out;
-  for (const ZoneConfig& z : config.zones) out.zones.push_back(build_zone(z, diags));
+  for (const ZoneConfig& z : config.zones) out.zones.push_back(build_zone(z, diags, health));
   // Nested zones: the child answers for its names, so the parent may hold nothing at or below it.
   for (size_t p = 0; p < out.zones.size(); ++p)
     for (size_t c = 0; c < out.zones.size(); ++c) {

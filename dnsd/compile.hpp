@@ -24,6 +24,6 @@ struct CompiledConfig {
 
 // Every zone of the config: build and validate records, pick serials (persisted through `state`),
 // compile. All-or-nothing: throws ConfigError listing every problem, and nothing is published.
-CompiledConfig compile_config(const DaemonConfig& config, StateStore& state);
+CompiledConfig compile_config(const DaemonConfig& config, StateStore& state, const HealthTable* health = nullptr);
 
 }  // namespace dnsd

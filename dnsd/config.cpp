@@ -253,12 +253,59 @@ Member read_member(Reader& r, const YAML::Node& node) {
   return m;
 }
 
+HealthOptions read_health(Reader& r, const YAML::Node& node, bool client_tls, const std::string& base_dir) {
+  HealthOptions h;
+  h.loc = r.loc(node);
+  h.scheme = client_tls ? "https" : "http";
+  if (!r.check_keys(node, "health", {{"scheme", false}, {"path", false}, {"interval", false}, {"timeout", false},
+                                      {"rise", false}, {"fall", false}, {"ca_file", false}, {"cert_file", false},
+                                      {"key_file", false}, {"server_name", false}, {"verify", false},
+                                      {"fail_closed", false}}))
+    return h;
+  if (auto s = r.string(node, "scheme")) {
+    if (*s != "http" && *s != "https") r.error(node["scheme"], "scheme must be http or https, not '" + *s + "'");
+    else h.scheme = *s;
+  }
+  h.path = r.string(node, "path").value_or(h.path);
+  if (h.path.empty() || h.path[0] != '/' || h.path.find_first_of(" \r\n") != std::string::npos)
+    r.error(node["path"], "path must start with '/' and hold no spaces");
+  auto duration = [&](const char* key, uint32_t& out) {
+    auto s = r.string(node, key);
+    if (!s) return;
+    auto ms = parse_duration_ms(*s);
+    if (!ms || *ms < 10 || *ms > 3600000) r.error(node[key], std::string(key) + " must be a duration from 10ms to 1h, like 2s");
+    else out = uint32_t(*ms);
+  };
+  duration("interval", h.interval_ms);
+  duration("timeout", h.timeout_ms);
+  h.rise = uint32_t(r.integer(node, "rise", 1, 100).value_or(h.rise));
+  h.fall = uint32_t(r.integer(node, "fall", 1, 100).value_or(h.fall));
+  auto file = [&](const char* key, std::string& out) {
+    auto s = r.string(node, key);
+    if (!s) return;
+    out = (std::filesystem::path(base_dir) / *s).lexically_normal().string();
+    if (!std::filesystem::exists(out)) r.error(node[key], std::string(key) + " '" + out + "' does not exist");
+  };
+  file("ca_file", h.ca_file);
+  file("cert_file", h.cert_file);
+  file("key_file", h.key_file);
+  if (h.cert_file.empty() != h.key_file.empty()) r.error(node, "cert_file and key_file go together");
+  h.server_name = r.string(node, "server_name").value_or("");
+  h.verify = r.boolean(node, "verify").value_or(true);
+  h.fail_closed = r.boolean(node, "fail_closed").value_or(false);
+  if (h.timeout_ms > h.interval_ms) r.error(node, "timeout must not exceed interval");
+  if (h.scheme == "http" && (!h.ca_file.empty() || !h.cert_file.empty()))
+    r.warn(h.loc, "ca_file, cert_file and key_file are unused with scheme http");
+  return h;
+}
+
 Cluster read_cluster(Reader& r, const YAML::Node& node) {
   Cluster c;
   c.loc = r.loc(node);
   if (!r.check_keys(node, "cluster", {{"name", false}, {"peer_tls", false}, {"client_tls", false},
                                        {"peer_port", false}, {"client_port", false}, {"priority", false},
-                                       {"weight", false}, {"registration", false}, {"members", false}}))
+                                       {"weight", false}, {"registration", false}, {"health", false},
+                                       {"members", false}}))
     return c;
   c.name = r.string(node, "name").value_or("");
   // The name becomes part of a label: _etcd-server-ssl-NAME.
@@ -272,6 +319,8 @@ Cluster read_cluster(Reader& r, const YAML::Node& node) {
   c.priority = uint16_t(r.integer(node, "priority", 0, 65535).value_or(0));
   c.weight = uint16_t(r.integer(node, "weight", 0, 65535).value_or(0));
   c.registration = r.boolean(node, "registration").value_or(false);
+  if (const YAML::Node health = node["health"])
+    c.health = read_health(r, health, c.client_tls, std::filesystem::absolute(r.file()).parent_path().string());
   const YAML::Node members = node["members"];
   if (members && !members.IsSequence() && !(members.IsNull()))
     r.error(members, "members must be a list");

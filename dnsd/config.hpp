@@ -42,6 +42,23 @@ struct Member {
   SourceLoc host_loc;
 };
 
+// Per-cluster health probes of the members' client URLs (absent: no probes, every member counts).
+struct HealthOptions {
+  std::string scheme;  // "http" or "https"; default from client_tls
+  std::string path = "/health";
+  uint32_t interval_ms = 2000;
+  uint32_t timeout_ms = 1000;
+  uint32_t rise = 2;
+  uint32_t fall = 3;
+  std::string ca_file;    // empty: the system's trust store
+  std::string cert_file;  // client certificate, for etcd --client-cert-auth
+  std::string key_file;
+  std::string server_name;  // certificate name to verify; default: the member's host
+  bool verify = true;       // false: accept any server certificate (not recommended)
+  bool fail_closed = false;
+  SourceLoc loc;
+};
+
 struct Cluster {
   std::string name;  // empty: no -NAME suffix
   bool peer_tls = true;
@@ -51,6 +68,7 @@ struct Cluster {
   uint16_t priority = 0;
   uint16_t weight = 0;
   bool registration = false;
+  std::optional<HealthOptions> health;
   std::vector<Member> members;
   SourceLoc loc;
 };

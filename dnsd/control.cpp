@@ -40,7 +40,7 @@ void Control::start() {
   log_warnings(config_);
 
   state_ = std::make_unique<StateStore>(config_.state_dir, false);
-  CompiledConfig compiled = compile_config(config_, *state_);
+  CompiledConfig compiled = compile_config(config_, *state_, &health_);
   slot_.publish(compiled.snapshot);
   published_at_ = std::time(nullptr);
   spdlog::info("control: loaded {} zone(s): {}", compiled.zones.size(), zone_list(compiled));
@@ -61,8 +61,9 @@ void Control::start() {
 
   if (config_.control_listen) {
     const HostPort hp = *parse_host_port(*config_.control_listen);
-    http_ = std::make_unique<ControlHttp>(base_.get(), ControlHttp::Handlers{[this] { return ready_; },
-                                                                            [this] { return metrics(); }});
+    http_ = std::make_unique<ControlHttp>(base_.get(),
+                                          ControlHttp::Handlers{[this] { return ready_; }, [this] { return metrics(); },
+                                                                [this](const std::string& z) { return zones_json(z); }});
     if (std::string e = http_->bind(hp.address, hp.port); !e.empty()) throw std::runtime_error(e);
     spdlog::info("control: http on {}", *config_.control_listen);
   }
@@ -73,6 +74,8 @@ void Control::start() {
   }
   std::signal(SIGPIPE, SIG_IGN);
 
+  prober_ = std::make_unique<Prober>(base_.get(), [this](const std::string& key, const ProbeResult& r) { on_probe(key, r); });
+  update_probes();
   server_->start();
   ready_ = true;
   std::string where;
@@ -95,7 +98,7 @@ bool Control::reload() {
     if (!options_.listen.empty()) next.listen = options_.listen;
     if (options_.control_listen) next.control_listen = options_.control_listen;
     log_warnings(next);
-    CompiledConfig compiled = compile_config(next, *state_);
+    CompiledConfig compiled = compile_config(next, *state_, &health_);
     slot_.publish(compiled.snapshot);
     published_at_ = std::time(nullptr);
     if (next.listen != config_.listen || next.control_listen != config_.control_listen ||
@@ -108,6 +111,7 @@ bool Control::reload() {
     next.workers = config_.workers;
     next.state_dir = config_.state_dir;
     config_ = std::move(next);
+    update_probes();
     return true;
   } catch (const ConfigError& e) {
     ++reload_failures_;
@@ -119,6 +123,73 @@ bool Control::reload() {
   return false;
 }
 
+void Control::update_probes() {
+  std::vector<ProbeSpec> specs;
+  HealthTable kept;
+  for (const ZoneConfig& z : config_.zones)
+    for (const Cluster& c : z.clusters) {
+      if (!c.health) continue;
+      for (const Member& m : c.members) {
+        ProbeSpec s;
+        s.key = health_key(z.zone, c.name, m.name);
+        s.host = m.host.substr(0, m.host.size() - 1);  // without the trailing dot
+        s.address = m.addresses.empty() ? "" : m.addresses.front();
+        s.port = m.client_port.value_or(c.client_port);
+        s.options = *c.health;
+        if (auto it = health_.find(s.key); it != health_.end()) kept.insert(*it);
+        specs.push_back(std::move(s));
+      }
+    }
+  const bool dropped = kept.size() != health_.size();
+  health_ = std::move(kept);
+  prober_->set_targets(std::move(specs));
+  if (dropped) republish("probed members removed");
+}
+
+void Control::on_probe(const std::string& key, const ProbeResult& r) {
+  auto [it, fresh] = health_.try_emplace(key);
+  MemberHealth& h = it->second;
+  h.last_probe = std::time(nullptr);
+  h.last_latency_s = r.latency_s;
+  h.latency_sum_s += r.latency_s;
+  (r.ok ? h.successes : h.failures) += 1;
+  if (!r.ok) h.last_error = r.error;
+  const HealthOptions* opts = nullptr;
+  for (const ZoneConfig& z : config_.zones)
+    for (const Cluster& c : z.clusters)
+      if (c.health && key.rfind(health_key(z.zone, c.name, ""), 0) == 0) opts = &*c.health;
+  if (!opts) return;
+  const Health before = h.state.state();
+  if (!h.state.observe(r.ok, opts->rise, opts->fall)) return;
+  // One line per flip, with the reason; the client SRV sets change in the same publish.
+  spdlog::info("health: {} is now {} (was {}{}{})", key, to_string(h.state.state()), to_string(before),
+               r.ok ? "" : ": ", r.error);
+  republish("health of " + key);
+}
+
+void Control::republish(const std::string& why) {
+  try {
+    CompiledConfig compiled = compile_config(config_, *state_, &health_);
+    slot_.publish(compiled.snapshot);
+    published_at_ = std::time(nullptr);
+    for (const ZoneConfig& z : config_.zones)
+      for (const Cluster& c : z.clusters) {
+        if (!c.health) continue;
+        bool any = c.members.empty();
+        for (const Member& m : c.members) {
+          auto it = health_.find(health_key(z.zone, c.name, m.name));
+          any = any || it == health_.end() || it->second.state.state() != Health::unhealthy;
+        }
+        if (!any)
+          spdlog::warn("health: no healthy member in cluster '{}' of {}: {}", c.name, z.zone,
+                       c.health->fail_closed ? "client records withdrawn (fail_closed)" : "serving all members (fail-open)");
+      }
+    spdlog::debug("control: published after {}: {}", why, zone_list(compiled));
+  } catch (const std::exception& e) {
+    spdlog::error("control: cannot publish after {} ({})", why, e.what());
+  }
+}
+
 void Control::on_signal(evutil_socket_t sig, short, void* self) noexcept {
   auto* c = static_cast<Control*>(self);
   if (sig == SIGHUP) {
@@ -127,6 +198,46 @@ void Control::on_signal(evutil_socket_t sig, short, void* self) noexcept {
   }
   spdlog::info("control: signal {} received, stopping", int(sig));
   event_base_loopbreak(c->base_.get());
+}
+
+std::optional<std::string> Control::zones_json(const std::string& wanted) const {
+  auto lower = [](std::string s) {
+    for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return absolute_name(s);
+  };
+  const auto snap = slot_.current();
+  std::string zones;
+  bool found = false;
+  for (const ZoneConfig& z : config_.zones) {
+    if (!wanted.empty() && lower(wanted) != lower(z.zone)) continue;
+    found = true;
+    uint32_t serial = 0;
+    if (snap)
+      for (const Zone& sz : snap->zones())
+        if (lower(sz.apex_text) == lower(z.zone)) serial = sz.serial;
+    std::string clusters;
+    for (const Cluster& c : z.clusters) {
+      std::string members;
+      size_t healthy = 0;
+      for (const Member& m : c.members) {
+        auto it = health_.find(health_key(z.zone, c.name, m.name));
+        const MemberHealth* h = it == health_.end() ? nullptr : &it->second;
+        const Health state = h ? h->state.state() : Health::unknown;
+        healthy += state == Health::healthy;
+        members += std::string(members.empty() ? "" : ",") + "{\"name\":" + json_quote(m.name) +
+                   ",\"host\":" + json_quote(m.host) + ",\"health\":" + json_quote(c.health ? to_string(state) : "not probed") +
+                   ",\"last_probe\":" + std::to_string(h ? h->last_probe : 0) +
+                   ",\"last_error\":" + json_quote(h ? h->last_error : "") + "}";
+      }
+      clusters += std::string(clusters.empty() ? "" : ",") + "{\"name\":" + json_quote(c.name) +
+                  ",\"probed\":" + (c.health ? "true" : "false") + ",\"healthy\":" + std::to_string(healthy) +
+                  ",\"members\":[" + members + "]}";
+    }
+    zones += std::string(zones.empty() ? "" : ",") + "{\"zone\":" + json_quote(z.zone) +
+             ",\"serial\":" + std::to_string(serial) + ",\"clusters\":[" + clusters + "]}";
+  }
+  if (!wanted.empty()) return found ? std::optional<std::string>(zones + "\n") : std::nullopt;
+  return "{\"zones\":[" + zones + "]}\n";
 }
 
 std::string Control::metrics() const {
@@ -142,6 +253,7 @@ std::string Control::metrics() const {
   out += "# HELP dnsd_zone_serial SOA serial served, by zone.\n# TYPE dnsd_zone_serial gauge\n";
   if (auto snap = slot_.current())
     for (const Zone& z : snap->zones()) out += "dnsd_zone_serial{zone=\"" + z.apex_text + "\"} " + std::to_string(z.serial) + "\n";
+  out += render_health_metrics(config_, health_, prober_ ? prober_->in_flight() : 0);
   return out;
 }
 

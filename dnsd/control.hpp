@@ -11,6 +11,8 @@
 #include "compile.hpp"
 #include "config.hpp"
 #include "control_http.hpp"
+#include "health.hpp"
+#include "prober.hpp"
 #include "raii.hpp"
 #include "server.hpp"
 #include "snapshot.hpp"
@@ -40,6 +42,13 @@ class Control {
  private:
   static void on_signal(evutil_socket_t sig, short, void* self) noexcept;
   std::string metrics() const;
+  // Recompiles the current config with the current health and publishes it (health flips).
+  void republish(const std::string& why);
+  void on_probe(const std::string& key, const ProbeResult& result);
+  // Points the prober at the members of every cluster with a health: block; keeps known states.
+  void update_probes();
+  // JSON for /v1/zones (zone empty) or /v1/zones/{zone}; nullopt when the zone is unknown.
+  std::optional<std::string> zones_json(const std::string& zone) const;
 
   RunOptions options_;
   DaemonConfig config_;
@@ -49,6 +58,8 @@ class Control {
   std::unique_ptr<Server> server_;
   std::unique_ptr<ControlHttp> http_;
   std::vector<EventPtr> signals_;
+  HealthTable health_;
+  std::unique_ptr<Prober> prober_;
   bool ready_ = false;
   uint64_t reloads_ = 0;
   uint64_t reload_failures_ = 0;

@@ -4,11 +4,34 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 
+#include <cstdio>
 #include <string_view>
 
 #include "log.hpp"
 
 namespace dnsd {
+
+std::string json_quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
 
 namespace {
 // Bounds for slow or malformed clients: headers and bodies are small on this API.
@@ -25,7 +48,7 @@ void reply(evhttp_request* req, int code, const char* reason, const std::string&
 }
 
 void json_error(evhttp_request* req, int code, const char* reason, const std::string& message) {
-  reply(req, code, reason, "application/json", "{\"error\": \"" + message + "\"}\n");
+  reply(req, code, reason, "application/json", "{\"error\": " + json_quote(message) + "}\n");
 }
 }  // namespace
 
@@ -63,6 +86,13 @@ void ControlHttp::handle(evhttp_request* req) {
       return handlers_.ready() ? reply(req, 200, "OK", "text/plain", "ready\n")
                                : reply(req, 503, "Service Unavailable", "text/plain", "not ready\n");
     return reply(req, 200, "OK", "text/plain; version=0.0.4", handlers_.metrics());
+  }
+  if (path == "/v1/zones" || path.rfind("/v1/zones/", 0) == 0) {
+    if (!get) return json_error(req, 405, "Method Not Allowed", "only GET is allowed here");
+    std::string zone(path == "/v1/zones" ? "" : path.substr(10));
+    if (path != "/v1/zones" && zone.empty()) return json_error(req, 404, "Not Found", "no such zone");
+    if (auto body = handlers_.zones(zone)) return reply(req, 200, "OK", "application/json", *body);
+    return json_error(req, 404, "Not Found", "no such zone");
   }
   json_error(req, 404, "Not Found", "no such path");
 }

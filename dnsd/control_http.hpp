@@ -3,17 +3,23 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <string_view>
 #include <string>
 
 #include "raii.hpp"
 
 namespace dnsd {
 
+// A JSON string literal (quotes included) with the escapes RFC 8259 requires.
+std::string json_quote(std::string_view s);
+
 class ControlHttp {
  public:
   struct Handlers {
     std::function<bool()> ready;            // zones loaded and listeners up
     std::function<std::string()> metrics;   // Prometheus text
+    std::function<std::optional<std::string>(const std::string& zone)> zones;  // JSON; "" = all
   };
 
   ControlHttp(event_base* base, Handlers handlers);

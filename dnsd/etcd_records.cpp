@@ -1,6 +1,8 @@
 // etcd discovery naming (see etcd_records.hpp and etcd client/pkg/srv/srv.go).
 #include "etcd_records.hpp"
 
+#include <algorithm>
+
 namespace dnsd {
 
 std::string srv_owner(const Cluster& cluster, Service service, const std::string& zone) {
@@ -14,14 +16,28 @@ std::string srv_owner(const Cluster& cluster, Service service, const std::string
   return label + "._tcp." + zone;
 }
 
-std::vector<SrvTarget> srv_targets(const Cluster& cluster, Service service) {
-  std::vector<SrvTarget> out;
+std::vector<SrvTarget> srv_targets(const Cluster& cluster, Service service, const std::string& zone,
+                                   const HealthTable* health) {
+  std::vector<SrvTarget> all, healthy;
   for (const Member& m : cluster.members) {
     const uint16_t port = service == Service::server ? m.peer_port.value_or(cluster.peer_port)
                                                      : m.client_port.value_or(cluster.client_port);
-    out.push_back({cluster.priority, cluster.weight, port, m.host, &m});
+    const SrvTarget t{cluster.priority, cluster.weight, port, m.host, &m};
+    all.push_back(t);
+    if (!health || !cluster.health) continue;
+    auto it = health->find(health_key(zone, cluster.name, m.name));
+    if (it == health->end() || it->second.state.state() != Health::unhealthy) healthy.push_back(t);
   }
-  return out;
+  // Server sets are membership, never health: during bootstrap no member is healthy yet, and a
+  // partial set splits the cluster (a member alone forms a cluster of one).
+  if (service == Service::server || !health || !cluster.health) return all;
+  if (healthy.empty() && !cluster.health->fail_closed) return all;  // fail-open: better stale than empty
+  return healthy;
+}
+
+uint32_t srv_ttl(const Cluster& cluster, Service service, uint32_t zone_ttl) {
+  if (service == Service::server || !cluster.health) return zone_ttl;
+  return std::max<uint32_t>(1, std::min<uint32_t>(zone_ttl, cluster.health->interval_ms / 1000));
 }
 
 }  // namespace dnsd

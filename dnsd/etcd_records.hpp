@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "health.hpp"
 
 namespace dnsd {
 
@@ -23,7 +24,14 @@ struct SrvTarget {
 };
 
 // The SRV RRset of a service, in configured member order (never rotated: etcd matches the first
-// IPv4 address of each target against its own advertise URL).
-std::vector<SrvTarget> srv_targets(const Cluster& cluster, Service service);
+// IPv4 address of each target against its own advertise URL). With health probes and a table, the
+// client set holds the members not known to be unhealthy; when that leaves none it holds all of them
+// (fail-open) unless health.fail_closed. Server sets are never filtered.
+std::vector<SrvTarget> srv_targets(const Cluster& cluster, Service service, const std::string& zone,
+                                   const HealthTable* health);
+
+// The TTL of a service's SRV set: the zone TTL, capped at the probe interval for health-filtered
+// client sets so that caches cannot hide a dead member for long.
+uint32_t srv_ttl(const Cluster& cluster, Service service, uint32_t zone_ttl);
 
 }  // namespace dnsd

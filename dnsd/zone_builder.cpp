@@ -83,7 +83,7 @@ void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecord
 
 }  // namespace
 
-ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags) {
+ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, const HealthTable* health) {
   ZoneRecords out;
   out.apex = z.zone;
   out.ttl = z.ttl;
@@ -113,8 +113,11 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags) {
         diags.push_back({c.loc, "'" + owner + " SRV' is generated twice (by two clusters)", false});
         continue;
       }
-      for (const SrvTarget& t : srv_targets(c, svc)) {
-        const std::string text = owner + ttl + "SRV " + std::to_string(t.priority) + " " + std::to_string(t.weight) +
+      const std::string set_ttl = " " + std::to_string(srv_ttl(c, svc, z.ttl)) + " IN ";
+      const std::vector<SrvTarget> targets = srv_targets(c, svc, z.zone, health);
+      if (targets.empty()) out.empty_names.push_back(owner);
+      for (const SrvTarget& t : targets) {
+        const std::string text = owner + set_ttl + "SRV " + std::to_string(t.priority) + " " + std::to_string(t.weight) +
                                  " " + std::to_string(t.port) + " " + t.target;
         if (auto rr = rr_from_text(text)) out.records.push_back({std::move(rr), t.member->loc, true});
         else diags.push_back({t.member->loc, "cannot build SRV record '" + text + "'", false});

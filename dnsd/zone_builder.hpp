@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "health.hpp"
 #include "raii.hpp"
 
 namespace dnsd {
@@ -21,11 +22,16 @@ struct ZoneRecords {
   uint32_t ttl = 0;              // default TTL
   uint32_t negative_ttl = 0;     // min(SOA TTL, SOA minimum): RFC 2308 §5
   std::vector<Record> records;   // SOA first once serial is set, then NS, records:, clusters
+  // Names that exist without records (answer NODATA, never NXDOMAIN): a fail-closed client set with
+  // no healthy member keeps its name so that caches do not learn an NXDOMAIN for it.
+  std::vector<std::string> empty_names;
 };
 
 // Builds and validates every record of the zone except the SOA. Problems go to `diagnostics`
-// with file:line; the result is only meaningful when no error was added.
-ZoneRecords build_zone(const ZoneConfig& zone, std::vector<Diagnostic>& diagnostics);
+// with file:line; the result is only meaningful when no error was added. health (may be null)
+// filters the client SRV sets of probed clusters.
+ZoneRecords build_zone(const ZoneConfig& zone, std::vector<Diagnostic>& diagnostics,
+                       const HealthTable* health = nullptr);
 
 // A digest of the records (not the SOA serial): the serial is bumped only when it changes.
 uint64_t zone_digest(const ZoneRecords& records);
