@@ -154,38 +154,41 @@ void Control::on_probe(const std::string& key, const ProbeResult& r) {
   h.latency_sum_s += r.latency_s;
   (r.ok ? h.successes : h.failures) += 1;
   if (!r.ok) h.last_error = r.error;
-  const HealthOptions* opts = nullptr;
+  const ZoneConfig* zone = nullptr;
+  const Cluster* cluster = nullptr;
   for (const ZoneConfig& z : config_.zones)
     for (const Cluster& c : z.clusters)
-      if (c.health && key.rfind(health_key(z.zone, c.name, ""), 0) == 0) opts = &*c.health;
-  if (!opts) return;
+      if (c.health && key.rfind(health_key(z.zone, c.name, ""), 0) == 0) zone = &z, cluster = &c;
+  if (!cluster) return;
   const Health before = h.state.state();
-  if (!h.state.observe(r.ok, opts->rise, opts->fall)) return;
+  if (!h.state.observe(r.ok, cluster->health->rise, cluster->health->fall)) return;
   // One line per flip, with the reason; the client SRV sets change in the same publish.
   spdlog::info("health: {} is now {} (was {}{}{})", key, to_string(h.state.state()), to_string(before),
                r.ok ? "" : ": ", r.error);
   republish("health of " + key);
+  bool any = false;
+  for (const Member& m : cluster->members) {
+    auto it = health_.find(health_key(zone->zone, cluster->name, m.name));
+    any = any || it == health_.end() || it->second.state.state() != Health::unhealthy;
+  }
+  if (!any)
+    spdlog::warn("health: no healthy member in cluster '{}' of {}: {}", cluster->name, zone->zone,
+                 cluster->health->fail_closed ? "client records withdrawn (fail_closed)" : "serving all members (fail-open)");
 }
 
 void Control::republish(const std::string& why) {
   try {
+    const auto start = std::chrono::steady_clock::now();
+    state_->set_deferred(true);
     CompiledConfig compiled = compile_config(config_, *state_, &health_);
+    state_->set_deferred(false);
     slot_.publish(compiled.snapshot);
+    last_publish_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    state_->flush();  // the new serial on disk right after it is served
     published_at_ = std::time(nullptr);
-    for (const ZoneConfig& z : config_.zones)
-      for (const Cluster& c : z.clusters) {
-        if (!c.health) continue;
-        bool any = c.members.empty();
-        for (const Member& m : c.members) {
-          auto it = health_.find(health_key(z.zone, c.name, m.name));
-          any = any || it == health_.end() || it->second.state.state() != Health::unhealthy;
-        }
-        if (!any)
-          spdlog::warn("health: no healthy member in cluster '{}' of {}: {}", c.name, z.zone,
-                       c.health->fail_closed ? "client records withdrawn (fail_closed)" : "serving all members (fail-open)");
-      }
     spdlog::debug("control: published after {}: {}", why, zone_list(compiled));
   } catch (const std::exception& e) {
+    state_->set_deferred(false);
     spdlog::error("control: cannot publish after {} ({})", why, e.what());
   }
 }
@@ -250,6 +253,9 @@ std::string Control::metrics() const {
   out += "# HELP dnsd_snapshot_age_seconds Seconds since the serving snapshot was published.\n"
          "# TYPE dnsd_snapshot_age_seconds gauge\n";
   out += "dnsd_snapshot_age_seconds " + std::to_string(std::time(nullptr) - published_at_) + "\n";
+  out += "# HELP dnsd_snapshot_publish_seconds Time from a probe result to its snapshot being published (last flip).\n"
+         "# TYPE dnsd_snapshot_publish_seconds gauge\n";
+  out += "dnsd_snapshot_publish_seconds " + std::to_string(last_publish_s_) + "\n";
   out += "# HELP dnsd_zone_serial SOA serial served, by zone.\n# TYPE dnsd_zone_serial gauge\n";
   if (auto snap = slot_.current())
     for (const Zone& z : snap->zones()) out += "dnsd_zone_serial{zone=\"" + z.apex_text + "\"} " + std::to_string(z.serial) + "\n";

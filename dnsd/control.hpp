@@ -2,6 +2,7 @@
 // on SIGTERM/SIGINT, serves the control endpoint. Runs on the main thread's event base.
 #pragma once
 
+#include <chrono>
 #include <ctime>
 #include <memory>
 #include <optional>
@@ -64,6 +65,7 @@ class Control {
   uint64_t reloads_ = 0;
   uint64_t reload_failures_ = 0;
   std::time_t published_at_ = 0;
+  double last_publish_s_ = 0;  // compile + publish time of the last health-driven snapshot
 };
 
 }  // namespace dnsd

@@ -29,6 +29,7 @@ timeval to_tv(uint32_t ms) { return {long(ms / 1000), long(ms % 1000) * 1000}; }
 std::string openssl_errors(bufferevent* bev) {
   std::string out;
   for (unsigned long e; bev && (e = bufferevent_get_openssl_error(bev)) != 0;) {
+    if (ERR_GET_LIB(e) == 0) continue;  // libevent's own bookkeeping entries, not OpenSSL's reasons
     char buf[256];
     ERR_error_string_n(e, buf, sizeof buf);
     out += (out.empty() ? "" : "; ") + std::string(buf);

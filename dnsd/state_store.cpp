@@ -73,8 +73,15 @@ uint32_t StateStore::serial_for(const std::string& zone, uint64_t digest, uint32
   const uint32_t serial = uint32_t(std::max<uint64_t>(previous + 1, now));
   if (read_only_) return serial;
   serials_[zone] = {serial, digest};
-  save();
+  if (deferred_) dirty_ = true;
+  else save();
   return serial;
+}
+
+void StateStore::flush() {
+  if (!dirty_ || read_only_) return;
+  save();
+  dirty_ = false;
 }
 
 void StateStore::save() const {

@@ -20,6 +20,13 @@ class StateStore {
 
   const std::string& dir() const noexcept { return dir_; }
 
+  // Deferred mode: serial_for() changes only memory and flush() writes. Health flips publish first
+  // and persist right after, so that answers change within a millisecond of the probe result (an
+  // fsync alone takes about that long); a crash in between loses at most that one bump, and the
+  // serial after a restart is still max(persisted + 1, now).
+  void set_deferred(bool deferred) noexcept { deferred_ = deferred; }
+  void flush();
+
  private:
   struct Entry {
     uint32_t serial = 0;
@@ -29,6 +36,8 @@ class StateStore {
 
   std::string dir_;
   bool read_only_;
+  bool deferred_ = false;
+  bool dirty_ = false;
   std::map<std::string, Entry> serials_;
 };
 

@@ -133,16 +133,22 @@ class Harness:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- dnsd -----------------------------------------------------------------------------------
-    def start_dnsd(self, zone_yaml, listen="127.0.0.1:53", name="dnsd"):
+    def start_dnsd(self, zone_yaml, listen="127.0.0.1:53", name="dnsd", control=None):
         os.makedirs(self.path("zones"), exist_ok=True)
         with open(self.path("zones", "zone.yaml"), "w") as f:
             f.write(zone_yaml)
         conf = self.path("dnsd.yaml")
         with open(conf, "w") as f:
             f.write(f'listen: ["{listen}"]\nzones: ["zones/*.yaml"]\nstate_dir: state\nworkers: 1\n')
+            if control:
+                f.write(f'control: {{ listen: "{control}" }}\n')
         proc = self.spawn(name, [self.dnsd_bin, "run", "-c", conf])
         host, port = listen.rsplit(":", 1)
-        wait_until("dnsd to answer", lambda: self.dig(host.strip("[]"), int(port), "SOA", zone_name(zone_yaml)), 10)
+
+        def answering():
+            assert proc.alive(), "dnsd exited:\n" + proc.log()
+            return self.dig(host.strip("[]"), int(port), "SOA", zone_name(zone_yaml))
+        wait_until("dnsd to answer", answering, 10)
         return proc
 
     def dig(self, server, port, qtype, name):
@@ -212,6 +218,12 @@ class Harness:
         assert r.returncode == 0 and r.stdout.strip() == value, f"get returned {r.stdout!r} {r.stderr}"
 
 
+def http_get(url, timeout=5):
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read().decode()
+
+
 def zone_name(zone_yaml):
     for line in zone_yaml.splitlines():
         if line.startswith("zone:"):
@@ -219,14 +231,16 @@ def zone_name(zone_yaml):
     raise ValueError("zone yaml without zone:")
 
 
-def zone_yaml(zone, clusters):
-    """clusters: [(name or None, peer_tls, [(member, host, address)])]"""
+def zone_yaml(zone, clusters, extra=None):
+    """clusters: [(name or None, peer_tls, [(member, host, address)])]; extra: {cluster name: YAML lines
+    added to that cluster (e.g. its health: block)}."""
     out = [f"zone: {zone}", "ttl: 5",
            f"soa: {{ mname: ns1.{zone}, rname: hostmaster.{zone}, minimum: 1 }}",
            f"ns: [ns1.{zone}]", "records: |", "  ns1 IN A 127.0.0.1", "clusters:"]
     for name, peer_tls, members in clusters:
         out.append(f"  - name: {name}" if name else "  - registration: false")
         out.append(f"    peer_tls: {'true' if peer_tls else 'false'}")
+        out.extend(f"    {line}" for line in (extra or {}).get(name, []))
         out.append("    members:")
         for member, host, address in members:
             out.append(f"      - {{ name: {member}, host: {host}, addresses: [{address}] }}")
