@@ -74,6 +74,8 @@ void Control::start() {
   }
   std::signal(SIGPIPE, SIG_IGN);
 
+  republish_event_.reset(evtimer_new(
+      base_.get(), [](evutil_socket_t, short, void* self) { static_cast<Control*>(self)->republish("health flips"); }, this));
   prober_ = std::make_unique<Prober>(base_.get(), [this](const std::string& key, const ProbeResult& r) { on_probe(key, r); });
   update_probes();
   server_->start();
@@ -165,7 +167,18 @@ void Control::on_probe(const std::string& key, const ProbeResult& r) {
   // One line per flip, with the reason; the client SRV sets change in the same publish.
   spdlog::info("health: {} is now {} (was {}{}{})", key, to_string(h.state.state()), to_string(before),
                r.ok ? "" : ": ", r.error);
-  republish("health of " + key);
+  // Unknown members are served like healthy ones: only a change to or from unhealthy alters records.
+  if ((before == Health::unhealthy) == (h.state.state() == Health::unhealthy)) return;
+  if (!republish_pending_) {
+    republish_pending_ = true;
+    first_flip_ = std::chrono::steady_clock::now();
+    // At once, unless the last publish was so recent that compiling again would crowd out the probes:
+    // compile work stays at most a third of the control thread however large the zones are.
+    const auto wait = std::max(std::chrono::steady_clock::duration::zero(), next_publish_ - first_flip_);
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(wait).count();
+    const timeval tv{long(us / 1000000), long(us % 1000000)};
+    evtimer_add(republish_event_.get(), &tv);
+  }
   bool any = false;
   for (const Member& m : cluster->members) {
     auto it = health_.find(health_key(zone->zone, cluster->name, m.name));
@@ -178,12 +191,16 @@ void Control::on_probe(const std::string& key, const ProbeResult& r) {
 
 void Control::republish(const std::string& why) {
   try {
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = republish_pending_ ? first_flip_ : std::chrono::steady_clock::now();
+    republish_pending_ = false;
+    const auto compile_start = std::chrono::steady_clock::now();
     state_->set_deferred(true);
     CompiledConfig compiled = compile_config(config_, *state_, &health_);
     state_->set_deferred(false);
     slot_.publish(compiled.snapshot);
-    last_publish_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto published = std::chrono::steady_clock::now();
+    last_publish_s_ = std::chrono::duration<double>(published - start).count();
+    next_publish_ = published + 2 * (published - compile_start);
     state_->flush();  // the new serial on disk right after it is served
     published_at_ = std::time(nullptr);
     spdlog::debug("control: published after {}: {}", why, zone_list(compiled));

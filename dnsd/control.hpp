@@ -65,7 +65,13 @@ class Control {
   uint64_t reloads_ = 0;
   uint64_t reload_failures_ = 0;
   std::time_t published_at_ = 0;
-  double last_publish_s_ = 0;  // compile + publish time of the last health-driven snapshot
+  double last_publish_s_ = 0;  // from the first probe result of a batch to its snapshot being published
+  // Health flips are coalesced: every result handled in one turn of the event loop goes into one
+  // publish (at start-up thousands of members flip within moments of each other).
+  EventPtr republish_event_;
+  bool republish_pending_ = false;
+  std::chrono::steady_clock::time_point first_flip_;
+  std::chrono::steady_clock::time_point next_publish_;  // earliest next health-driven compile
 };
 
 }  // namespace dnsd

@@ -31,6 +31,24 @@ RrPtr rr_from_text(const std::string& text) {
   return RrPtr(rr);
 }
 
+// Generated records are built field by field: a rebuild after every health flip must stay cheap, and
+// presentation text would be parsed again each time.
+RrPtr make_rr(const ldns_rdf* owner, uint32_t ttl, ldns_rr_type type, std::initializer_list<ldns_rdf*> rdfs) {
+  RrPtr rr(ldns_rr_new());
+  ldns_rr_set_owner(rr.get(), ldns_rdf_clone(owner));
+  ldns_rr_set_ttl(rr.get(), ttl);
+  ldns_rr_set_type(rr.get(), type);
+  ldns_rr_set_class(rr.get(), LDNS_RR_CLASS_IN);
+  bool ok = true;
+  for (ldns_rdf* f : rdfs) ok = ok && f && ldns_rr_push_rdf(rr.get(), f);
+  if (!ok) {
+    for (ldns_rdf* f : rdfs)
+      if (f) ldns_rdf_deep_free(f);
+    return nullptr;
+  }
+  return rr;
+}
+
 bool is_subdomain_or_equal(const std::string& child_lower, const std::string& apex_lower) {
   if (child_lower.size() < apex_lower.size()) return false;
   if (child_lower.compare(child_lower.size() - apex_lower.size(), apex_lower.size(), apex_lower) != 0) return false;
@@ -113,14 +131,19 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
         diags.push_back({c.loc, "'" + owner + " SRV' is generated twice (by two clusters)", false});
         continue;
       }
-      const std::string set_ttl = " " + std::to_string(srv_ttl(c, svc, z.ttl)) + " IN ";
+      const uint32_t set_ttl = srv_ttl(c, svc, z.ttl);
       const std::vector<SrvTarget> targets = srv_targets(c, svc, z.zone, health);
       if (targets.empty()) out.empty_names.push_back(owner);
+      RdfPtr owner_name(ldns_dname_new_frm_str(owner.c_str()));
       for (const SrvTarget& t : targets) {
-        const std::string text = owner + set_ttl + "SRV " + std::to_string(t.priority) + " " + std::to_string(t.weight) +
-                                 " " + std::to_string(t.port) + " " + t.target;
-        if (auto rr = rr_from_text(text)) out.records.push_back({std::move(rr), t.member->loc, true});
-        else diags.push_back({t.member->loc, "cannot build SRV record '" + text + "'", false});
+        RrPtr rr = owner_name ? make_rr(owner_name.get(), set_ttl, LDNS_RR_TYPE_SRV,
+                                        {ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.priority),
+                                         ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.weight),
+                                         ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.port),
+                                         ldns_dname_new_frm_str(t.target.c_str())})
+                              : nullptr;
+        if (rr) out.records.push_back({std::move(rr), t.member->loc, true});
+        else diags.push_back({t.member->loc, "cannot build the SRV record of " + owner + " for " + t.target, false});
       }
     }
     for (const Member& m : c.members) {
@@ -132,8 +155,10 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
         continue;
       }
       for (const std::string& a : m.addresses) {
-        const char* type = a.find(':') == std::string::npos ? "A " : "AAAA ";
-        if (auto rr = rr_from_text(m.host + ttl + type + a)) out.records.push_back({std::move(rr), m.loc, true});
+        const bool v4 = a.find(':') == std::string::npos;
+        if (RrPtr rr = make_rr(host.get(), z.ttl, v4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA,
+                               {ldns_rdf_new_frm_str(v4 ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA, a.c_str())}))
+          out.records.push_back({std::move(rr), m.loc, true});
       }
     }
   }
@@ -193,13 +218,25 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
 }
 
 uint64_t zone_digest(const ZoneRecords& zr) {
-  // FNV-1a over the presentation text: stable across restarts and builds.
+  // FNV-1a over each record's owner, type, class, TTL and RDATA bytes: stable across restarts and
+  // builds, and cheap enough to run after every health flip.
   uint64_t h = 1469598103934665603ULL;
+  auto mix = [&h](const uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+  };
   for (const Record& rec : zr.records) {
-    if (ldns_rr_get_type(rec.rr.get()) == LDNS_RR_TYPE_SOA) continue;
-    char* s = ldns_rr2str(rec.rr.get());
-    for (const char* p = s; p && *p; ++p) h = (h ^ uint8_t(*p)) * 1099511628211ULL;
-    LDNS_FREE(s);
+    const ldns_rr* rr = rec.rr.get();
+    if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) continue;
+    const ldns_rdf* owner = ldns_rr_owner(rr);
+    mix(ldns_rdf_data(owner), ldns_rdf_size(owner));
+    const uint32_t fixed[3] = {uint32_t(ldns_rr_get_type(rr)), uint32_t(ldns_rr_get_class(rr)), ldns_rr_ttl(rr)};
+    mix(reinterpret_cast<const uint8_t*>(fixed), sizeof fixed);
+    for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+      const ldns_rdf* f = ldns_rr_rdf(rr, i);
+      const uint32_t size = uint32_t(ldns_rdf_size(f));
+      mix(reinterpret_cast<const uint8_t*>(&size), sizeof size);
+      mix(ldns_rdf_data(f), ldns_rdf_size(f));
+    }
   }
   return h;
 }

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Probe scale: 10,000 members (100 clusters of 100) probed every second against a local HTTP responder
+# standing in for etcd's /health. Prints the control thread's CPU and dnsd's DNS answers per second with
+# the probes running, beside the same run without probes. dnsd (one worker) and its control thread on
+# CPU 0; dnsperf and the responder on CPU 1. Not part of `make test`.
+# Usage: tests/bench/probe_scale.sh [build dir] [seconds]
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$src/build}
+secs=${2:-10}
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+port=25354 http=25380 hz=$(getconf CLK_TCK)
+
+taskset -c 1 "$build/tests/bench_http_responder" 127.0.0.1 $http &
+pids+=($!)
+
+metric_sum() {  # the sum of a metric's samples on the control endpoint
+  { curl -s -m 10 127.0.0.1:25381/metrics || true; } | awk -v p="$1" 'index($0, p) == 1 {s += $NF} END {print s + 0}'
+}
+
+make_zone() {  # $1 = health block or ""
+  {
+    echo "zone: scale.example.com"
+    echo "soa: { mname: ns1.scale.example.com, rname: h.scale.example.com }"
+    echo "ns: [ns1.scale.example.com]"
+    printf 'records: |\n  ns1 IN A 127.0.0.1\nclusters:\n'
+    for c in $(seq -w 0 99); do
+      echo "  - name: c$c"
+      [ -n "$1" ] && echo "    $1"
+      echo "    client_port: $http"
+      echo "    members:"
+      for m in $(seq -w 0 99); do echo "      - { name: m$m, host: m$m.c$c.scale.example.com, addresses: [127.0.0.1] }"; done
+    done
+  } > "$tmp/zones/scale.yaml"
+}
+
+run() {  # $1 = label, $2 = health block
+  mkdir -p "$tmp/zones"
+  make_zone "$2"
+  printf 'listen: ["127.0.0.1:%s"]\nzones: ["zones/*.yaml"]\nstate_dir: state\nworkers: 1\ncontrol: { listen: "127.0.0.1:25381" }\n' $port > "$tmp/dnsd.yaml"
+  taskset -c 0 "$build/dnsd" run -c "$tmp/dnsd.yaml" 2> "$tmp/log" &
+  local pid=$!
+  pids+=($pid)
+  for _ in $(seq 200); do dig @127.0.0.1 -p $port +time=1 +tries=1 scale.example.com SOA >/dev/null 2>&1 && break; sleep 0.05; done
+  [ -n "$2" ] && sleep 5  # let every member's first probes land before measuring
+  for c in $(seq -w 0 99); do echo "_etcd-client-c$c._tcp.scale.example.com SRV"; echo "m01.c$c.scale.example.com A"; done > "$tmp/queries"
+  local before; before=$(awk '{print $14 + $15}' "/proc/$pid/task/$pid/stat")
+  local results_before; results_before=$(metric_sum dnsd_probe_results_total)
+  out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p $port -d "$tmp/queries" -l "$secs" -c 8 -q 200 2>&1) || { echo "dnsperf failed: $out" >&2; }
+  local after; after=$(awk '{print $14 + $15}' "/proc/$pid/task/$pid/stat")
+  local results_after; results_after=$(metric_sum dnsd_probe_results_total)
+  local healthy; healthy=$(metric_sum dnsd_cluster_members_healthy)
+  local publish; publish=$(metric_sum dnsd_snapshot_publish_seconds)
+  kill $pid; wait $pid 2>/dev/null || true
+  local qps; qps=$(awk '/Queries per second:/ {print $4}' <<<"$out")
+  local lost; lost=$(awk '/Queries lost:/ {print $3}' <<<"$out")
+  printf '| %s | %.0f | %s | %.1f%% | %.0f | %s | %.1f |\n' "$1" "$qps" "$lost" \
+    "$(awk -v t=$((after - before)) -v hz="$hz" -v s="$secs" 'BEGIN {print t / hz / s * 100}')" \
+    "$(awk -v a="$results_after" -v b="$results_before" -v s="$secs" 'BEGIN {print (a - b) / s}')" "$healthy" \
+    "$(awk -v p="$publish" 'BEGIN {print p * 1000}')"
+}
+
+printf '| run | DNS answers/s | lost | control thread CPU | probes/s | healthy members | last publish ms |\n|---|---|---|---|---|---|---|\n'
+run "no probes" ""
+run "10,000 members probed every 1s" "health: { interval: 1s, timeout: 900ms }"
