@@ -27,6 +27,17 @@ struct alignas(cmsghdr) Control {
   uint8_t* data() noexcept { return bytes; }
 };
 
+template <typename Info>
+void put_control(msghdr& out, Control& buf, int level, int type, const Info& info) noexcept {
+  out.msg_control = buf.data();
+  out.msg_controllen = CMSG_SPACE(sizeof info);
+  cmsghdr* o = CMSG_FIRSTHDR(&out);
+  o->cmsg_level = level;
+  o->cmsg_type = type;
+  o->cmsg_len = CMSG_LEN(sizeof info);
+  std::memcpy(CMSG_DATA(o), &info, sizeof info);
+}
+
 // Turns the destination address of a received query into the source address of its reply.
 void reply_control(const msghdr& in, msghdr& out, Control& buf) noexcept {
   out.msg_control = nullptr;
@@ -37,26 +48,12 @@ void reply_control(const msghdr& in, msghdr& out, Control& buf) noexcept {
       std::memcpy(&info, CMSG_DATA(c), sizeof info);
       info.ipi_spec_dst = info.ipi_addr;
       info.ipi_ifindex = 0;
-      out.msg_control = buf.data();
-      out.msg_controllen = CMSG_SPACE(sizeof info);
-      cmsghdr* o = CMSG_FIRSTHDR(&out);
-      o->cmsg_level = IPPROTO_IP;
-      o->cmsg_type = IP_PKTINFO;
-      o->cmsg_len = CMSG_LEN(sizeof info);
-      std::memcpy(CMSG_DATA(o), &info, sizeof info);
-      return;
+      return put_control(out, buf, IPPROTO_IP, IP_PKTINFO, info);
     }
     if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-      in6_pktinfo info;
+      in6_pktinfo info;  // its address is the query's destination: the reply's source as it is
       std::memcpy(&info, CMSG_DATA(c), sizeof info);
-      out.msg_control = buf.data();
-      out.msg_controllen = CMSG_SPACE(sizeof info);
-      cmsghdr* o = CMSG_FIRSTHDR(&out);
-      o->cmsg_level = IPPROTO_IPV6;
-      o->cmsg_type = IPV6_PKTINFO;
-      o->cmsg_len = CMSG_LEN(sizeof info);
-      std::memcpy(CMSG_DATA(o), &info, sizeof info);
-      return;
+      return put_control(out, buf, IPPROTO_IPV6, IPV6_PKTINFO, info);
     }
   }
 }

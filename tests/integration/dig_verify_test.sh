@@ -2,19 +2,7 @@
 # tests/dig-verify.sh against the real binary: passes on the zone being served, fails (naming the
 # record) when the config says something else.
 set -euo pipefail
-dnsd=$1
-src=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-port=$((20000 + RANDOM % 12000))
-mkdir -p "$tmp/zones"
-cp "$src/zones/lab.example.com.yaml" "$tmp/zones/"
-printf 'listen: ["127.0.0.1:%s"]\nzones: ["zones/*.yaml"]\nstate_dir: state\n' "$port" > "$tmp/dnsd.yaml"
-"$dnsd" run -c "$tmp/dnsd.yaml" 2> "$tmp/log" &
-pid=$!
-for _ in $(seq 100); do dig @127.0.0.1 -p "$port" +time=1 +tries=1 lab.example.com SOA >/dev/null 2>&1 && break; sleep 0.05; done
+source "$(dirname "$0")/serve_example.sh" "$1"
 
 pass=0 failed=0
 DNSD=$dnsd "$src/tests/dig-verify.sh" 127.0.0.1 "$port" "$src/zones/lab.example.com.yaml" > "$tmp/good" \
