@@ -7,7 +7,7 @@ TEST_DEPS := $(DEPS) knot-dnsutils ldnsutils dnsperf iproute2 procps util-linux 
         etcd-server etcd-client unbound dnsmasq-base python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps build run test clean
+.PHONY: deps test-deps build run test test-sanitize clean
 
 deps test-deps:
 	@missing=$$(for p in $(if $(filter test-deps,$@),$(TEST_DEPS),$(DEPS)); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -23,8 +23,16 @@ build: deps
 run: build
 	$(BUILD)/dnsd run -c conf/dnsd.yaml
 
+# The whole suite on the release build, then again with ASan and UBSan (dnsd and the tests).
 test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j2 --timeout 300
+	$(MAKE) test-sanitize
+
+test-sanitize: test-deps
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DDNSD_SANITIZE=ON
+	cmake --build $(BUILD)-asan -j2
+	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j2 --timeout 300
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-asan
