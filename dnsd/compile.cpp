@@ -143,7 +143,7 @@ class ZoneCompiler {
     z.apex = soa.owner;
     z.apex_text = zr_.apex;
     z.serial = ldns_rdf2native_int32(ldns_rr_rdf(soa.rrs[0], 2));
-    z.soa_negative_tail = soa_tail(soa.rrs[0]);
+    z.soa_negative_tail = soa_tail(soa.rrs[0], std::min(ldns_rr_ttl(soa.rrs[0]), zr_.negative_ttl));
     const Zone& zone = snap_.add_zone(std::move(z));
 
     for (const RRset& set : sets_) {
@@ -160,6 +160,14 @@ class ZoneCompiler {
       if (!dname) continue;
       for (std::string n = lower_wire(dname.get()); n.size() > zone.apex.size(); n = std::string(parent_dname(n)))
         snap_.add_node(n, zone);
+    }
+    for (const auto& [name, ttl] : zr_.gated_names) {
+      RdfPtr dname(ldns_dname_new_frm_str(name.c_str()));
+      if (!dname) continue;
+      const std::string key = lower_wire(dname.get());
+      for (std::string n = std::string(parent_dname(key)); n.size() > zone.apex.size(); n = std::string(parent_dname(n)))
+        snap_.add_node(n, zone);
+      snap_.add_node(key, zone).gate_tail = soa_tail(soa.rrs[0], ttl);
     }
     for (const RRset& set : sets_) {
       Node& node = *snap_.find_node(set.owner);
@@ -219,11 +227,11 @@ class ZoneCompiler {
 
   // The SOA after its owner, with the negative TTL and uncompressed names, so that it can follow a
   // pointer to the apex at any offset.
-  std::vector<uint8_t> soa_tail(const ldns_rr* soa) const {
+  std::vector<uint8_t> soa_tail(const ldns_rr* soa, uint32_t ttl) const {
     std::vector<uint8_t> out(10);
     put16(out.data(), rr_type::soa);
     put16(out.data() + 2, class_in);
-    put32(out.data() + 4, std::min(ldns_rr_ttl(soa), zr_.negative_ttl));
+    put32(out.data() + 4, ttl);
     for (size_t i = 0; i < ldns_rr_rd_count(soa); ++i) {
       const ldns_rdf* f = ldns_rr_rdf(soa, i);
       out.insert(out.end(), ldns_rdf_data(f), ldns_rdf_data(f) + ldns_rdf_size(f));

@@ -305,7 +305,7 @@ Cluster read_cluster(Reader& r, const YAML::Node& node) {
   if (!r.check_keys(node, "cluster", {{"name", false}, {"peer_tls", false}, {"client_tls", false},
                                        {"peer_port", false}, {"client_port", false}, {"priority", false},
                                        {"weight", false}, {"registration", false}, {"health", false},
-                                       {"members", false}}))
+                                       {"expected_size", false}, {"gate_negative_ttl", false}, {"members", false}}))
     return c;
   c.name = r.string(node, "name").value_or("");
   // The name becomes part of a label: _etcd-server-ssl-NAME.
@@ -319,6 +319,12 @@ Cluster read_cluster(Reader& r, const YAML::Node& node) {
   c.priority = uint16_t(r.integer(node, "priority", 0, 65535).value_or(0));
   c.weight = uint16_t(r.integer(node, "weight", 0, 65535).value_or(0));
   c.registration = r.boolean(node, "registration").value_or(false);
+  c.expected_size = uint32_t(r.integer(node, "expected_size", 1, 1000).value_or(0));
+  if (auto s = r.string(node, "gate_negative_ttl")) {
+    auto ms = parse_duration_ms(*s);
+    if (!ms || *ms < 1000 || *ms > 3600000) r.error(node["gate_negative_ttl"], "gate_negative_ttl must be a duration from 1s to 1h");
+    else c.gate_negative_ttl = uint32_t(*ms / 1000);
+  }
   if (const YAML::Node health = node["health"])
     c.health = read_health(r, health, c.client_tls, std::filesystem::absolute(r.file()).parent_path().string());
   const YAML::Node members = node["members"];
@@ -326,6 +332,7 @@ Cluster read_cluster(Reader& r, const YAML::Node& node) {
     r.error(members, "members must be a list");
   else if (members && members.IsSequence())
     for (const auto& m : members) c.members.push_back(read_member(r, m));
+  c.static_members = c.members.size();
   if (c.members.empty() && !c.registration)
     r.error(node, "cluster '" + c.name + "' has no members (an empty cluster needs registration: true)");
 
@@ -425,8 +432,13 @@ DaemonConfig load_config(const std::string& path) {
     cfg.zone_globs = r.strings(root, "zones").value_or(std::vector<std::string>{});
     if (auto s = r.string(root, "state_dir")) cfg.state_dir = (dir / *s).lexically_normal().string();
     if (const YAML::Node control = root["control"];
-        control && r.check_keys(control, "control", {{"listen", true}})) {
+        control && r.check_keys(control, "control", {{"listen", true}, {"token_file", false}})) {
       cfg.control_listen = r.string(control, "listen");
+      if (auto t = r.string(control, "token_file")) {
+        cfg.token_file = (dir / *t).lexically_normal().string();
+        if (!std::filesystem::exists(cfg.token_file))
+          r.error(control["token_file"], "token_file '" + cfg.token_file + "' does not exist");
+      }
       if (cfg.control_listen && !parse_host_port(*cfg.control_listen))
         r.error(control["listen"], "control listen '" + *cfg.control_listen + "' must be ADDRESS:PORT or [IPV6]:PORT");
     }

@@ -68,8 +68,12 @@ struct Cluster {
   uint16_t priority = 0;
   uint16_t weight = 0;
   bool registration = false;
+  uint32_t expected_size = 0;            // bootstrap gate: 0 = none
+  uint32_t gate_negative_ttl = 1;        // seconds: NXDOMAIN TTL of the server names while gated
   std::optional<HealthOptions> health;
-  std::vector<Member> members;
+  std::vector<Member> members;  // static ones from the file; registered ones appended at run time
+  size_t static_members = 0;    // how many of `members` come from the file
+  bool gate_open = false;       // run time: the gate opened once (durable, never closes again)
   SourceLoc loc;
 };
 
@@ -105,6 +109,7 @@ struct DaemonConfig {
   std::vector<std::string> zone_globs;
   std::string state_dir = "/var/lib/dnsd";
   std::optional<std::string> control_listen;
+  std::string token_file;  // control.token_file: bearer token of the write API; empty = write API off
   std::string log_level = "info";
   unsigned workers = 0;  // 0 = one per core
   TcpOptions tcp;

@@ -40,6 +40,12 @@ void Control::start() {
   log_warnings(config_);
 
   state_ = std::make_unique<StateStore>(config_.state_dir, false);
+  token_ = read_token(config_.token_file);
+  // Registrations are loaded before the first answer: acknowledged members are served from the start.
+  std::vector<std::string> problems;
+  registry_ = Registry::load(config_.state_dir, problems);
+  for (const std::string& p : problems) spdlog::error("registry: {}", p);
+  apply_registry(registry_, config_);
   CompiledConfig compiled = compile_config(config_, *state_, &health_);
   slot_.publish(compiled.snapshot);
   published_at_ = std::time(nullptr);
@@ -63,7 +69,8 @@ void Control::start() {
     const HostPort hp = *parse_host_port(*config_.control_listen);
     http_ = std::make_unique<ControlHttp>(base_.get(),
                                           ControlHttp::Handlers{[this] { return ready_; }, [this] { return metrics(); },
-                                                                [this](const std::string& z) { return zones_json(z); }});
+                                                                [this](const std::string& z) { return zones_json(z); },
+                                                                [this](const ApiRequest& r) { return api(r); }});
     if (std::string e = http_->bind(hp.address, hp.port); !e.empty()) throw std::runtime_error(e);
     spdlog::info("control: http on {}", *config_.control_listen);
   }
@@ -100,7 +107,10 @@ bool Control::reload() {
     if (!options_.listen.empty()) next.listen = options_.listen;
     if (options_.control_listen) next.control_listen = options_.control_listen;
     log_warnings(next);
+    const std::string token = read_token(next.token_file);
+    apply_registry(registry_, next);
     CompiledConfig compiled = compile_config(next, *state_, &health_);
+    token_ = token;
     slot_.publish(compiled.snapshot);
     published_at_ = std::time(nullptr);
     if (next.listen != config_.listen || next.control_listen != config_.control_listen ||

@@ -14,6 +14,7 @@
 #include "control_http.hpp"
 #include "health.hpp"
 #include "prober.hpp"
+#include "registry.hpp"
 #include "raii.hpp"
 #include "server.hpp"
 #include "snapshot.hpp"
@@ -51,6 +52,18 @@ class Control {
   // JSON for /v1/zones (zone empty) or /v1/zones/{zone}; nullopt when the zone is unknown.
   std::optional<std::string> zones_json(const std::string& zone) const;
 
+  // The registration API (control_registration.cpp): /v1/zones/{zone}/clusters/{cluster}[/members/{m}].
+  ApiReply api(const ApiRequest& request);
+  ApiReply put_member(Cluster& cluster, const std::string& zone, const std::string& member, const std::string& body);
+  ApiReply delete_member(Cluster& cluster, const std::string& zone, const std::string& member);
+  std::string cluster_json(const Cluster& cluster, const std::string& zone) const;
+  // Makes `next` the registry: compile with it, write it durably, publish, then keep it. A 2xx is
+  // sent only after this returns: the change is on disk and visible to the next query.
+  ApiReply commit(Registry next, int status, std::string zone, std::string cluster);
+  // Appends registered members to `config` and logs the registrations it cannot place.
+  static void apply_registry(const Registry& registry, DaemonConfig& config);
+  static std::string read_token(const std::string& path);
+
   RunOptions options_;
   DaemonConfig config_;
   std::unique_ptr<StateStore> state_;
@@ -60,6 +73,8 @@ class Control {
   std::unique_ptr<ControlHttp> http_;
   std::vector<EventPtr> signals_;
   HealthTable health_;
+  Registry registry_;
+  std::string token_;  // control.token_file's content, trimmed; empty: the write API is off
   std::unique_ptr<Prober> prober_;
   bool ready_ = false;
   uint64_t reloads_ = 0;

@@ -33,6 +33,12 @@ std::string json_quote(std::string_view s) {
   return out + "\"";
 }
 
+ApiReply api_error(int status, const std::string& message, const std::string& field) {
+  std::string body = "{\"error\": " + json_quote(message);
+  if (!field.empty()) body += ", \"field\": " + json_quote(field);
+  return {status, body + "}\n"};
+}
+
 namespace {
 // Bounds for slow or malformed clients: headers and bodies are small on this API.
 constexpr int request_timeout_s = 10;
@@ -45,6 +51,21 @@ void reply(evhttp_request* req, int code, const char* reason, const std::string&
   evbuffer_add(buf, body.data(), body.size());
   evhttp_send_reply(req, code, reason, buf);
   evbuffer_free(buf);
+}
+
+const char* status_reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    default: return status >= 500 ? "Internal Server Error" : "Error";
+  }
 }
 
 void json_error(evhttp_request* req, int code, const char* reason, const std::string& message) {
@@ -86,6 +107,24 @@ void ControlHttp::handle(evhttp_request* req) {
       return handlers_.ready() ? reply(req, 200, "OK", "text/plain", "ready\n")
                                : reply(req, 503, "Service Unavailable", "text/plain", "not ready\n");
     return reply(req, 200, "OK", "text/plain; version=0.0.4", handlers_.metrics());
+  }
+  if (path.rfind("/v1/zones/", 0) == 0 && path.find("/clusters/") != std::string_view::npos) {
+    ApiRequest r;
+    switch (evhttp_request_get_command(req)) {
+      case EVHTTP_REQ_GET: r.method = "GET"; break;
+      case EVHTTP_REQ_HEAD: r.method = "HEAD"; break;
+      case EVHTTP_REQ_PUT: r.method = "PUT"; break;
+      case EVHTTP_REQ_POST: r.method = "POST"; break;
+      case EVHTTP_REQ_DELETE: r.method = "DELETE"; break;
+      default: r.method = "OTHER"; break;
+    }
+    r.path = std::string(path);
+    if (const char* auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization")) r.authorization = auth;
+    evbuffer* in = evhttp_request_get_input_buffer(req);
+    r.body.resize(evbuffer_get_length(in));
+    evbuffer_copyout(in, r.body.data(), r.body.size());
+    const ApiReply out = handlers_.api(r);
+    return reply(req, out.status, status_reason(out.status), "application/json", out.body);
   }
   if (path == "/v1/zones" || path.rfind("/v1/zones/", 0) == 0) {
     if (!get) return json_error(req, 405, "Method Not Allowed", "only GET is allowed here");

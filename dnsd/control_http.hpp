@@ -11,6 +11,19 @@
 
 namespace dnsd {
 
+struct ApiRequest {
+  std::string method;  // GET, PUT, DELETE...
+  std::string path;
+  std::string authorization;  // the Authorization header, "" when absent
+  std::string body;
+};
+struct ApiReply {
+  int status = 200;
+  std::string body;  // JSON
+};
+// {"error": message, "field": field} (field left out when empty).
+ApiReply api_error(int status, const std::string& message, const std::string& field = "");
+
 // A JSON string literal (quotes included) with the escapes RFC 8259 requires.
 std::string json_quote(std::string_view s);
 
@@ -20,6 +33,7 @@ class ControlHttp {
     std::function<bool()> ready;            // zones loaded and listeners up
     std::function<std::string()> metrics;   // Prometheus text
     std::function<std::optional<std::string>(const std::string& zone)> zones;  // JSON; "" = all
+    std::function<ApiReply(const ApiRequest&)> api;  // /v1/zones/{zone}/clusters/...
   };
 
   ControlHttp(event_base* base, Handlers handlers);

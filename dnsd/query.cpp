@@ -103,14 +103,14 @@ size_t data_reply(Reply& r, const uint8_t* pkt, const QueryView& q, const Answer
 
 // NXDOMAIN and NODATA: the zone's SOA in authority (RFC 2308 §3), its owner a pointer to the apex,
 // which is a suffix of the question name.
-size_t negative_reply(Reply& r, const uint8_t* pkt, const QueryView& q, const Zone& z, uint8_t rc,
-                      Counters& c) noexcept {
-  const size_t soa = 2 + z.soa_negative_tail.size();
+size_t negative_reply(Reply& r, const uint8_t* pkt, const QueryView& q, const Zone& z,
+                      const std::vector<uint8_t>& tail, uint8_t rc, Counters& c) noexcept {
+  const size_t soa = 2 + tail.size();
   const size_t base = header_size + q.question_len + (q.edns ? opt_size : 0);
   if (base + soa > r.limit) return truncated_reply(r, pkt, q, rc, c);
   write_question(r, pkt, q);
   put16(r.out + r.pos, uint16_t(0xC000 | (header_size + q.qname_len - z.apex.size())));
-  std::memcpy(r.out + r.pos + 2, z.soa_negative_tail.data(), z.soa_negative_tail.size());
+  std::memcpy(r.out + r.pos + 2, tail.data(), tail.size());
   r.pos += soa;
   r.counts[2] = 1;
   if (q.edns) write_opt(r, q, rc);
@@ -186,8 +186,11 @@ size_t query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8
   const Snapshot::Hit hit = snap->lookup({reinterpret_cast<const char*>(q.lname), q.qname_len}, q.qtype);
   switch (hit.kind) {
     case Snapshot::Kind::answer: return data_reply(r, pkt, q, *hit.answer, c);
-    case Snapshot::Kind::nodata: return negative_reply(r, pkt, q, *hit.zone, rcode::noerror, c);
-    case Snapshot::Kind::nxdomain: return negative_reply(r, pkt, q, *hit.zone, rcode::nxdomain, c);
+    case Snapshot::Kind::nodata:
+      return negative_reply(r, pkt, q, *hit.zone, hit.zone->soa_negative_tail, rcode::noerror, c);
+    case Snapshot::Kind::nxdomain:
+      return negative_reply(r, pkt, q, *hit.zone, hit.negative_tail ? *hit.negative_tail : hit.zone->soa_negative_tail,
+                            rcode::nxdomain, c);
     case Snapshot::Kind::refused: break;
   }
   // Not in any zone we serve: REFUSED without AA (we are not a resolver).

@@ -19,6 +19,7 @@ const Answer* Node::find(uint16_t qtype) const noexcept {
 Snapshot::Hit Snapshot::lookup(std::string_view lname, uint16_t qtype) const noexcept {
   if (auto it = nodes_.find(lname); it != nodes_.end()) {
     const Node& node = it->second;
+    if (!node.gate_tail.empty()) return {Kind::nxdomain, node.zone, nullptr, &node.gate_tail};
     if (qtype == 255 && !node.rrsets.empty()) return {Kind::answer, node.zone, &node.any};
     if (const Answer* a = node.find(qtype)) return {Kind::answer, node.zone, a};
     // Empty non-terminals are nodes without RRsets: NODATA, never NXDOMAIN (RFC 8020).

@@ -42,6 +42,8 @@ struct Node {
   std::vector<std::pair<uint16_t, Answer>> rrsets;  // by qtype; the CNAME entry answers every other type
   bool cname = false;
   Answer any;  // RFC 8482 §4.2: one synthesized HINFO instead of the whole node
+  // Non-empty: the name answers NXDOMAIN with this SOA tail (a gated server set; see zone_builder).
+  std::vector<uint8_t> gate_tail;
   const Answer* find(uint16_t qtype) const noexcept;
 };
 
@@ -52,6 +54,7 @@ class Snapshot {
     Kind kind = Kind::refused;
     const Zone* zone = nullptr;
     const Answer* answer = nullptr;
+    const std::vector<uint8_t>* negative_tail = nullptr;  // overrides the zone's for this name
   };
 
   Snapshot() = default;

@@ -22,7 +22,7 @@ std::runtime_error sys_error(const std::string& what, const std::string& path) {
 }
 }  // namespace
 
-void write_file_durably(const std::string& path, const std::string& content) {
+void write_file_durably(const std::string& path, const std::string& content, const std::string& keep_previous) {
   const std::string tmp = path + ".tmp";
   {
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
@@ -34,6 +34,10 @@ void write_file_durably(const std::string& path, const std::string& content) {
       done += size_t(n);
     }
     if (::fsync(fd.get()) != 0) throw sys_error("cannot fsync", tmp);
+  }
+  if (!keep_previous.empty() && ::access(path.c_str(), F_OK) == 0) {
+    ::unlink(keep_previous.c_str());
+    if (::link(path.c_str(), keep_previous.c_str()) != 0) throw sys_error("cannot keep the previous version as " + keep_previous, path);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) throw sys_error("cannot rename to " + path, tmp);
   const std::string dir = std::filesystem::path(path).parent_path().string();

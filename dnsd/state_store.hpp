@@ -42,6 +42,7 @@ class StateStore {
 };
 
 // Writes `content` to `path` atomically and durably: temp file, fsync, rename, fsync of the directory.
-void write_file_durably(const std::string& path, const std::string& content);
+// With keep_previous, the file being replaced stays available under that name (a hard link).
+void write_file_durably(const std::string& path, const std::string& content, const std::string& keep_previous = "");
 
 }  // namespace dnsd

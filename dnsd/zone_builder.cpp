@@ -131,6 +131,12 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
         diags.push_back({c.loc, "'" + owner + " SRV' is generated twice (by two clusters)", false});
         continue;
       }
+      // The bootstrap gate: until the cluster has expected_size members its server set is absent.
+      // Once complete it opens for good (a later DELETE is a membership change, not un-bootstrapping).
+      if (svc == Service::server && c.expected_size && !c.gate_open && c.members.size() < c.expected_size) {
+        out.gated_names.emplace_back(owner, c.gate_negative_ttl);
+        continue;
+      }
       const uint32_t set_ttl = srv_ttl(c, svc, z.ttl);
       const std::vector<SrvTarget> targets = srv_targets(c, svc, z.zone, health);
       if (targets.empty()) out.empty_names.push_back(owner);

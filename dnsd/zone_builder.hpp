@@ -25,6 +25,9 @@ struct ZoneRecords {
   // Names that exist without records (answer NODATA, never NXDOMAIN): a fail-closed client set with
   // no healthy member keeps its name so that caches do not learn an NXDOMAIN for it.
   std::vector<std::string> empty_names;
+  // Server SRV names of clusters still below expected_size: NXDOMAIN with the gate's short negative
+  // TTL, so that no member bootstraps a cluster from a partial set (seed 000's race).
+  std::vector<std::pair<std::string, uint32_t>> gated_names;
 };
 
 // Builds and validates every record of the zone except the SOA. Problems go to `diagnostics`
