@@ -8,6 +8,7 @@
 #include "config.hpp"
 #include "control.hpp"
 #include "log.hpp"
+#include "register.hpp"
 
 #ifndef DNSD_VERSION
 #define DNSD_VERSION "0.1.0"
@@ -22,6 +23,11 @@ const char* usage = R"(usage:
   dnsd check -c CONFIG
       validate CONFIG and its zones and print them as RFC 1035 text;
       errors as file:line: message on stderr (exit 1), warnings on stderr (exit 0)
+  dnsd register --control http://HOST:PORT --token-file FILE --zone ZONE [--cluster NAME]
+                --member NAME --host HOST [--address ADDR ...] [--peer-port N] [--client-port N]
+                [--wait] [--timeout SECONDS] [-o flags|env|dropin]
+      register a member through the control API (retrying while dnsd is unreachable), with --wait
+      until its cluster is complete, then print the member's etcd configuration
   dnsd --version
   dnsd --help
 
@@ -69,6 +75,36 @@ int cmd_run(const dnsd::RunOptions& options) {
   return 1;
 }
 
+int cmd_register(const std::vector<std::string>& args) {
+  dnsd::RegisterOptions o;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--wait") {
+      o.wait = true;
+      continue;
+    }
+    if (i + 1 >= args.size()) return fail_usage("'" + a + "' needs a value");
+    const std::string v = args[++i];
+    try {
+      if (a == "--control") o.control = v;
+      else if (a == "--token-file") o.token_file = v;
+      else if (a == "--zone") o.zone = v;
+      else if (a == "--cluster") o.cluster = v == "_" ? "" : v;
+      else if (a == "--member") o.member = v;
+      else if (a == "--host") o.host = v;
+      else if (a == "--address") o.addresses.push_back(v);
+      else if (a == "--peer-port") o.peer_port = std::stoi(v);
+      else if (a == "--client-port") o.client_port = std::stoi(v);
+      else if (a == "--timeout") o.timeout_s = std::stod(v);
+      else if (a == "-o" || a == "--output") o.output = v;
+      else return fail_usage("unexpected argument '" + a + "'");
+    } catch (const std::exception&) {
+      return fail_usage("'" + a + "' needs a number, not '" + v + "'");
+    }
+  }
+  return dnsd::run_register(o);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -83,6 +119,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string command = args[0];
+  if (command == "register") return cmd_register(args);
   if (command != "run" && command != "check") return fail_usage("unknown command '" + command + "'");
   dnsd::RunOptions options;
   for (size_t i = 1; i < args.size(); ++i) {

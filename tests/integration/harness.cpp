@@ -56,8 +56,8 @@ uint16_t free_port() {
   throw std::runtime_error("no free port");
 }
 
-DnsdProcess::DnsdProcess(const std::string& config, std::vector<std::string> extra, bool wait_ready)
-    : port_(free_port()) {
+DnsdProcess::DnsdProcess(const std::string& config, std::vector<std::string> extra, bool wait_ready, uint16_t port)
+    : port_(port ? port : free_port()) {
   const std::string log_path = dir_.path("stderr.log");
   std::vector<std::string> args = {DNSD_BINARY, "run", "-c", config, "--listen", "127.0.0.1:" + std::to_string(port_)};
   args.insert(args.end(), extra.begin(), extra.end());
@@ -253,6 +253,30 @@ std::string http_get(uint16_t port, const std::string& path) {
   }
   close(fd);
   return out;
+}
+
+HttpReply http_request(uint16_t port, const std::string& method, const std::string& path, const std::string& body,
+                       const std::string& token) {
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  const int fd = tcp_connect(port);
+  if (fd < 0) return {};
+  send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string raw;
+  char buf[4096];
+  while (poll_in(fd, 5000)) {
+    const ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    raw.append(buf, size_t(n));
+  }
+  close(fd);
+  HttpReply r;
+  if (raw.rfind("HTTP/1.1 ", 0) != 0) return r;
+  r.status = std::atoi(raw.c_str() + 9);
+  const auto end = raw.find("\r\n\r\n");
+  if (end != std::string::npos) r.body = raw.substr(end + 4);
+  return r;
 }
 
 std::string write_config(const TempDir& dir, const std::string& zone_extra, const std::string& daemon_extra,

@@ -20,7 +20,8 @@ uint16_t free_port();
 class DnsdProcess {
  public:
   // Runs `dnsd run -c config --listen 127.0.0.1:PORT [extra...]` and waits (bounded) until it answers.
-  explicit DnsdProcess(const std::string& config, std::vector<std::string> extra = {}, bool wait_ready = true);
+  explicit DnsdProcess(const std::string& config, std::vector<std::string> extra = {}, bool wait_ready = true,
+                       uint16_t port = 0);
   ~DnsdProcess();
   DnsdProcess(const DnsdProcess&) = delete;
   DnsdProcess& operator=(const DnsdProcess&) = delete;
@@ -56,6 +57,14 @@ std::vector<Bytes> tcp_exchange(uint16_t port, const std::vector<Bytes>& queries
 std::optional<Bytes> tcp_read_reply(int fd, int timeout_ms);
 // An HTTP GET to 127.0.0.1:port; returns the whole response text ("" on failure).
 std::string http_get(uint16_t port, const std::string& path);
+
+struct HttpReply {
+  int status = 0;  // 0: no reply
+  std::string body;
+};
+// One HTTP/1.1 request to 127.0.0.1:port; token adds "Authorization: Bearer TOKEN".
+HttpReply http_request(uint16_t port, const std::string& method, const std::string& path, const std::string& body = "",
+                       const std::string& token = "");
 
 // The minimal zone used by most integration tests, with `extra` appended to the zone YAML.
 std::string write_config(const TempDir& dir, const std::string& zone_extra = "", const std::string& daemon_extra = "",

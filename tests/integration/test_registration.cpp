@@ -1,0 +1,263 @@
+// The registration API, its durability under kill -9, the bootstrap gate and `dnsd register`, against
+// the real binary.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "harness.hpp"
+#include "ldns_reply.hpp"
+
+using namespace dnsd::test;
+
+namespace {
+
+const std::string token = "t0ps3cret";
+const std::string base = "/v1/zones/lab.example.com/clusters/";
+
+// A zone with a registration cluster r1 (one static member, expected_size 3), and the static c1.
+std::string config(const TempDir& dir, bool with_token = true, int expected = 3) {
+  dir.write("token", "  " + token + "\n");
+  return write_config(dir,
+                      "  - name: r1\n    registration: true\n    expected_size: " + std::to_string(expected) +
+                          "\n    members: [{ name: s1, host: s1.r1.lab.example.com, addresses: [192.0.2.31] }]\n",
+                      with_token ? "control: { listen: \"127.0.0.1:1\", token_file: token }\n" : "");
+}
+
+std::string body(const std::string& host, const std::string& address) {
+  return "{\"host\": \"" + host + "\", \"addresses\": [\"" + address + "\"]}";
+}
+
+// Over TCP: a cluster with hundreds of members does not fit in UDP.
+std::vector<std::string> srv_targets(uint16_t port, const std::string& name) {
+  const auto replies = tcp_exchange(port, {make_query(name, 33)}, 1);
+  auto p = replies.empty() ? nullptr : parse_reply(replies[0]);
+  std::vector<std::string> out;
+  if (!p) return out;
+  for (size_t i = 0; i < ldns_pkt_ancount(p.get()); ++i) {
+    char* s = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p.get()), i), 3));
+    out.push_back(s);
+    free(s);
+  }
+  return out;
+}
+
+ldns_pkt_rcode rcode_for_test(uint16_t port, const std::string& name) {
+  auto p = parse_reply(udp_exchange(port, make_query(name, 33)));
+  return p ? ldns_pkt_get_rcode(p.get()) : LDNS_RCODE_SERVFAIL;
+}
+
+struct Server {
+  TempDir dir;
+  uint16_t control = free_port();
+  std::unique_ptr<DnsdProcess> dnsd;
+  explicit Server(bool with_token = true, int expected = 3) {
+    config(dir, with_token, expected);
+    start();
+  }
+  void start(uint16_t port = 0) {
+    dnsd = std::make_unique<DnsdProcess>(dir.path("dnsd.yaml"), std::vector<std::string>{"--control", "127.0.0.1:" + std::to_string(control)},
+                                         true, port);
+  }
+  HttpReply put(const std::string& member, const std::string& b, const std::string& t = token) {
+    return http_request(control, "PUT", base + "r1/members/" + member, b, t);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("registration API: authentication comes first", "[registration]") {
+  Server off(false);
+  const HttpReply r = off.put("m1", body("m1.r1.lab.example.com", "192.0.2.41"));
+  CHECK(r.status == 405);
+  CHECK_THAT(r.body, Catch::Contains("the write API is off"));
+
+  Server s;
+  CHECK(s.put("m1", "not json at all", "").status == 401);
+  CHECK(s.put("m1", "not json at all", "wrong").status == 401);
+  CHECK(s.put("m1", "not json at all", token + "x").status == 401);
+  CHECK(http_request(s.control, "DELETE", base + "r1/members/s1", "", "nope").status == 401);
+  CHECK(s.put("m1", "not json at all").status == 400);
+}
+
+TEST_CASE("registration API: bad bodies are 400 naming the field", "[registration]") {
+  Server s;
+  struct Row {
+    const char* what;
+    std::string member;
+    std::string body;
+    int status;
+    std::string field;
+  };
+  const std::vector<Row> rows = {
+      {"not an object", "m1", "[1, 2]", 400, ""},
+      {"host missing", "m1", "{\"addresses\": [\"192.0.2.1\"]}", 400, "host"},
+      {"all-numeric host", "m1", body("10.0.0.9", "192.0.2.1"), 400, "host"},
+      {"bad address", "m1", body("m1.r1.lab.example.com", "192.0.2.300"), 400, "addresses"},
+      {"in-zone host without addresses", "m1", "{\"host\": \"m1.r1.lab.example.com\"}", 400, "addresses"},
+      {"port out of range", "m1", "{\"host\": \"m1.example.org\", \"peer_port\": 70000}", 400, "peer_port"},
+      {"unknown field", "m1", "{\"host\": \"m1.example.org\", \"colour\": 1}", 400, "colour"},
+      {"bad member name", "m%20x", body("m1.r1.lab.example.com", "192.0.2.1"), 400, "member"},
+      {"a static member's name", "s1", body("x.r1.lab.example.com", "192.0.2.1"), 409, "member"},
+      {"another member's host", "m2", body("S1.r1.lab.example.com", "192.0.2.1"), 409, "host"},
+  };
+  for (const Row& row : rows) {
+    INFO(row.what);
+    const HttpReply r = s.put(row.member, row.body);
+    CHECK(r.status == row.status);
+    if (!row.field.empty()) CHECK_THAT(r.body, Catch::Contains("\"field\": \"" + row.field + "\""));
+  }
+  CHECK(http_request(s.control, "PUT", base + "c1/members/m1", body("m1.example.org", "192.0.2.1"), token).status == 403);
+  CHECK(http_request(s.control, "PUT", base + "zz/members/m1", body("m1.example.org", "192.0.2.1"), token).status == 404);
+  CHECK(http_request(s.control, "PUT", "/v1/zones/example.org/clusters/r1/members/m1", "{}", token).status == 404);
+  const std::string big = "{\"host\": \"m1.example.org\", \"x\": \"" + std::string(5000, 'a') + "\"}";
+  CHECK(s.put("m1", big).status == 413);
+}
+
+TEST_CASE("registration API: idempotent PUT, replacing PUT, DELETE, and the gate", "[registration]") {
+  Server s;
+  const uint16_t dns = s.dnsd->port();
+  const std::string server_set = "_etcd-server-ssl-r1._tcp.lab.example.com";
+  // Gated: 1 of 3 members. NXDOMAIN with the short negative TTL.
+  auto gated = parse_reply(udp_exchange(dns, make_query(server_set, 33)));
+  REQUIRE(gated);
+  CHECK(ldns_pkt_get_rcode(gated.get()) == LDNS_RCODE_NXDOMAIN);
+  CHECK(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_authority(gated.get()), 0)) == 1);
+  CHECK_THAT(http_request(s.control, "GET", base + "r1").body, Catch::Contains("\"gate\":\"closed\""));
+
+  CHECK(s.put("m1", body("m1.r1.lab.example.com", "192.0.2.41")).status == 201);
+  CHECK(s.put("m1", body("m1.r1.lab.example.com", "192.0.2.41")).status == 200);  // the same PUT again
+  CHECK(srv_targets(dns, "_etcd-client-r1._tcp.lab.example.com").size() == 2);
+  CHECK(s.put("m1", body("m1.r1.lab.example.com", "192.0.2.42")).status == 200);  // a new address
+  auto a = parse_reply(udp_exchange(dns, make_query("m1.r1.lab.example.com", 1)));
+  REQUIRE(a);
+  CHECK(rrs(ldns_pkt_answer(a.get())) == "m1.r1.lab.example.com.\t30\tIN\tA\t192.0.2.42\n");
+  CHECK(rcode_for_test(dns, server_set) == LDNS_RCODE_NXDOMAIN);  // 2 of 3
+
+  CHECK(s.put("m2", body("m2.r1.lab.example.com", "192.0.2.43")).status == 201);  // 3 of 3: open
+  CHECK(srv_targets(dns, server_set) ==
+        std::vector<std::string>{"s1.r1.lab.example.com.", "m1.r1.lab.example.com.", "m2.r1.lab.example.com."});
+  CHECK(http_request(s.control, "DELETE", base + "r1/members/m2", "", token).status == 200);
+  CHECK(http_request(s.control, "DELETE", base + "r1/members/m2", "", token).status == 404);
+  CHECK(http_request(s.control, "DELETE", base + "r1/members/s1", "", token).status == 409);
+  // Below expected_size again, but the gate stays open: that is membership change, not un-bootstrapping.
+  CHECK(srv_targets(dns, server_set).size() == 2);
+
+  // Everything acknowledged survives a restart, the open gate included.
+  s.dnsd.reset();
+  s.start();
+  CHECK(srv_targets(s.dnsd->port(), server_set) ==
+        std::vector<std::string>{"s1.r1.lab.example.com.", "m1.r1.lab.example.com."});
+  CHECK_THAT(http_request(s.control, "GET", base + "r1").body, Catch::Contains("\"gate\":\"open\""));
+}
+
+TEST_CASE("acknowledged registrations survive kill -9 at random moments", "[registration][durability]") {
+  Server s(true, 1);
+  const uint16_t dns_port = s.dnsd->port();
+  std::mutex mu;
+  std::set<std::string> acknowledged;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 3; ++t)
+    clients.emplace_back([&, t] {
+      for (int i = 0; !stop; ++i) {
+        const std::string name = "k" + std::to_string(t) + "-" + std::to_string(i);
+        const HttpReply r = s.put(name, body(name + ".r1.lab.example.com", "192.0.2." + std::to_string(1 + i % 250)));
+        if (r.status / 100 == 2) {
+          std::lock_guard lock(mu);
+          acknowledged.insert(name);
+        }
+        if (r.status == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
+  std::mt19937 rng(7);
+  for (int round = 0; round < 4; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 250));
+    s.dnsd->signal(SIGKILL);  // mid-write included: the clients never pause
+    s.dnsd->wait_exit(5000);
+    s.start(dns_port);
+    CHECK_THAT(s.dnsd->log(), !Catch::Contains("registry:"));  // the file was never found damaged
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  stop = true;
+  for (auto& c : clients) c.join();
+  const std::string cluster = http_request(s.control, "GET", base + "r1").body;
+  const auto served = srv_targets(dns_port, "_etcd-server-ssl-r1._tcp.lab.example.com");
+  std::set<std::string> served_names;
+  for (const auto& t : served) served_names.insert(t.substr(0, t.find('.')));
+  INFO(acknowledged.size() << " acknowledged, " << served.size() << " served");
+  CHECK(acknowledged.size() > 20);
+  for (const std::string& name : acknowledged) {
+    INFO(name);
+    CHECK(served_names.count(name) == 1);
+  }
+  // Served members are whole: each has its address record.
+  for (const auto& t : served) CHECK(parse_reply(udp_exchange(dns_port, make_query(t, 1))));
+}
+
+TEST_CASE("a truncated or corrupt registrations file is reported and survived", "[registration][durability]") {
+  Server s;
+  REQUIRE(s.put("m1", body("m1.r1.lab.example.com", "192.0.2.41")).status == 201);
+  REQUIRE(s.put("m2", body("m2.r1.lab.example.com", "192.0.2.42")).status == 201);
+  s.dnsd.reset();
+  const std::string file = s.dir.path("state/registrations");
+  std::filesystem::resize_file(file, std::filesystem::file_size(file) - 10);  // cut the end line
+  s.start();
+  CHECK_THAT(s.dnsd->log(), Catch::Contains(file + ":") && Catch::Contains("end line"));
+  CHECK_THAT(s.dnsd->log(), Catch::Contains("using the previous registrations from " + file + ".prev"));
+  // The previous version (before m2) is served, with the static member.
+  CHECK(srv_targets(s.dnsd->port(), "_etcd-client-r1._tcp.lab.example.com") ==
+        std::vector<std::string>{"s1.r1.lab.example.com.", "m1.r1.lab.example.com."});
+
+  s.dnsd.reset();
+  std::ofstream(file) << "garbage\n";
+  std::ofstream(file + ".prev") << "dnsd-registrations 1\nmember lab.example.com. r1 x\n";
+  s.start();
+  CHECK_THAT(s.dnsd->log(), Catch::Contains("not a dnsd registrations file"));
+  CHECK_THAT(s.dnsd->log(), Catch::Contains("serving the configured members only"));
+  CHECK(srv_targets(s.dnsd->port(), "_etcd-client-r1._tcp.lab.example.com") ==
+        std::vector<std::string>{"s1.r1.lab.example.com."});
+}
+
+TEST_CASE("dnsd register: waits for the gate, prints the etcd flags, retries then gives up", "[registration][register]") {
+  Server s;
+  const std::string cmd = std::string(DNSD_BINARY) + " register --control http://127.0.0.1:" + std::to_string(s.control) +
+                          " --token-file " + s.dir.path("token") + " --zone lab.example.com --cluster r1 --timeout 20 --wait";
+  std::vector<std::string> outputs(2);
+  std::vector<std::thread> members;
+  for (int i = 0; i < 2; ++i)
+    members.emplace_back([&, i] {
+      const std::string n = "w" + std::to_string(i);
+      const std::string out = s.dir.path(n + ".out");
+      std::system((cmd + " --member " + n + " --host " + n + ".r1.lab.example.com --address 192.0.2.5" +
+                   std::to_string(i) + " > " + out + " 2>/dev/null")
+                      .c_str());
+      std::ifstream in(out);
+      std::getline(in, outputs[size_t(i)]);
+    });
+  for (auto& m : members) m.join();
+  CHECK(outputs[0] ==
+        "--name=w0 --discovery-srv=lab.example.com --discovery-srv-name=r1 "
+        "--initial-advertise-peer-urls=https://w0.r1.lab.example.com:2380 "
+        "--advertise-client-urls=http://w0.r1.lab.example.com:2379 --initial-cluster-token=r1.lab.example.com "
+        "--initial-cluster-state=new");
+  CHECK_THAT(outputs[1], Catch::StartsWith("--name=w1 "));
+  CHECK(srv_targets(s.dnsd->port(), "_etcd-server-ssl-r1._tcp.lab.example.com").size() == 3);
+
+  const std::string unreachable = std::string(DNSD_BINARY) + " register --control http://127.0.0.1:" +
+                                  std::to_string(free_port()) + " --token-file " + s.dir.path("token") +
+                                  " --zone lab.example.com --member x --host x.example.org --timeout 1 2> " + s.dir.path("err");
+  CHECK(WEXITSTATUS(std::system(unreachable.c_str())) == 1);
+  std::ifstream in(s.dir.path("err"));
+  const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK_THAT(err, Catch::Contains("Connection refused (retrying in 0.2 s)") && Catch::Contains("(gave up)"));
+}
