@@ -133,7 +133,7 @@ class Harness:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- dnsd -----------------------------------------------------------------------------------
-    def start_dnsd(self, zone_yaml, listen="127.0.0.1:53", name="dnsd", control=None):
+    def start_dnsd(self, zone_yaml, listen="127.0.0.1:53", name="dnsd", control=None, token_file=None):
         os.makedirs(self.path("zones"), exist_ok=True)
         with open(self.path("zones", "zone.yaml"), "w") as f:
             f.write(zone_yaml)
@@ -141,7 +141,8 @@ class Harness:
         with open(conf, "w") as f:
             f.write(f'listen: ["{listen}"]\nzones: ["zones/*.yaml"]\nstate_dir: state\nworkers: 1\n')
             if control:
-                f.write(f'control: {{ listen: "{control}" }}\n')
+                token = f", token_file: {token_file}" if token_file else ""
+                f.write(f'control: {{ listen: "{control}"{token} }}\n')
         proc = self.spawn(name, [self.dnsd_bin, "run", "-c", conf])
         host, port = listen.rsplit(":", 1)
 

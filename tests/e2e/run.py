@@ -2,6 +2,7 @@
 """End-to-end scenarios: real etcd members bootstrap from dnsd inside a private network namespace.
 Usage: run.py SCENARIO --dnsd PATH   (ctest runs one scenario per test)."""
 import json
+import os
 import signal
 import sys
 
@@ -257,7 +258,75 @@ def health_https_mtls(h):
     assert member("good")["health"] == "healthy"
 
 
+def gate_register_wait(h):
+    """The bootstrap gate: three `dnsd register --wait` run at once with staggered starts; each waits
+    until the cluster is complete, then starts etcd with exactly the flags it printed, and the cluster
+    forms with three members (seed 000's race, closed)."""
+    with open(h.path("token"), "w") as f:
+        f.write("e2e-token\n")
+    zone = "\n".join([f"zone: {ZONE}", "ttl: 5", f"soa: {{ mname: ns1.{ZONE}, rname: hostmaster.{ZONE}, minimum: 1 }}",
+                      f"ns: [ns1.{ZONE}]", "records: |", "  ns1 IN A 127.0.0.1", "clusters:", "  - name: g1",
+                      "    registration: true", "    expected_size: 3", "    members: []"]) + "\n"
+    h.start_dnsd(zone, control="127.0.0.1:8053", token_file=h.path("token"))
+    mems = members("g1", 3, lambda i: f"127.0.1.{i}")
+    procs = []
+    for i, (name, host, ip) in enumerate(mems):
+        time.sleep(0.7 * (i > 0))  # staggered: the first would form a cluster of one without the gate
+        argv = [h.dnsd_bin, "register", "--control", "http://127.0.0.1:8053", "--token-file", h.path("token"),
+                "--zone", ZONE, "--cluster", "g1", "--member", name, "--host", host, "--address", ip,
+                "--wait", "--timeout", "60"]
+        procs.append((name, host, ip, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+    started = []
+    for name, host, ip, p in procs:
+        out, err = p.communicate(timeout=90)
+        assert p.returncode == 0, f"dnsd register {name} failed: {err}"
+        flags = out.split()
+        print(f"{name}: {' '.join(flags)}")
+        assert f"--initial-advertise-peer-urls=https://{host}:2380" in flags
+        argv = ["etcd", *flags, "--data-dir", h.path(f"data-{name}"), "--listen-peer-urls", f"https://{ip}:2380",
+                "--listen-client-urls", f"http://{ip}:2379", "--peer-auto-tls", "--logger", "zap", "--log-outputs", "stderr"]
+        started.append(h.spawn(f"etcd-{name}", argv))
+    h.assert_cluster(ZONE, "g1", expected(mems))
+
+
+def gate_off_split(h):
+    """Why the gate exists: without expected_size, members that register and start one after the other
+    see partial sets; the first one forms a cluster of one and the cluster never becomes three."""
+    with open(h.path("token"), "w") as f:
+        f.write("e2e-token\n")
+    zone = "\n".join([f"zone: {ZONE}", "ttl: 1", f"soa: {{ mname: ns1.{ZONE}, rname: hostmaster.{ZONE}, minimum: 1 }}",
+                      f"ns: [ns1.{ZONE}]", "records: |", "  ns1 IN A 127.0.0.1", "clusters:", "  - name: g1",
+                      "    registration: true", "    members: []"]) + "\n"
+    h.start_dnsd(zone, control="127.0.0.1:8053", token_file=h.path("token"))
+    mems = members("g1", 3, lambda i: f"127.0.1.{i}")
+    procs = {}
+    for name, host, ip in mems:
+        out = subprocess.run([h.dnsd_bin, "register", "--control", "http://127.0.0.1:8053", "--token-file", h.path("token"),
+                              "--zone", ZONE, "--cluster", "g1", "--member", name, "--host", host, "--address", ip],
+                             capture_output=True, text=True, timeout=30, check=True).stdout.split()
+        procs[name] = h.spawn(f"etcd-{name}", ["etcd", *out, "--data-dir", h.path(f"data-{name}"),
+                                               "--listen-peer-urls", f"https://{ip}:2380", "--listen-client-urls",
+                                               f"http://{ip}:2379", "--peer-auto-tls", "--logger", "zap",
+                                               "--log-outputs", "stderr"])
+        time.sleep(2)  # staggered start, as in seed 000
+
+    def first_alone():
+        r = subprocess.run(["etcdctl", "--endpoints", "http://127.0.1.1:2379", "member", "list", "-w", "json"],
+                           capture_output=True, text=True, timeout=10, env=dict(os.environ, ETCDCTL_API="3"))
+        return r.returncode == 0 and len(json.loads(r.stdout)["members"]) == 1
+    wait_until("the first member to be a cluster of one", first_alone, 20)
+    time.sleep(3)
+    assert first_alone(), "the first member was joined after all"
+    others = {name: procs[name].log() for name in ("g1-2", "g1-3")}
+    split = [n for n, log in others.items() if "cluster ID mismatch" in log or "member count is unequal" in log
+             or not procs[n].alive()]
+    print(f"g1-1 formed a cluster of one; the others: {split or 'stuck without quorum'}")
+    assert not h.cluster_healthy(ZONE, "g1", 3), "a three-member cluster formed without the gate"
+
+
 SCENARIOS = {
+    "gate_register_wait": gate_register_wait,
+    "gate_off_split": gate_off_split,
     "health_kill_restart": health_kill_restart,
     "health_https_mtls": health_https_mtls,
     "three_members_tls": three_members_tls,
