@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <set>
 
@@ -67,6 +69,17 @@ std::optional<HostPort> parse_host_port(const std::string& text) {
   if (ec != std::errc() || ptr != port.data() + port.size() || port.empty() || value > 65535) return std::nullopt;
   hp.port = uint16_t(value);
   return hp;
+}
+
+std::string read_token_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot read the token file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string t = ss.str();
+  const auto first = t.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) throw std::runtime_error(path + ": the token file is empty");
+  return t.substr(first, t.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 std::string absolute_name(const std::string& name) {

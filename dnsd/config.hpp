@@ -135,6 +135,10 @@ struct HostPort {
 };
 std::optional<HostPort> parse_host_port(const std::string& text);
 
+// The content of a token file with surrounding white space trimmed. Throws std::runtime_error naming
+// the file when it cannot be read or holds nothing.
+std::string read_token_file(const std::string& path);
+
 // Normalizes an absolute domain name to carry exactly one trailing dot ("" for the empty string).
 std::string absolute_name(const std::string& name);
 

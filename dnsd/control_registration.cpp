@@ -5,7 +5,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <fstream>
 #include <sstream>
 
 #include "control.hpp"
@@ -56,17 +55,7 @@ std::string member_json(const Member& m, bool registered) {
 
 }  // namespace
 
-std::string Control::read_token(const std::string& path) {
-  if (path.empty()) return "";
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot read the token file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string t = ss.str();
-  const auto first = t.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) throw std::runtime_error(path + ": the token file is empty");
-  return t.substr(first, t.find_last_not_of(" \t\r\n") - first + 1);
-}
+std::string Control::read_token(const std::string& path) { return path.empty() ? "" : read_token_file(path); }
 
 void Control::apply_registry(const Registry& registry, DaemonConfig& config) {
   std::vector<std::string> skipped;

@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -108,17 +107,6 @@ Response http_retrying(const Endpoint& ep, const std::string& method, const std:
   }
 }
 
-std::string read_token(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot read the token file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string t = ss.str();
-  const auto a = t.find_first_not_of(" \t\r\n");
-  if (a == std::string::npos) throw std::runtime_error(path + ": the token file is empty");
-  return t.substr(a, t.find_last_not_of(" \t\r\n") - a + 1);
-}
-
 std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -182,7 +170,7 @@ int run_register(const RegisterOptions& o) {
     if (o.zone.empty() || o.member.empty() || o.host.empty() || o.control.empty() || o.token_file.empty())
       throw std::runtime_error("--control, --token-file, --zone, --member and --host are required");
     const Endpoint ep = parse_url(o.control);
-    const std::string token = read_token(o.token_file);
+    const std::string token = read_token_file(o.token_file);
     const Clock::time_point deadline =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.timeout_s));
     const std::string base = "/v1/zones/" + o.zone + "/clusters/" + (o.cluster.empty() ? "_" : o.cluster);
