@@ -7,7 +7,7 @@ TEST_DEPS := $(DEPS) knot-dnsutils ldnsutils dnsperf iproute2 procps util-linux 
         etcd-server etcd-client unbound dnsmasq-base python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps build run test test-sanitize clean
+.PHONY: deps test-deps build run test test-sanitize fuzz clean
 
 deps test-deps:
 	@missing=$$(for p in $(if $(filter test-deps,$@),$(TEST_DEPS),$(DEPS)); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -34,5 +34,20 @@ test-sanitize: test-deps
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j2 --timeout 300
 
+# libFuzzer (clang, ASan) on every fuzz target for FUZZ_SECONDS each. New inputs go to
+# $(BUILD)-fuzz/corpus/TARGET (copy the interesting ones into tests/fuzz/corpus/TARGET), crashes to
+# $(BUILD)-fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := query zone_yaml records registry
+fuzz: test-deps
+	cmake -S . -B $(BUILD)-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDNSD_FUZZ=ON
+	cmake --build $(BUILD)-fuzz -j2 $(addprefix --target fuzz_,$(FUZZ_TARGETS))
+	mkdir -p $(BUILD)-fuzz/artifacts
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)-fuzz/corpus/$$t && \
+	  $(BUILD)-fuzz/tests/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)-fuzz/artifacts/$$t- \
+	    $(BUILD)-fuzz/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

@@ -1,0 +1,75 @@
+// Fuzz target: one message through query_process() against a compiled etcd zone, over UDP and TCP,
+// with the properties every reply must have. A violated property aborts (a finding).
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "compile.hpp"
+#include "ldns.hpp"
+#include "query.hpp"
+#include "wire.hpp"
+
+namespace {
+
+std::shared_ptr<const dnsd::Snapshot> snapshot() {
+  static std::shared_ptr<const dnsd::Snapshot> snap = [] {
+    const auto dir = std::filesystem::temp_directory_path() / ("dnsd-fuzz-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir / "zones");
+    std::ofstream(dir / "dnsd.yaml") << "listen: [\"127.0.0.1:1\"]\nzones: [\"zones/*.yaml\"]\nstate_dir: state\n";
+    std::string zone =
+        "zone: lab.example.com\nsoa: { mname: ns1.lab.example.com, rname: h.lab.example.com }\n"
+        "ns: [ns1.lab.example.com, ns2.example.org]\nrecords: |\n  ns1 IN A 192.0.2.53\n  www IN CNAME ns1\n"
+        "  @ IN MX 10 ns1\nclusters:\n  - name: c1\n    members:\n";
+    for (int i = 0; i < 30; ++i)  // enough members for truncation paths
+      zone += "      - { name: m" + std::to_string(i) + ", host: etcd-" + std::to_string(i) +
+              ".c1.lab.example.com, addresses: [192.0.2." + std::to_string(i + 1) + "] }\n";
+    std::ofstream(dir / "zones" / "lab.yaml") << zone;
+    dnsd::DaemonConfig cfg = dnsd::load_config((dir / "dnsd.yaml").string());
+    dnsd::StateStore state(cfg.state_dir, true);
+    auto compiled = dnsd::compile_config(cfg, state);
+    std::filesystem::remove_all(dir);
+    return compiled.snapshot;
+  }();
+  return snap;
+}
+
+void check(bool ok) {
+  if (!ok) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static std::vector<uint8_t> out(dnsd::max_message);
+  dnsd::Counters counters;
+  dnsd::QueryView view;
+  const dnsd::ParseResult parsed = dnsd::parse_query(data, size, view);
+  for (dnsd::Transport t : {dnsd::Transport::udp, dnsd::Transport::tcp}) {
+    const size_t n = dnsd::query_process(snapshot().get(), data, size, out.data(), out.size(), t, counters);
+    if (parsed == dnsd::ParseResult::drop) {
+      check(n == 0);
+      continue;
+    }
+    check(n >= dnsd::header_size);
+    const size_t limit = t == dnsd::Transport::tcp ? dnsd::max_message
+                         : view.edns && parsed == dnsd::ParseResult::ok
+                             ? std::clamp<size_t>(view.edns_payload, 512, dnsd::our_edns_payload)
+                             : dnsd::udp_plain_limit;
+    check(n <= limit);                                      // fits what the client allowed
+    check(std::memcmp(out.data(), data, 2) == 0);           // ID copied
+    check(out[2] & 0x80);                                   // QR
+    check((out[2] & 0x78) == (data[2] & 0x78));             // opcode copied
+    if (view.has_question)                                  // the question echoed exactly
+      check(dnsd::get16(out.data() + 4) == 1 &&
+            std::memcmp(out.data() + 12, data + 12, view.question_len) == 0);
+    ldns_pkt* p = nullptr;
+    check(ldns_wire2pkt(&p, out.data(), n) == LDNS_STATUS_OK);  // every reply parses
+    ldns_pkt_free(p);
+  }
+  return 0;
+}
