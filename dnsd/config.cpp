@@ -445,7 +445,21 @@ DaemonConfig load_config(const std::string& path) {
     cfg.zone_globs = r.strings(root, "zones").value_or(std::vector<std::string>{});
     if (auto s = r.string(root, "state_dir")) cfg.state_dir = (dir / *s).lexically_normal().string();
     if (const YAML::Node control = root["control"];
-        control && r.check_keys(control, "control", {{"listen", true}, {"token_file", false}})) {
+        control && r.check_keys(control, "control", {{"listen", true}, {"token_file", false}, {"tls", false}})) {
+      if (const YAML::Node tls = control["tls"];
+          tls && r.check_keys(tls, "control tls", {{"cert_file", true}, {"key_file", true}, {"client_ca_file", false}})) {
+        DaemonConfig::ControlTls t;
+        auto file = [&](const char* key, std::string& out) {
+          auto v = r.string(tls, key);
+          if (!v) return;
+          out = (dir / *v).lexically_normal().string();
+          if (!std::filesystem::exists(out)) r.error(tls[key], std::string(key) + " '" + out + "' does not exist");
+        };
+        file("cert_file", t.cert_file);
+        file("key_file", t.key_file);
+        file("client_ca_file", t.client_ca_file);
+        cfg.control_tls = t;
+      }
       cfg.control_listen = r.string(control, "listen");
       if (auto t = r.string(control, "token_file")) {
         cfg.token_file = (dir / *t).lexically_normal().string();

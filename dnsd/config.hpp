@@ -110,6 +110,12 @@ struct DaemonConfig {
   std::string state_dir = "/var/lib/dnsd";
   std::optional<std::string> control_listen;
   std::string token_file;  // control.token_file: bearer token of the write API; empty = write API off
+  struct ControlTls {
+    std::string cert_file;
+    std::string key_file;
+    std::string client_ca_file;  // set: every client must present a certificate signed by it
+  };
+  std::optional<ControlTls> control_tls;
   std::string log_level = "info";
   unsigned workers = 0;  // 0 = one per core
   TcpOptions tcp;

@@ -71,8 +71,11 @@ void Control::start() {
                                           ControlHttp::Handlers{[this] { return ready_; }, [this] { return metrics(); },
                                                                 [this](const std::string& z) { return zones_json(z); },
                                                                 [this](const ApiRequest& r) { return api(r); }});
+    if (config_.control_tls)
+      http_->enable_tls(config_.control_tls->cert_file, config_.control_tls->key_file, config_.control_tls->client_ca_file);
     if (std::string e = http_->bind(hp.address, hp.port); !e.empty()) throw std::runtime_error(e);
-    spdlog::info("control: http on {}", *config_.control_listen);
+    spdlog::info("control: {} on {}{}", config_.control_tls ? "https" : "http", *config_.control_listen,
+                 config_.control_tls && !config_.control_tls->client_ca_file.empty() ? " (client certificates required)" : "");
   }
   for (int sig : {SIGHUP, SIGTERM, SIGINT}) {
     signals_.emplace_back(evsignal_new(base_.get(), sig, &Control::on_signal, this));

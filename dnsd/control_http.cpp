@@ -2,6 +2,8 @@
 #include "control_http.hpp"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
 #include <event2/keyvalq_struct.h>
 
 #include <cstdio>
@@ -80,6 +82,30 @@ ControlHttp::ControlHttp(event_base* base, Handlers handlers) : handlers_(std::m
   evhttp_set_max_body_size(http_.get(), max_body_size);
   evhttp_set_allowed_methods(http_.get(), EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
   evhttp_set_gencb(http_.get(), &ControlHttp::on_request, this);
+}
+
+void ControlHttp::enable_tls(const std::string& cert_file, const std::string& key_file, const std::string& client_ca_file) {
+  std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  if (!ctx) throw std::runtime_error("control: cannot create a TLS context");
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert_file.c_str()) != 1)
+    throw std::runtime_error("control: cannot load the certificate '" + cert_file + "'");
+  if (SSL_CTX_use_PrivateKey_file(ctx.get(), key_file.c_str(), SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx.get()) != 1)
+    throw std::runtime_error("control: cannot load the key '" + key_file + "' (or it does not match the certificate)");
+  if (!client_ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx.get(), client_ca_file.c_str(), nullptr) != 1)
+      throw std::runtime_error("control: cannot load the client CA '" + client_ca_file + "'");
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  tls_ = std::move(ctx);
+  evhttp_set_bevcb(
+      http_.get(),
+      [](event_base* base, void* arg) -> bufferevent* {
+        SSL* ssl = SSL_new(static_cast<SSL_CTX*>(arg));
+        return ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)
+                   : nullptr;
+      },
+      tls_.get());
 }
 
 std::string ControlHttp::bind(const std::string& address, uint16_t port) {

@@ -9,6 +9,8 @@
 
 #include "raii.hpp"
 
+struct ssl_ctx_st;
+
 namespace dnsd {
 
 struct ApiRequest {
@@ -39,6 +41,9 @@ class ControlHttp {
   ControlHttp(event_base* base, Handlers handlers);
   // Binds ADDRESS:PORT ("[v6]:port" too). Returns "" or why it failed.
   std::string bind(const std::string& address, uint16_t port);
+  // Serves HTTPS from now on; with a client CA every client must present a certificate it signed.
+  // Throws std::runtime_error naming the file that cannot be loaded.
+  void enable_tls(const std::string& cert_file, const std::string& key_file, const std::string& client_ca_file);
 
  private:
   static void on_request(evhttp_request* req, void* self) noexcept;
@@ -46,6 +51,7 @@ class ControlHttp {
 
   Handlers handlers_;
   HttpPtr http_;
+  std::unique_ptr<ssl_ctx_st, void (*)(ssl_ctx_st*)> tls_{nullptr, nullptr};
 };
 
 }  // namespace dnsd

@@ -23,7 +23,8 @@ const char* usage = R"(usage:
   dnsd check -c CONFIG
       validate CONFIG and its zones and print them as RFC 1035 text;
       errors as file:line: message on stderr (exit 1), warnings on stderr (exit 0)
-  dnsd register --control http://HOST:PORT --token-file FILE --zone ZONE [--cluster NAME]
+  dnsd register --control http[s]://HOST:PORT --token-file FILE --zone ZONE [--cluster NAME]
+                [--ca-file F] [--cert-file F --key-file F]
                 --member NAME --host HOST [--address ADDR ...] [--peer-port N] [--client-port N]
                 [--wait] [--timeout SECONDS] [-o flags|env|dropin]
       register a member through the control API (retrying while dnsd is unreachable), with --wait
@@ -88,6 +89,9 @@ int cmd_register(const std::vector<std::string>& args) {
     try {
       if (a == "--control") o.control = v;
       else if (a == "--token-file") o.token_file = v;
+      else if (a == "--ca-file") o.ca_file = v;
+      else if (a == "--cert-file") o.cert_file = v;
+      else if (a == "--key-file") o.key_file = v;
       else if (a == "--zone") o.zone = v;
       else if (a == "--cluster") o.cluster = v == "_" ? "" : v;
       else if (a == "--member") o.member = v;

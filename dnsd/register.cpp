@@ -1,7 +1,11 @@
 // `dnsd register` (see register.hpp): a small blocking HTTP/1.1 client for the control API.
 #include "register.hpp"
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -26,6 +31,8 @@ using Clock = std::chrono::steady_clock;
 struct Endpoint {
   std::string host;
   std::string port;
+  bool tls = false;
+  std::shared_ptr<SSL_CTX> ctx;  // https only
 };
 
 struct Response {
@@ -38,17 +45,42 @@ struct Unreachable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-Endpoint parse_url(const std::string& url) {
-  const std::string prefix = "http://";
-  if (url.rfind("https://", 0) == 0) throw std::runtime_error("https control endpoints are not supported by dnsd register yet");
-  if (url.rfind(prefix, 0) != 0) throw std::runtime_error("--control must be http://HOST:PORT, not '" + url + "'");
-  std::string rest = url.substr(prefix.size());
+Endpoint parse_url(const std::string& url, const RegisterOptions& o) {
+  const bool tls = url.rfind("https://", 0) == 0;
+  if (!tls && url.rfind("http://", 0) != 0)
+    throw std::runtime_error("--control must be http://HOST:PORT or https://HOST:PORT, not '" + url + "'");
+  std::string rest = url.substr(tls ? 8 : 7);
   if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  Endpoint ep;
+  ep.tls = tls;
   const auto colon = rest.rfind(':');
-  if (colon == std::string::npos || rest.back() == ']') return {rest, "80"};
-  std::string host = rest.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  return {host, rest.substr(colon + 1)};
+  if (colon == std::string::npos || rest.back() == ']') {
+    ep.host = rest;
+    ep.port = tls ? "443" : "80";
+  } else {
+    ep.host = rest.substr(0, colon);
+    ep.port = rest.substr(colon + 1);
+  }
+  if (ep.host.size() > 1 && ep.host.front() == '[') ep.host = ep.host.substr(1, ep.host.size() - 2);
+  if (!tls) return ep;
+  ep.ctx.reset(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  if (!ep.ctx) throw std::runtime_error("cannot create a TLS context");
+  SSL_CTX_set_min_proto_version(ep.ctx.get(), TLS1_2_VERSION);
+  SSL_CTX_set_verify(ep.ctx.get(), SSL_VERIFY_PEER, nullptr);
+  if (o.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ep.ctx.get()) != 1
+                        : SSL_CTX_load_verify_locations(ep.ctx.get(), o.ca_file.c_str(), nullptr) != 1)
+    throw std::runtime_error("cannot load the CA file '" + o.ca_file + "'");
+  if (!o.cert_file.empty() && (SSL_CTX_use_certificate_chain_file(ep.ctx.get(), o.cert_file.c_str()) != 1 ||
+                               SSL_CTX_use_PrivateKey_file(ep.ctx.get(), o.key_file.c_str(), SSL_FILETYPE_PEM) != 1))
+    throw std::runtime_error("cannot load the client certificate '" + o.cert_file + "' or its key '" + o.key_file + "'");
+  return ep;
+}
+
+std::string tls_error() {
+  const unsigned long e = ERR_get_error();
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return e ? buf : "TLS failure";
 }
 
 Response http(const Endpoint& ep, const std::string& method, const std::string& path, const std::string& token,
@@ -63,12 +95,32 @@ Response http(const Endpoint& ep, const std::string& method, const std::string& 
   const int err = errno;
   freeaddrinfo(res);
   if (rc != 0) throw Unreachable(std::string("cannot connect to ") + ep.host + ":" + ep.port + ": " + std::strerror(err));
+  std::unique_ptr<SSL, void (*)(SSL*)> ssl(nullptr, SSL_free);
+  if (ep.tls) {
+    // The endpoint's certificate must be valid for the host named in --control.
+    ssl.reset(SSL_new(ep.ctx.get()));
+    unsigned char ip[16];
+    const bool numeric = inet_pton(AF_INET, ep.host.c_str(), ip) == 1 || inet_pton(AF_INET6, ep.host.c_str(), ip) == 1;
+    if (numeric) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), ep.host.c_str());
+    else {
+      SSL_set_tlsext_host_name(ssl.get(), ep.host.c_str());
+      SSL_set1_host(ssl.get(), ep.host.c_str());
+    }
+    SSL_set_fd(ssl.get(), fd.get());
+    if (SSL_connect(ssl.get()) != 1) throw std::runtime_error("TLS with " + ep.host + ": " + tls_error());
+  }
+  auto send_some = [&](const char* p, size_t n) -> ssize_t {
+    return ssl ? SSL_write(ssl.get(), p, int(n)) : ::send(fd.get(), p, n, MSG_NOSIGNAL);
+  };
+  auto recv_some = [&](char* p, size_t n) -> ssize_t {
+    return ssl ? SSL_read(ssl.get(), p, int(n)) : ::recv(fd.get(), p, n, 0);
+  };
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + ep.host + "\r\nConnection: close\r\n";
   if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
   if (!body.empty() || method == "PUT") req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   req += "\r\n" + body;
   for (size_t sent = 0; sent < req.size();) {
-    const ssize_t n = ::send(fd.get(), req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    const ssize_t n = send_some(req.data() + sent, req.size() - sent);
     if (n <= 0) throw Unreachable("connection lost while sending");
     sent += size_t(n);
   }
@@ -76,10 +128,10 @@ Response http(const Endpoint& ep, const std::string& method, const std::string& 
   char buf[4096];
   for (;;) {
     pollfd p{fd.get(), POLLIN, 0};
-    if (::poll(&p, 1, 10000) != 1) throw Unreachable("no reply within 10 s");
-    const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
-    if (n < 0) throw Unreachable("connection lost while reading");
-    if (n == 0) break;
+    if (!(ssl && SSL_pending(ssl.get()) > 0) && ::poll(&p, 1, 10000) != 1) throw Unreachable("no reply within 10 s");
+    const ssize_t n = recv_some(buf, sizeof buf);
+    if (n < 0 && !ssl) throw Unreachable("connection lost while reading");
+    if (n <= 0) break;  // TLS: close_notify or the end of the stream
     raw.append(buf, size_t(n));
   }
   Response r;
@@ -169,7 +221,7 @@ int run_register(const RegisterOptions& o) {
       throw std::runtime_error("-o must be flags, env or dropin");
     if (o.zone.empty() || o.member.empty() || o.host.empty() || o.control.empty() || o.token_file.empty())
       throw std::runtime_error("--control, --token-file, --zone, --member and --host are required");
-    const Endpoint ep = parse_url(o.control);
+    const Endpoint ep = parse_url(o.control, o);
     const std::string token = read_token_file(o.token_file);
     const Clock::time_point deadline =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.timeout_s));

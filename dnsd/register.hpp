@@ -9,7 +9,10 @@
 namespace dnsd {
 
 struct RegisterOptions {
-  std::string control;  // http://HOST:PORT
+  std::string control;  // http://HOST:PORT or https://HOST:PORT
+  std::string ca_file;    // https: the CA of the control endpoint's certificate (default: system)
+  std::string cert_file;  // https: client certificate, when the endpoint requires one
+  std::string key_file;
   std::string token_file;
   std::string zone;
   std::string cluster;  // "" = the unnamed cluster

@@ -261,3 +261,43 @@ TEST_CASE("dnsd register: waits for the gate, prints the etcd flags, retries the
   const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   CHECK_THAT(err, Catch::Contains("Connection refused (retrying in 0.2 s)") && Catch::Contains("(gave up)"));
 }
+
+TEST_CASE("the control endpoint over TLS with client certificates", "[registration][tls]") {
+  TempDir dir;
+  auto sh = [&](const std::string& cmd) { return std::system(("cd " + dir.path() + " && " + cmd + " >/dev/null 2>&1").c_str()); };
+  // A CA, a server certificate for 127.0.0.1 and a client certificate; and an unrelated CA.
+  for (const std::string ca : {"ca", "other"})
+    REQUIRE(sh("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + ca + " -keyout " + ca + "-key.pem -out " + ca + ".pem") == 0);
+  dir.write("server.ext", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+  dir.write("client.ext", "extendedKeyUsage=clientAuth\n");
+  for (const std::string kind : {"server", "client"}) {
+    REQUIRE(sh("openssl req -newkey rsa:2048 -nodes -subj /CN=" + kind + " -keyout " + kind + "-key.pem -out " + kind + ".csr") == 0);
+    REQUIRE(sh("openssl x509 -req -in " + kind + ".csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile " +
+               kind + ".ext -out " + kind + ".pem") == 0);
+  }
+  dir.write("token", token + "\n");
+  const uint16_t control = free_port();
+  write_config(dir, "  - name: r1\n    registration: true\n    members: []\n",
+               "control: { listen: \"127.0.0.1:1\", token_file: token,\n"
+               "           tls: { cert_file: server.pem, key_file: server-key.pem, client_ca_file: ca.pem } }\n");
+  DnsdProcess d(dir.path("dnsd.yaml"), {"--control", "127.0.0.1:" + std::to_string(control)});
+  CHECK_THAT(d.log(), Catch::Contains("control: https on 127.0.0.1:" + std::to_string(control) + " (client certificates required)"));
+
+  const std::string reg = std::string(DNSD_BINARY) + " register --control https://127.0.0.1:" + std::to_string(control) +
+                          " --token-file " + dir.path("token") + " --zone lab.example.com --cluster r1 --timeout 1" +
+                          " --host m1.example.org --member m1";
+  auto run = [&](const std::string& extra) {
+    return WEXITSTATUS(std::system((reg + " " + extra + " >" + dir.path("out") + " 2>" + dir.path("err")).c_str()));
+  };
+  auto err = [&] {
+    std::ifstream in(dir.path("err"));
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string certs = " --cert-file " + dir.path("client.pem") + " --key-file " + dir.path("client-key.pem");
+  CHECK(run("--ca-file " + dir.path("ca.pem") + certs) == 0);
+  CHECK(srv_targets(d.port(), "_etcd-server-ssl-r1._tcp.lab.example.com") == std::vector<std::string>{"m1.example.org."});
+  CHECK(run("--ca-file " + dir.path("other.pem") + certs) == 1);  // the endpoint's certificate is not trusted
+  CHECK_THAT(err(), Catch::Contains("certificate verify failed"));
+  CHECK(run("--ca-file " + dir.path("ca.pem")) == 1);  // no client certificate
+  CHECK(http_request(control, "GET", base + "r1").status == 0);  // plain HTTP gets nothing
+}
