@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <memory>
@@ -216,6 +217,7 @@ void print_config(const RegisterOptions& o, const YAML::Node& cluster) {
 }  // namespace
 
 int run_register(const RegisterOptions& o) {
+  std::signal(SIGPIPE, SIG_IGN);  // TLS writes go through write(): a closed connection must be an error, not death
   try {
     if (o.output != "flags" && o.output != "env" && o.output != "dropin")
       throw std::runtime_error("-o must be flags, env or dropin");
