@@ -73,6 +73,9 @@ std::string render_prometheus(const std::vector<const Counters*>& workers) {
   line("# HELP dnsd_packets_dropped_total Messages not answered (unreadable header, QR=1) or replies not sent.");
   line("# TYPE dnsd_packets_dropped_total counter");
   line("dnsd_packets_dropped_total " + std::to_string(sum(workers, &Counters::dropped)));
+  line("# HELP dnsd_packets_malformed_total Messages that could not be parsed (too short, or answered FORMERR).");
+  line("# TYPE dnsd_packets_malformed_total counter");
+  line("dnsd_packets_malformed_total " + std::to_string(sum(workers, &Counters::malformed)));
   line("# HELP dnsd_tcp_connections_total TCP connections accepted.");
   line("# TYPE dnsd_tcp_connections_total counter");
   line("dnsd_tcp_connections_total " + std::to_string(sum(workers, &Counters::tcp_connections)));

@@ -17,6 +17,7 @@ struct Counters {
   std::array<Counter, 256> qtypes{};    // by qtype below 256; 0 collects the rest
   Counter truncated{0};
   Counter dropped{0};  // packets not answered: unreadable header or QR=1
+  Counter malformed{0};  // messages that could not be parsed: shorter than a header, or FORMERR
   Counter tcp_connections{0};
   Counter tcp_refused{0};  // connections closed at once because of the connection cap
 };

@@ -162,13 +162,17 @@ size_t query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8
   const ParseResult parsed = parse_query(pkt, len, q);
   if (parsed == ParseResult::drop) {
     bump(c.dropped);
+    if (len < header_size) bump(c.malformed);
     return 0;
   }
   Reply r{out, reply_limit(q, transport, cap)};
   bump(c.qtypes[q.qtype < 256 ? q.qtype : 0]);
 
   // Malformed after a readable header: FORMERR, question echoed only when it parsed, no OPT.
-  if (parsed == ParseResult::formerr) return error_reply(r, pkt, q, rcode::formerr, false, c);
+  if (parsed == ParseResult::formerr) {
+    bump(c.malformed);
+    return error_reply(r, pkt, q, rcode::formerr, false, c);
+  }
   // EDNS version above 0: BADVERS with our OPT saying version 0 (RFC 6891 §6.1.3).
   if (q.edns && q.edns_version > 0) return error_reply(r, pkt, q, rcode::badvers, true, c);
   // No TSIG keys are configured, so every signed message names a key we do not know.

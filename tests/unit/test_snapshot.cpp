@@ -166,6 +166,8 @@ TEST_CASE("error verdicts: rcode, AA and what is echoed", "[query]") {
     INFO(row.what);
     Exchange x(snap.get(), row.query);
     const Bytes& r = x.reply;
+    const bool malformed = row.query.size() < 12 || (row.rcode == rcode::formerr && row.query[5] != 1);
+    CHECK(x.counters.malformed.load() == (malformed ? 1u : 0u));
     if (row.reply_size == 0 && row.rcode == 0) {
       CHECK(r.empty());
       continue;
