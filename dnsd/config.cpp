@@ -477,13 +477,16 @@ DaemonConfig load_config(const std::string& path) {
     if (const YAML::Node workers = root["workers"]; workers && workers.Scalar() != "auto")
       cfg.workers = unsigned(r.integer(root, "workers", 1, 256).value_or(0));
     if (const YAML::Node tcp = root["tcp"];
-        tcp && r.check_keys(tcp, "tcp", {{"idle_timeout", false}, {"max_connections", false}})) {
+        tcp && r.check_keys(tcp, "tcp", {{"idle_timeout", false}, {"max_connections", false},
+                                        {"max_connections_per_source", false}})) {
       if (auto s = r.string(tcp, "idle_timeout")) {
         auto ms = parse_duration_ms(*s);
         if (!ms || *ms == 0 || *ms > 3600000) r.error(tcp["idle_timeout"], "idle_timeout must be a duration from 1ms to 1h, like 10s");
         else cfg.tcp.idle_timeout_ms = uint32_t(*ms);
       }
       cfg.tcp.max_connections = uint32_t(r.integer(tcp, "max_connections", 1, 1000000).value_or(cfg.tcp.max_connections));
+      cfg.tcp.max_connections_per_source =
+          uint32_t(r.integer(tcp, "max_connections_per_source", 1, 1000000).value_or(cfg.tcp.max_connections_per_source));
     }
     for (const std::string& pattern : cfg.zone_globs) {
       const std::string full = (dir / pattern).lexically_normal().string();

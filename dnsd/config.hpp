@@ -101,6 +101,7 @@ struct ZoneConfig {
 struct TcpOptions {
   uint32_t idle_timeout_ms = 10000;     // RFC 7766 §6.2.3: servers close idle connections
   uint32_t max_connections = 1000;      // per worker
+  uint32_t max_connections_per_source = 100;  // per worker and client address
 };
 
 struct DaemonConfig {

@@ -56,6 +56,7 @@ void Control::start() {
   so.workers = config_.workers ? config_.workers : usable_cpus();
   so.tcp_idle_timeout_ms = config_.tcp.idle_timeout_ms;
   so.tcp_max_connections = config_.tcp.max_connections;
+  so.tcp_max_per_source = config_.tcp.max_connections_per_source;
   for (const std::string& l : config_.listen) {
     const HostPort hp = *parse_host_port(l);
     Endpoint ep;

@@ -144,15 +144,23 @@ const Snapshot* Worker::snapshot() noexcept {
   return snapshot_.get();
 }
 
-bool Worker::tcp_admit() noexcept { return connection_count_ < options_.tcp_max_connections; }
-
-std::list<std::unique_ptr<TcpConnection>>::iterator Worker::tcp_adopt(std::unique_ptr<TcpConnection> c) {
-  ++connection_count_;
-  return connections_.insert(connections_.end(), std::move(c));
+bool Worker::tcp_admit(const std::string& source) noexcept {
+  if (connection_count_ >= options_.tcp_max_connections) return false;
+  auto it = per_source_.find(source);
+  return it == per_source_.end() || it->second < options_.tcp_max_per_source;
 }
 
-void Worker::tcp_release(std::list<std::unique_ptr<TcpConnection>>::iterator it) noexcept {
+std::list<std::unique_ptr<TcpConnection>>::iterator Worker::tcp_adopt(std::unique_ptr<TcpConnection> c,
+                                                                      const std::string& source) {
+  auto it = connections_.insert(connections_.end(), std::move(c));
+  ++connection_count_;
+  ++per_source_[source];
+  return it;
+}
+
+void Worker::tcp_release(std::list<std::unique_ptr<TcpConnection>>::iterator it, const std::string& source) noexcept {
   --connection_count_;
+  if (auto s = per_source_.find(source); s != per_source_.end() && --s->second == 0) per_source_.erase(s);
   connections_.erase(it);
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "metrics.hpp"
@@ -33,6 +34,7 @@ struct ServerOptions {
   unsigned workers = 1;
   uint32_t tcp_idle_timeout_ms = 10000;
   uint32_t tcp_max_connections = 1000;  // per worker
+  uint32_t tcp_max_per_source = 100;    // per worker and client address
 };
 
 class UdpSocket;
@@ -65,10 +67,11 @@ class Worker {
   uint8_t* query_buffer() noexcept { return query_buf_.data(); }
   uint8_t* reply_buffer() noexcept { return reply_buf_.data(); }
 
-  // TCP connection bookkeeping (RFC 7766 §6.2.2: servers bound their connections).
-  bool tcp_admit() noexcept;
-  std::list<std::unique_ptr<TcpConnection>>::iterator tcp_adopt(std::unique_ptr<TcpConnection> c);
-  void tcp_release(std::list<std::unique_ptr<TcpConnection>>::iterator it) noexcept;
+  // TCP connection bookkeeping (RFC 7766 §6.2.2: servers bound their connections), overall and per
+  // client address, so that one client holding many idle connections cannot starve the others.
+  bool tcp_admit(const std::string& source) noexcept;
+  std::list<std::unique_ptr<TcpConnection>>::iterator tcp_adopt(std::unique_ptr<TcpConnection> c, const std::string& source);
+  void tcp_release(std::list<std::unique_ptr<TcpConnection>>::iterator it, const std::string& source) noexcept;
 
  private:
   SnapshotSlot& slot_;
@@ -83,6 +86,7 @@ class Worker {
   std::vector<std::unique_ptr<TcpListener>> tcp_;
   std::list<std::unique_ptr<TcpConnection>> connections_;
   size_t connection_count_ = 0;
+  std::unordered_map<std::string, uint32_t> per_source_;
   std::thread thread_;
 };
 

@@ -2,6 +2,7 @@
 #include "server_tcp.hpp"
 
 #include <event2/buffer.h>
+#include <netinet/in.h>
 
 #include "query.hpp"
 #include "server.hpp"
@@ -22,25 +23,35 @@ bool TcpListener::arm() {
   return bool(listener_);
 }
 
-void TcpListener::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self) noexcept {
+namespace {
+// The client's address without its port: the key of the per-source connection cap.
+std::string source_key(const sockaddr* addr) {
+  if (addr->sa_family == AF_INET6)
+    return std::string(reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr), 16);
+  return std::string(reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr), 4);
+}
+}  // namespace
+
+void TcpListener::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* self) noexcept {
   Worker& w = static_cast<TcpListener*>(self)->worker_;
-  // Over the cap the connection is closed at once: new clients must not starve the ones served.
-  if (!w.tcp_admit()) {
-    evutil_closesocket(fd);
-    bump(w.counters().tcp_refused);
-    return;
-  }
-  bump(w.counters().tcp_connections);
   try {
-    auto it = w.tcp_adopt(std::make_unique<TcpConnection>(w, fd));
-    if (!(*it)->arm(it)) w.tcp_release(it);
+    std::string source = source_key(addr);
+    // Over a cap the connection is closed at once: new clients must not starve the ones served.
+    if (!w.tcp_admit(source)) {
+      evutil_closesocket(fd);
+      bump(w.counters().tcp_refused);
+      return;
+    }
+    bump(w.counters().tcp_connections);
+    auto it = w.tcp_adopt(std::make_unique<TcpConnection>(w, fd, source), source);
+    if (!(*it)->arm(it)) w.tcp_release(it, source);
   } catch (...) {
     evutil_closesocket(fd);  // out of memory: drop this client, keep serving
   }
 }
 
-TcpConnection::TcpConnection(Worker& worker, evutil_socket_t fd)
-    : worker_(worker), bev_(bufferevent_socket_new(worker.base(), fd, BEV_OPT_CLOSE_ON_FREE)) {
+TcpConnection::TcpConnection(Worker& worker, evutil_socket_t fd, std::string source)
+    : worker_(worker), bev_(bufferevent_socket_new(worker.base(), fd, BEV_OPT_CLOSE_ON_FREE)), source_(std::move(source)) {
   if (!bev_) evutil_closesocket(fd);
 }
 
@@ -103,6 +114,9 @@ void TcpConnection::advance() noexcept {
   }
 }
 
-void TcpConnection::close() noexcept { worker_.tcp_release(self_); }
+void TcpConnection::close() noexcept {
+  const std::string source = std::move(source_);  // `this` is freed by tcp_release
+  worker_.tcp_release(self_, source);
+}
 
 }  // namespace dnsd

@@ -5,6 +5,7 @@
 
 #include <list>
 #include <memory>
+#include <string>
 
 #include "raii.hpp"
 
@@ -29,7 +30,7 @@ class TcpConnection {
   // The connection state machine: reading queries, or draining replies before closing.
   enum class State { reading, closing };
 
-  TcpConnection(Worker& worker, evutil_socket_t fd);
+  TcpConnection(Worker& worker, evutil_socket_t fd, std::string source);
   bool arm(std::list<std::unique_ptr<TcpConnection>>::iterator self);
 
  private:
@@ -42,6 +43,7 @@ class TcpConnection {
   Worker& worker_;
   BufferEventPtr bev_;
   State state_ = State::reading;
+  std::string source_;  // the client's address bytes: its per-source slot
   std::list<std::unique_ptr<TcpConnection>>::iterator self_;
 };
 

@@ -190,8 +190,16 @@ std::optional<Bytes> udp_exchange_probed(uint16_t port, const Bytes& query) {
   return out;
 }
 
-int tcp_connect(uint16_t port) {
+int tcp_connect(uint16_t port) { return tcp_connect_from("", port); }
+
+int tcp_connect_from(const std::string& source, uint16_t port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (!source.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+    bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local);
+  }
   const sockaddr_in a = loopback(port);
   if (connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
     close(fd);

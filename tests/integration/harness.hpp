@@ -49,8 +49,9 @@ std::optional<Bytes> udp_exchange_to(const std::string& address, uint16_t port, 
 // the probe's (UDP on loopback keeps order), so "no reply" is known without waiting for a timeout.
 // Throws when the probe itself is not answered: the server is gone.
 std::optional<Bytes> udp_exchange_probed(uint16_t port, const Bytes& query);
-// A TCP connection to 127.0.0.1:port (fd), or -1.
+// A TCP connection to 127.0.0.1:port (fd), or -1; tcp_connect_from binds the client to `source` first.
 int tcp_connect(uint16_t port);
+int tcp_connect_from(const std::string& source, uint16_t port);
 // Sends all queries at once (pipelined), reads `expect` framed replies (bounded by timeout_ms).
 std::vector<Bytes> tcp_exchange(uint16_t port, const std::vector<Bytes>& queries, size_t expect, int timeout_ms = 2000);
 // Reads one framed reply from a connected socket; nullopt on EOF or timeout.

@@ -99,3 +99,34 @@ TEST_CASE("over the connection cap new connections are closed - served ones keep
   CHECK(served);
   for (int fd : held) close(fd);
 }
+
+TEST_CASE("one source's idle connections and slow writers do not starve other clients", "[tcp]") {
+  TempDir dir;
+  DnsdProcess d(write_config(dir, "", "tcp: { max_connections: 100, max_connections_per_source: 4 }\n", 1));
+  const Bytes q = make_query("etcd-2.c1.lab.example.com", 1);
+  Bytes framed;
+  push16(framed, uint16_t(q.size()));
+  framed.insert(framed.end(), q.begin(), q.end());
+  // 127.0.0.3 holds its four slots: two idle, two writing a query one byte at a time and stalling.
+  std::vector<int> hog;
+  for (int i = 0; i < 4; ++i) {
+    hog.push_back(tcp_connect_from("127.0.0.3", d.port()));
+    if (i >= 2) send(hog.back(), framed.data(), 3, MSG_NOSIGNAL);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const int fifth = tcp_connect_from("127.0.0.3", d.port());
+  send(fifth, framed.data(), framed.size(), MSG_NOSIGNAL);
+  CHECK_FALSE(tcp_read_reply(fifth, 1000));  // over its per-source cap: closed at once
+  close(fifth);
+  // Everyone else is served, over TCP and UDP.
+  const int other = tcp_connect_from("127.0.0.4", d.port());
+  send(other, framed.data(), framed.size(), MSG_NOSIGNAL);
+  CHECK(tcp_read_reply(other, 1000));
+  close(other);
+  CHECK(tcp_exchange(d.port(), {q}, 1).size() == 1);
+  CHECK(udp_exchange(d.port(), q));
+  // The stalled writers still get their answer once they finish.
+  send(hog[2], framed.data() + 3, framed.size() - 3, MSG_NOSIGNAL);
+  CHECK(tcp_read_reply(hog[2], 1000));
+  for (int fd : hog) close(fd);
+}
