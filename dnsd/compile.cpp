@@ -268,11 +268,11 @@ CompiledConfig compile_config(const DaemonConfig& config, StateStore& state, con
       }
     }
   std::vector<Diagnostic> errors;
-  for (auto& d : diags)
-    if (!d.warning) errors.push_back(d);
+  for (auto& d : diags) (d.warning ? out.warnings : errors).push_back(d);
   if (!errors.empty()) throw ConfigError(std::move(errors));
 
   auto snap = std::make_shared<Snapshot>();
+  snap->set_handoff(!config.tsig_keys.empty());
   const uint32_t now = uint32_t(std::time(nullptr));
   for (size_t i = 0; i < out.zones.size(); ++i) {
     ZoneRecords& zr = out.zones[i];

@@ -20,6 +20,7 @@ void compile_zone(const ZoneRecords& records, Snapshot& snapshot);
 struct CompiledConfig {
   std::shared_ptr<const Snapshot> snapshot;
   std::vector<ZoneRecords> zones;  // with their SOA, in config order: what `dnsd check` prints
+  std::vector<Diagnostic> warnings;  // e.g. records added by UPDATE that the config now owns
 };
 
 // Every zone of the config: build and validate records, pick serials (persisted through `state`),

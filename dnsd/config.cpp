@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <glob.h>
+#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -80,6 +81,22 @@ std::string read_token_file(const std::string& path) {
   const auto first = t.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) throw std::runtime_error(path + ": the token file is empty");
   return t.substr(first, t.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+std::optional<std::string> decode_base64(const std::string& text) {
+  std::string in;
+  for (char c : text)
+    if (!std::isspace(static_cast<unsigned char>(c))) in += c;
+  if (in.empty() || in.size() % 4 != 0) return std::nullopt;
+  const size_t pad = in.size() - std::min(in.find('='), in.size());
+  if (pad > 2 || in.find_first_not_of("=", in.size() - pad) != std::string::npos) return std::nullopt;
+  std::string out(in.size() / 4 * 3, '\0');
+  // EVP_DecodeBlock rejects characters outside the alphabet and counts padding as zero bytes.
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), int(in.size()));
+  if (n < 0 || size_t(n) < pad) return std::nullopt;
+  out.resize(size_t(n) - pad);
+  return out;
 }
 
 std::string absolute_name(const std::string& name) {
@@ -369,6 +386,65 @@ Cluster read_cluster(Reader& r, const YAML::Node& node) {
   return c;
 }
 
+// TSIG key names compare as domain names: trailing dot optional, case-insensitive.
+std::string key_name(const std::string& name) {
+  std::string out = absolute_name(name);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return out;
+}
+
+// tsig_keys: [{name, algorithm, secret | secret_file}]. A secret file holds the base64 secret, or is a
+// BIND key file (tsig-keygen's output) whose `secret "...";` is used.
+std::vector<TsigKey> read_tsig_keys(Reader& r, const YAML::Node& list, const std::filesystem::path& dir) {
+  std::vector<TsigKey> keys;
+  if (!list.IsSequence()) {
+    r.error(list, "tsig_keys must be a list");
+    return keys;
+  }
+  std::set<std::string> names;
+  for (const auto& node : list) {
+    TsigKey k;
+    k.loc = r.loc(node);
+    if (!r.check_keys(node, "tsig key", {{"name", true}, {"algorithm", true}, {"secret", false}, {"secret_file", false}}))
+      continue;
+    const std::string name = r.string(node, "name").value_or("");
+    k.name = key_name(name);
+    if (!name.empty() && !go_valid_hostname(k.name)) r.error(node["name"], "tsig key name '" + name + "' is not a valid domain name");
+    if (!k.name.empty() && !names.insert(k.name).second) r.error(node["name"], "duplicate tsig key '" + name + "'");
+    k.algorithm = r.string(node, "algorithm").value_or("");
+    if (node["algorithm"] && k.algorithm != "hmac-sha256" && k.algorithm != "hmac-sha512")
+      r.error(node["algorithm"], "algorithm must be hmac-sha256 or hmac-sha512, not '" + k.algorithm + "'");
+    std::string text;
+    const YAML::Node at = node["secret"] ? node["secret"] : node["secret_file"];
+    if (node["secret"] && node["secret_file"]) {
+      r.error(node, "tsig key '" + name + "' has both secret and secret_file");
+      continue;
+    } else if (node["secret"]) {
+      text = r.string(node, "secret").value_or("");
+    } else if (auto f = r.string(node, "secret_file")) {
+      const std::string path = (dir / *f).lexically_normal().string();
+      std::ifstream in(path);
+      if (!in) {
+        r.error(at, "secret_file '" + path + "' cannot be read");
+        continue;
+      }
+      std::stringstream ss;
+      ss << in.rdbuf();
+      text = ss.str();
+      if (const auto pos = text.find("secret \""); pos != std::string::npos)
+        text = text.substr(pos + 8, text.find('"', pos + 8) - pos - 8);
+    } else {
+      r.error(node, "tsig key '" + name + "' needs secret or secret_file");
+      continue;
+    }
+    auto secret = decode_base64(text);
+    if (!secret || secret->empty()) r.error(at, "the secret of tsig key '" + name + "' is not base64");
+    else k.secret = std::move(*secret);
+    keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
 }  // namespace
 
 ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diags) {
@@ -379,7 +455,7 @@ ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diag
   if (!root) return z;
   Reader r(path, diags);
   if (!r.check_keys(root, "zone file", {{"zone", true}, {"ttl", false}, {"soa", true}, {"ns", true},
-                                         {"records", false}, {"clusters", false}}))
+                                         {"records", false}, {"clusters", false}, {"update", false}}))
     return z;
   z.zone = r.domain(root, "zone").value_or("");
   z.ttl = uint32_t(r.integer(root, "ttl", 0, 2147483647).value_or(30));
@@ -418,6 +494,10 @@ ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diag
     else
       for (const auto& c : clusters) z.clusters.push_back(read_cluster(r, c));
   }
+  if (const YAML::Node update = root["update"]; update && r.check_keys(update, "update", {{"keys", true}})) {
+    z.update_loc = r.loc(update["keys"] ? update["keys"] : update);
+    for (const std::string& k : r.strings(update, "keys").value_or(std::vector<std::string>{})) z.update_keys.push_back(key_name(k));
+  }
   // Two clusters with one name would generate the same SRV names.
   std::set<std::string> cluster_names;
   for (const Cluster& c : z.clusters)
@@ -434,7 +514,7 @@ DaemonConfig load_config(const std::string& path) {
   Reader r(path, diags);
   if (root && r.check_keys(root, "daemon config", {{"listen", true}, {"zones", true}, {"state_dir", false},
                                                     {"control", false}, {"log", false}, {"workers", false},
-                                                    {"tcp", false}})) {
+                                                    {"tcp", false}, {"tsig_keys", false}})) {
     const std::filesystem::path dir = std::filesystem::absolute(path).parent_path();
     cfg.listen = r.strings(root, "listen").value_or(std::vector<std::string>{});
     for (size_t i = 0; i < cfg.listen.size(); ++i)
@@ -488,6 +568,7 @@ DaemonConfig load_config(const std::string& path) {
       cfg.tcp.max_connections_per_source =
           uint32_t(r.integer(tcp, "max_connections_per_source", 1, 1000000).value_or(cfg.tcp.max_connections_per_source));
     }
+    if (const YAML::Node keys = root["tsig_keys"]) cfg.tsig_keys = read_tsig_keys(r, keys, dir);
     for (const std::string& pattern : cfg.zone_globs) {
       const std::string full = (dir / pattern).lexically_normal().string();
       glob_t g{};
@@ -503,6 +584,9 @@ DaemonConfig load_config(const std::string& path) {
       std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
       if (!lower.empty() && !seen.emplace(lower, z.file).second)
         diags.push_back({{z.file, 0}, "zone '" + z.zone + "' is also defined in " + seen[lower], false});
+      for (const std::string& k : z.update_keys)
+        if (std::none_of(cfg.tsig_keys.begin(), cfg.tsig_keys.end(), [&](const TsigKey& t) { return t.name == k; }))
+          diags.push_back({z.update_loc, "update key '" + k + "' is not in tsig_keys of " + path, false});
     }
   }
   std::vector<Diagnostic> errors;

@@ -95,6 +95,20 @@ struct ZoneConfig {
   std::string records;
   int records_first_line = 0;  // file line of the first line of `records:`
   std::vector<Cluster> clusters;
+  // update: {keys: [...]}: the TSIG keys whose signed DNS UPDATEs may change the zone (absolute, lower
+  // case); empty: UPDATE is refused.
+  std::vector<std::string> update_keys;
+  SourceLoc update_loc;
+  // Run time: records added by DNS UPDATE, as presentation text (applied from the registry).
+  std::vector<std::string> dynamic_records;
+  SourceLoc loc;
+};
+
+// tsig_keys in dnsd.yaml (RFC 8945). Key names compare as domain names.
+struct TsigKey {
+  std::string name;       // absolute, lower case
+  std::string algorithm;  // "hmac-sha256" or "hmac-sha512"
+  std::string secret;     // the decoded key bytes
   SourceLoc loc;
 };
 
@@ -120,6 +134,7 @@ struct DaemonConfig {
   std::string log_level = "info";
   unsigned workers = 0;  // 0 = one per core
   TcpOptions tcp;
+  std::vector<TsigKey> tsig_keys;
   std::vector<ZoneConfig> zones;
   std::vector<Diagnostic> warnings;
 };
@@ -145,6 +160,9 @@ std::optional<HostPort> parse_host_port(const std::string& text);
 // The content of a token file with surrounding white space trimmed. Throws std::runtime_error naming
 // the file when it cannot be read or holds nothing.
 std::string read_token_file(const std::string& path);
+
+// RFC 4648 base64 (white space ignored) -> bytes; nullopt when it is not base64.
+std::optional<std::string> decode_base64(const std::string& text);
 
 // Normalizes an absolute domain name to carry exactly one trailing dot ("" for the empty string).
 std::string absolute_name(const std::string& name);

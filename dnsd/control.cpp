@@ -47,9 +47,9 @@ void Control::start() {
   for (const std::string& p : problems) spdlog::error("registry: {}", p);
   apply_registry(registry_, config_);
   CompiledConfig compiled = compile_config(config_, *state_, &health_);
-  slot_.publish(compiled.snapshot);
-  published_at_ = std::time(nullptr);
+  for (const Diagnostic& d : compiled.warnings) spdlog::warn("config: {}", to_string(d));
   spdlog::info("control: loaded {} zone(s): {}", compiled.zones.size(), zone_list(compiled));
+  publish(std::move(compiled));
 
   // Every listener is bound before the first query is answered (DESIGN §3).
   ServerOptions so;
@@ -65,6 +65,11 @@ void Control::start() {
   }
   server_ = std::make_unique<Server>(slot_, so);
   if (std::string e = server_->bind(); !e.empty()) throw std::runtime_error(e);
+  handoff_event_.reset(event_new(
+      base_.get(), server_->handoff().fd(), EV_READ | EV_PERSIST,
+      [](evutil_socket_t, short, void* self) { static_cast<Control*>(self)->on_handoff(); }, this));
+  if (!handoff_event_ || event_add(handoff_event_.get(), nullptr) != 0)
+    throw std::runtime_error("cannot register the handoff mailbox");
 
   if (config_.control_listen) {
     const HostPort hp = *parse_host_port(*config_.control_listen);
@@ -115,13 +120,13 @@ bool Control::reload() {
     apply_registry(registry_, next);
     CompiledConfig compiled = compile_config(next, *state_, &health_);
     token_ = token;
-    slot_.publish(compiled.snapshot);
-    published_at_ = std::time(nullptr);
+    for (const Diagnostic& d : compiled.warnings) spdlog::warn("config: {}", to_string(d));
+    spdlog::info("control: reloaded {} zone(s): {}", compiled.zones.size(), zone_list(compiled));
+    publish(std::move(compiled));
     if (next.listen != config_.listen || next.control_listen != config_.control_listen ||
         next.workers != config_.workers || next.state_dir != config_.state_dir)
       spdlog::warn("control: listen, control, workers and state_dir changes take effect at the next restart");
     set_log_level(next.log_level);
-    spdlog::info("control: reloaded {} zone(s): {}", compiled.zones.size(), zone_list(compiled));
     next.listen = config_.listen;
     next.control_listen = config_.control_listen;
     next.workers = config_.workers;
@@ -211,17 +216,23 @@ void Control::republish(const std::string& why) {
     state_->set_deferred(true);
     CompiledConfig compiled = compile_config(config_, *state_, &health_);
     state_->set_deferred(false);
-    slot_.publish(compiled.snapshot);
+    const std::string zones = zone_list(compiled);
+    publish(std::move(compiled));
     const auto published = std::chrono::steady_clock::now();
     last_publish_s_ = std::chrono::duration<double>(published - start).count();
     next_publish_ = published + 2 * (published - compile_start);
     state_->flush();  // the new serial on disk right after it is served
-    published_at_ = std::time(nullptr);
-    spdlog::debug("control: published after {}: {}", why, zone_list(compiled));
+    spdlog::debug("control: published after {}: {}", why, zones);
   } catch (const std::exception& e) {
     state_->set_deferred(false);
     spdlog::error("control: cannot publish after {} ({})", why, e.what());
   }
+}
+
+void Control::publish(CompiledConfig compiled) {
+  slot_.publish(compiled.snapshot);
+  published_at_ = std::time(nullptr);
+  served_ = std::move(compiled.zones);
 }
 
 void Control::on_signal(evutil_socket_t sig, short, void* self) noexcept {

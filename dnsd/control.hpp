@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,8 @@
 #include "server.hpp"
 #include "snapshot.hpp"
 #include "state_store.hpp"
+#include "tsig.hpp"
+#include "wire.hpp"
 
 namespace dnsd {
 
@@ -57,9 +60,18 @@ class Control {
   ApiReply put_member(Cluster& cluster, const std::string& zone, const std::string& member, const std::string& body);
   ApiReply delete_member(Cluster& cluster, const std::string& zone, const std::string& member);
   std::string cluster_json(const Cluster& cluster, const std::string& zone) const;
-  // Makes `next` the registry: compile with it, write it durably, publish, then keep it. A 2xx is
-  // sent only after this returns: the change is on disk and visible to the next query.
   ApiReply commit(Registry next, int status, std::string zone, std::string cluster);
+  // Makes `next` the registry: compile with it, write it durably, publish, then keep it. A 2xx (or a
+  // NOERROR to UPDATE) is sent only after this returns "": the change is on disk and visible to the
+  // next query. Otherwise returns what failed and keeps the old state; disk_error: the write failed.
+  std::string persist(Registry next, bool& disk_error);
+  // Publishes a compiled config and keeps its zone records (what UPDATE prerequisites are checked against).
+  void publish(CompiledConfig compiled);
+
+  // DNS UPDATE and TSIG-signed messages handed over by the workers (control_update.cpp).
+  void on_handoff();
+  std::vector<uint8_t> dns_message(const std::vector<uint8_t>& message, Transport transport);
+  uint8_t update(const std::vector<uint8_t>& message, const QueryView& q, const TsigKey* key);
   // Appends registered members to `config` and logs the registrations it cannot place.
   static void apply_registry(const Registry& registry, DaemonConfig& config);
   static std::string read_token(const std::string& path);
@@ -74,6 +86,11 @@ class Control {
   std::vector<EventPtr> signals_;
   HealthTable health_;
   Registry registry_;
+  std::vector<ZoneRecords> served_;  // the zones of the published snapshot
+  EventPtr handoff_event_;
+  Counters control_counters_;  // queries answered here (signed ones)
+  std::map<std::string, uint64_t> update_results_;  // by rcode name
+  uint64_t tsig_failures_ = 0;
   std::string token_;  // control.token_file's content, trimmed; empty: the write API is off
   std::unique_ptr<Prober> prober_;
   bool ready_ = false;

@@ -171,7 +171,20 @@ ApiReply Control::delete_member(Cluster& c, const std::string& zone, const std::
 }
 
 ApiReply Control::commit(Registry next, int status, std::string zone, std::string cluster) {
-  // zone and cluster are copies: the config they were read from is replaced below.
+  // zone and cluster are copies: the config they were read from is replaced by persist().
+  bool disk_error = false;
+  if (std::string e = persist(std::move(next), disk_error); !e.empty())
+    return api_error(disk_error ? 500 : 400, e);
+  spdlog::info("registry: cluster '{}' of {} changed; {} registered member(s) in all", cluster, zone,
+               registry_.members.size());
+  for (const ZoneConfig& z : config_.zones)
+    for (const Cluster& c : z.clusters)
+      if (zone_key(z.zone) == zone && c.name == cluster) return {status, cluster_json(c, zone)};
+  return {status, "{}\n"};
+}
+
+std::string Control::persist(Registry next, bool& disk_error) {
+  disk_error = false;
   DaemonConfig candidate = config_;
   next.apply(candidate);
   // The bootstrap gate opens once the cluster is complete and stays open (durably).
@@ -183,28 +196,23 @@ ApiReply Control::commit(Registry next, int status, std::string zone, std::strin
   try {
     compiled = compile_config(candidate, *state_, &health_);
   } catch (const ConfigError& e) {
-    return api_error(400, e.diagnostics().empty() ? e.what() : e.diagnostics().front().message);
+    return e.diagnostics().empty() ? e.what() : e.diagnostics().front().message;
   }
   try {
     next.save(config_.state_dir);
   } catch (const std::exception& e) {
     spdlog::error("registry: cannot save ({})", e.what());
-    return api_error(500, "cannot write the registration to disk");
+    disk_error = true;
+    return "cannot write the registration to disk";
   }
-  slot_.publish(compiled.snapshot);
-  published_at_ = std::time(nullptr);
+  publish(std::move(compiled));
   for (const auto& gate : next.open_gates)
     if (!registry_.open_gates.count(gate))
       spdlog::info("registry: the bootstrap gate of cluster '{}' in {} is open", gate.second, gate.first);
   registry_ = std::move(next);
   config_ = std::move(candidate);
   update_probes();
-  spdlog::info("registry: cluster '{}' of {} changed; {} registered member(s) in all", cluster, zone,
-               registry_.members.size());
-  for (const ZoneConfig& z : config_.zones)
-    for (const Cluster& c : z.clusters)
-      if (zone_key(z.zone) == zone && c.name == cluster) return {status, cluster_json(c, zone)};
-  return {status, "{}\n"};
+  return "";
 }
 
 std::string Control::cluster_json(const Cluster& c, const std::string& zone) const {

@@ -79,6 +79,9 @@ std::string render_prometheus(const std::vector<const Counters*>& workers) {
   line("# HELP dnsd_tcp_connections_total TCP connections accepted.");
   line("# TYPE dnsd_tcp_connections_total counter");
   line("dnsd_tcp_connections_total " + std::to_string(sum(workers, &Counters::tcp_connections)));
+  line("# HELP dnsd_handed_over_total DNS UPDATE and TSIG-signed messages passed to the control thread.");
+  line("# TYPE dnsd_handed_over_total counter");
+  line("dnsd_handed_over_total " + std::to_string(sum(workers, &Counters::handed_over)));
   line("# HELP dnsd_tcp_refused_total TCP connections closed at once by the connection cap.");
   line("# TYPE dnsd_tcp_refused_total counter");
   line("dnsd_tcp_refused_total " + std::to_string(sum(workers, &Counters::tcp_refused)));

@@ -175,6 +175,11 @@ size_t query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8
   }
   // EDNS version above 0: BADVERS with our OPT saying version 0 (RFC 6891 §6.1.3).
   if (q.edns && q.edns_version > 0) return error_reply(r, pkt, q, rcode::badvers, true, c);
+  // Keys, UPDATE and the durable state live on the control thread.
+  if (snap && snap->handoff() && (q.tsig_offset || q.opcode == opcode_update)) {
+    bump(c.handed_over);
+    return hand_over;
+  }
   // No TSIG keys are configured, so every signed message names a key we do not know.
   if (q.tsig_offset) return badkey_reply(r, pkt, len, q, c);
   // Only QUERY is implemented: NOTIFY, UPDATE and the rest get NOTIMP, never NOERROR.

@@ -12,8 +12,12 @@ namespace dnsd {
 
 enum class Transport { udp, tcp };
 
+// query_process() result: the message is for the control thread (see handoff.hpp), not answered here.
+constexpr size_t hand_over = SIZE_MAX;
+
 // Writes the reply for pkt[0..len) into out[0..cap) and returns its length; 0 means send nothing.
 // cap must be at least 512 for UDP and 65535 for TCP. snap may be null (nothing loaded): REFUSED.
+// Returns hand_over for DNS UPDATE and TSIG-signed messages when the snapshot says TSIG keys exist.
 size_t query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8_t* out, size_t cap,
                      Transport transport, Counters& counters) noexcept;
 

@@ -34,6 +34,7 @@ using HttpPtr = CPtr<evhttp, evhttp_free>;
 #ifdef DNSD_WITH_LDNS
 using RrPtr = CPtr<ldns_rr, ldns_rr_free>;
 using RdfPtr = CPtr<ldns_rdf, ldns_rdf_deep_free>;
+using PktPtr = CPtr<ldns_pkt, ldns_pkt_free>;
 #endif
 
 // A file descriptor that closes itself.

@@ -2,6 +2,7 @@
 //   dnsd-registrations 1
 //   member ZONE CLUSTER|_ NAME HOST PEER_PORT|- CLIENT_PORT|- ADDR,ADDR|-
 //   gate ZONE CLUSTER|_
+//   record ZONE RR         (added by DNS UPDATE; RR is RFC 1035 text to the end of the line)
 //   end COUNT CHECKSUM        (FNV-1a 64 of every byte before this line, hex)
 #include "registry.hpp"
 
@@ -71,7 +72,11 @@ std::string Registry::serialize() const {
            (r.client_port ? std::to_string(*r.client_port) : "-") + " " + (addrs.empty() ? "-" : addrs) + "\n";
   }
   for (const auto& [zone, cluster] : open_gates) out += "gate " + zone + " " + c(cluster) + "\n";
-  const size_t count = members.size() + open_gates.size();
+  size_t count = members.size() + open_gates.size();
+  for (const auto& [zone, rrs] : records) {
+    for (const std::string& rr : rrs) out += "record " + zone + " " + rr + "\n";
+    count += rrs.size();
+  }
   return out + "end " + std::to_string(count) + " " + checksum(out) + "\n";
 }
 
@@ -84,6 +89,7 @@ Registry Registry::parse(const std::string& text, const std::string& path) {
   auto fail = [&](const std::string& what) { throw std::runtime_error(path + ":" + std::to_string(line_no) + ": " + what); };
   auto cluster = [](const std::string& c) { return c == "_" ? std::string() : c; };
   bool ended = false;
+  size_t records = 0;
   while (std::getline(in, line)) {
     ++line_no;
     if (ended) fail("data after the end line");
@@ -114,11 +120,17 @@ Registry Registry::parse(const std::string& text, const std::string& path) {
       std::string zone, c;
       if (!(f >> zone >> c)) fail("a gate line needs 2 fields");
       reg.open_gates.emplace(zone, cluster(c));
+    } else if (kind == "record") {
+      std::string zone, rr;
+      if (!(f >> zone) || !std::getline(f >> std::ws, rr) || rr.empty()) fail("a record line needs a zone and a record");
+      reg.records[zone].push_back(rr);
+      ++records;
     } else if (kind == "end") {
       size_t count = 0;
       std::string sum;
       if (!(f >> count >> sum) || !complete) fail("damaged end line");
-      if (count != reg.members.size() + reg.open_gates.size()) fail("the end line counts " + std::to_string(count) + " records, the file has " + std::to_string(reg.members.size() + reg.open_gates.size()));
+      const size_t have = reg.members.size() + reg.open_gates.size() + records;
+      if (count != have) fail("the end line counts " + std::to_string(count) + " records, the file has " + std::to_string(have));
       if (sum != checksum(text.substr(0, consumed))) fail("checksum mismatch: the file was changed or damaged");
       ended = true;
     } else {
@@ -161,6 +173,10 @@ void Registry::apply(DaemonConfig& config, std::vector<std::string>* skipped) co
       c.members.resize(c.static_members);  // applying twice must not duplicate
       c.gate_open = open_gates.count({zone_key(z.zone), c.name}) > 0;
     }
+  for (ZoneConfig& z : config.zones) {
+    const auto it = records.find(zone_key(z.zone));
+    z.dynamic_records = it == records.end() ? std::vector<std::string>{} : it->second;
+  }
   for (const Registration& r : members) {
     Cluster* target = nullptr;
     for (ZoneConfig& z : config.zones)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -28,6 +29,8 @@ class Registry {
  public:
   std::vector<Registration> members;                      // in order of first registration
   std::set<std::pair<std::string, std::string>> open_gates;  // (zone, cluster) whose gate opened
+  // Records added by DNS UPDATE, by zone (absolute, lower case), as one-line presentation text.
+  std::map<std::string, std::vector<std::string>> records;
 
   Registration* find(const std::string& zone, const std::string& cluster, const std::string& member);
 
@@ -43,8 +46,8 @@ class Registry {
   // Durable: temp file, fsync, the current file kept as .prev, rename, fsync of the directory.
   void save(const std::string& dir) const;
 
-  // Appends the registered members to their clusters (clusters with registration: true) and marks
-  // opened gates. Registrations for clusters that are gone or closed are skipped and named in `skipped`.
+  // Appends the registered members to their clusters (clusters with registration: true), marks
+  // opened gates and gives each zone its UPDATE records. Registrations for clusters that are gone or closed are skipped and named in `skipped`.
   void apply(DaemonConfig& config, std::vector<std::string>* skipped = nullptr) const;
 };
 

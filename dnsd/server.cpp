@@ -99,14 +99,27 @@ Fd open_socket(const Endpoint& ep, int type, bool reuse_port, std::string& error
 
 }  // namespace
 
-Worker::Worker(SnapshotSlot& slot, const ServerOptions& options)
+Worker::Worker(SnapshotSlot& slot, const ServerOptions& options, Mailbox<Handoff>& handoff)
     : slot_(slot),
       options_(options),
       base_(event_base_new()),
       query_buf_(udp_batch * (max_query + 1)),
-      reply_buf_(std::max(udp_batch * udp_reply_cap, max_query + 2)) {
+      reply_buf_(std::max(udp_batch * udp_reply_cap, max_query + 2)),
+      handoff_(handoff) {
   if (!base_) throw std::runtime_error("cannot create an event base");
+  tcp_replies_event_.reset(event_new(
+      base_.get(), tcp_replies_.fd(), EV_READ | EV_PERSIST,
+      [](evutil_socket_t, short, void* self) {
+        auto* w = static_cast<Worker*>(self);
+        for (TcpReply& r : w->tcp_replies_.take())
+          if (auto it = w->by_id_.find(r.connection); it != w->by_id_.end()) it->second->deliver(r.message);
+      },
+      this));
+  if (!tcp_replies_event_ || event_add(tcp_replies_event_.get(), nullptr) != 0)
+    throw std::runtime_error("cannot register the reply mailbox");
 }
+
+void Worker::post_tcp_reply(TcpReply reply) { tcp_replies_.push(std::move(reply)); }
 
 Worker::~Worker() {
   stop();
@@ -153,6 +166,8 @@ bool Worker::tcp_admit(const std::string& source) noexcept {
 std::list<std::unique_ptr<TcpConnection>>::iterator Worker::tcp_adopt(std::unique_ptr<TcpConnection> c,
                                                                       const std::string& source) {
   auto it = connections_.insert(connections_.end(), std::move(c));
+  (*it)->set_id(++next_connection_id_);
+  by_id_[next_connection_id_] = it->get();
   ++connection_count_;
   ++per_source_[source];
   return it;
@@ -161,6 +176,7 @@ std::list<std::unique_ptr<TcpConnection>>::iterator Worker::tcp_adopt(std::uniqu
 void Worker::tcp_release(std::list<std::unique_ptr<TcpConnection>>::iterator it, const std::string& source) noexcept {
   --connection_count_;
   if (auto s = per_source_.find(source); s != per_source_.end() && --s->second == 0) per_source_.erase(s);
+  by_id_.erase((*it)->id());
   connections_.erase(it);
 }
 
@@ -182,7 +198,7 @@ std::string Server::bind() {
         if (!open_socket(ep, type, false, error)) return error + " (is another server running?)";
     }
   }
-  for (unsigned i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(slot_, options_));
+  for (unsigned i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(slot_, options_, handoff_));
   for (Endpoint& ep : options_.listen) {
     for (auto& w : workers_) {
       Fd udp = open_socket(ep, SOCK_DGRAM, true, error);

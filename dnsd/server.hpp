@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "handoff.hpp"
 #include "metrics.hpp"
 #include "raii.hpp"
 #include "snapshot.hpp"
@@ -47,7 +48,7 @@ class Worker {
   static constexpr size_t max_query = 65535;
   static constexpr size_t udp_reply_cap = 1232;
 
-  Worker(SnapshotSlot& slot, const ServerOptions& options);
+  Worker(SnapshotSlot& slot, const ServerOptions& options, Mailbox<Handoff>& handoff);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -73,6 +74,11 @@ class Worker {
   std::list<std::unique_ptr<TcpConnection>>::iterator tcp_adopt(std::unique_ptr<TcpConnection> c, const std::string& source);
   void tcp_release(std::list<std::unique_ptr<TcpConnection>>::iterator it, const std::string& source) noexcept;
 
+  // Messages for the control thread (UPDATE, TSIG), and its replies to this worker's TCP clients:
+  // delivered on this worker's thread to the connection, if it is still open.
+  Mailbox<Handoff>& handoff() noexcept { return handoff_; }
+  void post_tcp_reply(TcpReply reply);
+
  private:
   SnapshotSlot& slot_;
   const ServerOptions& options_;
@@ -87,6 +93,11 @@ class Worker {
   std::list<std::unique_ptr<TcpConnection>> connections_;
   size_t connection_count_ = 0;
   std::unordered_map<std::string, uint32_t> per_source_;
+  std::unordered_map<uint64_t, TcpConnection*> by_id_;
+  uint64_t next_connection_id_ = 0;
+  Mailbox<Handoff>& handoff_;
+  Mailbox<TcpReply> tcp_replies_{256};
+  EventPtr tcp_replies_event_;
   std::thread thread_;
 };
 
@@ -103,10 +114,12 @@ class Server {
   void stop() noexcept;
   std::vector<const Counters*> counters() const;
   const std::vector<Endpoint>& bound() const noexcept { return options_.listen; }
+  Mailbox<Handoff>& handoff() noexcept { return handoff_; }
 
  private:
   SnapshotSlot& slot_;
   ServerOptions options_;
+  Mailbox<Handoff> handoff_{256};
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 

@@ -109,9 +109,26 @@ void TcpConnection::advance() noexcept {
     const size_t rlen = query_process(worker_.snapshot(), query, len, reply + 2, max_message, Transport::tcp,
                                       worker_.counters());
     if (rlen == 0) continue;
+    if (rlen == hand_over) {
+      Handoff h;
+      h.message.assign(query, query + len);
+      h.transport = Transport::tcp;
+      h.worker = &worker_;
+      h.connection = id_;
+      if (!worker_.handoff().push(std::move(h))) bump(worker_.counters().dropped);
+      continue;
+    }
     put16(reply, uint16_t(rlen));
     if (bufferevent_write(bev_.get(), reply, rlen + 2) != 0) return close();
   }
+}
+
+void TcpConnection::deliver(const std::vector<uint8_t>& message) noexcept {
+  if (state_ != State::reading || message.size() > max_message) return;
+  uint8_t prefix[2];
+  put16(prefix, uint16_t(message.size()));
+  evbuffer* out = bufferevent_get_output(bev_.get());
+  if (evbuffer_add(out, prefix, 2) != 0 || evbuffer_add(out, message.data(), message.size()) != 0) close();
 }
 
 void TcpConnection::close() noexcept {

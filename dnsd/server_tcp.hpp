@@ -6,6 +6,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "raii.hpp"
 
@@ -32,6 +33,10 @@ class TcpConnection {
 
   TcpConnection(Worker& worker, evutil_socket_t fd, std::string source);
   bool arm(std::list<std::unique_ptr<TcpConnection>>::iterator self);
+  uint64_t id() const noexcept { return id_; }
+  void set_id(uint64_t id) noexcept { id_ = id; }
+  // Writes a reply the control thread produced (framed here); dropped when the connection is closing.
+  void deliver(const std::vector<uint8_t>& message) noexcept;
 
  private:
   static void on_read(bufferevent* bev, void* self) noexcept;
@@ -44,6 +49,7 @@ class TcpConnection {
   BufferEventPtr bev_;
   State state_ = State::reading;
   std::string source_;  // the client's address bytes: its per-source slot
+  uint64_t id_ = 0;
   std::list<std::unique_ptr<TcpConnection>>::iterator self_;
 };
 

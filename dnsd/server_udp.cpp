@@ -60,6 +60,25 @@ void reply_control(const msghdr& in, msghdr& out, Control& buf) noexcept {
 
 }  // namespace
 
+void UdpSocket::hand_over_udp(const uint8_t* msg, size_t len, const sockaddr_storage& peer, const msghdr& in) noexcept {
+  try {
+    Handoff h;
+    h.message.assign(msg, msg + len);
+    h.udp_fd = fd_.get();
+    h.peer = peer;
+    h.peer_len = in.msg_namelen;
+    if (pktinfo_) {
+      msghdr out{};
+      Control control;
+      reply_control(in, out, control);
+      h.reply_control.assign(control.data(), control.data() + out.msg_controllen);
+    }
+    if (worker_.handoff().push(std::move(h))) return;
+  } catch (...) {
+  }
+  bump(worker_.counters().dropped);  // the mailbox is full (or memory is): the client will retry
+}
+
 bool UdpSocket::arm() {
   event_.reset(event_new(worker_.base(), fd_.get(), EV_READ | EV_PERSIST, &UdpSocket::on_readable, this));
   return event_ && event_add(event_.get(), nullptr) == 0;
@@ -103,6 +122,10 @@ void UdpSocket::drain() noexcept {
       const size_t len = query_process(snap, qbuf + size_t(i) * slot_size, in[i].msg_len, reply,
                                        Worker::udp_reply_cap, Transport::udp, counters);
       if (len == 0) continue;
+      if (len == hand_over) {
+        hand_over_udp(qbuf + size_t(i) * slot_size, in[i].msg_len, peers[i], in[i].msg_hdr);
+        continue;
+      }
       out_iov[replies] = {reply, len};
       out[replies].msg_hdr = {};
       out[replies].msg_hdr.msg_name = &peers[i];

@@ -26,6 +26,7 @@ class UdpSocket {
  private:
   static void on_readable(evutil_socket_t fd, short what, void* self) noexcept;
   void drain() noexcept;
+  void hand_over_udp(const uint8_t* msg, size_t len, const sockaddr_storage& peer, const msghdr& in) noexcept;
 
   Worker& worker_;
   Fd fd_;

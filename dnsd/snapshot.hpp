@@ -70,12 +70,16 @@ class Snapshot {
   const Zone* find_zone(std::string_view lname) const noexcept;  // most specific enclosing zone
   Node* find_node(std::string_view lname);
   const std::deque<Zone>& zones() const noexcept { return zones_; }
+  // True when TSIG keys are configured: UPDATE and signed messages go to the control thread.
+  bool handoff() const noexcept { return handoff_; }
+  void set_handoff(bool on) noexcept { handoff_ = on; }
 
  private:
   std::deque<Zone> zones_;
   std::unordered_map<std::string_view, const Zone*> zone_index_;
   std::deque<std::string> keys_;  // owns the bytes the map keys view
   std::unordered_map<std::string_view, Node> nodes_;
+  bool handoff_ = false;
 };
 
 // Holds the published snapshot. publish() swaps under a mutex and bumps the generation; workers read

@@ -99,6 +99,39 @@ void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecord
   ldns_rdf_deep_free(prev);
 }
 
+// Records added by DNS UPDATE come last. UPDATE never lets one take a name and type the config owns,
+// but a reload can give the config such a record later: the config wins, and the dropped record is
+// reported as a warning.
+void add_dynamic_records(const ZoneConfig& z, const std::string& apex,
+                         const std::map<std::string, std::set<ldns_rr_type>>& config_types, ZoneRecords& out,
+                         std::vector<Diagnostic>& diags) {
+  std::set<std::string> withheld;  // names whose SRV the config holds back (gate, fail_closed)
+  auto wire = [](const std::string& name) {
+    RdfPtr rdf(ldns_dname_new_frm_str(name.c_str()));
+    return rdf ? lower_wire(rdf.get()) : std::string();
+  };
+  for (const auto& [name, ttl] : out.gated_names) withheld.insert(wire(name));
+  for (const std::string& name : out.empty_names) withheld.insert(wire(name));
+  for (const std::string& text : z.dynamic_records) {
+    const SourceLoc at{"dynamic update", 0};
+    RrPtr rr = rr_from_text(text);
+    auto drop = [&](const std::string& why) { diags.push_back({at, "dropped '" + text + "': " + why, true}); };
+    if (!rr) {
+      drop("it does not parse");
+      continue;
+    }
+    const std::string owner = lower_wire(ldns_rr_owner(rr.get()));
+    const ldns_rr_type type = ldns_rr_get_type(rr.get());
+    const auto types = config_types.find(owner);
+    const bool config_name = types != config_types.end();
+    if (!is_subdomain_or_equal(owner, apex)) drop("outside the zone");
+    else if (config_name && types->second.count(type)) drop("the config now has this name and type");
+    else if (config_name && (type == LDNS_RR_TYPE_CNAME || types->second.count(LDNS_RR_TYPE_CNAME))) drop("CNAME beside other data");
+    else if (type == LDNS_RR_TYPE_SRV && withheld.count(owner)) drop("the config owns this SRV name");
+    else out.records.push_back({std::move(rr), at, false, true});
+  }
+}
+
 }  // namespace
 
 ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, const HealthTable* health) {
@@ -220,6 +253,7 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
     else if (is_subdomain_or_equal(t, apex) && !all_types[t].count(LDNS_RR_TYPE_A) && !all_types[t].count(LDNS_RR_TYPE_AAAA))
       diags.push_back({rec.loc, "target '" + name_text(target) + "' is inside the zone but has no A or AAAA record", false});
   }
+  add_dynamic_records(z, apex, all_types, out, diags);
   return out;
 }
 

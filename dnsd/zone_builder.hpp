@@ -15,6 +15,7 @@ struct Record {
   RrPtr rr;
   SourceLoc loc;
   bool generated = false;  // from soa/ns/clusters rather than `records:`
+  bool dynamic = false;    // added by DNS UPDATE (ZoneConfig::dynamic_records)
 };
 
 struct ZoneRecords {

@@ -1,0 +1,164 @@
+// DNS UPDATE (RFC 2136) and TSIG (RFC 8945) on the control thread: the workers hand every UPDATE and
+// every signed message over (see handoff.hpp) once TSIG keys are configured. The order of checks is
+// RFC 8945 §5.2 first (an unverified message is never looked at further), then RFC 2136 §3.
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <ctime>
+#include <optional>
+
+#include "control.hpp"
+#include "log.hpp"
+#include "update.hpp"
+
+namespace dnsd {
+
+namespace {
+
+const char* rcode_name(uint8_t rc) {
+  static const char* const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+                                      "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
+  return rc < sizeof names / sizeof names[0] ? names[rc] : "OTHER";
+}
+
+// A reply with no records but the question (the zone section of an UPDATE) and, when the request
+// had one, our OPT RR.
+std::vector<uint8_t> plain_reply(const std::vector<uint8_t>& msg, const QueryView& q, uint8_t rc) {
+  std::vector<uint8_t> r(header_size, 0);
+  put16(r.data(), q.id);
+  r[2] = uint8_t(0x80 | (q.opcode << 3) | (q.opcode == 0 && q.rd ? 0x01 : 0));
+  r[3] = rc & 0x0F;
+  if (q.has_question) {
+    put16(r.data() + 4, 1);
+    r.insert(r.end(), msg.begin() + header_size, msg.begin() + long(header_size + q.question_len));
+  }
+  if (q.edns) {
+    const uint8_t opt[11] = {0, 0, 41, uint8_t(our_edns_payload >> 8), uint8_t(our_edns_payload), 0, 0, 0, 0, 0, 0};
+    r.insert(r.end(), opt, opt + sizeof opt);
+    put16(r.data() + 10, 1);
+  }
+  return r;
+}
+
+}  // namespace
+
+void Control::on_handoff() {
+  for (Handoff& h : server_->handoff().take()) {
+    std::vector<uint8_t> reply;
+    try {
+      reply = dns_message(h.message, h.transport);
+    } catch (const std::exception& e) {
+      spdlog::error("update: {}", e.what());
+      continue;
+    }
+    if (reply.empty()) continue;
+    if (h.transport == Transport::udp) send_udp_reply(h, reply.data(), reply.size());
+    else h.worker->post_tcp_reply({h.connection, std::move(reply)});
+  }
+}
+
+std::vector<uint8_t> Control::dns_message(const std::vector<uint8_t>& msg, Transport transport) {
+  QueryView q;
+  if (parse_query(msg.data(), msg.size(), q) != ParseResult::ok) return {};  // the worker answered those
+  const uint64_t now = uint64_t(std::time(nullptr));
+  TsigRecord tsig;
+  const TsigKey* key = nullptr;
+  if (q.tsig_offset) {
+    if (!read_tsig(msg.data(), msg.size(), q.tsig_offset, q.tsig_end, tsig)) return plain_reply(msg, q, rcode::formerr);
+    const TsigCheck check = tsig_verify(config_.tsig_keys, msg.data(), tsig, now, key);
+    if (check != TsigCheck::ok) {
+      ++tsig_failures_;
+      const uint16_t error = check == TsigCheck::badkey    ? tsig_error::badkey
+                             : check == TsigCheck::badsig  ? tsig_error::badsig
+                             : check == TsigCheck::badtime ? tsig_error::badtime
+                                                           : tsig_error::badtrunc;
+      spdlog::warn("tsig: {} message refused: {}", q.opcode == opcode_update ? "UPDATE" : "signed",
+                   error == tsig_error::badkey ? "unknown key or algorithm" : error == tsig_error::badsig ? "bad signature"
+                   : error == tsig_error::badtime ? "time outside the fudge" : "truncated MAC");
+      std::vector<uint8_t> reply = plain_reply(msg, q, rcode::notauth);
+      tsig_append(reply, key, tsig, error, now);  // key is null for BADKEY and BADSIG: unsigned
+      return reply;
+    }
+  }
+  // The message as it was signed: without its TSIG RR.
+  // A copy: an UPDATE replaces config_, and the key it was verified with must sign the reply.
+  std::optional<TsigKey> signer;
+  if (key) signer = *key;
+  key = signer ? &*signer : nullptr;
+  std::vector<uint8_t> body(msg.begin(), msg.begin() + long(q.tsig_offset ? q.tsig_offset : msg.size()));
+  if (q.tsig_offset) put16(body.data() + 10, uint16_t(get16(body.data() + 10) - 1));
+
+  std::vector<uint8_t> reply;
+  if (q.opcode == 0) {
+    // A signed query: answered from the snapshot like any other, then signed (RFC 8945 §5.3).
+    const size_t limit = transport == Transport::tcp ? max_message
+                         : q.edns ? std::clamp<size_t>(q.edns_payload, udp_plain_limit, our_edns_payload)
+                                  : udp_plain_limit;
+    const size_t tsig_size = tsig.key.size() + tsig.algorithm.size() + 10 + 16 + EVP_MAX_MD_SIZE;
+    reply.resize(max_message);
+    const auto snap = slot_.current();
+    const size_t n = query_process(snap.get(), body.data(), body.size(), reply.data(),
+                                   transport == Transport::tcp ? max_message : our_edns_payload, transport,
+                                   control_counters_);
+    reply.resize(n == hand_over ? 0 : n);
+    if (!reply.empty() && reply.size() + tsig_size > limit) {
+      // No room for the signature: the header and question only, with TC (RFC 8945 §5.3).
+      QueryView plain;
+      parse_query(body.data(), body.size(), plain);
+      reply = plain_reply(body, plain, uint8_t(reply[3] & 0x0F));
+      reply[2] |= 0x04 | 0x02;  // AA, TC
+    }
+  } else if (q.opcode == opcode_update) {
+    const uint8_t rc = update(body, q, key);
+    ++update_results_[rcode_name(rc)];
+    reply = plain_reply(body, q, rc);
+  } else {
+    reply = plain_reply(body, q, rcode::notimp);
+  }
+  if (key && !reply.empty()) tsig_append(reply, key, tsig, 0, now);
+  return reply;
+}
+
+uint8_t Control::update(const std::vector<uint8_t>& msg, const QueryView& q, const TsigKey* key) {
+  // The zone section: one SOA "question" naming a zone we serve (RFC 2136 §3.1).
+  if (q.qtype != rr_type::soa || q.qclass != class_in) return rcode::formerr;
+  const std::string wanted(reinterpret_cast<const char*>(q.lname), q.qname_len);
+  ZoneConfig* zone = nullptr;
+  for (ZoneConfig& z : config_.zones)
+    if (wire_name(zone_key(z.zone)) == wanted) zone = &z;
+  const ZoneRecords* served = nullptr;
+  for (const ZoneRecords& zr : served_)
+    if (zone && zone_key(zr.apex) == zone_key(zone->zone)) served = &zr;
+  if (!zone || !served) return rcode_update::notauth;
+  const std::string zk = zone_key(zone->zone);
+  const std::string who = key ? "key " + key->name : "an unsigned message";
+  if (zone->update_keys.empty() || !key ||
+      std::find(zone->update_keys.begin(), zone->update_keys.end(), key->name) == zone->update_keys.end()) {
+    spdlog::warn("update: {} refused for {}: {}", zk, who,
+                 zone->update_keys.empty() ? "the zone takes no updates" : "not one of the zone's update keys");
+    return rcode::refused;
+  }
+  ldns_pkt* parsed = nullptr;
+  if (ldns_wire2pkt(&parsed, msg.data(), msg.size()) != LDNS_STATUS_OK) return rcode::formerr;
+  PktPtr pkt(parsed);
+  const auto current = registry_.records.find(zk);
+  const UpdateResult result =
+      apply_update(pkt.get(), *served, current == registry_.records.end() ? std::vector<std::string>{} : current->second);
+  if (result.rcode != rcode::noerror) {
+    spdlog::info("update: {} by {}: {} ({})", zk, who, rcode_name(result.rcode), result.why);
+    return result.rcode;
+  }
+  if (!result.changed) return rcode::noerror;
+  Registry next = registry_;
+  if (result.records.empty()) next.records.erase(zk);
+  else next.records[zk] = result.records;
+  bool disk_error = false;
+  if (std::string e = persist(std::move(next), disk_error); !e.empty()) {
+    spdlog::warn("update: {} by {} not applied: {}", zk, who, e);
+    return disk_error ? rcode::servfail : rcode::refused;
+  }
+  spdlog::info("update: {} changed by {}; {} UPDATE record(s) in the zone", zk, who, result.records.size());
+  return rcode::noerror;
+}
+
+}  // namespace dnsd
