@@ -140,8 +140,9 @@ UpdateResult apply_update(const ldns_pkt* msg, const ZoneRecords& zone, const st
     // Policy: what the config owns stays as the config says. At the apex, "delete all RRsets" keeps
     // SOA and NS by definition (§3.4.2.3), so only other owned types refuse it.
     std::set<uint16_t> types = owned_at(owner);
-    if (owner == apex) types.erase(rr_type::soa), types.erase(rr_type::ns);
-    if (cls == class_any && type == rr_type::any ? !types.empty() : types.count(type) > 0)
+    const bool delete_all = cls == class_any && type == rr_type::any;
+    if (delete_all && owner == apex) types.erase(rr_type::soa), types.erase(rr_type::ns);
+    if (delete_all ? !types.empty() : types.count(type) > 0)
       return fail(rcode::refused, "'" + one_line(rr) + "' touches records the config owns");
   }
 

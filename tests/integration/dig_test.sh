@@ -4,12 +4,6 @@
 set -euo pipefail
 source "$(dirname "$0")/serve_example.sh" "$1"
 
-pass=0 fail=0
-check() {  # check "what" "expected substring (\\t = tab)" command...
-  local what=$1 want; want=$(printf "%b" "$2"); shift 2
-  local got; got=$("$@" 2>&1 || true)
-  if grep -qF -- "$want" <<<"$got"; then pass=$((pass + 1)); else fail=$((fail + 1)); printf 'FAIL %s\n  want: %s\n  got: %s\n' "$what" "$want" "$got"; fi
-}
 d() { dig @127.0.0.1 -p "$port" +time=2 +tries=1 "$@"; }
 
 check "server SRV set" "0 0 2380 etcd-1.c1.lab.example.com." d +short SRV _etcd-server-ssl-c1._tcp.lab.example.com

@@ -124,6 +124,17 @@ TEST_CASE("daemon config errors carry file:line", "[config]") {
       {"bad workers", std::string(daemon_yaml) + "workers: many\n", "dnsd.yaml:4: workers must be an integer"},
       {"bad duration", std::string(daemon_yaml) + "tcp: { idle_timeout: 10 parsecs }\n", "dnsd.yaml:4: idle_timeout must be a duration"},
       {"control without listen", std::string(daemon_yaml) + "control: {}\n", "dnsd.yaml:4: missing required key 'listen' in control"},
+      {"tsig algorithm", std::string(daemon_yaml) + "tsig_keys:\n  - { name: k, algorithm: hmac-md5, secret: \"YWJj\" }\n",
+       "dnsd.yaml:5: algorithm must be hmac-sha256 or hmac-sha512, not 'hmac-md5'"},
+      {"tsig secret not base64", std::string(daemon_yaml) + "tsig_keys:\n  - { name: k, algorithm: hmac-sha256, secret: \"no!\" }\n",
+       "dnsd.yaml:5: the secret of tsig key 'k' is not base64"},
+      {"tsig key twice", std::string(daemon_yaml) + "tsig_keys:\n  - { name: k, algorithm: hmac-sha256, secret: \"YWJj\" }\n"
+                                                     "  - { name: K., algorithm: hmac-sha256, secret: \"YWJj\" }\n",
+       "dnsd.yaml:6: duplicate tsig key 'K.'"},
+      {"tsig secret file missing", std::string(daemon_yaml) + "tsig_keys:\n  - { name: k, algorithm: hmac-sha256, secret_file: k.key }\n",
+       "dnsd.yaml:5: secret_file '"},
+      {"tsig key without secret", std::string(daemon_yaml) + "tsig_keys:\n  - { name: k, algorithm: hmac-sha256 }\n",
+       "dnsd.yaml:5: tsig key 'k' needs secret or secret_file"},
   };
   const std::string zone = std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n";
   for (const Row& row : rows) {
@@ -131,6 +142,27 @@ TEST_CASE("daemon config errors carry file:line", "[config]") {
     TempDir dir;
     CHECK_THAT(errors_of(row.daemon, zone, dir), Catch::Contains(row.expect));
   }
+}
+
+TEST_CASE("update keys must be declared in tsig_keys, and key names compare as domain names", "[config][update]") {
+  TempDir dir;
+  const std::string zone = std::string(zone_head) + "update: { keys: [ddns-key, missing] }\n";
+  const std::string daemon = std::string(daemon_yaml) + "tsig_keys:\n  - { name: DDNS-Key., algorithm: hmac-sha512, secret_file: k.key }\n";
+  dir.write("k.key", "key \"DDNS-Key\" {\n\talgorithm hmac-sha512;\n\tsecret \"YWJjZA==\";\n};\n");  // BIND's format
+  const std::string e = errors_of(daemon, zone, dir);
+  CHECK_THAT(e, Catch::Contains("lab.yaml:4: update key 'missing.' is not in tsig_keys"));
+  CHECK_THAT(e, !Catch::Contains("'ddns-key.'"));
+  dir.write("zones/lab.yaml", std::string(zone_head) + "update: { keys: [ddns-key] }\n");
+  const DaemonConfig cfg = load_config(dir.path("dnsd.yaml"));
+  REQUIRE(cfg.tsig_keys.size() == 1);
+  CHECK(cfg.tsig_keys[0].name == "ddns-key.");
+  CHECK(cfg.tsig_keys[0].secret == "abcd");
+  CHECK(cfg.zones[0].update_keys == std::vector<std::string>{"ddns-key."});
+  CHECK(decode_base64("YWJj") == "abc");
+  CHECK(decode_base64("YW Jj\nZA==") == "abcd");
+  CHECK_FALSE(decode_base64("YWJ"));
+  CHECK_FALSE(decode_base64("YW=j"));
+  CHECK_FALSE(decode_base64("YWJ*"));
 }
 
 TEST_CASE("every error is reported, not just the first", "[config]") {

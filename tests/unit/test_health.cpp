@@ -71,7 +71,7 @@ HealthTable table(const std::string& states) {  // one char per member a, b, c: 
 
 }  // namespace
 
-TEST_CASE("client sets follow health; server sets never do", "[health]") {
+TEST_CASE("client sets follow health, server sets never do", "[health]") {
   struct Row {
     const char* what;
     bool fail_closed;
