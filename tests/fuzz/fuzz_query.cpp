@@ -9,34 +9,14 @@
 #include <fstream>
 #include <memory>
 
-#include "compile.hpp"
+#include "fuzz_zone.hpp"
 #include "ldns.hpp"
 #include "query.hpp"
 #include "wire.hpp"
 
 namespace {
 
-std::shared_ptr<const dnsd::Snapshot> snapshot() {
-  static std::shared_ptr<const dnsd::Snapshot> snap = [] {
-    const auto dir = std::filesystem::temp_directory_path() / ("dnsd-fuzz-" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir / "zones");
-    std::ofstream(dir / "dnsd.yaml") << "listen: [\"127.0.0.1:1\"]\nzones: [\"zones/*.yaml\"]\nstate_dir: state\n";
-    std::string zone =
-        "zone: lab.example.com\nsoa: { mname: ns1.lab.example.com, rname: h.lab.example.com }\n"
-        "ns: [ns1.lab.example.com, ns2.example.org]\nrecords: |\n  ns1 IN A 192.0.2.53\n  www IN CNAME ns1\n"
-        "  @ IN MX 10 ns1\nclusters:\n  - name: c1\n    members:\n";
-    for (int i = 0; i < 30; ++i)  // enough members for truncation paths
-      zone += "      - { name: m" + std::to_string(i) + ", host: etcd-" + std::to_string(i) +
-              ".c1.lab.example.com, addresses: [192.0.2." + std::to_string(i + 1) + "] }\n";
-    std::ofstream(dir / "zones" / "lab.yaml") << zone;
-    dnsd::DaemonConfig cfg = dnsd::load_config((dir / "dnsd.yaml").string());
-    dnsd::StateStore state(cfg.state_dir, true);
-    auto compiled = dnsd::compile_config(cfg, state);
-    std::filesystem::remove_all(dir);
-    return compiled.snapshot;
-  }();
-  return snap;
-}
+std::shared_ptr<const dnsd::Snapshot> snapshot() { return fuzz_zone().snapshot; }
 
 void check(bool ok) {
   if (!ok) std::abort();
