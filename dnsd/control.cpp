@@ -301,6 +301,11 @@ std::string Control::metrics() const {
   out += "# HELP dnsd_zone_serial SOA serial served, by zone.\n# TYPE dnsd_zone_serial gauge\n";
   if (auto snap = slot_.current())
     for (const Zone& z : snap->zones()) out += "dnsd_zone_serial{zone=\"" + z.apex_text + "\"} " + std::to_string(z.serial) + "\n";
+  out += "# HELP dnsd_updates_total DNS UPDATE messages answered, by rcode.\n# TYPE dnsd_updates_total counter\n";
+  for (const auto& [rc, n] : update_results_) out += "dnsd_updates_total{rcode=\"" + rc + "\"} " + std::to_string(n) + "\n";
+  out += "# HELP dnsd_tsig_failures_total Signed messages rejected (BADKEY, BADSIG, BADTIME, BADTRUNC).\n"
+         "# TYPE dnsd_tsig_failures_total counter\n";
+  out += "dnsd_tsig_failures_total " + std::to_string(tsig_failures_) + "\n";
   out += render_health_metrics(config_, health_, prober_ ? prober_->in_flight() : 0);
   return out;
 }

@@ -53,6 +53,8 @@ Pkt make_update(const Update& u) {
   for (ldns_rr* r : u.prereqs) ldns_rr_list_push_rr(pr, r);
   for (ldns_rr* r : u.updates) ldns_rr_list_push_rr(up, r);
   Pkt p(ldns_update_pkt_new(ldns_dname_new_frm_str(u.zone.c_str()), LDNS_RR_CLASS_IN, pr, up, nullptr));
+  ldns_rr_list_deep_free(pr);  // the packet holds clones
+  ldns_rr_list_deep_free(up);
   ldns_pkt_set_id(p.get(), uint16_t(std::rand()));
   return p;
 }
@@ -110,10 +112,15 @@ ldns_pkt_rcode rcode(const Exchange& e) { return e.reply ? ldns_pkt_get_rcode(e.
 
 struct Server {
   TempDir dir;
+  uint16_t control = free_port();
   std::unique_ptr<DnsdProcess> dnsd;
   Server() {
     config(dir);
-    dnsd = std::make_unique<DnsdProcess>(dir.path("dnsd.yaml"));
+    start();
+  }
+  void start() {
+    dnsd = std::make_unique<DnsdProcess>(dir.path("dnsd.yaml"),
+                                         std::vector<std::string>{"--control", "127.0.0.1:" + std::to_string(control)});
   }
   uint16_t port() const { return dnsd->port(); }
 };
@@ -239,6 +246,12 @@ TEST_CASE("UPDATE: keys, signatures and time are checked first (RFC 8945 §5.2)"
   Update elsewhere{{}, {rr("x.example.org. 60 IN A 192.0.2.7")}, "example.org."};
   CHECK(rcode(send(s.port(), make_update(elsewhere), "ddns-key.", secret)) == LDNS_RCODE_NOTAUTH);
   CHECK(s.dnsd->wait_for_log("bad signature", 1000));
+  const std::string metrics = http_get(s.control, "/metrics");
+  CHECK_THAT(metrics, Catch::Contains("dnsd_tsig_failures_total 4\n"));  // BADKEY twice, BADSIG, BADTIME
+  CHECK_THAT(metrics, Catch::Contains("dnsd_updates_total{rcode=\"REFUSED\"} 2\n"));
+  CHECK_THAT(metrics, Catch::Contains("dnsd_updates_total{rcode=\"NOTAUTH\"} 1\n"));
+  CHECK_THAT(metrics, Catch::Contains("dnsd_updates_total{rcode=\"NOERROR\"} 1\n"));
+  CHECK_THAT(metrics, Catch::Contains("dnsd_handed_over_total 8\n"));  // every message above
 }
 
 TEST_CASE("UPDATE: what the config owns is REFUSED, and nothing of a refused update applies", "[update]") {
@@ -279,7 +292,7 @@ TEST_CASE("UPDATE: acknowledged changes survive kill -9 and a reload", "[update]
                        "ddns-key.", secret, i % 2)) == LDNS_RCODE_NOERROR);
   s.dnsd->signal(SIGKILL);
   s.dnsd->wait_exit(2000);
-  s.dnsd = std::make_unique<DnsdProcess>(s.dir.path("dnsd.yaml"));
+  s.start();
   for (int i = 0; i < 20; ++i)
     CHECK_THAT(answer(s.port(), "h" + std::to_string(i) + ".lab.example.com", 1), Catch::Contains("192.0.2." + std::to_string(100 + i)));
   s.dnsd->signal(SIGHUP);

@@ -62,6 +62,8 @@ UpdateResult run(const ZoneRecords& zone, const std::vector<std::string>& record
   for (ldns_rr* r : prereqs) ldns_rr_list_push_rr(pr, r);
   for (ldns_rr* r : updates) ldns_rr_list_push_rr(up, r);
   dnsd::PktPtr p(ldns_update_pkt_new(ldns_dname_new_frm_str("lab.example.com."), LDNS_RR_CLASS_IN, pr, up, nullptr));
+  ldns_rr_list_deep_free(pr);  // the packet holds clones
+  ldns_rr_list_deep_free(up);
   return apply_update(p.get(), zone, records);
 }
 
