@@ -110,17 +110,25 @@ void TcpConnection::advance() noexcept {
                                       worker_.counters());
     if (rlen == 0) continue;
     if (rlen == hand_over) {
-      Handoff h;
-      h.message.assign(query, query + len);
-      h.transport = Transport::tcp;
-      h.worker = &worker_;
-      h.connection = id_;
-      if (!worker_.handoff().push(std::move(h))) bump(worker_.counters().dropped);
+      hand_over_tcp(query, len);
       continue;
     }
     put16(reply, uint16_t(rlen));
     if (bufferevent_write(bev_.get(), reply, rlen + 2) != 0) return close();
   }
+}
+
+void TcpConnection::hand_over_tcp(const uint8_t* query, size_t len) noexcept {
+  try {
+    Handoff h;
+    h.message.assign(query, query + len);
+    h.transport = Transport::tcp;
+    h.worker = &worker_;
+    h.connection = id_;
+    if (worker_.handoff().push(std::move(h))) return;
+  } catch (...) {
+  }
+  bump(worker_.counters().dropped);  // the mailbox is full (or memory is): the client will retry
 }
 
 void TcpConnection::deliver(const std::vector<uint8_t>& message) noexcept {

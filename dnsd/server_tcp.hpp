@@ -43,6 +43,7 @@ class TcpConnection {
   static void on_write(bufferevent* bev, void* self) noexcept;
   static void on_event(bufferevent* bev, short what, void* self) noexcept;
   void advance() noexcept;  // answers every complete query in the input buffer
+  void hand_over_tcp(const uint8_t* query, size_t len) noexcept;  // UPDATE, TSIG: to the control thread
   void close() noexcept;    // frees this object
 
   Worker& worker_;
