@@ -514,7 +514,7 @@ DaemonConfig load_config(const std::string& path) {
   Reader r(path, diags);
   if (root && r.check_keys(root, "daemon config", {{"listen", true}, {"zones", true}, {"state_dir", false},
                                                     {"control", false}, {"log", false}, {"workers", false},
-                                                    {"tcp", false}, {"tsig_keys", false}})) {
+                                                    {"tcp", false}, {"tsig_keys", false}, {"rrl", false}})) {
     const std::filesystem::path dir = std::filesystem::absolute(path).parent_path();
     cfg.listen = r.strings(root, "listen").value_or(std::vector<std::string>{});
     for (size_t i = 0; i < cfg.listen.size(); ++i)
@@ -567,6 +567,14 @@ DaemonConfig load_config(const std::string& path) {
       cfg.tcp.max_connections = uint32_t(r.integer(tcp, "max_connections", 1, 1000000).value_or(cfg.tcp.max_connections));
       cfg.tcp.max_connections_per_source =
           uint32_t(r.integer(tcp, "max_connections_per_source", 1, 1000000).value_or(cfg.tcp.max_connections_per_source));
+    }
+    if (const YAML::Node rrl = root["rrl"];
+        rrl && r.check_keys(rrl, "rrl", {{"responses_per_second", true}, {"slip", false}, {"ipv4_prefix", false},
+                                        {"ipv6_prefix", false}})) {
+      cfg.rrl.rate = uint32_t(r.integer(rrl, "responses_per_second", 1, 1000000).value_or(0));
+      cfg.rrl.slip = uint32_t(r.integer(rrl, "slip", 0, 100).value_or(cfg.rrl.slip));
+      cfg.rrl.ipv4_prefix = uint8_t(r.integer(rrl, "ipv4_prefix", 8, 32).value_or(cfg.rrl.ipv4_prefix));
+      cfg.rrl.ipv6_prefix = uint8_t(r.integer(rrl, "ipv6_prefix", 16, 128).value_or(cfg.rrl.ipv6_prefix));
     }
     if (const YAML::Node keys = root["tsig_keys"]) cfg.tsig_keys = read_tsig_keys(r, keys, dir);
     for (const std::string& pattern : cfg.zone_globs) {

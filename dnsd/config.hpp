@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "rrl.hpp"
+
 namespace dnsd {
 
 struct SourceLoc {
@@ -134,6 +136,7 @@ struct DaemonConfig {
   std::string log_level = "info";
   unsigned workers = 0;  // 0 = one per core
   TcpOptions tcp;
+  RrlOptions rrl;  // rrl: response rate limiting; absent = off
   std::vector<TsigKey> tsig_keys;
   std::vector<ZoneConfig> zones;
   std::vector<Diagnostic> warnings;

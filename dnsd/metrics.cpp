@@ -79,6 +79,12 @@ std::string render_prometheus(const std::vector<const Counters*>& workers) {
   line("# HELP dnsd_tcp_connections_total TCP connections accepted.");
   line("# TYPE dnsd_tcp_connections_total counter");
   line("dnsd_tcp_connections_total " + std::to_string(sum(workers, &Counters::tcp_connections)));
+  line("# HELP dnsd_rrl_dropped_total UDP responses not sent because of response rate limiting.");
+  line("# TYPE dnsd_rrl_dropped_total counter");
+  line("dnsd_rrl_dropped_total " + std::to_string(sum(workers, &Counters::rrl_dropped)));
+  line("# HELP dnsd_rrl_slipped_total Rate-limited UDP responses sent truncated (TC=1) instead.");
+  line("# TYPE dnsd_rrl_slipped_total counter");
+  line("dnsd_rrl_slipped_total " + std::to_string(sum(workers, &Counters::rrl_slipped)));
   line("# HELP dnsd_handed_over_total DNS UPDATE and TSIG-signed messages passed to the control thread.");
   line("# TYPE dnsd_handed_over_total counter");
   line("dnsd_handed_over_total " + std::to_string(sum(workers, &Counters::handed_over)));

@@ -18,6 +18,8 @@ struct Counters {
   Counter truncated{0};
   Counter dropped{0};  // packets not answered: unreadable header or QR=1
   Counter malformed{0};  // messages that could not be parsed: shorter than a header, or FORMERR
+  Counter rrl_dropped{0};  // UDP responses not sent: over the rate limit
+  Counter rrl_slipped{0};  // UDP responses sent truncated instead (slip)
   Counter handed_over{0};  // UPDATE and TSIG-signed messages passed to the control thread
   Counter tcp_connections{0};
   Counter tcp_refused{0};  // connections closed at once because of the connection cap

@@ -156,7 +156,7 @@ size_t badkey_reply(Reply& r, const uint8_t* pkt, size_t len, const QueryView& q
 }  // namespace
 
 size_t query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8_t* out, size_t cap,
-                     Transport transport, Counters& c) noexcept {
+                     Transport transport, Counters& c, ResponseClass* response) noexcept {
   bump(c.queries[transport == Transport::tcp ? 1 : 0]);
   QueryView q;
   const ParseResult parsed = parse_query(pkt, len, q);
@@ -167,6 +167,9 @@ size_t query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8
   }
   Reply r{out, reply_limit(q, transport, cap)};
   bump(c.qtypes[q.qtype < 256 ? q.qtype : 0]);
+  ResponseClass ignored;
+  ResponseClass& rc = response ? *response : ignored;
+  rc = {ResponseClass::error, 0};  // until it is known to be an answer or a negative one
 
   // Malformed after a readable header: FORMERR, question echoed only when it parsed, no OPT.
   if (parsed == ParseResult::formerr) {
@@ -178,6 +181,7 @@ size_t query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8
   // Keys, UPDATE and the durable state live on the control thread.
   if (snap && snap->handoff() && (q.tsig_offset || q.opcode == opcode_update)) {
     bump(c.handed_over);
+    rc.kind = ResponseClass::none;
     return hand_over;
   }
   // No TSIG keys are configured, so every signed message names a key we do not know.
@@ -193,6 +197,10 @@ size_t query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8
   if (!snap) return error_reply(r, pkt, q, rcode::refused, true, c);
 
   const Snapshot::Hit hit = snap->lookup({reinterpret_cast<const char*>(q.lname), q.qname_len}, q.qtype);
+  if (hit.kind == Snapshot::Kind::answer)
+    rc = {ResponseClass::answer, fnv1a(q.lname, q.qname_len, fnv_basis ^ q.qtype)};
+  else if (hit.kind != Snapshot::Kind::refused)
+    rc = {ResponseClass::negative, fnv1a(reinterpret_cast<const uint8_t*>(hit.zone->apex.data()), hit.zone->apex.size())};
   switch (hit.kind) {
     case Snapshot::Kind::answer: return data_reply(r, pkt, q, *hit.answer, c);
     case Snapshot::Kind::nodata:

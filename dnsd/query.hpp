@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "metrics.hpp"
+#include "rrl.hpp"
 #include "snapshot.hpp"
 
 namespace dnsd {
@@ -18,7 +19,8 @@ constexpr size_t hand_over = SIZE_MAX;
 // Writes the reply for pkt[0..len) into out[0..cap) and returns its length; 0 means send nothing.
 // cap must be at least 512 for UDP and 65535 for TCP. snap may be null (nothing loaded): REFUSED.
 // Returns hand_over for DNS UPDATE and TSIG-signed messages when the snapshot says TSIG keys exist.
+// response (may be null) says what the reply is, for response rate limiting.
 size_t query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8_t* out, size_t cap,
-                     Transport transport, Counters& counters) noexcept;
+                     Transport transport, Counters& counters, ResponseClass* response = nullptr) noexcept;
 
 }  // namespace dnsd

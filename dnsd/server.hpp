@@ -63,6 +63,7 @@ class Worker {
   const Snapshot* snapshot() noexcept;
   event_base* base() const noexcept { return base_.get(); }
   Counters& counters() noexcept { return counters_; }
+  Rrl& rrl() noexcept { return rrl_; }
   const ServerOptions& options() const noexcept { return options_; }
   // Scratch buffers reused by every packet of this worker.
   uint8_t* query_buffer() noexcept { return query_buf_.data(); }
@@ -84,6 +85,7 @@ class Worker {
   const ServerOptions& options_;
   EventBasePtr base_;
   Counters counters_;
+  Rrl rrl_;
   uint64_t generation_ = 0;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<uint8_t> query_buf_;

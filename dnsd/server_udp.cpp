@@ -15,6 +15,13 @@ namespace {
 // Bounds the work done per readiness event so that TCP and other sockets of the worker get a turn.
 constexpr int max_batches_per_event = 16;
 constexpr size_t slot_size = Worker::max_query + 1;
+
+// Whole seconds of a monotonic clock, read once per batch (the coarse clock costs a few ns).
+uint32_t coarse_seconds() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return uint32_t(ts.tv_sec);
+}
 }  // namespace
 
 UdpSocket::UdpSocket(Worker& worker, Fd fd, bool pktinfo) : worker_(worker), fd_(std::move(fd)), pktinfo_(pktinfo) {}
@@ -116,12 +123,26 @@ void UdpSocket::drain() noexcept {
     if (n <= 0) return;  // EAGAIN: drained; other errors (ICMP-induced) are retried on the next event
 
     const Snapshot* snap = worker_.snapshot();
+    const RrlOptions* rrl = snap && snap->rrl().rate ? &snap->rrl() : nullptr;
+    const uint32_t now = rrl ? coarse_seconds() : 0;
     unsigned replies = 0;
     for (int i = 0; i < n; ++i) {
       uint8_t* reply = rbuf + size_t(i) * Worker::udp_reply_cap;
-      const size_t len = query_process(snap, qbuf + size_t(i) * slot_size, in[i].msg_len, reply,
-                                       Worker::udp_reply_cap, Transport::udp, counters);
+      ResponseClass response;
+      size_t len = query_process(snap, qbuf + size_t(i) * slot_size, in[i].msg_len, reply, Worker::udp_reply_cap,
+                                 Transport::udp, counters, &response);
       if (len == 0) continue;
+      if (rrl && len != hand_over) {
+        const Rrl::Verdict v = worker_.rrl().account(*rrl, peers[i], response, now);
+        if (v == Rrl::Verdict::drop) {
+          bump(counters.rrl_dropped);
+          continue;
+        }
+        if (v == Rrl::Verdict::slip) {
+          len = truncate_reply(reply, len);
+          bump(counters.rrl_slipped);
+        }
+      }
       if (len == hand_over) {
         hand_over_udp(qbuf + size_t(i) * slot_size, in[i].msg_len, peers[i], in[i].msg_hdr);
         continue;

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "rrl.hpp"
+
 namespace dnsd {
 
 // A reply body precompiled for one (name, type): the answer, authority and additional sections in wire
@@ -73,6 +75,9 @@ class Snapshot {
   // True when TSIG keys are configured: UPDATE and signed messages go to the control thread.
   bool handoff() const noexcept { return handoff_; }
   void set_handoff(bool on) noexcept { handoff_ = on; }
+  // Response rate limiting, as configured (it changes with a reload like everything else).
+  const RrlOptions& rrl() const noexcept { return rrl_; }
+  void set_rrl(const RrlOptions& options) noexcept { rrl_ = options; }
 
  private:
   std::deque<Zone> zones_;
@@ -80,6 +85,7 @@ class Snapshot {
   std::deque<std::string> keys_;  // owns the bytes the map keys view
   std::unordered_map<std::string_view, Node> nodes_;
   bool handoff_ = false;
+  RrlOptions rrl_;
 };
 
 // Holds the published snapshot. publish() swaps under a mutex and bumps the generation; workers read

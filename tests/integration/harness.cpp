@@ -166,6 +166,24 @@ std::optional<Bytes> udp_exchange_to(const std::string& address, uint16_t port, 
   return out;
 }
 
+std::vector<Bytes> udp_burst(uint16_t port, const std::vector<Bytes>& queries, int quiet_ms) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  const sockaddr_in a = loopback(port);
+  connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+  const int buffer = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  for (const Bytes& q : queries) send(fd, q.data(), q.size(), 0);
+  std::vector<Bytes> out;
+  Bytes buf(65536);
+  while (poll_in(fd, quiet_ms)) {
+    const ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+    if (n < 0) break;
+    out.emplace_back(buf.begin(), buf.begin() + n);
+  }
+  close(fd);
+  return out;
+}
+
 std::optional<Bytes> udp_exchange_probed(uint16_t port, const Bytes& query) {
   const int fd = socket(AF_INET, SOCK_DGRAM, 0);
   const sockaddr_in a = loopback(port);

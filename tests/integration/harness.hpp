@@ -49,6 +49,8 @@ std::optional<Bytes> udp_exchange_to(const std::string& address, uint16_t port, 
 // the probe's (UDP on loopback keeps order), so "no reply" is known without waiting for a timeout.
 // Throws when the probe itself is not answered: the server is gone.
 std::optional<Bytes> udp_exchange_probed(uint16_t port, const Bytes& query);
+// Sends every query at once from one socket and collects replies until none came for quiet_ms.
+std::vector<Bytes> udp_burst(uint16_t port, const std::vector<Bytes>& queries, int quiet_ms = 300);
 // A TCP connection to 127.0.0.1:port (fd), or -1; tcp_connect_from binds the client to `source` first.
 int tcp_connect(uint16_t port);
 int tcp_connect_from(const std::string& source, uint16_t port);

@@ -183,6 +183,30 @@ TEST_CASE("error verdicts: rcode, AA and what is echoed", "[query]") {
   }
 }
 
+TEST_CASE("response classes for RRL: answers by name and type, negatives by zone, errors alone", "[query][rrl]") {
+  auto snap = make_snapshot();
+  auto classify = [&](const Bytes& q) {
+    Bytes reply(65535);
+    Counters c;
+    ResponseClass rc;
+    query_process(snap.get(), q.data(), q.size(), reply.data(), reply.size(), Transport::udp, c, &rc);
+    return rc;
+  };
+  const ResponseClass a = classify(make_query("a.example", rr_type::a));
+  CHECK(a.kind == ResponseClass::answer);
+  CHECK(classify(make_query("A.EXAMPLE", rr_type::a)).name_hash == a.name_hash);  // case does not matter
+  CHECK(classify(make_query("a.example", rr_type::any)).name_hash != a.name_hash);  // the type does
+  const ResponseClass nx1 = classify(make_query("nope1.example", rr_type::a));
+  const ResponseClass nx2 = classify(make_query("nope2.x.example", rr_type::txt));
+  const ResponseClass nodata = classify(make_query("a.example", rr_type::txt));
+  CHECK(nx1.kind == ResponseClass::negative);
+  CHECK(nx2.name_hash == nx1.name_hash);  // one bucket for a random-subdomain flood
+  CHECK(nodata.kind == ResponseClass::negative);
+  CHECK(classify(make_query("example.org", rr_type::a)).kind == ResponseClass::error);  // REFUSED
+  CHECK(classify(make_query("a.example", rr_type::a, 3)).kind == ResponseClass::error);
+  CHECK(classify(Bytes(5, 0)).kind == ResponseClass::none);  // no reply at all
+}
+
 TEST_CASE("EDNS: OPT echoed with our size, DO copied, BADVERS, FORMERR without OPT", "[query]") {
   auto snap = make_snapshot();
   QueryOptions o;
