@@ -274,6 +274,7 @@ CompiledConfig compile_config(const DaemonConfig& config, StateStore& state, con
   auto snap = std::make_shared<Snapshot>();
   snap->set_handoff(!config.tsig_keys.empty());
   snap->set_rrl(config.rrl);
+  if (config.cookies) snap->set_cookie_secret(config.cookie_secret);
   const uint32_t now = uint32_t(std::time(nullptr));
   for (size_t i = 0; i < out.zones.size(); ++i) {
     ZoneRecords& zr = out.zones[i];

@@ -514,7 +514,8 @@ DaemonConfig load_config(const std::string& path) {
   Reader r(path, diags);
   if (root && r.check_keys(root, "daemon config", {{"listen", true}, {"zones", true}, {"state_dir", false},
                                                     {"control", false}, {"log", false}, {"workers", false},
-                                                    {"tcp", false}, {"tsig_keys", false}, {"rrl", false}})) {
+                                                    {"tcp", false}, {"tsig_keys", false}, {"rrl", false},
+                                                    {"cookies", false}})) {
     const std::filesystem::path dir = std::filesystem::absolute(path).parent_path();
     cfg.listen = r.strings(root, "listen").value_or(std::vector<std::string>{});
     for (size_t i = 0; i < cfg.listen.size(); ++i)
@@ -575,6 +576,18 @@ DaemonConfig load_config(const std::string& path) {
       cfg.rrl.slip = uint32_t(r.integer(rrl, "slip", 0, 100).value_or(cfg.rrl.slip));
       cfg.rrl.ipv4_prefix = uint8_t(r.integer(rrl, "ipv4_prefix", 8, 32).value_or(cfg.rrl.ipv4_prefix));
       cfg.rrl.ipv6_prefix = uint8_t(r.integer(rrl, "ipv6_prefix", 16, 128).value_or(cfg.rrl.ipv6_prefix));
+    }
+    if (const YAML::Node cookies = root["cookies"];
+        cookies && r.check_keys(cookies, "cookies", {{"enabled", false}, {"secret", false}})) {
+      cfg.cookies = r.boolean(cookies, "enabled").value_or(true);
+      if (auto s = r.string(cookies, "secret")) {
+        std::string bytes;
+        for (size_t i = 0; i + 1 < s->size() && s->size() == 32; i += 2)
+          if (std::isxdigit(static_cast<unsigned char>((*s)[i])) && std::isxdigit(static_cast<unsigned char>((*s)[i + 1])))
+            bytes += char(std::stoi(s->substr(i, 2), nullptr, 16));
+        if (bytes.size() != 16) r.error(cookies["secret"], "cookies secret must be 32 hex digits (128 bits)");
+        else cfg.cookie_secret = bytes;
+      }
     }
     if (const YAML::Node keys = root["tsig_keys"]) cfg.tsig_keys = read_tsig_keys(r, keys, dir);
     for (const std::string& pattern : cfg.zone_globs) {

@@ -137,6 +137,8 @@ struct DaemonConfig {
   unsigned workers = 0;  // 0 = one per core
   TcpOptions tcp;
   RrlOptions rrl;  // rrl: response rate limiting; absent = off
+  bool cookies = true;        // cookies.enabled: DNS cookies (RFC 7873) on replies
+  std::string cookie_secret;  // cookies.secret, 16 bytes; empty: the daemon picks a random one at start
   std::vector<TsigKey> tsig_keys;
   std::vector<ZoneConfig> zones;
   std::vector<Diagnostic> warnings;

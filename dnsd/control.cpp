@@ -1,6 +1,8 @@
 // The control thread (see control.hpp).
 #include "control.hpp"
 
+#include <openssl/rand.h>
+
 #include <csignal>
 
 #include "log.hpp"
@@ -32,6 +34,12 @@ Control::~Control() {
 
 void Control::start() {
   config_ = load_config(options_.config_path);
+  // One random cookie secret for the life of the process unless the config names one (servers that
+  // share an address must share it).
+  random_cookie_secret_.resize(16);
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(random_cookie_secret_.data()), 16) != 1)
+    throw std::runtime_error("cannot draw a random cookie secret");
+  if (config_.cookie_secret.empty()) config_.cookie_secret = random_cookie_secret_;
   if (!options_.listen.empty()) config_.listen = options_.listen;
   if (options_.control_listen) config_.control_listen = options_.control_listen;
   for (const std::string& l : config_.listen)
@@ -113,6 +121,7 @@ bool Control::reload() {
   ++reloads_;
   try {
     DaemonConfig next = load_config(options_.config_path);
+    if (next.cookie_secret.empty()) next.cookie_secret = random_cookie_secret_;
     if (!options_.listen.empty()) next.listen = options_.listen;
     if (options_.control_listen) next.control_listen = options_.control_listen;
     log_warnings(next);

@@ -92,6 +92,7 @@ class Control {
   std::map<std::string, uint64_t> update_results_;  // by rcode name
   uint64_t tsig_failures_ = 0;
   std::string token_;  // control.token_file's content, trimmed; empty: the write API is off
+  std::string random_cookie_secret_;  // used when the config names no cookies.secret
   std::unique_ptr<Prober> prober_;
   bool ready_ = false;
   uint64_t reloads_ = 0;

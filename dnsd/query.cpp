@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "cookie.hpp"
 #include "wire.hpp"
 
 namespace dnsd {
@@ -11,10 +12,14 @@ namespace dnsd {
 namespace {
 
 constexpr size_t opt_size = 11;
+constexpr size_t cookie_option_size = 4 + client_cookie_size + server_cookie_size;
 
 struct Reply {
   uint8_t* out;
   size_t limit;  // what this reply may occupy: transport and client size
+  size_t opt = 0;  // our OPT RR's size: 0 without EDNS, more with a cookie
+  const uint8_t* cookie = nullptr;  // the client cookie to echo, and ...
+  uint8_t server_cookie[server_cookie_size] = {};  // ... our server cookie after it
   size_t pos = header_size;
   uint16_t counts[4] = {0, 0, 0, 0};
 };
@@ -44,7 +49,8 @@ void write_question(Reply& r, const uint8_t* pkt, const QueryView& q) noexcept {
   r.counts[0] = 1;
 }
 
-// Our OPT: root owner, payload 1232, extended rcode bits, version 0, DO copied, no options.
+// Our OPT: root owner, payload 1232, extended rcode bits, version 0, DO copied; the only option is
+// COOKIE, when the client sent one (RFC 7873 §5.2).
 void write_opt(Reply& r, const QueryView& q, uint16_t rc) noexcept {
   uint8_t* p = r.out + r.pos;
   p[0] = 0;
@@ -53,8 +59,14 @@ void write_opt(Reply& r, const QueryView& q, uint16_t rc) noexcept {
   p[5] = uint8_t(rc >> 4);
   p[6] = 0;
   put16(p + 7, q.edns_do ? 0x8000 : 0);
-  put16(p + 9, 0);
-  r.pos += opt_size;
+  put16(p + 9, uint16_t(r.opt - opt_size));
+  if (r.cookie) {
+    put16(p + 11, edns_cookie);
+    put16(p + 13, client_cookie_size + server_cookie_size);
+    std::memcpy(p + 15, r.cookie, client_cookie_size);
+    std::memcpy(p + 15 + client_cookie_size, r.server_cookie, server_cookie_size);
+  }
+  r.pos += r.opt;
   ++r.counts[3];
 }
 
@@ -68,8 +80,8 @@ size_t finish(Reply& r, const QueryView& q, bool aa, bool tc, uint16_t rc, Count
 // A reply with no records: header, the question when there is one, and OPT when the query had one.
 size_t error_reply(Reply& r, const uint8_t* pkt, const QueryView& q, uint16_t rc, bool with_opt,
                    Counters& c) noexcept {
-  if (q.has_question && header_size + q.question_len + opt_size <= r.limit) write_question(r, pkt, q);
-  if (with_opt && q.edns && r.pos + opt_size <= r.limit) write_opt(r, q, rc);
+  if (q.has_question && header_size + q.question_len + r.opt <= r.limit) write_question(r, pkt, q);
+  if (with_opt && q.edns && r.pos + r.opt <= r.limit) write_opt(r, q, rc);
   return finish(r, q, false, false, rc, c);
 }
 
@@ -82,7 +94,7 @@ size_t truncated_reply(Reply& r, const uint8_t* pkt, const QueryView& q, uint16_
 
 // Answers from precompiled bodies: answer and authority always whole, additional RRs while they fit.
 size_t data_reply(Reply& r, const uint8_t* pkt, const QueryView& q, const Answer& a, Counters& c) noexcept {
-  const size_t base = header_size + q.question_len + (q.edns ? opt_size : 0);
+  const size_t base = header_size + q.question_len + r.opt;
   if (base + a.essential > r.limit) return truncated_reply(r, pkt, q, a.rcode, c);
   size_t body = a.essential;
   uint16_t additional = 0;
@@ -106,7 +118,7 @@ size_t data_reply(Reply& r, const uint8_t* pkt, const QueryView& q, const Answer
 size_t negative_reply(Reply& r, const uint8_t* pkt, const QueryView& q, const Zone& z,
                       const std::vector<uint8_t>& tail, uint8_t rc, Counters& c) noexcept {
   const size_t soa = 2 + tail.size();
-  const size_t base = header_size + q.question_len + (q.edns ? opt_size : 0);
+  const size_t base = header_size + q.question_len + r.opt;
   if (base + soa > r.limit) return truncated_reply(r, pkt, q, rc, c);
   write_question(r, pkt, q);
   put16(r.out + r.pos, uint16_t(0xC000 | (header_size + q.qname_len - z.apex.size())));
@@ -130,7 +142,7 @@ size_t badkey_reply(Reply& r, const uint8_t* pkt, size_t len, const QueryView& q
 
   const size_t rdlen = alg_len + 6 + 2 + 2 + 2 + 2 + 2;
   const size_t tsig_size = owner_len + 10 + rdlen;
-  const size_t need = header_size + q.question_len + (q.edns ? opt_size : 0) + tsig_size;
+  const size_t need = header_size + q.question_len + r.opt + tsig_size;
   if (need > r.limit) return truncated_reply(r, pkt, q, rcode::notauth, c);
   write_question(r, pkt, q);
   if (q.edns) write_opt(r, q, rcode::notauth);  // TSIG must stay the last record
@@ -156,7 +168,7 @@ size_t badkey_reply(Reply& r, const uint8_t* pkt, size_t len, const QueryView& q
 }  // namespace
 
 size_t query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8_t* out, size_t cap,
-                     Transport transport, Counters& c, ResponseClass* response) noexcept {
+                     Transport transport, Counters& c, MessageContext* context) noexcept {
   bump(c.queries[transport == Transport::tcp ? 1 : 0]);
   QueryView q;
   const ParseResult parsed = parse_query(pkt, len, q);
@@ -168,8 +180,16 @@ size_t query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8
   Reply r{out, reply_limit(q, transport, cap)};
   bump(c.qtypes[q.qtype < 256 ? q.qtype : 0]);
   ResponseClass ignored;
-  ResponseClass& rc = response ? *response : ignored;
+  ResponseClass& rc = context ? context->response : ignored;
   rc = {ResponseClass::error, 0};  // until it is known to be an answer or a negative one
+  if (q.edns) r.opt = opt_size;
+  // A server cookie for every reply with our OPT, when the client sent a cookie (RFC 7873 §5.2.3-4).
+  if (q.cookie_offset && snap && snap->cookies() && context && context->client_ip && parsed == ParseResult::ok) {
+    r.cookie = pkt + q.cookie_offset;
+    answer_cookie(snap->cookie_secret(), r.cookie, q.cookie_len, context->client_ip, context->client_ip_len,
+                  context->now, r.server_cookie);
+    r.opt += cookie_option_size;
+  }
 
   // Malformed after a readable header: FORMERR, question echoed only when it parsed, no OPT.
   if (parsed == ParseResult::formerr) {

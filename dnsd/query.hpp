@@ -19,8 +19,15 @@ constexpr size_t hand_over = SIZE_MAX;
 // Writes the reply for pkt[0..len) into out[0..cap) and returns its length; 0 means send nothing.
 // cap must be at least 512 for UDP and 65535 for TCP. snap may be null (nothing loaded): REFUSED.
 // Returns hand_over for DNS UPDATE and TSIG-signed messages when the snapshot says TSIG keys exist.
-// response (may be null) says what the reply is, for response rate limiting.
+// What a worker knows about a message beyond its bytes, and what the reply turned out to be.
+struct MessageContext {
+  const uint8_t* client_ip = nullptr;  // 4 or 16 address bytes; null: no server cookies
+  size_t client_ip_len = 0;
+  uint32_t now = 0;        // UNIX seconds: the timestamp of server cookies
+  ResponseClass response;  // out: for response rate limiting
+};
+
 size_t query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8_t* out, size_t cap,
-                     Transport transport, Counters& counters, ResponseClass* response = nullptr) noexcept;
+                     Transport transport, Counters& counters, MessageContext* context = nullptr) noexcept;
 
 }  // namespace dnsd

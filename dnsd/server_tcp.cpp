@@ -4,6 +4,8 @@
 #include <event2/buffer.h>
 #include <netinet/in.h>
 
+#include <ctime>
+
 #include "query.hpp"
 #include "server.hpp"
 #include "wire.hpp"
@@ -106,8 +108,12 @@ void TcpConnection::advance() noexcept {
     uint8_t* query = worker_.query_buffer();
     evbuffer_remove(in, query, len);
     uint8_t* reply = worker_.reply_buffer();
+    MessageContext context;  // source_ holds the client's address bytes
+    context.client_ip = reinterpret_cast<const uint8_t*>(source_.data());
+    context.client_ip_len = source_.size();
+    context.now = uint32_t(std::time(nullptr));
     const size_t rlen = query_process(worker_.snapshot(), query, len, reply + 2, max_message, Transport::tcp,
-                                      worker_.counters());
+                                      worker_.counters(), &context);
     if (rlen == 0) continue;
     if (rlen == hand_over) {
       hand_over_tcp(query, len);

@@ -16,11 +16,21 @@ namespace {
 constexpr int max_batches_per_event = 16;
 constexpr size_t slot_size = Worker::max_query + 1;
 
-// Whole seconds of a monotonic clock, read once per batch (the coarse clock costs a few ns).
+// UNIX seconds, read once per batch (the coarse clock costs a few ns): cookie timestamps and RRL.
 uint32_t coarse_seconds() noexcept {
   timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
   return uint32_t(ts.tv_sec);
+}
+
+void set_client_ip(MessageContext& context, const sockaddr_storage& peer) noexcept {
+  if (peer.ss_family == AF_INET6) {
+    context.client_ip = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr);
+    context.client_ip_len = 16;
+  } else {
+    context.client_ip = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in&>(peer).sin_addr);
+    context.client_ip_len = 4;
+  }
 }
 }  // namespace
 
@@ -124,16 +134,18 @@ void UdpSocket::drain() noexcept {
 
     const Snapshot* snap = worker_.snapshot();
     const RrlOptions* rrl = snap && snap->rrl().rate ? &snap->rrl() : nullptr;
-    const uint32_t now = rrl ? coarse_seconds() : 0;
+    const uint32_t now = coarse_seconds();
     unsigned replies = 0;
     for (int i = 0; i < n; ++i) {
       uint8_t* reply = rbuf + size_t(i) * Worker::udp_reply_cap;
-      ResponseClass response;
+      MessageContext context;
+      context.now = now;
+      set_client_ip(context, peers[i]);
       size_t len = query_process(snap, qbuf + size_t(i) * slot_size, in[i].msg_len, reply, Worker::udp_reply_cap,
-                                 Transport::udp, counters, &response);
+                                 Transport::udp, counters, &context);
       if (len == 0) continue;
       if (rrl && len != hand_over) {
-        const Rrl::Verdict v = worker_.rrl().account(*rrl, peers[i], response, now);
+        const Rrl::Verdict v = worker_.rrl().account(*rrl, peers[i], context.response, now);
         if (v == Rrl::Verdict::drop) {
           bump(counters.rrl_dropped);
           continue;

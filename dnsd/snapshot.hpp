@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstring>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -78,6 +79,13 @@ class Snapshot {
   // Response rate limiting, as configured (it changes with a reload like everything else).
   const RrlOptions& rrl() const noexcept { return rrl_; }
   void set_rrl(const RrlOptions& options) noexcept { rrl_ = options; }
+  // DNS cookies: on when a secret is set (16 bytes).
+  bool cookies() const noexcept { return cookies_; }
+  const uint8_t* cookie_secret() const noexcept { return cookie_secret_; }
+  void set_cookie_secret(const std::string& secret) noexcept {
+    cookies_ = secret.size() == sizeof cookie_secret_;
+    if (cookies_) std::memcpy(cookie_secret_, secret.data(), sizeof cookie_secret_);
+  }
 
  private:
   std::deque<Zone> zones_;
@@ -86,6 +94,8 @@ class Snapshot {
   std::unordered_map<std::string_view, Node> nodes_;
   bool handoff_ = false;
   RrlOptions rrl_;
+  bool cookies_ = false;
+  uint8_t cookie_secret_[16] = {};
 };
 
 // Holds the published snapshot. publish() swaps under a mutex and bumps the generation; workers read

@@ -20,6 +20,12 @@ bool read_opt(const uint8_t* pkt, size_t fixed, size_t rdlen, QueryView& q) noex
     if (end - pos < 4) return false;
     const size_t olen = get16(pkt + pos + 2);
     if (end - pos - 4 < olen) return false;
+    if (get16(pkt + pos) == 10 && q.cookie_offset == 0) {
+      // RFC 7873 §5.2.2: a client cookie is 8 bytes, a server cookie 8 to 32; anything else is FORMERR.
+      if (olen < 8 || (olen > 8 && olen < 16) || olen > 40) return false;
+      q.cookie_offset = pos + 4;
+      q.cookie_len = uint8_t(olen);
+    }
     pos += 4 + olen;
   }
   return true;

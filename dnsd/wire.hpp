@@ -57,6 +57,8 @@ struct QueryView {
   uint16_t edns_payload = 0;  // as sent; replies treat below 512 as 512
   uint8_t edns_version = 0;
   bool edns_do = false;
+  size_t cookie_offset = 0;  // the COOKIE option's data (RFC 7873); 0 = none
+  uint8_t cookie_len = 0;    // 8 (client cookie only) or 16 to 40
   size_t tsig_offset = 0;  // offset of the TSIG RR's owner name; 0 = none
   size_t tsig_end = 0;
 };

@@ -25,6 +25,11 @@ check "kdig SRV" "0 0 2380 etcd-3.c1.lab.example.com." kdig @127.0.0.1 -p "$port
 check "kdig TCP NXDOMAIN" "NXDOMAIN" kdig @127.0.0.1 -p "$port" +tcp nope.lab.example.com
 check "drill (ldns) SOA" "hostmaster.lab.example.com." drill -p "$port" @127.0.0.1 lab.example.com SOA
 check "CH TXT refused" "status: REFUSED" d CH TXT version.bind
+check "DNS cookie: dig finds the server cookie good" "(good)" d +cookie lab.example.com SOA
+cookie=$(d +cookie lab.example.com SOA | awk '/COOKIE:/ {print $3}')
+check "a fresh server cookie is kept" "COOKIE: $cookie (good)" d +cookie="$cookie" lab.example.com SOA
+check "the same cookie over TCP" "COOKIE: $cookie (good)" d +tcp +cookie="$cookie" lab.example.com SOA
+check "a malformed cookie: FORMERR" "status: FORMERR" d +cookie=0102030405 +noednsneg lab.example.com SOA
 
 kill -HUP "$pid"
 sleep 0.2

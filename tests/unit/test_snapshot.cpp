@@ -188,9 +188,9 @@ TEST_CASE("response classes for RRL: answers by name and type, negatives by zone
   auto classify = [&](const Bytes& q) {
     Bytes reply(65535);
     Counters c;
-    ResponseClass rc;
-    query_process(snap.get(), q.data(), q.size(), reply.data(), reply.size(), Transport::udp, c, &rc);
-    return rc;
+    MessageContext context;
+    query_process(snap.get(), q.data(), q.size(), reply.data(), reply.size(), Transport::udp, c, &context);
+    return context.response;
   };
   const ResponseClass a = classify(make_query("a.example", rr_type::a));
   CHECK(a.kind == ResponseClass::answer);
