@@ -30,7 +30,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   dnsd::QueryView view;
   const dnsd::ParseResult parsed = dnsd::parse_query(data, size, view);
   for (dnsd::Transport t : {dnsd::Transport::udp, dnsd::Transport::tcp}) {
-    const size_t n = dnsd::query_process(snapshot().get(), data, size, out.data(), out.size(), t, counters);
+    static const uint8_t client[4] = {192, 0, 2, 1};
+    dnsd::MessageContext context;
+    context.client_ip = client;
+    context.client_ip_len = sizeof client;
+    context.now = 1800000000;
+    const size_t n = dnsd::query_process(snapshot().get(), data, size, out.data(), out.size(), t, counters, &context);
     if (parsed == dnsd::ParseResult::drop) {
       check(n == 0);
       continue;

@@ -23,6 +23,7 @@ inline const dnsd::CompiledConfig& fuzz_zone() {
               ".c1.lab.example.com, addresses: [192.0.2." + std::to_string(i + 1) + "] }\n";
     std::ofstream(dir / "zones" / "lab.yaml") << zone;
     dnsd::DaemonConfig cfg = dnsd::load_config((dir / "dnsd.yaml").string());
+    cfg.cookie_secret = "0123456789abcdef";  // server cookies on: their path is fuzzed too
     dnsd::StateStore state(cfg.state_dir, true);
     auto out = dnsd::compile_config(cfg, state);
     std::filesystem::remove_all(dir);
