@@ -7,7 +7,7 @@ TEST_DEPS := $(DEPS) knot-dnsutils ldnsutils dnsperf iproute2 procps util-linux 
         etcd-server etcd-client unbound dnsmasq-base python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps build run test test-sanitize fuzz clean
+.PHONY: deps test-deps bench-deps build run test test-sanitize fuzz bench clean
 
 deps test-deps:
 	@missing=$$(for p in $(if $(filter test-deps,$@),$(TEST_DEPS),$(DEPS)); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -48,6 +48,20 @@ fuzz: test-deps
 	  $(BUILD)-fuzz/tests/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)-fuzz/artifacts/$$t- \
 	    $(BUILD)-fuzz/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
+
+# The comparison benchmark (tests/bench/compare.sh): dnsd, Knot DNS, NSD and a raw reflector, one
+# worker each on CPU 0, dnsperf on CPU 1. BENCH_SECONDS per measurement, BENCH_ROUNDS rounds.
+BENCH_SECONDS ?= 5
+BENCH_ROUNDS ?= 5
+bench-deps: test-deps
+	@missing=$$(for p in knot nsd; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+bench: bench-deps build
+	cmake --build $(BUILD) -j2 --target bench_reflector bench_http_responder
+	tests/bench/compare.sh $(BUILD) $(BENCH_SECONDS) $(BENCH_ROUNDS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz
