@@ -129,7 +129,9 @@ void UdpSocket::drain() noexcept {
         in[i].msg_hdr.msg_controllen = control_size;
       }
     }
-    const int n = recvmmsg(fd_.get(), in.data(), batch, MSG_DONTWAIT, nullptr);
+    // The socket blocks for at most linger_us (SO_RCVTIMEO): under load the next batch is waited for
+    // here, as a bare recvmmsg loop would, instead of through another epoll round trip.
+    const int n = recvmmsg(fd_.get(), in.data(), batch, MSG_WAITFORONE, nullptr);
     if (n <= 0) return;  // EAGAIN: drained; other errors (ICMP-induced) are retried on the next event
 
     const Snapshot* snap = worker_.snapshot();
@@ -182,7 +184,6 @@ void UdpSocket::drain() noexcept {
       }
       sent += unsigned(m);
     }
-    if (size_t(n) < batch) return;
   }
 }
 

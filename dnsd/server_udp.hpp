@@ -22,6 +22,8 @@ class UdpSocket {
   UdpSocket& operator=(const UdpSocket&) = delete;
   // Registers the read event on the worker's base. Returns false when libevent refuses.
   bool arm();
+  // How long a read waits for the next batch before the worker returns to its event loop.
+  static constexpr long linger_us = 100;
 
  private:
   static void on_readable(evutil_socket_t fd, short what, void* self) noexcept;
