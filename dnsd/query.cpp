@@ -217,10 +217,12 @@ size_t query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8
   if (!snap) return error_reply(r, pkt, q, rcode::refused, true, c);
 
   const Snapshot::Hit hit = snap->lookup({reinterpret_cast<const char*>(q.lname), q.qname_len}, q.qtype);
+  const bool classify = context && context->classify;
   if (hit.kind == Snapshot::Kind::answer)
-    rc = {ResponseClass::answer, fnv1a(q.lname, q.qname_len, fnv_basis ^ q.qtype)};
+    rc = {ResponseClass::answer, classify ? fnv1a(q.lname, q.qname_len, fnv_basis ^ q.qtype) : 0};
   else if (hit.kind != Snapshot::Kind::refused)
-    rc = {ResponseClass::negative, fnv1a(reinterpret_cast<const uint8_t*>(hit.zone->apex.data()), hit.zone->apex.size())};
+    rc = {ResponseClass::negative,
+          classify ? fnv1a(reinterpret_cast<const uint8_t*>(hit.zone->apex.data()), hit.zone->apex.size()) : 0};
   switch (hit.kind) {
     case Snapshot::Kind::answer: return data_reply(r, pkt, q, *hit.answer, c);
     case Snapshot::Kind::nodata:

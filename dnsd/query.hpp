@@ -24,6 +24,7 @@ struct MessageContext {
   const uint8_t* client_ip = nullptr;  // 4 or 16 address bytes; null: no server cookies
   size_t client_ip_len = 0;
   uint32_t now = 0;        // UNIX seconds: the timestamp of server cookies
+  bool classify = false;   // fill in response.name_hash (only when rate limiting is on: it costs)
   ResponseClass response;  // out: for response rate limiting
 };
 

@@ -116,7 +116,7 @@ Worker::Worker(SnapshotSlot& slot, const ServerOptions& options, Mailbox<Handoff
       options_(options),
       base_(event_base_new()),
       rrl_(65536, options.workers),
-      query_buf_(udp_batch * (max_query + 1)),
+      query_buf_(std::max(udp_batch * udp_slot, max_query + 1)),
       reply_buf_(std::max(udp_batch * udp_reply_cap, max_query + 2)),
       handoff_(handoff) {
   if (!base_) throw std::runtime_error("cannot create an event base");

@@ -47,6 +47,10 @@ class Worker {
   static constexpr size_t udp_batch = 32;
   static constexpr size_t max_query = 65535;
   static constexpr size_t udp_reply_cap = 1232;
+  // A UDP query over this is dropped (MSG_TRUNC): real ones are far smaller, and small slots keep the
+  // batch in cache. The slot stride is not a power of two, so slots do not share cache sets.
+  static constexpr size_t udp_max_query = 4096;
+  static constexpr size_t udp_slot = udp_max_query + 64;
 
   Worker(SnapshotSlot& slot, const ServerOptions& options, Mailbox<Handoff>& handoff);
   ~Worker();

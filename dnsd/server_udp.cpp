@@ -14,7 +14,7 @@ namespace dnsd {
 namespace {
 // Bounds the work done per readiness event so that TCP and other sockets of the worker get a turn.
 constexpr int max_batches_per_event = 16;
-constexpr size_t slot_size = Worker::max_query + 1;
+constexpr size_t slot_size = Worker::udp_slot;
 
 // UNIX seconds, read once per batch (the coarse clock costs a few ns): cookie timestamps and RRL.
 uint32_t coarse_seconds() noexcept {
@@ -118,7 +118,7 @@ void UdpSocket::drain() noexcept {
 
   for (int round = 0; round < max_batches_per_event; ++round) {
     for (size_t i = 0; i < batch; ++i) {
-      in_iov[i] = {qbuf + i * slot_size, slot_size};
+      in_iov[i] = {qbuf + i * slot_size, Worker::udp_max_query};
       in[i].msg_hdr = {};
       in[i].msg_hdr.msg_name = &peers[i];
       in[i].msg_hdr.msg_namelen = sizeof peers[i];
@@ -140,8 +140,14 @@ void UdpSocket::drain() noexcept {
     unsigned replies = 0;
     for (int i = 0; i < n; ++i) {
       uint8_t* reply = rbuf + size_t(i) * Worker::udp_reply_cap;
+      if (in[i].msg_hdr.msg_flags & MSG_TRUNC) {  // over udp_max_query: not a query we could answer
+        bump(counters.dropped);
+        bump(counters.malformed);
+        continue;
+      }
       MessageContext context;
       context.now = now;
+      context.classify = rrl != nullptr;
       set_client_ip(context, peers[i]);
       size_t len = query_process(snap, qbuf + size_t(i) * slot_size, in[i].msg_len, reply, Worker::udp_reply_cap,
                                  Transport::udp, counters, &context);

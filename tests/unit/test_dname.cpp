@@ -15,6 +15,24 @@ TEST_CASE("parse_dname reads and folds a valid name", "[dname]") {
         std::string("\x06" "etcd-1" "\x03" "lab" "\x07" "example" "\x03" "com" "\x00", pkt.size()));
 }
 
+TEST_CASE("parse_dname folds every byte value at every offset exactly as fold() does", "[dname]") {
+  // The fold runs eight bytes at a time: each value must come out right in every lane and in the tail.
+  for (size_t shift = 0; shift < 9; ++shift)
+    for (int v = 0; v < 256; v += 1) {
+      Bytes pkt(1 + shift, 'Q');
+      pkt[0] = uint8_t(shift + 1);
+      pkt.push_back(uint8_t(v));
+      pkt.insert(pkt.end(), {3, 'A', 'z', '@', 0});
+      uint8_t lower[max_dname_wire];
+      REQUIRE(parse_dname(pkt.data(), pkt.size(), 0, lower) == pkt.size());
+      for (size_t i = 0; i < pkt.size(); ++i) {
+        INFO("value " << v << " shift " << shift << " byte " << i);
+        const bool length_byte = i == 0 || i == shift + 2 || i + 1 == pkt.size();
+        REQUIRE(lower[i] == (length_byte ? pkt[i] : fold(pkt[i])));
+      }
+    }
+}
+
 TEST_CASE("parse_dname refuses malformed names", "[dname]") {
   struct Row {
     const char* what;

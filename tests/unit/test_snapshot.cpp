@@ -189,6 +189,7 @@ TEST_CASE("response classes for RRL: answers by name and type, negatives by zone
     Bytes reply(65535);
     Counters c;
     MessageContext context;
+    context.classify = true;
     query_process(snap.get(), q.data(), q.size(), reply.data(), reply.size(), Transport::udp, c, &context);
     return context.response;
   };
