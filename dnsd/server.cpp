@@ -88,10 +88,9 @@ Fd open_socket(const Endpoint& ep, int type, bool reuse_port, std::string& error
     }
   }
   if (type == SOCK_DGRAM) {
-    // Blocking with a short timeout: a worker under load waits for the next batch in recvmmsg itself
-    // (as a bare reflector does) for up to linger_us, and only then goes back to epoll. An epoll round
-    // trip per batch cost about 10% more CPU per answer on loopback (tests/bench/compare.sh).
-    const timeval linger{0, UdpSocket::linger_us};
+    // Blocking: the socket's thread waits in recvmmsg (server_udp.hpp), waking up now and then to
+    // notice a stop.
+    const timeval linger{UdpSocket::wake_ms / 1000, (UdpSocket::wake_ms % 1000) * 1000};
     if (fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK) != 0 ||
         setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &linger, sizeof linger) != 0) {
       error = sys_error("set the receive timeout of", ep);
@@ -115,9 +114,8 @@ Worker::Worker(SnapshotSlot& slot, const ServerOptions& options, Mailbox<Handoff
     : slot_(slot),
       options_(options),
       base_(event_base_new()),
-      rrl_(65536, options.workers),
-      query_buf_(std::max(udp_batch * udp_slot, max_query + 1)),
-      reply_buf_(std::max(udp_batch * udp_reply_cap, max_query + 2)),
+      query_buf_(max_query + 1),
+      reply_buf_(max_query + 2),
       handoff_(handoff) {
   if (!base_) throw std::runtime_error("cannot create an event base");
   tcp_replies_event_.reset(event_new(
@@ -142,22 +140,30 @@ Worker::~Worker() {
 }
 
 std::string Worker::add_sockets(Fd udp, Fd tcp, bool pktinfo) {
-  auto u = std::make_unique<UdpSocket>(*this, std::move(udp), pktinfo);
+  auto u = std::make_unique<UdpSocket>(std::move(udp), pktinfo, slot_, handoff_, options_.workers);
   auto t = std::make_unique<TcpListener>(*this, std::move(tcp));
-  if (!u->arm() || !t->arm()) return "cannot register sockets with libevent";
+  if (!t->arm()) return "cannot register sockets with libevent";
   udp_.push_back(std::move(u));
   tcp_.push_back(std::move(t));
   return "";
 }
 
 void Worker::start() {
+  for (auto& u : udp_) u->start();
   thread_ = std::thread([this] { event_base_loop(base_.get(), EVLOOP_NO_EXIT_ON_EMPTY); });
 }
 
 void Worker::stop() noexcept {
+  for (auto& u : udp_) u->stop();
   if (!thread_.joinable()) return;
   event_base_loopbreak(base_.get());
   thread_.join();
+}
+
+std::vector<const Counters*> Worker::all_counters() const {
+  std::vector<const Counters*> out{&counters_};
+  for (const auto& u : udp_) out.push_back(&u->counters());
+  return out;
 }
 
 const Snapshot* Worker::snapshot() noexcept {
@@ -243,7 +249,8 @@ void Server::stop() noexcept {
 
 std::vector<const Counters*> Server::counters() const {
   std::vector<const Counters*> out;
-  for (const auto& w : workers_) out.push_back(&w->counters());
+  for (const auto& w : workers_)
+    for (const Counters* c : w->all_counters()) out.push_back(c);
   return out;
 }
 

@@ -1,5 +1,6 @@
-// The DNS workers: one thread per worker, each with its own event base, its own SO_REUSEPORT UDP and
-// TCP sockets on every listen address, its own buffers and counters. They share only the snapshot slot.
+// The DNS workers: each with its own SO_REUSEPORT UDP and TCP sockets on every listen address. A
+// worker's TCP side runs on its own event base and thread; each of its UDP sockets has a thread of its
+// own blocking in recvmmsg (server_udp.hpp). They share only the snapshot slot and the handoff mailbox.
 // Data plane: Server is built and started by main on the main thread; workers run on their own threads.
 #pragma once
 
@@ -44,13 +45,7 @@ class TcpConnection;
 
 class Worker {
  public:
-  static constexpr size_t udp_batch = 32;
   static constexpr size_t max_query = 65535;
-  static constexpr size_t udp_reply_cap = 1232;
-  // A UDP query over this is dropped (MSG_TRUNC): real ones are far smaller, and small slots keep the
-  // batch in cache. The slot stride is not a power of two, so slots do not share cache sets.
-  static constexpr size_t udp_max_query = 4096;
-  static constexpr size_t udp_slot = udp_max_query + 64;
 
   Worker(SnapshotSlot& slot, const ServerOptions& options, Mailbox<Handoff>& handoff);
   ~Worker();
@@ -63,13 +58,13 @@ class Worker {
   void start();
   void stop() noexcept;  // thread-safe: breaks the loop; start()'s thread is joined
 
-  // The snapshot to answer from: reloaded only when the slot's generation changed (once per batch).
+  // The snapshot TCP answers from: reloaded only when the slot's generation changed.
   const Snapshot* snapshot() noexcept;
   event_base* base() const noexcept { return base_.get(); }
-  Counters& counters() noexcept { return counters_; }
-  Rrl& rrl() noexcept { return rrl_; }
+  Counters& counters() noexcept { return counters_; }  // TCP's; each UDP socket counts its own
+  std::vector<const Counters*> all_counters() const;
   const ServerOptions& options() const noexcept { return options_; }
-  // Scratch buffers reused by every packet of this worker.
+  // Scratch buffers reused by every TCP message of this worker.
   uint8_t* query_buffer() noexcept { return query_buf_.data(); }
   uint8_t* reply_buffer() noexcept { return reply_buf_.data(); }
 
@@ -89,7 +84,6 @@ class Worker {
   const ServerOptions& options_;
   EventBasePtr base_;
   Counters counters_;
-  Rrl rrl_;
   uint64_t generation_ = 0;
   std::shared_ptr<const Snapshot> snapshot_;
   std::vector<uint8_t> query_buf_;

@@ -1,4 +1,4 @@
-// UDP serving (see server_udp.hpp). Buffers are the worker's, sized once; nothing here allocates.
+// UDP serving (see server_udp.hpp). Buffers are sized once; nothing here allocates per query.
 #include "server_udp.hpp"
 
 #include <netinet/in.h>
@@ -7,14 +7,11 @@
 #include <cstring>
 
 #include "query.hpp"
-#include "server.hpp"
 
 namespace dnsd {
 
 namespace {
-// Bounds the work done per readiness event so that TCP and other sockets of the worker get a turn.
-constexpr int max_batches_per_event = 16;
-constexpr size_t slot_size = Worker::udp_slot;
+constexpr size_t slot_size = UdpSocket::slot;
 
 // UNIX seconds, read once per batch (the coarse clock costs a few ns): cookie timestamps and RRL.
 uint32_t coarse_seconds() noexcept {
@@ -33,8 +30,6 @@ void set_client_ip(MessageContext& context, const sockaddr_storage& peer) noexce
   }
 }
 }  // namespace
-
-UdpSocket::UdpSocket(Worker& worker, Fd fd, bool pktinfo) : worker_(worker), fd_(std::move(fd)), pktinfo_(pktinfo) {}
 
 namespace {
 
@@ -77,6 +72,33 @@ void reply_control(const msghdr& in, msghdr& out, Control& buf) noexcept {
 
 }  // namespace
 
+UdpSocket::UdpSocket(Fd fd, bool pktinfo, SnapshotSlot& slot, Mailbox<Handoff>& handoff, unsigned share)
+    : fd_(std::move(fd)),
+      pktinfo_(pktinfo),
+      slot_(slot),
+      handoff_(handoff),
+      rrl_(65536, share),
+      queries_(batch * UdpSocket::slot),
+      replies_(batch * reply_cap) {}
+
+UdpSocket::~UdpSocket() { stop(); }
+
+void UdpSocket::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void UdpSocket::stop() noexcept {
+  if (!thread_.joinable()) return;
+  stopping_.store(true, std::memory_order_release);
+  ::shutdown(fd_.get(), SHUT_RDWR);  // wakes a blocked recvmmsg (it then returns 0)
+  thread_.join();
+}
+
+void UdpSocket::run() noexcept {
+  while (!stopping_.load(std::memory_order_acquire) && serve_batch()) {
+  }
+}
+
 void UdpSocket::hand_over_udp(const uint8_t* msg, size_t len, const sockaddr_storage& peer, const msghdr& in) noexcept {
   try {
     Handoff h;
@@ -90,21 +112,13 @@ void UdpSocket::hand_over_udp(const uint8_t* msg, size_t len, const sockaddr_sto
       reply_control(in, out, control);
       h.reply_control.assign(control.data(), control.data() + out.msg_controllen);
     }
-    if (worker_.handoff().push(std::move(h))) return;
+    if (handoff_.push(std::move(h))) return;
   } catch (...) {
   }
-  bump(worker_.counters().dropped);  // the mailbox is full (or memory is): the client will retry
+  bump(counters_.dropped);  // the mailbox is full (or memory is): the client will retry
 }
 
-bool UdpSocket::arm() {
-  event_.reset(event_new(worker_.base(), fd_.get(), EV_READ | EV_PERSIST, &UdpSocket::on_readable, this));
-  return event_ && event_add(event_.get(), nullptr) == 0;
-}
-
-void UdpSocket::on_readable(evutil_socket_t, short, void* self) noexcept { static_cast<UdpSocket*>(self)->drain(); }
-
-void UdpSocket::drain() noexcept {
-  constexpr size_t batch = Worker::udp_batch;
+bool UdpSocket::serve_batch() noexcept {
   std::array<mmsghdr, batch> in{};
   std::array<mmsghdr, batch> out{};
   std::array<iovec, batch> in_iov{};
@@ -112,13 +126,13 @@ void UdpSocket::drain() noexcept {
   std::array<sockaddr_storage, batch> peers{};
   std::array<Control, batch> in_control;
   std::array<Control, batch> out_control;
-  uint8_t* qbuf = worker_.query_buffer();
-  uint8_t* rbuf = worker_.reply_buffer();
-  Counters& counters = worker_.counters();
+  uint8_t* qbuf = queries_.data();
+  uint8_t* rbuf = replies_.data();
+  Counters& counters = counters_;
 
-  for (int round = 0; round < max_batches_per_event; ++round) {
+  {
     for (size_t i = 0; i < batch; ++i) {
-      in_iov[i] = {qbuf + i * slot_size, Worker::udp_max_query};
+      in_iov[i] = {qbuf + i * slot_size, max_query};
       in[i].msg_hdr = {};
       in[i].msg_hdr.msg_name = &peers[i];
       in[i].msg_hdr.msg_namelen = sizeof peers[i];
@@ -129,17 +143,22 @@ void UdpSocket::drain() noexcept {
         in[i].msg_hdr.msg_controllen = control_size;
       }
     }
-    // The socket blocks for at most linger_us (SO_RCVTIMEO): under load the next batch is waited for
-    // here, as a bare recvmmsg loop would, instead of through another epoll round trip.
+    // Blocks until at least one datagram is there, then takes what has queued up (MSG_WAITFORONE).
     const int n = recvmmsg(fd_.get(), in.data(), batch, MSG_WAITFORONE, nullptr);
-    if (n <= 0) return;  // EAGAIN: drained; other errors (ICMP-induced) are retried on the next event
+    if (n == 0) return false;  // shut down by stop()
+    if (n < 0) return true;    // the wake-up timeout, EINTR, or an ICMP-induced error: try again
 
-    const Snapshot* snap = worker_.snapshot();
+    // The snapshot to answer from: reloaded only when the slot's generation changed.
+    if (const uint64_t gen = slot_.generation(); gen != generation_) {
+      snapshot_ = slot_.current();  // takes the slot's mutex, once per published snapshot
+      generation_ = gen;
+    }
+    const Snapshot* snap = snapshot_.get();
     const RrlOptions* rrl = snap && snap->rrl().rate ? &snap->rrl() : nullptr;
     const uint32_t now = coarse_seconds();
     unsigned replies = 0;
     for (int i = 0; i < n; ++i) {
-      uint8_t* reply = rbuf + size_t(i) * Worker::udp_reply_cap;
+      uint8_t* reply = rbuf + size_t(i) * reply_cap;
       if (in[i].msg_hdr.msg_flags & MSG_TRUNC) {  // over udp_max_query: not a query we could answer
         bump(counters.dropped);
         bump(counters.malformed);
@@ -149,11 +168,11 @@ void UdpSocket::drain() noexcept {
       context.now = now;
       context.classify = rrl != nullptr;
       set_client_ip(context, peers[i]);
-      size_t len = query_process(snap, qbuf + size_t(i) * slot_size, in[i].msg_len, reply, Worker::udp_reply_cap,
+      size_t len = query_process(snap, qbuf + size_t(i) * slot_size, in[i].msg_len, reply, reply_cap,
                                  Transport::udp, counters, &context);
       if (len == 0) continue;
       if (rrl && len != hand_over) {
-        const Rrl::Verdict v = worker_.rrl().account(*rrl, peers[i], context.response, now);
+        const Rrl::Verdict v = rrl_.account(*rrl, peers[i], context.response, now);
         if (v == Rrl::Verdict::drop) {
           bump(counters.rrl_dropped);
           continue;
@@ -191,6 +210,7 @@ void UdpSocket::drain() noexcept {
       sent += unsigned(m);
     }
   }
+  return true;
 }
 
 }  // namespace dnsd
