@@ -9,20 +9,25 @@ namespace {
 
 // Copies n bytes folding A-Z to a-z, eight at a time (SWAR). Label length bytes are below 64, never
 // in 'A'..'Z', so a whole wire name can be folded at once.
-void fold_copy(uint8_t* out, const uint8_t* in, size_t n) noexcept {
+inline void fold8(uint8_t* out, const uint8_t* in) noexcept {
   constexpr uint64_t ones = 0x0101010101010101ULL;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, in + i, 8);
-    const uint64_t seven = w & (0x7F * ones);
-    const uint64_t above_z = seven + (0x7F - 'Z') * ones;  // high bit set where byte > 'Z'
-    const uint64_t from_a = seven + (0x80 - 'A') * ones;   // high bit set where byte >= 'A'
-    const uint64_t upper = (from_a ^ above_z) & ~w & (0x80 * ones);
-    w |= upper >> 2;  // 0x80 >> 2 == 0x20: 'A' + 0x20 == 'a'
-    std::memcpy(out + i, &w, 8);
+  uint64_t w;
+  std::memcpy(&w, in, 8);
+  const uint64_t seven = w & (0x7F * ones);
+  const uint64_t above_z = seven + (0x7F - 'Z') * ones;  // high bit set where byte > 'Z'
+  const uint64_t from_a = seven + (0x80 - 'A') * ones;   // high bit set where byte >= 'A'
+  const uint64_t upper = (from_a ^ above_z) & ~w & (0x80 * ones);
+  w |= upper >> 2;  // 0x80 >> 2 == 0x20: 'A' + 0x20 == 'a'
+  std::memcpy(out, &w, 8);
+}
+
+void fold_copy(uint8_t* out, const uint8_t* in, size_t n) noexcept {
+  if (n < 8) {
+    for (size_t i = 0; i < n; ++i) out[i] = fold(in[i]);
+    return;
   }
-  for (; i < n; ++i) out[i] = fold(in[i]);
+  for (size_t i = 0; i + 8 <= n; i += 8) fold8(out + i, in + i);
+  fold8(out + n - 8, in + n - 8);  // the tail, overlapping: folding the same bytes again changes nothing
 }
 
 }  // namespace

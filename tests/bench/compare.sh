@@ -20,23 +20,9 @@ hz=$(getconf CLK_TCK)
 declare -A port=([dnsd]=25401 [knot]=25402 [nsd]=25403 [reflector]=25404)
 zone=bench.example.com
 
-# The zone: three small clusters, one of 40 members, a few ordinary records.
-mkdir -p "$tmp/zones" "$tmp/knot"
-{
-  echo "zone: $zone"
-  echo "soa: { mname: ns1.$zone, rname: hostmaster.$zone }"
-  echo "ns: [ns1.$zone]"
-  printf 'records: |\n  ns1 IN A 192.0.2.53\n  www IN A 192.0.2.80\n  @ IN TXT "etcd discovery"\nclusters:\n'
-  for c in c1 c2 c3; do
-    echo "  - name: $c"
-    echo "    members:"
-    for m in 1 2 3; do echo "      - { name: e$m, host: etcd-$m.$c.$zone, addresses: [192.0.2.$m] }"; done
-  done
-  echo "  - name: big"
-  echo "    registration: true"
-  echo "    members:"
-  for m in $(seq 1 40); do echo "      - { name: e$m, host: etcd-$m.big.$zone, addresses: [198.51.100.$m] }"; done
-} > "$tmp/zones/bench.yaml"
+# The zone (4 clusters, one of 40 members) and the query mix: tests/bench/bench_zone.sh.
+mkdir -p "$tmp/knot"
+"$src/tests/bench/bench_zone.sh" "$tmp" "$zone"
 cat > "$tmp/dnsd.yaml" <<Y
 listen: ["127.0.0.1:${port[dnsd]}"]
 zones: ["zones/*.yaml"]
@@ -47,21 +33,6 @@ Y
 echo bench-token > "$tmp/token"
 # The same records for Knot and NSD, as dnsd prints them.
 "$build/dnsd" check -c "$tmp/dnsd.yaml" | grep -v '^;' > "$tmp/bench.zone"
-
-# The query mix etcd and its clients send, and misses.
-{
-  for c in c1 c2 c3; do
-    echo "_etcd-server-ssl-$c._tcp.$zone SRV"
-    echo "_etcd-client-$c._tcp.$zone SRV"
-    echo "etcd-1.$c.$zone A"
-    echo "etcd-2.$c.$zone AAAA"
-  done
-  echo "_etcd-server-ssl-big._tcp.$zone SRV"
-  echo "etcd-17.big.$zone A"
-  echo "www.$zone A"
-  echo "nope.$zone A"
-  echo "$zone SOA"
-} > "$tmp/queries"
 
 cat > "$tmp/knot.conf" <<K
 server:
