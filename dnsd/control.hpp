@@ -43,6 +43,9 @@ class Control {
   int run();
   // SIGHUP: all-or-nothing reload. Returns false (old snapshot kept) when the new config fails.
   bool reload();
+  // One request of the registration API (control_registration.cpp): /v1/zones/{zone}/clusters/{cluster}
+  // [/members/{m}]. Called by the control endpoint, and by the control-API fuzz target.
+  ApiReply api(const ApiRequest& request);
 
  private:
   static void on_signal(evutil_socket_t sig, short, void* self) noexcept;
@@ -55,8 +58,6 @@ class Control {
   // JSON for /v1/zones (zone empty) or /v1/zones/{zone}; nullopt when the zone is unknown.
   std::optional<std::string> zones_json(const std::string& zone) const;
 
-  // The registration API (control_registration.cpp): /v1/zones/{zone}/clusters/{cluster}[/members/{m}].
-  ApiReply api(const ApiRequest& request);
   ApiReply put_member(Cluster& cluster, const std::string& zone, const std::string& member, const std::string& body);
   ApiReply delete_member(Cluster& cluster, const std::string& zone, const std::string& member);
   std::string cluster_json(const Cluster& cluster, const std::string& zone) const;

@@ -9,7 +9,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const dnsd::Registry r = dnsd::Registry::parse(text, "fuzz");
     const dnsd::Registry again = dnsd::Registry::parse(r.serialize(), "fuzz");
-    if (!(again.members == r.members) || again.open_gates != r.open_gates) std::abort();
+    if (!(again.members == r.members) || again.open_gates != r.open_gates || again.records != r.records) std::abort();
   } catch (const std::runtime_error&) {
   }
   return 0;
