@@ -1,5 +1,6 @@
-// Fuzz target: a zone file (YAML, with its records: block) through the loader and the record builder.
-// Any input may be rejected with diagnostics; none may crash, hang or leak.
+// Fuzz target: the YAML loaders. Each input is read as a zone file (with its records: block, through
+// the loader and the record builder) and as conf/dnsd.yaml (the daemon config loader, in a directory
+// of its own with one zone file). Any input may be rejected with diagnostics; none may crash, hang or leak.
 #include <unistd.h>
 
 #include <filesystem>
@@ -23,6 +24,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   } catch (const std::exception&) {
     // The loaders report through diagnostics; an exception is acceptable only as a typed error.
+  }
+  static const std::filesystem::path dir = [] {
+    const auto d = std::filesystem::temp_directory_path() / ("dnsd-fuzz-conf-" + std::to_string(getpid()));
+    std::filesystem::create_directories(d / "zones");
+    std::ofstream(d / "zones" / "z.yaml") << "zone: z.example\nsoa: { mname: ns.z.example, rname: h.z.example }\n"
+                                             "ns: [ns.example.org]\n";
+    return d;
+  }();
+  std::ofstream(dir / "dnsd.yaml", std::ios::binary).write(reinterpret_cast<const char*>(data), std::streamsize(size));
+  try {
+    (void)dnsd::load_config((dir / "dnsd.yaml").string());
+  } catch (const dnsd::ConfigError&) {
   }
   return 0;
 }
