@@ -67,30 +67,27 @@ std::string render_prometheus(const std::vector<const Counters*>& workers) {
     else other += qtypes[t];
   }
   line("dnsd_queries_by_qtype_total{qtype=\"other\"} " + std::to_string(other));
-  line("# HELP dnsd_responses_truncated_total UDP responses sent with TC=1.");
-  line("# TYPE dnsd_responses_truncated_total counter");
-  line("dnsd_responses_truncated_total " + std::to_string(sum(workers, &Counters::truncated)));
-  line("# HELP dnsd_packets_dropped_total Messages not answered (unreadable header, QR=1) or replies not sent.");
-  line("# TYPE dnsd_packets_dropped_total counter");
-  line("dnsd_packets_dropped_total " + std::to_string(sum(workers, &Counters::dropped)));
-  line("# HELP dnsd_packets_malformed_total Messages that could not be parsed (too short, or answered FORMERR).");
-  line("# TYPE dnsd_packets_malformed_total counter");
-  line("dnsd_packets_malformed_total " + std::to_string(sum(workers, &Counters::malformed)));
-  line("# HELP dnsd_tcp_connections_total TCP connections accepted.");
-  line("# TYPE dnsd_tcp_connections_total counter");
-  line("dnsd_tcp_connections_total " + std::to_string(sum(workers, &Counters::tcp_connections)));
-  line("# HELP dnsd_rrl_dropped_total UDP responses not sent because of response rate limiting.");
-  line("# TYPE dnsd_rrl_dropped_total counter");
-  line("dnsd_rrl_dropped_total " + std::to_string(sum(workers, &Counters::rrl_dropped)));
-  line("# HELP dnsd_rrl_slipped_total Rate-limited UDP responses sent truncated (TC=1) instead.");
-  line("# TYPE dnsd_rrl_slipped_total counter");
-  line("dnsd_rrl_slipped_total " + std::to_string(sum(workers, &Counters::rrl_slipped)));
-  line("# HELP dnsd_handed_over_total DNS UPDATE and TSIG-signed messages passed to the control thread.");
-  line("# TYPE dnsd_handed_over_total counter");
-  line("dnsd_handed_over_total " + std::to_string(sum(workers, &Counters::handed_over)));
-  line("# HELP dnsd_tcp_refused_total TCP connections closed at once by the connection cap.");
-  line("# TYPE dnsd_tcp_refused_total counter");
-  line("dnsd_tcp_refused_total " + std::to_string(sum(workers, &Counters::tcp_refused)));
+  // The plain counters: name, help, field.
+  struct Plain {
+    const char* name;
+    const char* help;
+    Counters::Counter Counters::*field;
+  };
+  static const Plain plain[] = {
+      {"dnsd_responses_truncated_total", "UDP responses sent with TC=1.", &Counters::truncated},
+      {"dnsd_packets_dropped_total", "Messages not answered (unreadable header, QR=1) or replies not sent.", &Counters::dropped},
+      {"dnsd_packets_malformed_total", "Messages that could not be parsed (too short, or answered FORMERR).", &Counters::malformed},
+      {"dnsd_tcp_connections_total", "TCP connections accepted.", &Counters::tcp_connections},
+      {"dnsd_rrl_dropped_total", "UDP responses not sent because of response rate limiting.", &Counters::rrl_dropped},
+      {"dnsd_rrl_slipped_total", "Rate-limited UDP responses sent truncated (TC=1) instead.", &Counters::rrl_slipped},
+      {"dnsd_handed_over_total", "DNS UPDATE and TSIG-signed messages passed to the control thread.", &Counters::handed_over},
+      {"dnsd_tcp_refused_total", "TCP connections closed at once by the connection cap.", &Counters::tcp_refused},
+  };
+  for (const Plain& c : plain) {
+    line(std::string("# HELP ") + c.name + " " + c.help);
+    line(std::string("# TYPE ") + c.name + " counter");
+    line(std::string(c.name) + " " + std::to_string(sum(workers, c.field)));
+  }
   return out;
 }
 

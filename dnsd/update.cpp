@@ -151,7 +151,7 @@ UpdateResult apply_update(const ldns_pkt* msg, const ZoneRecords& zone, const st
   for (const std::string& text : records) {
     ldns_rr* rr = nullptr;
     if (ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK) continue;
-    dyn.push_back({lower_wire(ldns_rr_owner(rr)), ldns_rr_get_type(rr), rdata_key(rr), RrPtr(rr)});
+    dyn.push_back({lower_wire(ldns_rr_owner(rr)), uint16_t(ldns_rr_get_type(rr)), rdata_key(rr), RrPtr(rr)});
   }
   auto config_has = [&](const std::string& owner, bool cname) {
     for (uint16_t t : owned_at(owner))

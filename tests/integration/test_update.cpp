@@ -10,6 +10,7 @@
 #include "../../dnsd/tsig.hpp"
 #include "harness.hpp"
 #include "ldns_reply.hpp"
+#include "../unit/update_message.hpp"
 
 using namespace dnsd::test;
 
@@ -25,22 +26,6 @@ std::string config(const TempDir& dir) {
                       "  - { name: Reader., algorithm: hmac-sha512, secret: \"" + std::string(other_secret) + "\" }\n");
 }
 
-ldns_rr* rr(const std::string& text) {
-  ldns_rr* r = nullptr;
-  REQUIRE(ldns_rr_new_frm_str(&r, text.c_str(), 0, nullptr, nullptr) == LDNS_STATUS_OK);
-  return r;
-}
-
-// "delete RRset" / "RRset exists" style records: TTL 0, no RDATA, class ANY or NONE (RFC 2136 §2.4-2.5).
-ldns_rr* empty_rr(const std::string& owner, ldns_rr_type type, ldns_rr_class klass) {
-  ldns_rr* r = ldns_rr_new();
-  ldns_rr_set_owner(r, ldns_dname_new_frm_str(owner.c_str()));
-  ldns_rr_set_type(r, type);
-  ldns_rr_set_class(r, klass);
-  ldns_rr_set_ttl(r, 0);
-  return r;
-}
-
 struct Update {
   std::vector<ldns_rr*> prereqs;
   std::vector<ldns_rr*> updates;
@@ -48,13 +33,7 @@ struct Update {
 };
 
 Pkt make_update(const Update& u) {
-  ldns_rr_list* pr = ldns_rr_list_new();
-  ldns_rr_list* up = ldns_rr_list_new();
-  for (ldns_rr* r : u.prereqs) ldns_rr_list_push_rr(pr, r);
-  for (ldns_rr* r : u.updates) ldns_rr_list_push_rr(up, r);
-  Pkt p(ldns_update_pkt_new(ldns_dname_new_frm_str(u.zone.c_str()), LDNS_RR_CLASS_IN, pr, up, nullptr));
-  ldns_rr_list_deep_free(pr);  // the packet holds clones
-  ldns_rr_list_deep_free(up);
+  Pkt p(update_message(u.zone, u.prereqs, u.updates));
   ldns_pkt_set_id(p.get(), uint16_t(std::rand()));
   return p;
 }

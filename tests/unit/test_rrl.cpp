@@ -12,19 +12,13 @@ using namespace dnsd;
 
 namespace {
 
-sockaddr_storage v4(const char* text) {
+// A peer address, IPv4 or IPv6.
+sockaddr_storage peer(const char* text) {
   sockaddr_storage s{};
-  auto& a = reinterpret_cast<sockaddr_in&>(s);
-  a.sin_family = AF_INET;
-  inet_pton(AF_INET, text, &a.sin_addr);
-  return s;
-}
-
-sockaddr_storage v6(const char* text) {
-  sockaddr_storage s{};
-  auto& a = reinterpret_cast<sockaddr_in6&>(s);
-  a.sin6_family = AF_INET6;
-  inet_pton(AF_INET6, text, &a.sin6_addr);
+  auto& a4 = reinterpret_cast<sockaddr_in&>(s);
+  auto& a6 = reinterpret_cast<sockaddr_in6&>(s);
+  if (inet_pton(AF_INET, text, &a4.sin_addr) == 1) a4.sin_family = AF_INET;
+  else if (inet_pton(AF_INET6, text, &a6.sin6_addr) == 1) a6.sin6_family = AF_INET6;
   return s;
 }
 
@@ -52,37 +46,37 @@ TEST_CASE("RRL: the rate per bucket per second, every slip-th limited response t
   RrlOptions o;
   o.rate = 10;
   o.slip = 2;
-  Tally t = run(rrl, o, v4("192.0.2.1"), www, 30, 100);
+  Tally t = run(rrl, o, peer("192.0.2.1"), www, 30, 100);
   CHECK(t.sent == 10);
   CHECK(t.slipped == 10);
   CHECK(t.dropped == 10);
   // The same /24, another class or name: separate buckets.
-  CHECK(run(rrl, o, v4("192.0.2.200"), www, 1, 100).dropped == 1);  // same prefix, same bucket
-  CHECK(run(rrl, o, v4("192.0.3.1"), www, 10, 100).sent == 10);
-  CHECK(run(rrl, o, v4("192.0.2.1"), mail, 10, 100).sent == 10);
-  CHECK(run(rrl, o, v4("192.0.2.1"), {ResponseClass::negative, 11}, 10, 100).sent == 10);
+  CHECK(run(rrl, o, peer("192.0.2.200"), www, 1, 100).dropped == 1);  // same prefix, same bucket
+  CHECK(run(rrl, o, peer("192.0.3.1"), www, 10, 100).sent == 10);
+  CHECK(run(rrl, o, peer("192.0.2.1"), mail, 10, 100).sent == 10);
+  CHECK(run(rrl, o, peer("192.0.2.1"), {ResponseClass::negative, 11}, 10, 100).sent == 10);
   // The next second refills.
-  CHECK(run(rrl, o, v4("192.0.2.1"), www, 12, 101).sent == 10);
+  CHECK(run(rrl, o, peer("192.0.2.1"), www, 12, 101).sent == 10);
   // Off: everything goes.
   o.rate = 0;
-  CHECK(run(rrl, o, v4("192.0.2.1"), www, 100, 101).sent == 100);
+  CHECK(run(rrl, o, peer("192.0.2.1"), www, 100, 101).sent == 100);
   // Slip 0 drops all; slip 1 truncates all.
   o.rate = 5;
   o.slip = 0;
-  CHECK(run(rrl, o, v4("198.51.100.1"), www, 10, 200).dropped == 5);
+  CHECK(run(rrl, o, peer("198.51.100.1"), www, 10, 200).dropped == 5);
   o.slip = 1;
-  CHECK(run(rrl, o, v4("198.51.100.1"), www, 10, 201).slipped == 5);
+  CHECK(run(rrl, o, peer("198.51.100.1"), www, 10, 201).slipped == 5);
 }
 
 TEST_CASE("RRL: IPv6 prefixes and the split between workers", "[rrl]") {
   RrlOptions o;
   o.rate = 8;
   Rrl rrl;
-  CHECK(run(rrl, o, v6("2001:db8:0:1::1"), www, 8, 5).sent == 8);
-  CHECK(run(rrl, o, v6("2001:db8:0:ff::2"), www, 1, 5).sent == 0);  // same /56
-  CHECK(run(rrl, o, v6("2001:db8:0:100::1"), www, 8, 5).sent == 8);  // the next /56
+  CHECK(run(rrl, o, peer("2001:db8:0:1::1"), www, 8, 5).sent == 8);
+  CHECK(run(rrl, o, peer("2001:db8:0:ff::2"), www, 1, 5).sent == 0);  // same /56
+  CHECK(run(rrl, o, peer("2001:db8:0:100::1"), www, 8, 5).sent == 8);  // the next /56
   Rrl quarter(1024, 4);  // four workers: each allows a quarter of the rate
-  CHECK(run(quarter, o, v4("203.0.113.9"), www, 8, 5).sent == 2);
+  CHECK(run(quarter, o, peer("203.0.113.9"), www, 8, 5).sent == 2);
 }
 
 TEST_CASE("RRL slip: a reply cut to header and question with TC", "[rrl]") {

@@ -5,6 +5,7 @@
 #include "registry.hpp"
 #include "tsig.hpp"
 #include "update.hpp"
+#include "update_message.hpp"
 
 using namespace dnsd;
 using namespace dnsd::test;
@@ -40,30 +41,9 @@ const char* zone_yaml =
     "  - name: c1\n"
     "    members: [{ name: e1, host: etcd-1.lab.example.com, addresses: [192.0.2.21] }]\n";
 
-ldns_rr* rr(const std::string& text) {
-  ldns_rr* r = nullptr;
-  REQUIRE(ldns_rr_new_frm_str(&r, text.c_str(), 0, nullptr, nullptr) == LDNS_STATUS_OK);
-  return r;
-}
-
-ldns_rr* empty_rr(const std::string& owner, ldns_rr_type type, ldns_rr_class klass) {
-  ldns_rr* r = ldns_rr_new();
-  ldns_rr_set_owner(r, ldns_dname_new_frm_str(owner.c_str()));
-  ldns_rr_set_type(r, type);
-  ldns_rr_set_class(r, klass);
-  ldns_rr_set_ttl(r, 0);
-  return r;
-}
-
 UpdateResult run(const ZoneRecords& zone, const std::vector<std::string>& records, std::vector<ldns_rr*> prereqs,
                  std::vector<ldns_rr*> updates) {
-  ldns_rr_list* pr = ldns_rr_list_new();
-  ldns_rr_list* up = ldns_rr_list_new();
-  for (ldns_rr* r : prereqs) ldns_rr_list_push_rr(pr, r);
-  for (ldns_rr* r : updates) ldns_rr_list_push_rr(up, r);
-  dnsd::PktPtr p(ldns_update_pkt_new(ldns_dname_new_frm_str("lab.example.com."), LDNS_RR_CLASS_IN, pr, up, nullptr));
-  ldns_rr_list_deep_free(pr);  // the packet holds clones
-  ldns_rr_list_deep_free(up);
+  dnsd::PktPtr p(update_message("lab.example.com.", prereqs, updates));
   return apply_update(p.get(), zone, records);
 }
 
