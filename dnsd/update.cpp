@@ -33,6 +33,16 @@ std::string one_line(const ldns_rr* rr) {
   return out;
 }
 
+// UPDATE records are kept as text (registrations file, zone build): an RR whose RDATA does not come
+// back the same from its text form (a CAA with an empty tag, say) cannot be stored.
+bool round_trips(const ldns_rr* rr) {
+  ldns_rr* back = nullptr;
+  if (ldns_rr_new_frm_str(&back, one_line(rr).c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK) return false;
+  RrPtr owned(back);
+  return ldns_rr_get_type(back) == ldns_rr_get_type(rr) && lower_wire(ldns_rr_owner(back)) == lower_wire(ldns_rr_owner(rr)) &&
+         rdata_key(back) == rdata_key(rr);
+}
+
 bool in_zone(const std::string& owner, const std::string& apex) {
   if (owner.size() < apex.size() || owner.compare(owner.size() - apex.size(), apex.size(), apex) != 0) return false;
   for (size_t i = 0; i < owner.size(); i += size_t(uint8_t(owner[i])) + 1)
@@ -126,6 +136,7 @@ UpdateResult apply_update(const ldns_pkt* msg, const ZoneRecords& zone, const st
     if (cls == class_in) {
       if (meta_type(type)) return fail(rcode::formerr, "cannot add a meta type");
       if (ldns_rr_rd_count(rr) == 0) return fail(rcode::formerr, "add without RDATA");
+      if (!round_trips(rr)) return fail(rcode::formerr, "RDATA malformed for its type");
       if (type == rr_type::soa || type == rr_type::ns || type == LDNS_RR_TYPE_DNAME)
         return fail(rcode::refused, "SOA, NS and DNAME records come from the config");
       if (owner.size() > 1 && owner[0] == 1 && owner[1] == '*') return fail(rcode::refused, "wildcards are not supported");

@@ -41,6 +41,16 @@ const char* zone_yaml =
     "  - name: c1\n"
     "    members: [{ name: e1, host: etcd-1.lab.example.com, addresses: [192.0.2.21] }]\n";
 
+// A CAA RR whose tag is empty: valid wire, but its text form does not read back.
+ldns_rr* caa_empty_tag() {
+  const uint8_t wire[] = {3, 'c', 'a', 'a', 3, 'l', 'a', 'b', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
+                          1, 1, 0, 1, 0, 0, 0, 60, 0, 4, 0xC0, 0, 0, 0};
+  ldns_rr* r = nullptr;
+  size_t pos = 0;
+  REQUIRE(ldns_wire2rr(&r, wire, sizeof wire, &pos, LDNS_SECTION_AUTHORITY) == LDNS_STATUS_OK);
+  return r;
+}
+
 UpdateResult run(const ZoneRecords& zone, const std::vector<std::string>& records, std::vector<ldns_rr*> prereqs,
                  std::vector<ldns_rr*> updates) {
   dnsd::PktPtr p(update_message("lab.example.com.", prereqs, updates));
@@ -158,6 +168,7 @@ TEST_CASE("UPDATE semantics: adds, deletes, CNAME rules and config-owned records
       {"delete with TTL", rr("a.lab.example.com. 60 NONE A 192.0.2.1"), rcode::formerr},
       {"outside", rr("a.example.org. 60 IN A 192.0.2.1"), rcode_update::notzone},
       {"class CH", rr("a.lab.example.com. 60 CH A 192.0.2.1"), rcode::formerr},
+      {"RDATA with no text form (CAA, empty tag)", caa_empty_tag(), rcode::formerr},  // found by fuzz_update
   };
   for (const Row& row : rows) {
     INFO(row.what);
