@@ -246,12 +246,19 @@ class Reader {
 };
 
 YAML::Node load_yaml(const std::string& path, std::vector<Diagnostic>& diags) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
+    diags.push_back({{path, 0}, "not a regular file (a zones pattern that matches a directory?)", false});
+    return {};
+  }
   try {
     return YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
     diags.push_back({{path, 0}, "cannot read file", false});
   } catch (const YAML::ParserException& e) {
     diags.push_back({{path, e.mark.line + 1}, "YAML syntax error: " + e.msg, false});
+  } catch (const std::exception& e) {  // a read error under the parser (ios_base::failure)
+    diags.push_back({{path, 0}, std::string("cannot read file: ") + e.what(), false});
   }
   return {};
 }

@@ -137,6 +137,8 @@ TEST_CASE("daemon config errors carry file:line", "[config]") {
        "dnsd.yaml:4: missing required key 'responses_per_second' in rrl"},
       {"rrl prefix out of range", std::string(daemon_yaml) + "rrl: { responses_per_second: 5, ipv4_prefix: 33 }\n",
        "dnsd.yaml:4: ipv4_prefix must be an integer from 8 to 32"},
+      {"zones pattern matching a directory", "listen: [\"127.0.0.1:1053\"]\nzones: [\"zo*\"]\n",
+       "zones: not a regular file"},
       {"tsig key without secret", std::string(daemon_yaml) + "tsig_keys:\n  - { name: k, algorithm: hmac-sha256 }\n",
        "dnsd.yaml:5: tsig key 'k' needs secret or secret_file"},
   };
