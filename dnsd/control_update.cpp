@@ -40,6 +40,24 @@ std::vector<uint8_t> plain_reply(const std::vector<uint8_t>& msg, const QueryVie
   return r;
 }
 
+// Refusals are logged, but a flood of forged UPDATEs must not become a flood of log lines: at most
+// log_budget lines a second, and a count of what was left out (the metrics count everything).
+constexpr int log_budget = 20;
+
+bool log_allowed() {
+  static std::time_t second = 0;
+  static int used = 0, suppressed = 0;
+  const std::time_t now = std::time(nullptr);
+  if (now != second) {
+    if (suppressed) spdlog::warn("update: {} refusals not logged (at most {} lines a second)", suppressed, log_budget);
+    second = now;
+    used = suppressed = 0;
+  }
+  if (used < log_budget) return ++used, true;
+  ++suppressed;
+  return false;
+}
+
 }  // namespace
 
 void Control::on_handoff() {
@@ -72,7 +90,8 @@ std::vector<uint8_t> Control::dns_message(const std::vector<uint8_t>& msg, Trans
                              : check == TsigCheck::badsig  ? tsig_error::badsig
                              : check == TsigCheck::badtime ? tsig_error::badtime
                                                            : tsig_error::badtrunc;
-      spdlog::warn("tsig: {} message refused: {}", q.opcode == opcode_update ? "UPDATE" : "signed",
+      if (log_allowed())
+        spdlog::warn("tsig: {} message refused: {}", q.opcode == opcode_update ? "UPDATE" : "signed",
                    error == tsig_error::badkey ? "unknown key or algorithm" : error == tsig_error::badsig ? "bad signature"
                    : error == tsig_error::badtime ? "time outside the fudge" : "truncated MAC");
       std::vector<uint8_t> reply = plain_reply(msg, q, rcode::notauth);
@@ -80,11 +99,11 @@ std::vector<uint8_t> Control::dns_message(const std::vector<uint8_t>& msg, Trans
       return reply;
     }
   }
-  // The message as it was signed: without its TSIG RR.
   // A copy: an UPDATE replaces config_, and the key it was verified with must sign the reply.
   std::optional<TsigKey> signer;
   if (key) signer = *key;
   key = signer ? &*signer : nullptr;
+  // The message as it was signed: without its TSIG RR.
   std::vector<uint8_t> body(msg.begin(), msg.begin() + long(q.tsig_offset ? q.tsig_offset : msg.size()));
   if (q.tsig_offset) put16(body.data() + 10, uint16_t(get16(body.data() + 10) - 1));
 
@@ -134,7 +153,8 @@ uint8_t Control::update(const std::vector<uint8_t>& msg, const QueryView& q, con
   const std::string who = key ? "key " + key->name : "an unsigned message";
   if (zone->update_keys.empty() || !key ||
       std::find(zone->update_keys.begin(), zone->update_keys.end(), key->name) == zone->update_keys.end()) {
-    spdlog::warn("update: {} refused for {}: {}", zk, who,
+    if (log_allowed())
+      spdlog::warn("update: {} refused for {}: {}", zk, who,
                  zone->update_keys.empty() ? "the zone takes no updates" : "not one of the zone's update keys");
     return rcode::refused;
   }
@@ -145,7 +165,7 @@ uint8_t Control::update(const std::vector<uint8_t>& msg, const QueryView& q, con
   const UpdateResult result =
       apply_update(pkt.get(), *served, current == registry_.records.end() ? std::vector<std::string>{} : current->second);
   if (result.rcode != rcode::noerror) {
-    spdlog::info("update: {} by {}: {} ({})", zk, who, rcode_name(result.rcode), result.why);
+    if (log_allowed()) spdlog::info("update: {} by {}: {} ({})", zk, who, rcode_name(result.rcode), result.why);
     return result.rcode;
   }
   if (!result.changed) return rcode::noerror;
