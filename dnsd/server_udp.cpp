@@ -146,13 +146,13 @@ bool UdpSocket::serve_batch() noexcept {
     // Blocks until at least one datagram is there, then takes what has queued up (MSG_WAITFORONE).
     const int n = recvmmsg(fd_.get(), in.data(), batch, MSG_WAITFORONE, nullptr);
     if (n == 0) return false;  // shut down by stop()
-    if (n < 0) return true;    // the wake-up timeout, EINTR, or an ICMP-induced error: try again
-
-    // The snapshot to answer from: reloaded only when the slot's generation changed.
+    // The snapshot to answer from, checked after the wait so that it is the one published last;
+    // an idle socket also lets go of an old one when its wait times out.
     if (const uint64_t gen = slot_.generation(); gen != generation_) {
       snapshot_ = slot_.current();  // takes the slot's mutex, once per published snapshot
       generation_ = gen;
     }
+    if (n < 0) return true;  // the wake-up timeout, EINTR, or an ICMP-induced error: try again
     const Snapshot* snap = snapshot_.get();
     const RrlOptions* rrl = snap && snap->rrl().rate ? &snap->rrl() : nullptr;
     const uint32_t now = coarse_seconds();
