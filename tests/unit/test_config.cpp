@@ -139,6 +139,10 @@ TEST_CASE("daemon config errors carry file:line", "[config]") {
        "dnsd.yaml:4: ipv4_prefix must be an integer from 8 to 32"},
       {"zones pattern matching a directory", "listen: [\"127.0.0.1:1053\"]\nzones: [\"zo*\"]\n",
        "zones: not a regular file"},
+      {"cookie secret not hex", std::string(daemon_yaml) + "cookies: { secret: \"e5e973e5a6b2a43f48e7dc849e37bfzz\" }\n",
+       "dnsd.yaml:4: cookies secret must be 32 hex digits"},
+      {"cookie secret too short", std::string(daemon_yaml) + "cookies: { secret: \"e5e9\" }\n",
+       "dnsd.yaml:4: cookies secret must be 32 hex digits"},
       {"tsig key without secret", std::string(daemon_yaml) + "tsig_keys:\n  - { name: k, algorithm: hmac-sha256 }\n",
        "dnsd.yaml:5: tsig key 'k' needs secret or secret_file"},
   };
