@@ -175,6 +175,22 @@ TEST_CASE("update keys must be declared in tsig_keys, and key names compare as d
   CHECK_FALSE(decode_base64("YWJ*"));
 }
 
+TEST_CASE("cookies: a configured secret reaches the snapshot, enabled: false turns them off", "[config][cookie]") {
+  TempDir dir;
+  dir.write("zones/lab.yaml", std::string(zone_head));
+  auto snapshot_of = [&](const std::string& extra) {
+    DaemonConfig cfg = load_config(dir.write("dnsd.yaml", std::string(daemon_yaml) + extra));
+    StateStore state(cfg.state_dir, true);
+    return compile_config(cfg, state).snapshot;
+  };
+  auto on = snapshot_of("cookies: { secret: \"e5e973e5a6b2a43f48e7dc849e37bfcf\" }\n");
+  REQUIRE(on->cookies());
+  CHECK(on->cookie_secret()[0] == 0xe5);
+  CHECK(on->cookie_secret()[15] == 0xcf);
+  CHECK_FALSE(snapshot_of("cookies: { enabled: false, secret: \"e5e973e5a6b2a43f48e7dc849e37bfcf\" }\n")->cookies());
+  CHECK_FALSE(snapshot_of("")->cookies());  // no secret yet: dnsd run draws a random one at start
+}
+
 TEST_CASE("every error is reported, not just the first", "[config]") {
   TempDir dir;
   const std::string e = errors_of(std::string(daemon_yaml) + "bogus: 1\n",
