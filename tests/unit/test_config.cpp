@@ -177,7 +177,7 @@ TEST_CASE("update keys must be declared in tsig_keys, and key names compare as d
 
 TEST_CASE("cookies: a configured secret reaches the snapshot, enabled: false turns them off", "[config][cookie]") {
   TempDir dir;
-  dir.write("zones/lab.yaml", std::string(zone_head));
+  dir.write("zones/lab.yaml", std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n");
   auto snapshot_of = [&](const std::string& extra) {
     DaemonConfig cfg = load_config(dir.write("dnsd.yaml", std::string(daemon_yaml) + extra));
     StateStore state(cfg.state_dir, true);
