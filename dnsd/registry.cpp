@@ -16,6 +16,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "hash.hpp"
 #include "state_store.hpp"
 
 namespace dnsd {
@@ -25,8 +26,7 @@ namespace {
 constexpr const char* header = "dnsd-registrations 1";
 
 std::string checksum(const std::string& text) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ULL;
+  const uint64_t h = fnv1a(reinterpret_cast<const uint8_t*>(text.data()), text.size());
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;

@@ -1,8 +1,6 @@
 // Response rate limiting (see rrl.hpp).
 #include "rrl.hpp"
 
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <cstring>
 #include <random>
@@ -15,22 +13,14 @@ namespace dnsd {
 Rrl::Rrl(size_t table_size, unsigned share)
     : table_(std::max<size_t>(table_size, 1)), share_(std::max(share, 1u)), salt_(std::random_device{}() * 0x9E3779B97F4A7C15ULL) {}
 
-Rrl::Verdict Rrl::account(const RrlOptions& o, const sockaddr_storage& peer, const ResponseClass& response,
+Rrl::Verdict Rrl::account(const RrlOptions& o, const uint8_t* ip, size_t ip_len, const ResponseClass& response,
                           uint32_t now) noexcept {
   if (o.rate == 0 || response.kind == ResponseClass::none) return Verdict::send;
   // The source prefix: the address with its host bits cleared.
   uint8_t prefix[16] = {};
-  size_t bytes = 0;
-  unsigned bits = 0;
-  if (peer.ss_family == AF_INET6) {
-    std::memcpy(prefix, &reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr, 16);
-    bytes = 16;
-    bits = o.ipv6_prefix;
-  } else {
-    std::memcpy(prefix, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, 4);
-    bytes = 4;
-    bits = o.ipv4_prefix;
-  }
+  const size_t bytes = ip_len == 16 ? 16 : 4;
+  const unsigned bits = bytes == 16 ? o.ipv6_prefix : o.ipv4_prefix;
+  std::memcpy(prefix, ip, bytes);
   for (size_t i = 0; i < bytes; ++i) {
     const unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * i : 0;
     prefix[i] &= uint8_t(0xFF00 >> keep);

@@ -6,11 +6,11 @@
 // Data plane: one table per worker, touched only by its thread; no allocation after construction.
 #pragma once
 
-#include <sys/socket.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#include "hash.hpp"
 
 namespace dnsd {
 
@@ -34,8 +34,8 @@ class Rrl {
   // table_size: buckets (a power of two); share: how many workers split the rate.
   explicit Rrl(size_t table_size = 65536, unsigned share = 1);
 
-  // One UDP response to `peer` at second `now` (a monotonic clock).
-  Verdict account(const RrlOptions& options, const sockaddr_storage& peer, const ResponseClass& response,
+  // One UDP response to the client at ip (4 or 16 address bytes) at second `now`.
+  Verdict account(const RrlOptions& options, const uint8_t* ip, size_t ip_len, const ResponseClass& response,
                   uint32_t now) noexcept;
 
  private:
@@ -52,12 +52,5 @@ class Rrl {
 
 // Turns a built reply into its slip form: header and question only, TC=1. Returns the new length.
 size_t truncate_reply(uint8_t* reply, size_t len) noexcept;
-
-// FNV-1a over bytes, continuing from h (a fresh hash starts at fnv_basis).
-constexpr uint64_t fnv_basis = 1469598103934665603ULL;
-inline uint64_t fnv1a(const uint8_t* p, size_t n, uint64_t h = fnv_basis) noexcept {
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
-  return h;
-}
 
 }  // namespace dnsd

@@ -47,6 +47,12 @@ std::string endpoint_text(const sockaddr_storage& addr) {
   return std::string(host) + ":" + std::to_string(ntohs(v4->sin_port));
 }
 
+std::string_view address_bytes(const sockaddr* addr) noexcept {
+  if (addr->sa_family == AF_INET6)
+    return {reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr), 16};
+  return {reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr), 4};
+}
+
 unsigned usable_cpus() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;

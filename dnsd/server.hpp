@@ -10,6 +10,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -30,6 +31,8 @@ struct Endpoint {
 // Builds an endpoint from a numeric address and port; false when the address does not parse.
 bool make_endpoint(const std::string& address, uint16_t port, Endpoint& out);
 std::string endpoint_text(const sockaddr_storage& addr);
+// The address bytes of a socket address: 16 for IPv6, 4 for IPv4 (port left out).
+std::string_view address_bytes(const sockaddr* addr) noexcept;
 
 struct ServerOptions {
   std::vector<Endpoint> listen;

@@ -25,19 +25,11 @@ bool TcpListener::arm() {
   return bool(listener_);
 }
 
-namespace {
-// The client's address without its port: the key of the per-source connection cap.
-std::string source_key(const sockaddr* addr) {
-  if (addr->sa_family == AF_INET6)
-    return std::string(reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr), 16);
-  return std::string(reinterpret_cast<const char*>(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr), 4);
-}
-}  // namespace
 
 void TcpListener::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* addr, int, void* self) noexcept {
   Worker& w = static_cast<TcpListener*>(self)->worker_;
   try {
-    std::string source = source_key(addr);
+    std::string source(address_bytes(addr));  // the key of the per-source connection cap
     // Over a cap the connection is closed at once: new clients must not starve the ones served.
     if (!w.tcp_admit(source)) {
       evutil_closesocket(fd);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "query.hpp"
+#include "server.hpp"
 
 namespace dnsd {
 
@@ -20,15 +21,6 @@ uint32_t coarse_seconds() noexcept {
   return uint32_t(ts.tv_sec);
 }
 
-void set_client_ip(MessageContext& context, const sockaddr_storage& peer) noexcept {
-  if (peer.ss_family == AF_INET6) {
-    context.client_ip = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr);
-    context.client_ip_len = 16;
-  } else {
-    context.client_ip = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in&>(peer).sin_addr);
-    context.client_ip_len = 4;
-  }
-}
 }  // namespace
 
 namespace {
@@ -167,12 +159,14 @@ bool UdpSocket::serve_batch() noexcept {
       MessageContext context;
       context.now = now;
       context.classify = rrl != nullptr;
-      set_client_ip(context, peers[i]);
+      const std::string_view ip = address_bytes(reinterpret_cast<const sockaddr*>(&peers[i]));
+      context.client_ip = reinterpret_cast<const uint8_t*>(ip.data());
+      context.client_ip_len = ip.size();
       size_t len = query_process(snap, qbuf + size_t(i) * slot_size, in[i].msg_len, reply, reply_cap,
                                  Transport::udp, counters, &context);
       if (len == 0) continue;
       if (rrl && len != hand_over) {
-        const Rrl::Verdict v = rrl_.account(*rrl, peers[i], context.response, now);
+        const Rrl::Verdict v = rrl_.account(*rrl, context.client_ip, context.client_ip_len, context.response, now);
         if (v == Rrl::Verdict::drop) {
           bump(counters.rrl_dropped);
           continue;

@@ -43,13 +43,6 @@ bool round_trips(const ldns_rr* rr) {
          rdata_key(back) == rdata_key(rr);
 }
 
-bool in_zone(const std::string& owner, const std::string& apex) {
-  if (owner.size() < apex.size() || owner.compare(owner.size() - apex.size(), apex.size(), apex) != 0) return false;
-  for (size_t i = 0; i < owner.size(); i += size_t(uint8_t(owner[i])) + 1)
-    if (i == owner.size() - apex.size()) return true;
-  return false;
-}
-
 // Types an update may not add: meta types and pseudo-RRs (RFC 2136 §3.4.1.2), and what dnsd cannot serve.
 bool meta_type(uint16_t t) { return t == rr_type::opt || (t >= 128 && t <= 255); }
 
@@ -83,10 +76,7 @@ UpdateResult apply_update(const ldns_pkt* msg, const ZoneRecords& zone, const st
     served[owner][type].insert(rdata_key(rec.rr.get()));
     if (!rec.dynamic) owned.emplace(owner, type);
   }
-  for (const std::string& n : zone.empty_names)
-    if (RdfPtr r{ldns_dname_new_frm_str(n.c_str())}) owned.emplace(lower_wire(r.get()), rr_type::srv);
-  for (const auto& [n, ttl] : zone.gated_names)
-    if (RdfPtr r{ldns_dname_new_frm_str(n.c_str())}) owned.emplace(lower_wire(r.get()), rr_type::srv);
+  for (const std::string& name : withheld_srv_names(zone)) owned.emplace(name, rr_type::srv);
   auto owned_at = [&](const std::string& owner) {
     std::set<uint16_t> types;
     for (auto it = owned.lower_bound({owner, 0}); it != owned.end() && it->first == owner; ++it) types.insert(it->second);
@@ -102,7 +92,7 @@ UpdateResult apply_update(const ldns_pkt* msg, const ZoneRecords& zone, const st
     const uint16_t type = ldns_rr_get_type(rr);
     const uint16_t cls = ldns_rr_get_class(rr);
     if (ldns_rr_ttl(rr) != 0) return fail(rcode::formerr, "prerequisite with a TTL");
-    if (!in_zone(owner, apex)) return fail(rcode_update::notzone, "prerequisite outside the zone");
+    if (!is_subdomain_or_equal(owner, apex)) return fail(rcode_update::notzone, "prerequisite outside the zone");
     const auto name = served.find(owner);
     const bool name_used = name != served.end();
     const bool set_exists = name_used && name->second.count(type);
@@ -132,7 +122,7 @@ UpdateResult apply_update(const ldns_pkt* msg, const ZoneRecords& zone, const st
     const std::string owner = lower_wire(ldns_rr_owner(rr));
     const uint16_t type = ldns_rr_get_type(rr);
     const uint16_t cls = ldns_rr_get_class(rr);
-    if (!in_zone(owner, apex)) return fail(rcode_update::notzone, "update outside the zone");
+    if (!is_subdomain_or_equal(owner, apex)) return fail(rcode_update::notzone, "update outside the zone");
     if (cls == class_in) {
       if (meta_type(type)) return fail(rcode::formerr, "cannot add a meta type");
       if (ldns_rr_rd_count(rr) == 0) return fail(rcode::formerr, "add without RDATA");

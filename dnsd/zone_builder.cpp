@@ -7,8 +7,18 @@
 #include <set>
 
 #include "etcd_records.hpp"
+#include "hash.hpp"
 
 namespace dnsd {
+
+bool is_subdomain_or_equal(const std::string& child_lower, const std::string& apex_lower) {
+  if (child_lower.size() < apex_lower.size()) return false;
+  if (child_lower.compare(child_lower.size() - apex_lower.size(), apex_lower.size(), apex_lower) != 0) return false;
+  // The apex must start on a label boundary of the child.
+  for (size_t i = 0; i < child_lower.size(); i += size_t(uint8_t(child_lower[i])) + 1)
+    if (i == child_lower.size() - apex_lower.size()) return true;
+  return false;
+}
 
 std::string lower_wire(const ldns_rdf* dname) {
   std::string out(reinterpret_cast<const char*>(ldns_rdf_data(dname)), ldns_rdf_size(dname));
@@ -47,15 +57,6 @@ RrPtr make_rr(const ldns_rdf* owner, uint32_t ttl, ldns_rr_type type, std::initi
     return nullptr;
   }
   return rr;
-}
-
-bool is_subdomain_or_equal(const std::string& child_lower, const std::string& apex_lower) {
-  if (child_lower.size() < apex_lower.size()) return false;
-  if (child_lower.compare(child_lower.size() - apex_lower.size(), apex_lower.size(), apex_lower) != 0) return false;
-  // The apex must start on a label boundary of the child.
-  for (size_t i = 0; i < child_lower.size(); i += size_t(uint8_t(child_lower[i])) + 1)
-    if (i == child_lower.size() - apex_lower.size()) return true;
-  return false;
 }
 
 std::string name_text(const ldns_rdf* dname) {
@@ -105,13 +106,7 @@ void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecord
 void add_dynamic_records(const ZoneConfig& z, const std::string& apex,
                          const std::map<std::string, std::set<ldns_rr_type>>& config_types, ZoneRecords& out,
                          std::vector<Diagnostic>& diags) {
-  std::set<std::string> withheld;  // names whose SRV the config holds back (gate, fail_closed)
-  auto wire = [](const std::string& name) {
-    RdfPtr rdf(ldns_dname_new_frm_str(name.c_str()));
-    return rdf ? lower_wire(rdf.get()) : std::string();
-  };
-  for (const auto& [name, ttl] : out.gated_names) withheld.insert(wire(name));
-  for (const std::string& name : out.empty_names) withheld.insert(wire(name));
+  const std::set<std::string> withheld = withheld_srv_names(out);
   for (const std::string& text : z.dynamic_records) {
     const SourceLoc at{"dynamic update", 0};
     RrPtr rr = rr_from_text(text);
@@ -257,13 +252,21 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
   return out;
 }
 
+std::set<std::string> withheld_srv_names(const ZoneRecords& zr) {
+  std::set<std::string> out;
+  auto add = [&out](const std::string& name) {
+    if (RdfPtr rdf{ldns_dname_new_frm_str(name.c_str())}) out.insert(lower_wire(rdf.get()));
+  };
+  for (const auto& [name, ttl] : zr.gated_names) add(name);
+  for (const std::string& name : zr.empty_names) add(name);
+  return out;
+}
+
 uint64_t zone_digest(const ZoneRecords& zr) {
   // FNV-1a over each record's owner, type, class, TTL and RDATA bytes: stable across restarts and
   // builds, and cheap enough to run after every health flip.
-  uint64_t h = 1469598103934665603ULL;
-  auto mix = [&h](const uint8_t* p, size_t n) {
-    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
-  };
+  uint64_t h = fnv_basis;
+  auto mix = [&h](const uint8_t* p, size_t n) { h = fnv1a(p, n, h); };
   for (const Record& rec : zr.records) {
     const ldns_rr* rr = rec.rr.get();
     if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) continue;

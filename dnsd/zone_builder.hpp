@@ -2,6 +2,7 @@
 // Control plane: called on the control thread by compile and by `dnsd check`.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,5 +49,12 @@ std::string zone_text(const ZoneRecords& records);
 
 // Lower-cased wire form of an ldns dname, the key every lookup uses.
 std::string lower_wire(const ldns_rdf* dname);
+
+// Whether a lower-case wire name is the apex or below it (on a label boundary).
+bool is_subdomain_or_equal(const std::string& child_lower, const std::string& apex_lower);
+
+// The SRV names the config holds back (gated server sets, fail_closed client sets with no healthy
+// member), lower-case wire: they are the config's even while they have no records.
+std::set<std::string> withheld_srv_names(const ZoneRecords& records);
 
 }  // namespace dnsd

@@ -12,14 +12,12 @@ using namespace dnsd;
 
 namespace {
 
-// A peer address, IPv4 or IPv6.
-sockaddr_storage peer(const char* text) {
-  sockaddr_storage s{};
-  auto& a4 = reinterpret_cast<sockaddr_in&>(s);
-  auto& a6 = reinterpret_cast<sockaddr_in6&>(s);
-  if (inet_pton(AF_INET, text, &a4.sin_addr) == 1) a4.sin_family = AF_INET;
-  else if (inet_pton(AF_INET6, text, &a6.sin6_addr) == 1) a6.sin6_family = AF_INET6;
-  return s;
+// A client's address bytes, IPv4 (4) or IPv6 (16).
+std::string peer(const char* text) {
+  uint8_t buf[16];
+  if (inet_pton(AF_INET, text, buf) == 1) return std::string(reinterpret_cast<char*>(buf), 4);
+  REQUIRE(inet_pton(AF_INET6, text, buf) == 1);
+  return std::string(reinterpret_cast<char*>(buf), 16);
 }
 
 const ResponseClass www{ResponseClass::answer, 11};
@@ -29,9 +27,10 @@ const ResponseClass mail{ResponseClass::answer, 22};
 struct Tally {
   int sent = 0, slipped = 0, dropped = 0;
 };
-Tally run(Rrl& rrl, const RrlOptions& o, const sockaddr_storage& peer, const ResponseClass& c, int n, uint32_t now) {
+Tally run(Rrl& rrl, const RrlOptions& o, const std::string& ip, const ResponseClass& c, int n, uint32_t now) {
   Tally t;
-  for (int i = 0; i < n; ++i) switch (rrl.account(o, peer, c, now)) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(ip.data());
+  for (int i = 0; i < n; ++i) switch (rrl.account(o, bytes, ip.size(), c, now)) {
       case Rrl::Verdict::send: ++t.sent; break;
       case Rrl::Verdict::slip: ++t.slipped; break;
       case Rrl::Verdict::drop: ++t.dropped; break;
