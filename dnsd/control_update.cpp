@@ -122,9 +122,7 @@ std::vector<uint8_t> Control::dns_message(const std::vector<uint8_t>& msg, Trans
     reply.resize(n == hand_over ? 0 : n);
     if (!reply.empty() && reply.size() + tsig_size > limit) {
       // No room for the signature: the header and question only, with TC (RFC 8945 §5.3).
-      QueryView plain;
-      parse_query(body.data(), body.size(), plain);
-      reply = plain_reply(body, plain, uint8_t(reply[3] & 0x0F));
+      reply = plain_reply(body, q, uint8_t(reply[3] & 0x0F));
       reply[2] |= 0x04 | 0x02;  // AA, TC
     }
   } else if (q.opcode == opcode_update) {

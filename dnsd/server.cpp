@@ -2,7 +2,6 @@
 #include "server.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <event2/thread.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -74,7 +73,8 @@ bool is_wildcard(const Endpoint& ep) {
 
 // A socket bound to ep. With reuse_port, workers share the address through SO_REUSEPORT.
 Fd open_socket(const Endpoint& ep, int type, bool reuse_port, std::string& error) {
-  Fd fd(::socket(ep.addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  // UDP sockets block: each has a thread waiting in recvmmsg (server_udp.hpp); TCP ones are libevent's.
+  Fd fd(::socket(ep.addr.ss_family, type | (type == SOCK_STREAM ? SOCK_NONBLOCK : 0) | SOCK_CLOEXEC, 0));
   if (!fd) {
     error = sys_error("create a socket for", ep);
     return {};
@@ -94,11 +94,9 @@ Fd open_socket(const Endpoint& ep, int type, bool reuse_port, std::string& error
     }
   }
   if (type == SOCK_DGRAM) {
-    // Blocking: the socket's thread waits in recvmmsg (server_udp.hpp), waking up now and then to
-    // notice a stop.
+    // The thread waiting in recvmmsg wakes up now and then to notice a stop.
     const timeval linger{UdpSocket::wake_ms / 1000, (UdpSocket::wake_ms % 1000) * 1000};
-    if (fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK) != 0 ||
-        setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &linger, sizeof linger) != 0) {
+    if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &linger, sizeof linger) != 0) {
       error = sys_error("set the receive timeout of", ep);
       return {};
     }

@@ -26,12 +26,6 @@ void put16s(std::string& out, uint16_t v) {
   out += char(uint8_t(v));
 }
 
-const char* digest_of(const std::string& algorithm_wire) {
-  if (algorithm_wire == wire_name("hmac-sha256.")) return "SHA256";
-  if (algorithm_wire == wire_name("hmac-sha512.")) return "SHA512";
-  return nullptr;
-}
-
 std::string hmac(const TsigKey& key, const std::string& data) {
   struct MacFree {
     void operator()(EVP_MAC* m) const noexcept { EVP_MAC_free(m); }
@@ -102,11 +96,8 @@ void append_rr(std::vector<uint8_t>& msg, const std::string& rr) {
 
 std::string lower_name_at(const uint8_t* msg, size_t len, size_t pos, size_t& wire_len) {
   uint8_t name[max_dname_wire];
-  wire_len = parse_dname(msg, len, pos, name);
-  if (wire_len == 0) return {};
-  size_t n = 0;
-  while (name[n] != 0) n += size_t(name[n]) + 1;
-  return std::string(reinterpret_cast<const char*>(name), n + 1);
+  wire_len = parse_dname(msg, len, pos, name);  // no compression: the wire length is the name's
+  return std::string(reinterpret_cast<const char*>(name), wire_len);
 }
 
 }  // namespace
@@ -159,7 +150,7 @@ TsigCheck tsig_verify(const std::vector<TsigKey>& keys, const uint8_t* msg, cons
   key = nullptr;
   for (const TsigKey& k : keys)
     if (wire_name(k.name) == t.key) key = &k;
-  if (!key || !digest_of(t.algorithm) || wire_name(key->algorithm + ".") != t.algorithm) {
+  if (!key || wire_name(key->algorithm + ".") != t.algorithm) {
     key = nullptr;
     return TsigCheck::badkey;
   }
