@@ -23,7 +23,8 @@ build: deps
 run: build
 	$(BUILD)/dnsd run -c conf/dnsd.yaml
 
-# The whole suite on the release build, then again with ASan and UBSan (dnsd and the tests).
+# The whole suite on the release build, then unit and integration tests again with ASan and UBSan
+# (dnsd and the tests; the e2e tier runs once, on the release build).
 test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j2 --timeout 300
 	$(MAKE) test-sanitize
@@ -32,7 +33,7 @@ test-sanitize: test-deps
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DDNSD_SANITIZE=ON
 	cmake --build $(BUILD)-asan -j2
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure -j2 --timeout 300
+	  ctest --output-on-failure -j2 --timeout 300 -LE e2e
 
 # libFuzzer (clang, ASan) on every fuzz target for FUZZ_SECONDS each. New inputs go to
 # $(BUILD)-fuzz/corpus/TARGET (copy the interesting ones into tests/fuzz/corpus/TARGET), crashes to

@@ -1,20 +1,38 @@
-// dnsd entry point: argument parsing and wiring only. `run` serves, `check` validates and prints.
+// dnsd entry point: argument parsing and wiring only. `run` builds the data plane and the control
+// services and connects them (docs/ARCHITECTURE.md, "Threads"); `check` validates and prints;
+// `register` is the CLI client.
+#include <openssl/rand.h>
+
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "compile.hpp"
 #include "config.hpp"
-#include "control.hpp"
+#include "control_http.hpp"
+#include "control_loop.hpp"
+#include "health_monitor.hpp"
 #include "log.hpp"
 #include "register.hpp"
+#include "registration_api.hpp"
+#include "server.hpp"
+#include "status.hpp"
+#include "update_service.hpp"
+#include "zone_state.hpp"
 
 #ifndef DNSD_VERSION
 #define DNSD_VERSION "0.1.0"
 #endif
 
 namespace {
+
+struct RunOptions {
+  std::string config_path;
+  std::vector<std::string> listen;            // --listen: replaces the config's list
+  std::optional<std::string> control_listen;  // --control
+};
 
 const char* usage = R"(usage:
   dnsd run -c CONFIG [--listen ADDR:PORT ...] [--control ADDR:PORT]
@@ -62,12 +80,119 @@ int cmd_check(const std::string& path) {
   }
 }
 
-int cmd_run(const dnsd::RunOptions& options) {
+// One random cookie secret for the life of the process unless the config names one (servers that
+// share an address must share it).
+std::string random_cookie_secret() {
+  std::string secret(16, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(secret.data()), int(secret.size())) != 1)
+    throw std::runtime_error("cannot draw a random cookie secret");
+  return secret;
+}
+
+// The config file with the command line's overrides. Throws ConfigError or std::runtime_error.
+dnsd::DaemonConfig load_run_config(const RunOptions& options, const std::string& cookie_secret) {
+  dnsd::DaemonConfig config = dnsd::load_config(options.config_path);
+  if (config.cookie_secret.empty()) config.cookie_secret = cookie_secret;
+  if (!options.listen.empty()) config.listen = options.listen;
+  if (options.control_listen) config.control_listen = options.control_listen;
+  for (const std::string& l : config.listen)
+    if (!dnsd::parse_host_port(l)) throw std::runtime_error("--listen '" + l + "' must be ADDRESS:PORT or [IPV6]:PORT");
+  for (const dnsd::Diagnostic& d : config.warnings) spdlog::warn("config: {}", dnsd::to_string(d));
+  return config;
+}
+
+dnsd::ServerOptions server_options(const dnsd::DaemonConfig& config) {
+  dnsd::ServerOptions so;
+  so.workers = config.workers ? config.workers : dnsd::usable_cpus();
+  so.tcp_idle_timeout_ms = config.tcp.idle_timeout_ms;
+  so.tcp_max_connections = config.tcp.max_connections;
+  so.tcp_max_per_source = config.tcp.max_connections_per_source;
+  for (const std::string& l : config.listen) {
+    const dnsd::HostPort hp = *dnsd::parse_host_port(l);
+    so.listen.push_back(*dnsd::make_endpoint(hp.address, hp.port));
+  }
+  return so;
+}
+
+std::string read_token(const std::string& path) { return path.empty() ? "" : dnsd::read_token_file(path); }
+
+// The control endpoint's routes, in the order they are matched.
+void add_routes(dnsd::ControlHttp& http, const dnsd::ControlLoop& loop, const std::vector<std::function<std::string()>>& metrics,
+                dnsd::RegistrationApi& registrations, const dnsd::StatusView& status) {
+  using dnsd::HttpReply;
+  using dnsd::HttpRequest;
+  http.route("/healthz", [](const HttpRequest&) { return HttpReply{200, "ok\n", "text/plain"}; });
+  http.route("/readyz", [&loop](const HttpRequest&) {
+    return loop.ready() ? HttpReply{200, "ready\n", "text/plain"} : HttpReply{503, "not ready\n", "text/plain"};
+  });
+  http.route("/metrics", [&metrics](const HttpRequest&) {
+    std::string text;
+    for (const auto& source : metrics) text += source();
+    return HttpReply{200, std::move(text), "text/plain; version=0.0.4"};
+  });
+  http.route(&dnsd::RegistrationApi::matches, [&registrations](const HttpRequest& r) { return registrations.handle(r); },
+             false);
+  http.route(&dnsd::StatusView::matches, [&status](const HttpRequest& r) { return status.handle(r); });
+}
+
+int cmd_run(const RunOptions& options) {
   dnsd::init_logging();
   try {
-    dnsd::Control control(options);
-    control.start();
-    return control.run();
+    const std::string cookie_secret = random_cookie_secret();
+    dnsd::DaemonConfig config = load_run_config(options, cookie_secret);
+    dnsd::set_log_level(config.log_level);
+
+    // The control thread's services; each runs on the loop's event base (declared first: freed last).
+    dnsd::ControlLoop loop;
+    dnsd::SnapshotSlot slot;
+    dnsd::HealthMonitor health(loop.base());
+    dnsd::ZoneState zones(slot, health.table());
+    zones.start(config);
+    health.on_flips([&zones](const std::string& why) { zones.republish(why); });
+    zones.on_config([&health](const dnsd::DaemonConfig& c) { health.set_config(c); });
+
+    // The data plane. Every listener is bound before the first query is answered.
+    const dnsd::ServerOptions so = server_options(config);
+    dnsd::Server server(slot, so);
+    if (dnsd::Result<void> bound = server.bind(); !bound) throw std::runtime_error(bound.error().message);
+    dnsd::UpdateService updates(loop.base(), server.handoff(), zones);
+    dnsd::RegistrationApi registrations(zones);
+    registrations.set_token(read_token(config.token_file));
+    const dnsd::StatusView status(zones, health.table());
+    const std::vector<std::function<std::string()>> metrics = {
+        [&server] { return dnsd::render_prometheus(server.counters()); }, [&loop] { return loop.metrics(); },
+        [&zones] { return zones.metrics(); }, [&health] { return health.metrics(); },
+        [&updates] { return updates.metrics(); }};
+    std::optional<dnsd::ControlHttp> http;
+    if (config.control_listen) {
+      const dnsd::HostPort hp = *dnsd::parse_host_port(*config.control_listen);
+      http.emplace(loop.base());
+      add_routes(*http, loop, metrics, registrations, status);
+      const auto& tls = config.control_tls;
+      if (tls) http->enable_tls(tls->cert_file, tls->key_file, tls->client_ca_file);
+      if (dnsd::Result<void> bound = http->bind(hp.address, hp.port); !bound) throw std::runtime_error(bound.error().message);
+      spdlog::info("control: {} on {}{}", tls ? "https" : "http", *config.control_listen,
+                   tls && !tls->client_ca_file.empty() ? " (client certificates required)" : "");
+    }
+
+    loop.on_reload([&] {
+      dnsd::DaemonConfig next = load_run_config(options, cookie_secret);
+      const std::string token = read_token(next.token_file);
+      zones.reload(std::move(next));  // publishes, then tells the health monitor
+      registrations.set_token(token);
+      dnsd::set_log_level(zones.config().log_level);
+    });
+    loop.install_signals();
+    health.set_config(zones.config());
+    server.start();
+    loop.set_ready(true);
+    std::string where;
+    for (const dnsd::Endpoint& ep : server.bound()) where += (where.empty() ? "" : ", ") + ep.text;
+    spdlog::info("server: answering on {} (udp+tcp) with {} worker(s)", where, so.workers);
+    const int rc = loop.run();
+    server.stop();
+    spdlog::info("control: stopped");
+    return rc;
   } catch (const dnsd::ConfigError& e) {
     for (const auto& d : e.diagnostics()) spdlog::error("config: {}", dnsd::to_string(d));
   } catch (const std::exception& e) {
@@ -125,7 +250,7 @@ int main(int argc, char** argv) {
   const std::string command = args[0];
   if (command == "register") return cmd_register(args);
   if (command != "run" && command != "check") return fail_usage("unknown command '" + command + "'");
-  dnsd::RunOptions options;
+  RunOptions options;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string& out) {

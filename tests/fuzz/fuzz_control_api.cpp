@@ -1,7 +1,7 @@
-// Fuzz target: the control API's request handling on a real, started Control (config loaded, state
-// dir, workers up on a free port): each input is METHOD\nPATH\nAUTHORIZATION\nBODY. Properties: a
-// reply is one of the statuses the API defines with a JSON object body, a write never succeeds
-// without the token, and the registrations file on disk always loads without a problem.
+// Fuzz target: the registration API on a started zone state (config loaded, state dir, snapshot
+// published), as the control endpoint calls it: each input is METHOD\nPATH\nAUTHORIZATION\nBODY.
+// Properties: a reply is one of the statuses the API defines with a JSON object body, a write never
+// succeeds without the token, and the registrations file on disk always loads without a problem.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -9,8 +9,10 @@
 #include <fstream>
 #include <set>
 
-#include "control.hpp"
+#include "config.hpp"
 #include "log.hpp"
+#include "registration_api.hpp"
+#include "zone_state.hpp"
 
 namespace {
 
@@ -20,7 +22,10 @@ void check(bool ok) {
 
 struct Fixture {
   std::filesystem::path dir;
-  std::unique_ptr<dnsd::Control> control;
+  dnsd::SnapshotSlot slot;
+  dnsd::HealthTable health;
+  std::unique_ptr<dnsd::ZoneState> zones;
+  std::unique_ptr<dnsd::RegistrationApi> api;
   Fixture() {
     dir = std::filesystem::temp_directory_path() / ("dnsd-fuzz-api-" + std::to_string(getpid()));
     std::filesystem::create_directories(dir / "zones");
@@ -35,13 +40,16 @@ struct Fixture {
            "  - name: r1\n    registration: true\n    expected_size: 2\n"
            "  - registration: true\n    peer_tls: false\n";
     dnsd::init_logging();
-    dnsd::RunOptions options;
-    options.config_path = (dir / "dnsd.yaml").string();
-    control = std::make_unique<dnsd::Control>(options);
-    control->start();
+    const dnsd::DaemonConfig config = dnsd::load_config((dir / "dnsd.yaml").string());
+    dnsd::set_log_level(config.log_level);
+    zones = std::make_unique<dnsd::ZoneState>(slot, health);
+    zones->start(config);
+    api = std::make_unique<dnsd::RegistrationApi>(*zones);
+    api->set_token(dnsd::read_token_file(config.token_file));
   }
   ~Fixture() {
-    control.reset();
+    api.reset();
+    zones.reset();
     std::filesystem::remove_all(dir);
   }
 };
@@ -55,7 +63,7 @@ Fixture& fixture() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  dnsd::ApiRequest req;
+  dnsd::HttpRequest req;
   size_t pos = 0;
   for (std::string* field : {&req.method, &req.path, &req.authorization}) {
     const size_t nl = text.find('\n', pos);
@@ -63,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     pos = nl == std::string::npos ? text.size() : nl + 1;
   }
   req.body = text.substr(pos);
-  const dnsd::ApiReply reply = fixture().control->api(req);
+  const dnsd::HttpReply reply = fixture().api->handle(req);
   static const std::set<int> statuses = {200, 201, 400, 401, 403, 404, 405, 409, 413, 500};
   check(statuses.count(reply.status) == 1);
   check(!reply.body.empty() && reply.body.front() == '{');

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "../../dnsd/ldns.hpp"
+#include "ldns.hpp"
 #include "../unit/packet.hpp"
 
 namespace dnsd::test {

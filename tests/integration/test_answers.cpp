@@ -173,6 +173,6 @@ TEST_CASE("a wildcard listener replies from the address each query was sent to",
   // udp_exchange_to uses a connected socket: a reply from any other source address never arrives.
   REQUIRE(v4);
   REQUIRE(v6);
-  CHECK(rcode_of(*v4) == 0);
-  CHECK(rcode_of(*v6) == 0);
+  CHECK(rcode_of(*v4) == "NOERROR");
+  CHECK(rcode_of(*v6) == "NOERROR");
 }

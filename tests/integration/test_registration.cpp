@@ -235,18 +235,20 @@ TEST_CASE("dnsd register: waits for the gate, prints the etcd flags, retries the
   const std::string cmd = std::string(DNSD_BINARY) + " register --control http://127.0.0.1:" + std::to_string(s.control) +
                           " --token-file " + s.dir.path("token") + " --zone lab.example.com --cluster r1 --timeout 20 --wait";
   std::vector<std::string> outputs(2);
+  std::vector<int> statuses(2, -1);
   std::vector<std::thread> members;
   for (int i = 0; i < 2; ++i)
     members.emplace_back([&, i] {
       const std::string n = "w" + std::to_string(i);
       const std::string out = s.dir.path(n + ".out");
-      std::system((cmd + " --member " + n + " --host " + n + ".r1.lab.example.com --address 192.0.2.5" +
-                   std::to_string(i) + " > " + out + " 2>/dev/null")
-                      .c_str());
+      statuses[size_t(i)] = std::system((cmd + " --member " + n + " --host " + n + ".r1.lab.example.com --address 192.0.2.5" +
+                                         std::to_string(i) + " > " + out + " 2>/dev/null")
+                                            .c_str());
       std::ifstream in(out);
       std::getline(in, outputs[size_t(i)]);
     });
   for (auto& m : members) m.join();
+  CHECK(statuses == std::vector<int>{0, 0});
   CHECK(outputs[0] ==
         "--name=w0 --discovery-srv=lab.example.com --discovery-srv-name=r1 "
         "--initial-advertise-peer-urls=https://w0.r1.lab.example.com:2380 "

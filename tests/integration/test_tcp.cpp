@@ -27,7 +27,7 @@ TEST_CASE("pipelined queries on one connection are all answered, in order", "[tc
   for (uint16_t i = 0; i < replies.size(); ++i) {
     INFO(i);
     CHECK(rd16(replies[i], 0) == 1000 + i);
-    CHECK(rcode_of(replies[i]) == (i % 2 ? 0 : 3));
+    CHECK(rcode_of(replies[i]) == (i % 2 ? "NOERROR" : "NXDOMAIN"));
   }
 }
 

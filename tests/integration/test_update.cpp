@@ -6,8 +6,8 @@
 
 #include <ctime>
 
-#include "../../dnsd/config.hpp"
-#include "../../dnsd/tsig.hpp"
+#include "config.hpp"
+#include "tsig.hpp"
 #include "harness.hpp"
 #include "ldns_reply.hpp"
 #include "../unit/update_message.hpp"

@@ -5,18 +5,12 @@
 #include <string>
 
 #include "compile.hpp"
+#include "exchange.hpp"
 #include "ldns.hpp"
-#include "packet.hpp"
-#include "query.hpp"
 #include "temp_dir.hpp"
 #include "wire.hpp"
 
 namespace dnsd::test {
-
-struct PktDeleter {
-  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
-};
-using PktPtr = std::unique_ptr<ldns_pkt, PktDeleter>;
 
 class CompiledZone {
  public:
@@ -33,12 +27,7 @@ class CompiledZone {
   const CompiledConfig& compiled() const { return compiled_; }
 
   // Raw reply bytes for a query.
-  Bytes raw(const Bytes& query, Transport t = Transport::udp) const {
-    Bytes reply(65535);
-    Counters c;
-    reply.resize(query_process(snapshot(), query.data(), query.size(), reply.data(), reply.size(), t, c));
-    return reply;
-  }
+  Bytes raw(const Bytes& query, Transport t = Transport::udp) const { return Exchange(snapshot(), query, t).reply; }
 
   // The reply parsed back by ldns (null when ldns cannot parse it or there is no reply).
   PktPtr ask(const std::string& name, uint16_t type, QueryOptions o = {}, Transport t = Transport::udp) const {
@@ -56,9 +45,7 @@ class CompiledZone {
 };
 
 inline std::string rr_text(const ldns_rr* rr) {
-  char* s = ldns_rr2str(rr);
-  std::string out = s ? s : "";
-  free(s);
+  std::string out = take_ldns_string(ldns_rr2str(rr));
   if (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -68,7 +69,46 @@ inline Bytes make_query(const std::string& name, uint16_t type, uint16_t klass =
 }
 
 inline uint16_t rd16(const Bytes& b, size_t off) { return uint16_t(b.at(off) << 8 | b.at(off + 1)); }
-inline uint8_t rcode_of(const Bytes& b) { return b.at(3) & 0x0F; }
+
+// Names and hex for what checks compare, so that a failing check says "REFUSED" or "0xabcd" (Catch
+// prints a uint8_t as a character and other integers as bare decimals).
+inline std::string rcode_name(unsigned rc) {
+  static const char* const names[] = {"NOERROR", "FORMERR",  "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+                                      "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE"};
+  return rc < sizeof names / sizeof names[0] ? names[rc] : "RCODE" + std::to_string(rc);
+}
+inline std::string type_name(uint16_t t) {
+  switch (t) {
+    case 1: return "A";
+    case 2: return "NS";
+    case 5: return "CNAME";
+    case 6: return "SOA";
+    case 13: return "HINFO";
+    case 16: return "TXT";
+    case 28: return "AAAA";
+    case 33: return "SRV";
+    case 41: return "OPT";
+    case 250: return "TSIG";
+    default: return "TYPE" + std::to_string(t);
+  }
+}
+inline std::string hex(const uint8_t* p, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += {digits[p[i] >> 4], digits[p[i] & 15]};
+  return out;
+}
+// Bytes [off, off + n) as hex; throws std::out_of_range past the end.
+inline std::string hex(const Bytes& b, size_t off, size_t n) {
+  if (off + n > b.size()) throw std::out_of_range("hex: " + std::to_string(off + n) + " past " + std::to_string(b.size()));
+  return hex(b.data() + off, n);
+}
+inline std::string hex16(uint16_t v) {
+  const uint8_t bytes[2] = {uint8_t(v >> 8), uint8_t(v)};
+  return "0x" + hex(bytes, 2);
+}
+
+inline std::string rcode_of(const Bytes& b) { return rcode_name(b.at(3) & 0x0F); }
 inline bool aa_of(const Bytes& b) { return b.at(2) & 0x04; }
 inline bool tc_of(const Bytes& b) { return b.at(2) & 0x02; }
 

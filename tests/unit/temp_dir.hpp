@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace dnsd::test {
@@ -27,6 +28,10 @@ class TempDir {
     std::filesystem::create_directories(p.parent_path());
     std::ofstream(p) << content;
     return p.string();
+  }
+  std::string read(const std::string& name) const {
+    std::ifstream in(std::filesystem::path(path_) / name, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   std::string path(const std::string& name = "") const { return (std::filesystem::path(path_) / name).string(); }
 

@@ -239,3 +239,33 @@ TEST_CASE("durations, host:port and Go host names", "[config]") {
   while (long_name.size() < 250) long_name += "abcdefghi.";
   CHECK_FALSE(go_valid_hostname(long_name + "abcde."));
 }
+
+TEST_CASE("health config keys: defaults and errors with file:line", "[health][config]") {
+  TempDir dir;
+  const std::string conf = dir.write("dnsd.yaml", "listen: [\"127.0.0.1:1\"]\nzones: [\"z.yaml\"]\n");
+  const std::string head =
+      "zone: lab.example.com\nsoa: { mname: ns.example.org, rname: h.example.org }\nns: [ns.example.org]\n"
+      "clusters:\n  - client_tls: true\n    members: [{ name: a, host: a.example.org }]\n";
+  dir.write("z.yaml", head + "    health: {}\n");
+  const DaemonConfig cfg = load_config(conf);
+  const HealthOptions& h = *cfg.zones.at(0).clusters.at(0).health;
+  CHECK(h.scheme == "https");  // from client_tls
+  CHECK(h.path == "/health");
+  CHECK(h.interval_ms == 2000);
+  CHECK(h.timeout_ms == 1000);
+  CHECK(h.rise == 2);
+  CHECK(h.fall == 3);
+  CHECK_FALSE(h.fail_closed);
+  dir.write("z.yaml", head + "    health: { scheme: gopher, interval: 1s, timeout: 2s, fall: 0, ca_file: nope.pem, colour: 1 }\n");
+  try {
+    load_config(conf);
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    CHECK_THAT(m, Catch::Contains("z.yaml:7: scheme must be http or https, not 'gopher'"));
+    CHECK_THAT(m, Catch::Contains("z.yaml:7: fall must be an integer from 1 to 100"));
+    CHECK_THAT(m, Catch::Contains("nope.pem' does not exist"));
+    CHECK_THAT(m, Catch::Contains("z.yaml:7: unknown key 'colour' in health"));
+    CHECK_THAT(m, Catch::Contains("z.yaml:7: timeout must not exceed interval"));
+  }
+}

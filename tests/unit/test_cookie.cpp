@@ -4,25 +4,17 @@
 #include <string>
 
 #include "cookie.hpp"
-#include "packet.hpp"
-#include "query.hpp"
+#include "exchange.hpp"
 #include "wire.hpp"
 
 using namespace dnsd;
-using dnsd::test::Bytes;
+using namespace dnsd::test;
 
 namespace {
 
 Bytes unhex(const std::string& h) {
   Bytes out;
   for (size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(uint8_t(std::stoi(h.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
-std::string hex(const uint8_t* p, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += std::string{digits[p[i] >> 4], digits[p[i] & 15]};
   return out;
 }
 
@@ -38,12 +30,12 @@ std::string answered(const std::string& cookie_hex, uint32_t now) {
 
 // A query with EDNS and a COOKIE option of the given bytes.
 Bytes query_with_cookie(const Bytes& cookie) {
-  Bytes q = dnsd::test::make_query("a.example", rr_type::a);
+  Bytes q = make_query("a.example", rr_type::a);
   q[11] = 1;
   q.insert(q.end(), {0, 0, 41, 0x10, 0, 0, 0, 0, 0});
-  dnsd::test::push16(q, uint16_t(4 + cookie.size()));
-  dnsd::test::push16(q, edns_cookie);
-  dnsd::test::push16(q, uint16_t(cookie.size()));
+  push16(q, uint16_t(4 + cookie.size()));
+  push16(q, edns_cookie);
+  push16(q, uint16_t(cookie.size()));
   q.insert(q.end(), cookie.begin(), cookie.end());
   return q;
 }
@@ -74,32 +66,30 @@ TEST_CASE("server cookies: RFC 9018 appendix A, and fresh cookies kept", "[cooki
 TEST_CASE("replies carry our cookie after the client's; bad lengths are FORMERR", "[cookie][query]") {
   Snapshot snap;
   snap.set_cookie_secret(std::string(secret.begin(), secret.end()));
-  Bytes reply(65535);
-  Counters c;
   MessageContext context;
   context.client_ip = client_v4;
   context.client_ip_len = 4;
   context.now = 1559731985;
   const Bytes q = query_with_cookie(unhex("2464c4abcf10c957"));
-  size_t n = query_process(&snap, q.data(), q.size(), reply.data(), reply.size(), Transport::udp, c, &context);
-  REQUIRE(n > 40);
-  CHECK(reply[3] == rcode::refused);  // no zones: REFUSED, still with the OPT and the cookie
-  CHECK(get16(reply.data() + n - 30) == 28);                         // OPT RDLENGTH
-  CHECK(get16(reply.data() + n - 28) == edns_cookie);
-  CHECK(hex(reply.data() + n - 24, 24) == "2464c4abcf10c957010000005cf79f111f8130c3eee29480");
+  const Exchange x(&snap, q, Transport::udp, &context);
+  const Bytes& r = x.reply;
+  REQUIRE(r.size() > 40);
+  CHECK(rcode_of(r) == "REFUSED");  // no zones: REFUSED, still with the OPT and the cookie
+  CHECK(rd16(r, r.size() - 30) == 28);  // OPT RDLENGTH
+  CHECK(rd16(r, r.size() - 28) == edns_cookie);
+  CHECK(hex(r, r.size() - 24, 24) == "2464c4abcf10c957010000005cf79f111f8130c3eee29480");
   // Without a secret (cookies off) or without a client address, the OPT has no options.
   Snapshot off;
-  n = query_process(&off, q.data(), q.size(), reply.data(), reply.size(), Transport::udp, c, &context);
-  CHECK(get16(reply.data() + n - 2) == 0);
+  const Exchange plain(&off, q, Transport::udp, &context);
+  CHECK(rd16(plain.reply, plain.reply.size() - 2) == 0);
   for (size_t len : {0, 7, 9, 15, 41}) {
     INFO(len);
-    const Bytes bad = query_with_cookie(Bytes(len, 0xAB));
-    n = query_process(&snap, bad.data(), bad.size(), reply.data(), reply.size(), Transport::udp, c, &context);
-    CHECK((reply[3] & 0x0F) == rcode::formerr);
+    const Exchange bad(&snap, query_with_cookie(Bytes(len, 0xAB)), Transport::udp, &context);
+    CHECK(rcode_of(bad.reply) == "FORMERR");
   }
   for (size_t len : {8, 16, 24, 40}) {
-    const Bytes good = query_with_cookie(Bytes(len, 0xAB));
-    n = query_process(&snap, good.data(), good.size(), reply.data(), reply.size(), Transport::udp, c, &context);
-    CHECK((reply[3] & 0x0F) == rcode::refused);
+    INFO(len);
+    const Exchange good(&snap, query_with_cookie(Bytes(len, 0xAB)), Transport::udp, &context);
+    CHECK(rcode_of(good.reply) == "REFUSED");
   }
 }

@@ -1,9 +1,8 @@
-// TSIG signing and verification, and DNS UPDATE semantics on a compiled zone.
+// DNS UPDATE (RFC 2136) on a compiled zone: each phase of §3 alone (prerequisites, prescan, apply),
+// then the whole: adds, deletes, CNAME rules and config-owned records.
 #include <catch2/catch.hpp>
 
 #include "compiled_zone.hpp"
-#include "registry.hpp"
-#include "tsig.hpp"
 #include "update.hpp"
 #include "update_message.hpp"
 
@@ -11,24 +10,6 @@ using namespace dnsd;
 using namespace dnsd::test;
 
 namespace {
-
-const TsigKey key{"ddns-key.", "hmac-sha256", "0123456789abcdef0123456789abcdef", {}};
-const TsigKey key512{"other.", "hmac-sha512", "another secret", {}};
-const std::vector<TsigKey> keys{key, key512};  // what tsig_verify finds keys in (found points here)
-
-std::vector<uint8_t> signed_query(uint64_t time, const TsigKey& k = key) {
-  std::vector<uint8_t> q = make_query("lab.example.com", 6);
-  tsig_sign_request(q, k, time);
-  return q;
-}
-
-TsigCheck check(const std::vector<uint8_t>& msg, uint64_t now, TsigRecord& t, const TsigKey*& found) {
-  QueryView v;
-  REQUIRE(parse_query(msg.data(), msg.size(), v) == ParseResult::ok);
-  REQUIRE(v.tsig_offset);
-  REQUIRE(read_tsig(msg.data(), msg.size(), v.tsig_offset, v.tsig_end, t));
-  return tsig_verify(keys, msg.data(), t, now, found);
-}
 
 const char* zone_yaml =
     "zone: lab.example.com\n"
@@ -57,63 +38,73 @@ UpdateResult run(const ZoneRecords& zone, const std::vector<std::string>& record
   return apply_update(p.get(), zone, records);
 }
 
+// An ldns RR list that owns its records: the phases take lists, as ldns_pkt_answer/authority give them.
+struct RrList {
+  ldns_rr_list* list = ldns_rr_list_new();
+  explicit RrList(const std::vector<ldns_rr*>& rrs) {
+    for (ldns_rr* r : rrs) ldns_rr_list_push_rr(list, r);
+  }
+  ~RrList() { ldns_rr_list_deep_free(list); }
+  RrList(const RrList&) = delete;
+  RrList& operator=(const RrList&) = delete;
+};
+
 }  // namespace
 
-TEST_CASE("TSIG: a signed request verifies, and any change to it, the key or the clock does not", "[tsig]") {
-  const uint64_t now = 1800000000;
-  TsigRecord t;
-  const TsigKey* found = nullptr;
-  CHECK(check(signed_query(now), now, t, found) == TsigCheck::ok);
-  CHECK(found == &keys[0]);
-  CHECK(t.time_signed == now);
-  CHECK(t.fudge == 300);
-  CHECK(t.mac.size() == 32);
-  CHECK(check(signed_query(now, key512), now, t, found) == TsigCheck::ok);
-  CHECK(t.mac.size() == 64);
-
-  auto tampered = signed_query(now);
-  tampered[13] ^= 0x20;  // one letter of the question's case: the MAC covers it
-  CHECK(check(tampered, now, t, found) == TsigCheck::badsig);
-  CHECK(found == nullptr);
-  CHECK(check(signed_query(now), now + 301, t, found) == TsigCheck::badtime);
-  CHECK(found == &keys[0]);  // BADTIME replies are signed
-  CHECK(check(signed_query(now), now - 300, t, found) == TsigCheck::ok);
-  TsigKey stranger = key;
-  stranger.name = "stranger.";
-  CHECK(check(signed_query(now, stranger), now, t, found) == TsigCheck::badkey);
-  TsigKey wrong_alg = key;
-  wrong_alg.algorithm = "hmac-sha512";
-  CHECK(check(signed_query(now, wrong_alg), now, t, found) == TsigCheck::badkey);
-  TsigKey wrong_secret = key;
-  wrong_secret.secret[0] ^= 1;
-  CHECK(check(signed_query(now, wrong_secret), now, t, found) == TsigCheck::badsig);
+TEST_CASE("UPDATE phase 1, prerequisites (RFC 2136 §3.2), against the zone as served", "[update]") {
+  CompiledZone z(zone_yaml);
+  const UpdateZone zone(z.compiled().zones[0]);
+  struct Row {
+    const char* what;
+    ldns_rr* prerequisite;
+    const char* rcode;
+  };
+  const Row rows[] = {
+      {"name in use: yes", empty_rr("ns1.lab.example.com.", LDNS_RR_TYPE_ANY, LDNS_RR_CLASS_ANY), "NOERROR"},
+      {"name in use: no", empty_rr("nope.lab.example.com.", LDNS_RR_TYPE_ANY, LDNS_RR_CLASS_ANY), "NXDOMAIN"},
+      {"RRset exists: yes", empty_rr("ns1.lab.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_ANY), "NOERROR"},
+      {"RRset exists: no", empty_rr("ns1.lab.example.com.", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_ANY), "NXRRSET"},
+      {"name not in use: it is", empty_rr("NS1.lab.example.com.", LDNS_RR_TYPE_ANY, LDNS_RR_CLASS_NONE), "YXDOMAIN"},
+      {"name not in use: it is not", empty_rr("nope.lab.example.com.", LDNS_RR_TYPE_ANY, LDNS_RR_CLASS_NONE), "NOERROR"},
+      {"RRset does not exist: it does", empty_rr("ns1.lab.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_NONE), "YXRRSET"},
+      {"RRset equals: yes", rr("ns1.lab.example.com. 0 IN A 192.0.2.53"), "NOERROR"},
+      {"RRset equals: other value", rr("ns1.lab.example.com. 0 IN A 192.0.2.54"), "NXRRSET"},
+      {"a TTL", rr("ns1.lab.example.com. 60 IN A 192.0.2.53"), "FORMERR"},
+      {"outside the zone", empty_rr("a.example.org.", LDNS_RR_TYPE_ANY, LDNS_RR_CLASS_ANY), "NOTZONE"},
+  };
+  for (const Row& row : rows) {
+    INFO(row.what);
+    const RrList prerequisites({row.prerequisite});
+    CHECK(rcode_name(check_prerequisites(prerequisites.list, zone).rcode) == row.rcode);
+  }
 }
 
-TEST_CASE("TSIG: replies are signed over the request MAC, checked by ldns", "[tsig]") {
-  const uint64_t now = uint64_t(std::time(nullptr));
-  auto q = signed_query(now);
-  TsigRecord t;
-  const TsigKey* found = nullptr;
-  REQUIRE(check(q, now, t, found) == TsigCheck::ok);
-  std::vector<uint8_t> reply(q.begin(), q.begin() + long(t.offset));
-  reply[2] |= 0x80;
-  reply[10] = reply[11] = 0;
-  tsig_append(reply, found, t, 0, now);
-  ldns_pkt* parsed = nullptr;
-  REQUIRE(ldns_wire2pkt(&parsed, reply.data(), reply.size()) == LDNS_STATUS_OK);
-  dnsd::PktPtr p(parsed);
-  RdfPtr mac(ldns_native2rdf_int16_data(t.mac.size(), reinterpret_cast<uint8_t*>(const_cast<char*>(t.mac.data()))));
-  CHECK(ldns_pkt_tsig_verify(p.get(), reply.data(), reply.size(), "ddns-key.", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", mac.get()));
-  CHECK_FALSE(ldns_pkt_tsig_verify(p.get(), reply.data(), reply.size(), "ddns-key.", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", nullptr));
+TEST_CASE("UPDATE phase 2, prescan (§3.4.1): one bad update refuses the message before any is applied", "[update]") {
+  CompiledZone z(zone_yaml);
+  const UpdateZone zone(z.compiled().zones[0]);
+  const RrList good({rr("new.lab.example.com. 60 IN A 192.0.2.77")});
+  CHECK(prescan_updates(good.list, zone).ok());
+  const RrList mixed({rr("new.lab.example.com. 60 IN A 192.0.2.77"), rr("ns1.lab.example.com. 60 IN A 192.0.2.9")});
+  const UpdateCheck refused = prescan_updates(mixed.list, zone);
+  CHECK(rcode_name(refused.rcode) == "REFUSED");
+  CHECK_THAT(refused.why, Catch::Contains("touches records the config owns"));
+  // The apply phase alone does not guard the config: the prescan is what keeps it whole.
+  CHECK(apply_updates(mixed.list, zone, {}).records.size() == 2);
+}
 
-  std::vector<uint8_t> unsigned_reply(q.begin(), q.begin() + long(t.offset));
-  unsigned_reply[10] = unsigned_reply[11] = 0;
-  tsig_append(unsigned_reply, nullptr, t, tsig_error::badsig, now);
-  TsigRecord back;
-  REQUIRE(read_tsig(unsigned_reply.data(), unsigned_reply.size(), t.offset, unsigned_reply.size(), back));
-  CHECK(back.mac.empty());
-  CHECK(back.error == tsig_error::badsig);
-  CHECK(back.original_id == t.original_id);
+TEST_CASE("UPDATE phase 3, apply (§3.4.2), on the zone's UPDATE records only", "[update]") {
+  CompiledZone z(zone_yaml);
+  const UpdateZone zone(z.compiled().zones[0]);
+  const std::vector<std::string> before = {"a.lab.example.com.\t60\tIN\tA\t192.0.2.1"};
+  const RrList add({rr("a.lab.example.com. 60 IN A 192.0.2.2"), rr("b.lab.example.com. 60 IN TXT \"b\"")});
+  UpdateResult r = apply_updates(add.list, zone, before);
+  CHECK(r.changed);
+  CHECK(r.records == std::vector<std::string>{"a.lab.example.com.\t60\tIN\tA\t192.0.2.1", "a.lab.example.com.\t60\tIN\tA\t192.0.2.2",
+                                              "b.lab.example.com.\t60\tIN\tTXT\t\"b\""});
+  const RrList again({rr("a.lab.example.com. 60 IN A 192.0.2.1")});
+  r = apply_updates(again.list, zone, before);
+  CHECK_FALSE(r.changed);  // already there: nothing to write
+  CHECK(r.records == before);
 }
 
 TEST_CASE("UPDATE semantics: adds, deletes, CNAME rules and config-owned records", "[update]") {
@@ -176,28 +167,4 @@ TEST_CASE("UPDATE semantics: adds, deletes, CNAME rules and config-owned records
     CHECK(int(r.rcode) == int(row.rcode));
     if (r.rcode == 0) CHECK(r.records.size() == 3);  // new added; a.* kept (not at the apex)
   }
-}
-
-TEST_CASE("UPDATE records: persisted in the registry file and served after config records", "[update]") {
-  Registry reg;
-  reg.records["lab.example.com."] = {"web.lab.example.com.\t60\tIN\tTXT\t\"two words\"", "web.lab.example.com.\t60\tIN\tA\t192.0.2.80"};
-  const Registry back = Registry::parse(reg.serialize(), "registrations");
-  CHECK(back.records == reg.records);
-  std::string damaged = reg.serialize();
-  damaged.replace(damaged.find("192.0.2.80"), 10, "192.0.2.81");
-  CHECK_THROWS_WITH(Registry::parse(damaged, "registrations"), Catch::Contains("checksum mismatch"));
-
-  // A record the config took over since it was added is dropped with a warning, never served twice.
-  TempDir dir;
-  const std::string conf = dir.write("dnsd.yaml", "listen: [\"127.0.0.1:1053\"]\nzones: [\"zones/*.yaml\"]\nstate_dir: state\n");
-  dir.write("zones/zone.yaml", zone_yaml);
-  DaemonConfig cfg = load_config(conf);
-  reg.records["lab.example.com."].push_back("ns1.lab.example.com. 60 IN A 192.0.2.99");
-  reg.apply(cfg);
-  StateStore state(cfg.state_dir, true);
-  const CompiledConfig c = compile_config(cfg, state);
-  const std::string text = zone_text(c.zones[0]);
-  CHECK_THAT(text, Catch::Contains("\"two words\"") && Catch::Contains("192.0.2.80") && !Catch::Contains("192.0.2.99"));
-  REQUIRE(c.warnings.size() == 1);
-  CHECK_THAT(c.warnings[0].message, Catch::Contains("the config now has this name and type"));
 }

@@ -1,7 +1,9 @@
-// Record generation: the etcd naming table of DESIGN §2.
+// Record generation: the etcd naming table (docs/ARCHITECTURE.md, "etcd naming"), validation, and
+// the records added by UPDATE beside the config's.
 #include <catch2/catch.hpp>
 
 #include "compiled_zone.hpp"
+#include "registry.hpp"
 
 using namespace dnsd;
 using namespace dnsd::test;
@@ -69,4 +71,22 @@ TEST_CASE("the SOA comes first with serial, timers and the zone TTL", "[records]
   CHECK_THAT(text, Catch::StartsWith("; zone lab.example.com.\nlab.example.com.\t60\tIN\tSOA\tns1.lab.example.com. "
                                      "hostmaster.lab.example.com. "));
   CHECK_THAT(text, Catch::Contains(" 3600 600 86400 30\nlab.example.com.\t60\tIN\tNS\tns1.example.org.\n"));
+}
+
+TEST_CASE("an UPDATE record the config has taken over is dropped with a warning, never served twice", "[records][update]") {
+  Registry reg;
+  reg.records["lab.example.com."] = {"web.lab.example.com.\t60\tIN\tTXT\t\"two words\"",
+                                     "web.lab.example.com.\t60\tIN\tA\t192.0.2.80",
+                                     "ns1.lab.example.com. 60 IN A 192.0.2.99"};
+  TempDir dir;
+  const std::string conf = dir.write("dnsd.yaml", "listen: [\"127.0.0.1:1053\"]\nzones: [\"zones/*.yaml\"]\nstate_dir: state\n");
+  dir.write("zones/zone.yaml", head + "records: |\n  ns1 IN A 192.0.2.53\n");
+  DaemonConfig cfg = load_config(conf);
+  reg.apply(cfg);
+  StateStore state(cfg.state_dir, true);
+  const CompiledConfig c = compile_config(cfg, state);
+  const std::string text = zone_text(c.zones[0]);
+  CHECK_THAT(text, Catch::Contains("\"two words\"") && Catch::Contains("192.0.2.80") && !Catch::Contains("192.0.2.99"));
+  REQUIRE(c.warnings.size() == 1);
+  CHECK_THAT(c.warnings[0].message, Catch::Contains("the config now has this name and type"));
 }

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "../../dnsd/ldns.hpp"
+#include "ldns.hpp"
 
 namespace dnsd::test {
 

@@ -1,0 +1,282 @@
+// Precompiling answers (see compile.hpp). Each answer is rendered once as a whole message whose
+// question is the owner name at offset 12; the bytes after the question become the Answer body.
+#include "compile.hpp"
+
+#include <ctime>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include "wire.hpp"
+
+namespace dnsd {
+
+namespace {
+
+struct RRset {
+  std::string owner;  // lower-case wire
+  ldns_rr_type type;
+  uint32_t ttl;
+  std::vector<const ldns_rr*> rrs;
+};
+
+// RFC 3597 §4: only the RFC 1035 types may have names in their RDATA compressed.
+bool compressible_rdata(ldns_rr_type t) {
+  return t == LDNS_RR_TYPE_NS || t == LDNS_RR_TYPE_CNAME || t == LDNS_RR_TYPE_SOA || t == LDNS_RR_TYPE_PTR ||
+         t == LDNS_RR_TYPE_MX;
+}
+
+class Packer {
+ public:
+  explicit Packer(const std::string& qname) : buf_(header_size) {
+    name(reinterpret_cast<const uint8_t*>(qname.data()), qname.size(), false);
+    buf_.resize(buf_.size() + 4);
+    body_start_ = buf_.size();
+  }
+
+  void rr(const ldns_rr* rr, uint32_t ttl) {
+    const ldns_rdf* owner = ldns_rr_owner(rr);
+    name(ldns_rdf_data(owner), ldns_rdf_size(owner), true);
+    const ldns_rr_type type = ldns_rr_get_type(rr);
+    u16(uint16_t(type));
+    u16(uint16_t(ldns_rr_get_class(rr)));
+    u32(ttl);
+    const size_t rdlen_at = buf_.size();
+    u16(0);
+    for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+      const ldns_rdf* f = ldns_rr_rdf(rr, i);
+      if (ldns_rdf_get_type(f) == LDNS_RDF_TYPE_DNAME)
+        name(ldns_rdf_data(f), ldns_rdf_size(f), compressible_rdata(type));
+      else
+        raw(ldns_rdf_data(f), ldns_rdf_size(f));
+    }
+    const size_t rdlen = buf_.size() - rdlen_at - 2;
+    if (rdlen > 65535) throw std::runtime_error("record data over 64 KiB");
+    put16(buf_.data() + rdlen_at, uint16_t(rdlen));
+  }
+
+  // RFC 8482 §4.2: the synthesized answer to ANY.
+  void hinfo(uint32_t ttl) {
+    name(buf_.data() + header_size, body_start_ - header_size - 4, true);
+    u16(rr_type::hinfo);
+    u16(class_in);
+    u32(ttl);
+    const uint8_t rdata[] = {0, 9, 7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
+    raw(rdata, sizeof rdata);
+  }
+
+  size_t body_size() const { return buf_.size() - body_start_; }
+  std::vector<uint8_t> body() const {
+    if (buf_.size() > max_message) throw std::runtime_error("answer over 64 KiB");
+    return {buf_.begin() + long(body_start_), buf_.end()};
+  }
+
+ private:
+  void u16(uint16_t v) {
+    buf_.push_back(uint8_t(v >> 8));
+    buf_.push_back(uint8_t(v));
+  }
+  void u32(uint32_t v) {
+    u16(uint16_t(v >> 16));
+    u16(uint16_t(v));
+  }
+  void raw(const uint8_t* p, size_t n) { buf_.insert(buf_.end(), p, p + n); }
+
+  // Writes a name, pointing at the longest suffix already in the message when `compress`; every
+  // suffix written in full becomes a pointer target for later names.
+  void name(const uint8_t* wire, size_t len, bool compress) {
+    const std::string lower = fold_wire({reinterpret_cast<const char*>(wire), len});
+    size_t i = 0;
+    while (i < len && wire[i] != 0) {
+      if (compress) {
+        auto it = targets_.find(lower.substr(i));
+        if (it != targets_.end()) {
+          u16(uint16_t(0xC000 | it->second));
+          return;
+        }
+      }
+      if (buf_.size() < 0x3FFF) targets_.emplace(lower.substr(i), uint16_t(buf_.size()));
+      raw(wire + i, size_t(wire[i]) + 1);
+      i += size_t(wire[i]) + 1;
+    }
+    buf_.push_back(0);
+  }
+
+  std::vector<uint8_t> buf_;
+  size_t body_start_ = 0;
+  std::map<std::string, uint16_t> targets_;
+};
+
+const ldns_rdf* additional_target(const ldns_rr* rr) {
+  switch (ldns_rr_get_type(rr)) {
+    case LDNS_RR_TYPE_SRV: return ldns_rr_rdf(rr, 3);
+    case LDNS_RR_TYPE_NS: return ldns_rr_rdf(rr, 0);
+    case LDNS_RR_TYPE_MX: return ldns_rr_rdf(rr, 1);
+    default: return nullptr;
+  }
+}
+
+class ZoneCompiler {
+ public:
+  ZoneCompiler(const ZoneRecords& zr, Snapshot& snap) : zr_(zr), snap_(snap) {
+    for (const Record& rec : zr.records) {
+      const ldns_rr* rr = rec.rr.get();
+      const auto key = std::make_pair(lower_wire(ldns_rr_owner(rr)), ldns_rr_get_type(rr));
+      auto [it, fresh] = index_.emplace(key, sets_.size());
+      // RFC 2181 §5.2: one TTL per RRset; the first record's TTL wins.
+      if (fresh) sets_.push_back({key.first, key.second, ldns_rr_ttl(rr), {}});
+      sets_[it->second].rrs.push_back(rr);
+    }
+  }
+
+  void run() {
+    if (sets_.empty() || sets_[0].type != LDNS_RR_TYPE_SOA) throw std::runtime_error("zone without SOA");
+    const RRset& soa = sets_[0];
+    Zone z;
+    z.apex = soa.owner;
+    z.apex_text = zr_.apex;
+    z.serial = ldns_rdf2native_int32(ldns_rr_rdf(soa.rrs[0], 2));
+    z.soa_negative_tail = soa_tail(soa.rrs[0], std::min(ldns_rr_ttl(soa.rrs[0]), zr_.negative_ttl));
+    const Zone& zone = snap_.add_zone(std::move(z));
+
+    for (const RRset& set : sets_) {
+      // Every ancestor up to the apex exists: empty non-terminals answer NODATA (RFC 8020).
+      for (std::string_view n = set.owner; n.size() > zone.apex.size(); n = parent_dname(n))
+        snap_.add_node(std::string(n), zone);
+      snap_.add_node(zone.apex, zone);
+      Node& node = snap_.add_node(set.owner, zone);
+      node.rrsets.emplace_back(uint16_t(set.type), render(set, nullptr));
+      if (set.type == LDNS_RR_TYPE_CNAME) node.cname = true;
+    }
+    for (const std::string& name : zr_.empty_names) {
+      RdfPtr dname(ldns_dname_new_frm_str(name.c_str()));
+      if (!dname) continue;
+      for (std::string n = lower_wire(dname.get()); n.size() > zone.apex.size(); n = std::string(parent_dname(n)))
+        snap_.add_node(n, zone);
+    }
+    for (const auto& [name, ttl] : zr_.gated_names) {
+      RdfPtr dname(ldns_dname_new_frm_str(name.c_str()));
+      if (!dname) continue;
+      const std::string key = lower_wire(dname.get());
+      for (std::string n = std::string(parent_dname(key)); n.size() > zone.apex.size(); n = std::string(parent_dname(n)))
+        snap_.add_node(n, zone);
+      snap_.add_node(key, zone).gate_tail = soa_tail(soa.rrs[0], ttl);
+    }
+    for (const RRset& set : sets_) {
+      Node& node = *snap_.find_node(set.owner);
+      if (node.any.body.empty()) node.any = render_any(set);
+      if (set.type != LDNS_RR_TYPE_CNAME) continue;
+      // Follow the CNAME once inside the zone, for every type its target has.
+      const std::string target = lower_wire(ldns_rr_rdf(set.rrs[0], 0));
+      for (const RRset& t : sets_)
+        if (t.owner == target && t.type != LDNS_RR_TYPE_CNAME) node.rrsets.emplace_back(uint16_t(t.type), render(set, &t));
+    }
+  }
+
+ private:
+  const RRset* find(const std::string& owner, ldns_rr_type type) const {
+    auto it = index_.find({owner, type});
+    return it == index_.end() ? nullptr : &sets_[it->second];
+  }
+
+  Answer render(const RRset& set, const RRset* chased) const {
+    Packer p(set.owner);
+    Answer a;
+    for (const ldns_rr* rr : set.rrs) p.rr(rr, set.ttl);
+    a.ancount = uint16_t(set.rrs.size());
+    if (chased) {
+      for (const ldns_rr* rr : chased->rrs) p.rr(rr, chased->ttl);
+      a.ancount = uint16_t(a.ancount + chased->rrs.size());
+    }
+    a.essential = p.body_size();
+    // Additional section: addresses of in-zone targets, A before AAAA, in record order.
+    const RRset& source = chased ? *chased : set;
+    std::set<std::string> done;
+    for (const ldns_rr* rr : source.rrs) {
+      const ldns_rdf* target = additional_target(rr);
+      if (!target) continue;
+      const std::string t = lower_wire(target);
+      if (!done.insert(t).second) continue;
+      for (ldns_rr_type type : {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA})
+        if (const RRset* addr = find(t, type))
+          for (const ldns_rr* arr : addr->rrs) {
+            p.rr(arr, addr->ttl);
+            a.additional_ends.push_back(uint16_t(p.body_size()));
+          }
+    }
+    a.body = p.body();
+    return a;
+  }
+
+  Answer render_any(const RRset& set) const {
+    Packer p(set.owner);
+    p.hinfo(zr_.ttl);
+    Answer a;
+    a.ancount = 1;
+    a.essential = p.body_size();
+    a.body = p.body();
+    return a;
+  }
+
+  // The SOA after its owner, with the negative TTL and uncompressed names, so that it can follow a
+  // pointer to the apex at any offset.
+  std::vector<uint8_t> soa_tail(const ldns_rr* soa, uint32_t ttl) const {
+    std::vector<uint8_t> out(10);
+    put16(out.data(), rr_type::soa);
+    put16(out.data() + 2, class_in);
+    put32(out.data() + 4, ttl);
+    for (size_t i = 0; i < ldns_rr_rd_count(soa); ++i) {
+      const ldns_rdf* f = ldns_rr_rdf(soa, i);
+      out.insert(out.end(), ldns_rdf_data(f), ldns_rdf_data(f) + ldns_rdf_size(f));
+    }
+    put16(out.data() + 8, uint16_t(out.size() - 10));
+    return out;
+  }
+
+  const ZoneRecords& zr_;
+  Snapshot& snap_;
+  std::vector<RRset> sets_;
+  std::map<std::pair<std::string, ldns_rr_type>, size_t> index_;
+};
+
+}  // namespace
+
+void compile_zone(const ZoneRecords& records, Snapshot& snapshot) { ZoneCompiler(records, snapshot).run(); }
+
+CompiledConfig compile_config(const DaemonConfig& config, StateStore& state, const HealthTable* health) {
+  std::vector<Diagnostic> diags;
+  CompiledConfig out;
+  for (const ZoneConfig& z : config.zones) out.zones.push_back(build_zone(z, diags, health));
+  // Nested zones: the child answers for its names, so the parent may hold nothing at or below it.
+  for (size_t p = 0; p < out.zones.size(); ++p)
+    for (size_t c = 0; c < out.zones.size(); ++c) {
+      if (p == c || out.zones[c].records.empty() || out.zones[p].records.empty()) continue;
+      RdfPtr parent(ldns_dname_new_frm_str(out.zones[p].apex.c_str()));
+      RdfPtr child(ldns_dname_new_frm_str(out.zones[c].apex.c_str()));
+      if (!parent || !child || !ldns_dname_is_subdomain(child.get(), parent.get())) continue;
+      for (const Record& rec : out.zones[p].records) {
+        const ldns_rdf* owner = ldns_rr_owner(rec.rr.get());
+        if (ldns_dname_compare(owner, child.get()) == 0 || ldns_dname_is_subdomain(owner, child.get()))
+          diags.push_back({rec.loc, "record is inside zone " + out.zones[c].apex + ", also served here", false});
+      }
+    }
+  std::vector<Diagnostic> errors;
+  for (auto& d : diags) (d.warning ? out.warnings : errors).push_back(d);
+  if (!errors.empty()) throw ConfigError(std::move(errors));
+
+  auto snap = std::make_shared<Snapshot>();
+  snap->set_handoff(!config.tsig_keys.empty());
+  snap->set_rrl(config.rrl);
+  if (config.cookies) snap->set_cookie_secret(config.cookie_secret);
+  const uint32_t now = uint32_t(std::time(nullptr));
+  for (size_t i = 0; i < out.zones.size(); ++i) {
+    ZoneRecords& zr = out.zones[i];
+    const uint32_t serial = state.serial_for(zr.apex, zone_digest(zr), now);
+    add_soa(zr, config.zones[i], serial);
+    compile_zone(zr, *snap);
+  }
+  out.snapshot = std::move(snap);
+  return out;
+}
+
+}  // namespace dnsd

@@ -1,0 +1,266 @@
+// YAML -> typed config (see config.hpp). Pass 1 (shape) walks key tables: unknown keys, missing
+// required keys and wrong types. Pass 2 (meaning) checks values against each other. Every problem is
+// collected with its file:line; loaders throw once at the end.
+#include "config.hpp"
+
+#include <arpa/inet.h>
+#include <glob.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <map>
+#include <set>
+
+#include "config_reader.hpp"
+#include "names.hpp"
+
+namespace dnsd {
+
+std::string to_string(const Diagnostic& d) {
+  std::string out = d.loc.file;
+  if (d.loc.line > 0) out += ":" + std::to_string(d.loc.line);
+  out += d.warning ? ": warning: " : ": ";
+  return out + d.message;
+}
+
+namespace {
+std::string join_messages(const std::vector<Diagnostic>& diagnostics) {
+  std::string out;
+  for (const auto& d : diagnostics) out += (out.empty() ? "" : "\n") + to_string(d);
+  return out;
+}
+}  // namespace
+
+ConfigError::ConfigError(std::vector<Diagnostic> diagnostics)
+    : std::runtime_error(join_messages(diagnostics)), diagnostics_(std::move(diagnostics)) {}
+
+std::optional<uint64_t> parse_duration_ms(const std::string& text) {
+  uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr == text.data()) return std::nullopt;
+  const std::string unit(ptr, end);
+  static const std::map<std::string, uint64_t> scale = {{"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+  auto it = scale.find(unit);
+  if (it == scale.end() || value > UINT64_MAX / it->second) return std::nullopt;
+  return value * it->second;
+}
+
+std::optional<HostPort> parse_host_port(const std::string& text) {
+  HostPort hp;
+  std::string port;
+  if (!text.empty() && text[0] == '[') {
+    const auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+    hp.address = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    hp.v6 = true;
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) return std::nullopt;
+    hp.address = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  unsigned char buf[16];
+  if (inet_pton(hp.v6 ? AF_INET6 : AF_INET, hp.address.c_str(), buf) != 1) return std::nullopt;
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || ptr != port.data() + port.size() || port.empty() || value > 65535) return std::nullopt;
+  hp.port = uint16_t(value);
+  return hp;
+}
+
+std::string read_token_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot read the token file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string t = ss.str();
+  const auto first = t.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) throw std::runtime_error(path + ": the token file is empty");
+  return t.substr(first, t.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+std::optional<std::string> decode_base64(const std::string& text) {
+  std::string in;
+  for (char c : text)
+    if (!std::isspace(static_cast<unsigned char>(c))) in += c;
+  if (in.empty() || in.size() % 4 != 0) return std::nullopt;
+  const size_t pad = in.size() - std::min(in.find('='), in.size());
+  if (pad > 2 || in.find_first_not_of("=", in.size() - pad) != std::string::npos) return std::nullopt;
+  std::string out(in.size() / 4 * 3, '\0');
+  // EVP_DecodeBlock rejects characters outside the alphabet and counts padding as zero bytes.
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), int(in.size()));
+  if (n < 0 || size_t(n) < pad) return std::nullopt;
+  out.resize(size_t(n) - pad);
+  return out;
+}
+
+namespace {
+
+// tsig_keys: [{name, algorithm, secret | secret_file}]. A secret file holds the base64 secret, or is a
+// BIND key file (tsig-keygen's output) whose `secret "...";` is used.
+std::vector<TsigKey> read_tsig_keys(ConfigReader& r, const YAML::Node& list, const std::filesystem::path& dir) {
+  std::vector<TsigKey> keys;
+  if (!list.IsSequence()) {
+    r.error(list, "tsig_keys must be a list");
+    return keys;
+  }
+  std::set<std::string> names;
+  for (const auto& node : list) {
+    TsigKey k;
+    k.loc = r.loc(node);
+    if (!r.check_keys(node, "tsig key", {{"name", true}, {"algorithm", true}, {"secret", false}, {"secret_file", false}}))
+      continue;
+    const std::string name = r.string(node, "name").value_or("");
+    k.name = name_key(name);
+    if (!name.empty() && !go_valid_hostname(k.name)) r.error(node["name"], "tsig key name '" + name + "' is not a valid domain name");
+    if (!k.name.empty() && !names.insert(k.name).second) r.error(node["name"], "duplicate tsig key '" + name + "'");
+    k.algorithm = r.string(node, "algorithm").value_or("");
+    if (node["algorithm"] && k.algorithm != "hmac-sha256" && k.algorithm != "hmac-sha512")
+      r.error(node["algorithm"], "algorithm must be hmac-sha256 or hmac-sha512, not '" + k.algorithm + "'");
+    std::string text;
+    const YAML::Node at = node["secret"] ? node["secret"] : node["secret_file"];
+    if (node["secret"] && node["secret_file"]) {
+      r.error(node, "tsig key '" + name + "' has both secret and secret_file");
+      continue;
+    } else if (node["secret"]) {
+      text = r.string(node, "secret").value_or("");
+    } else if (auto f = r.string(node, "secret_file")) {
+      const std::string path = (dir / *f).lexically_normal().string();
+      std::ifstream in(path);
+      if (!in) {
+        r.error(at, "secret_file '" + path + "' cannot be read");
+        continue;
+      }
+      std::stringstream ss;
+      ss << in.rdbuf();
+      text = ss.str();
+      if (const auto pos = text.find("secret \""); pos != std::string::npos)
+        text = text.substr(pos + 8, text.find('"', pos + 8) - pos - 8);
+    } else {
+      r.error(node, "tsig key '" + name + "' needs secret or secret_file");
+      continue;
+    }
+    auto secret = decode_base64(text);
+    if (!secret || secret->empty()) r.error(at, "the secret of tsig key '" + name + "' is not base64");
+    else k.secret = std::move(*secret);
+    keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
+}  // namespace
+
+DaemonConfig load_config(const std::string& path) {
+  std::vector<Diagnostic> diags;
+  DaemonConfig cfg;
+  cfg.file = path;
+  const YAML::Node root = load_yaml(path, diags);
+  ConfigReader r(path, diags);
+  if (root && r.check_keys(root, "daemon config", {{"listen", true}, {"zones", true}, {"state_dir", false},
+                                                    {"control", false}, {"log", false}, {"workers", false},
+                                                    {"tcp", false}, {"tsig_keys", false}, {"rrl", false},
+                                                    {"cookies", false}})) {
+    const std::filesystem::path dir = std::filesystem::absolute(path).parent_path();
+    cfg.listen = r.strings(root, "listen").value_or(std::vector<std::string>{});
+    for (size_t i = 0; i < cfg.listen.size(); ++i)
+      if (!parse_host_port(cfg.listen[i]))
+        r.error(root["listen"].IsSequence() ? root["listen"][i] : root["listen"],
+                "listen '" + cfg.listen[i] + "' must be ADDRESS:PORT or [IPV6]:PORT");
+    if (root["listen"] && cfg.listen.empty()) r.error(root["listen"], "listen must name at least one address");
+    cfg.zone_globs = r.strings(root, "zones").value_or(std::vector<std::string>{});
+    if (auto s = r.string(root, "state_dir")) cfg.state_dir = (dir / *s).lexically_normal().string();
+    if (const YAML::Node control = root["control"];
+        control && r.check_keys(control, "control", {{"listen", true}, {"token_file", false}, {"tls", false}})) {
+      if (const YAML::Node tls = control["tls"];
+          tls && r.check_keys(tls, "control tls", {{"cert_file", true}, {"key_file", true}, {"client_ca_file", false}})) {
+        DaemonConfig::ControlTls t;
+        auto file = [&](const char* key, std::string& out) {
+          auto v = r.string(tls, key);
+          if (!v) return;
+          out = (dir / *v).lexically_normal().string();
+          if (!std::filesystem::exists(out)) r.error(tls[key], std::string(key) + " '" + out + "' does not exist");
+        };
+        file("cert_file", t.cert_file);
+        file("key_file", t.key_file);
+        file("client_ca_file", t.client_ca_file);
+        cfg.control_tls = t;
+      }
+      cfg.control_listen = r.string(control, "listen");
+      if (auto t = r.string(control, "token_file")) {
+        cfg.token_file = (dir / *t).lexically_normal().string();
+        if (!std::filesystem::exists(cfg.token_file))
+          r.error(control["token_file"], "token_file '" + cfg.token_file + "' does not exist");
+      }
+      if (cfg.control_listen && !parse_host_port(*cfg.control_listen))
+        r.error(control["listen"], "control listen '" + *cfg.control_listen + "' must be ADDRESS:PORT or [IPV6]:PORT");
+    }
+    if (const YAML::Node log = root["log"]; log && r.check_keys(log, "log", {{"level", false}})) {
+      cfg.log_level = r.string(log, "level").value_or("info");
+      static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+      if (!levels.count(cfg.log_level)) r.error(log["level"], "log level '" + cfg.log_level + "' is not one of trace, debug, info, warn, error, critical, off");
+    }
+    if (const YAML::Node workers = root["workers"]; workers && workers.Scalar() != "auto")
+      cfg.workers = unsigned(r.integer(root, "workers", 1, 256).value_or(0));
+    if (const YAML::Node tcp = root["tcp"];
+        tcp && r.check_keys(tcp, "tcp", {{"idle_timeout", false}, {"max_connections", false},
+                                        {"max_connections_per_source", false}})) {
+      cfg.tcp.idle_timeout_ms =
+          r.duration_ms(tcp, "idle_timeout", 1, 3600000, "from 1ms to 1h, like 10s").value_or(cfg.tcp.idle_timeout_ms);
+      cfg.tcp.max_connections = uint32_t(r.integer(tcp, "max_connections", 1, 1000000).value_or(cfg.tcp.max_connections));
+      cfg.tcp.max_connections_per_source =
+          uint32_t(r.integer(tcp, "max_connections_per_source", 1, 1000000).value_or(cfg.tcp.max_connections_per_source));
+    }
+    if (const YAML::Node rrl = root["rrl"];
+        rrl && r.check_keys(rrl, "rrl", {{"responses_per_second", true}, {"slip", false}, {"ipv4_prefix", false},
+                                        {"ipv6_prefix", false}})) {
+      cfg.rrl.rate = uint32_t(r.integer(rrl, "responses_per_second", 1, 1000000).value_or(0));
+      cfg.rrl.slip = uint32_t(r.integer(rrl, "slip", 0, 100).value_or(cfg.rrl.slip));
+      cfg.rrl.ipv4_prefix = uint8_t(r.integer(rrl, "ipv4_prefix", 8, 32).value_or(cfg.rrl.ipv4_prefix));
+      cfg.rrl.ipv6_prefix = uint8_t(r.integer(rrl, "ipv6_prefix", 16, 128).value_or(cfg.rrl.ipv6_prefix));
+    }
+    if (const YAML::Node cookies = root["cookies"];
+        cookies && r.check_keys(cookies, "cookies", {{"enabled", false}, {"secret", false}})) {
+      cfg.cookies = r.boolean(cookies, "enabled").value_or(true);
+      if (auto s = r.string(cookies, "secret")) {
+        std::string bytes;
+        for (size_t i = 0; i + 1 < s->size() && s->size() == 32; i += 2)
+          if (std::isxdigit(static_cast<unsigned char>((*s)[i])) && std::isxdigit(static_cast<unsigned char>((*s)[i + 1])))
+            bytes += char(std::stoi(s->substr(i, 2), nullptr, 16));
+        if (bytes.size() != 16) r.error(cookies["secret"], "cookies secret must be 32 hex digits (128 bits)");
+        else cfg.cookie_secret = bytes;
+      }
+    }
+    if (const YAML::Node keys = root["tsig_keys"]) cfg.tsig_keys = read_tsig_keys(r, keys, dir);
+    for (const std::string& pattern : cfg.zone_globs) {
+      const std::string full = (dir / pattern).lexically_normal().string();
+      glob_t g{};
+      const int rc = glob(full.c_str(), GLOB_ERR, nullptr, &g);
+      if (rc != 0 || g.gl_pathc == 0) r.error(root["zones"], "zones pattern '" + pattern + "' matches no file");
+      for (size_t i = 0; rc == 0 && i < g.gl_pathc; ++i) cfg.zones.push_back(load_zone_file(g.gl_pathv[i], diags));
+      globfree(&g);
+    }
+    // One daemon, one owner per zone: a zone loaded twice would answer from whichever came last.
+    std::map<std::string, std::string> seen;
+    for (const ZoneConfig& z : cfg.zones) {
+      const std::string lower = name_key(z.zone);
+      if (!z.zone.empty() && !seen.emplace(lower, z.file).second)
+        diags.push_back({{z.file, 0}, "zone '" + z.zone + "' is also defined in " + seen[lower], false});
+      for (const std::string& k : z.update_keys)
+        if (std::none_of(cfg.tsig_keys.begin(), cfg.tsig_keys.end(), [&](const TsigKey& t) { return t.name == k; }))
+          diags.push_back({z.update_loc, "update key '" + k + "' is not in tsig_keys of " + path, false});
+    }
+  }
+  std::vector<Diagnostic> errors;
+  for (auto& d : diags) (d.warning ? cfg.warnings : errors).push_back(d);
+  if (!errors.empty()) throw ConfigError(std::move(errors));
+  return cfg;
+}
+
+}  // namespace dnsd

@@ -1,0 +1,172 @@
+// The typed daemon and zone configuration, read from YAML through key tables with file:line diagnostics.
+// Control plane: called on the control thread at start, on SIGHUP and by `dnsd check`.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "rrl.hpp"
+
+namespace dnsd {
+
+struct SourceLoc {
+  std::string file;
+  int line = 0;  // 1-based; 0 = the file as a whole
+};
+
+struct Diagnostic {
+  SourceLoc loc;
+  std::string message;
+  bool warning = false;
+};
+std::string to_string(const Diagnostic& d);  // "file:line: message" (warnings say "warning: ")
+
+// Thrown by the loaders with every error found (all collected, never just the first).
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(std::vector<Diagnostic> diagnostics);
+  const std::vector<Diagnostic>& diagnostics() const noexcept { return diagnostics_; }
+
+ private:
+  std::vector<Diagnostic> diagnostics_;
+};
+
+struct Member {
+  std::string name;
+  std::string host;  // absolute, with trailing dot, spelled as configured
+  std::vector<std::string> addresses;
+  std::optional<uint16_t> peer_port;
+  std::optional<uint16_t> client_port;
+  SourceLoc loc;
+  SourceLoc host_loc;
+};
+
+// Per-cluster health probes of the members' client URLs (absent: no probes, every member counts).
+struct HealthOptions {
+  std::string scheme;  // "http" or "https"; default from client_tls
+  std::string path = "/health";
+  uint32_t interval_ms = 2000;
+  uint32_t timeout_ms = 1000;
+  uint32_t rise = 2;
+  uint32_t fall = 3;
+  std::string ca_file;    // empty: the system's trust store
+  std::string cert_file;  // client certificate, for etcd --client-cert-auth
+  std::string key_file;
+  std::string server_name;  // certificate name to verify; default: the member's host
+  bool verify = true;       // false: accept any server certificate (not recommended)
+  bool fail_closed = false;
+  SourceLoc loc;
+};
+
+struct Cluster {
+  std::string name;  // empty: no -NAME suffix
+  bool peer_tls = true;
+  bool client_tls = false;
+  uint16_t peer_port = 2380;
+  uint16_t client_port = 2379;
+  uint16_t priority = 0;
+  uint16_t weight = 0;
+  bool registration = false;
+  uint32_t expected_size = 0;            // bootstrap gate: 0 = none
+  uint32_t gate_negative_ttl = 1;        // seconds: NXDOMAIN TTL of the server names while gated
+  std::optional<HealthOptions> health;
+  std::vector<Member> members;  // static ones from the file; registered ones appended at run time
+  size_t static_members = 0;    // how many of `members` come from the file
+  bool gate_open = false;       // run time: the gate opened once (durable, never closes again)
+  SourceLoc loc;
+};
+
+struct Soa {
+  std::string mname;
+  std::string rname;
+  uint32_t refresh = 3600;
+  uint32_t retry = 600;
+  uint32_t expire = 86400;
+  uint32_t minimum = 30;
+};
+
+struct ZoneConfig {
+  std::string file;
+  std::string zone;  // absolute, with trailing dot
+  uint32_t ttl = 30;
+  Soa soa;
+  std::vector<std::string> ns;
+  std::string records;
+  int records_first_line = 0;  // file line of the first line of `records:`
+  std::vector<Cluster> clusters;
+  // update: {keys: [...]}: the TSIG keys whose signed DNS UPDATEs may change the zone (absolute, lower
+  // case); empty: UPDATE is refused.
+  std::vector<std::string> update_keys;
+  SourceLoc update_loc;
+  // Run time: records added by DNS UPDATE, as presentation text (applied from the registry).
+  std::vector<std::string> dynamic_records;
+  SourceLoc loc;
+};
+
+// tsig_keys in dnsd.yaml (RFC 8945). Key names compare as domain names.
+struct TsigKey {
+  std::string name;       // absolute, lower case
+  std::string algorithm;  // "hmac-sha256" or "hmac-sha512"
+  std::string secret;     // the decoded key bytes
+  SourceLoc loc;
+};
+
+struct TcpOptions {
+  uint32_t idle_timeout_ms = 10000;     // RFC 7766 §6.2.3: servers close idle connections
+  uint32_t max_connections = 1000;      // per worker
+  uint32_t max_connections_per_source = 100;  // per worker and client address
+};
+
+struct DaemonConfig {
+  std::string file;
+  std::vector<std::string> listen;  // "ADDR:PORT", "[V6]:PORT"
+  std::vector<std::string> zone_globs;
+  std::string state_dir = "/var/lib/dnsd";
+  std::optional<std::string> control_listen;
+  std::string token_file;  // control.token_file: bearer token of the write API; empty = write API off
+  struct ControlTls {
+    std::string cert_file;
+    std::string key_file;
+    std::string client_ca_file;  // set: every client must present a certificate signed by it
+  };
+  std::optional<ControlTls> control_tls;
+  std::string log_level = "info";
+  unsigned workers = 0;  // 0 = one per core
+  TcpOptions tcp;
+  RrlOptions rrl;  // rrl: response rate limiting; absent = off
+  bool cookies = true;        // cookies.enabled: DNS cookies (RFC 7873) on replies
+  std::string cookie_secret;  // cookies.secret, 16 bytes; empty: the daemon picks a random one at start
+  std::vector<TsigKey> tsig_keys;
+  std::vector<ZoneConfig> zones;
+  std::vector<Diagnostic> warnings;
+};
+
+// Loads conf/dnsd.yaml and every zone file its globs name (relative to the config's directory).
+// Throws ConfigError with every problem found; warnings come back in DaemonConfig::warnings.
+DaemonConfig load_config(const std::string& path);
+
+// Loads one zone file (exposed for tests).
+ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diagnostics);
+
+// Durations: an integer with a unit (ms, s, m, h); a bare integer means seconds.
+std::optional<uint64_t> parse_duration_ms(const std::string& text);
+
+// "127.0.0.1:1053" or "[::1]:1053" -> address and port; nullopt when malformed.
+struct HostPort {
+  std::string address;
+  uint16_t port = 0;
+  bool v6 = false;
+};
+std::optional<HostPort> parse_host_port(const std::string& text);
+
+// The content of a token file with surrounding white space trimmed. Throws std::runtime_error naming
+// the file when it cannot be read or holds nothing.
+std::string read_token_file(const std::string& path);
+
+// RFC 4648 base64 (white space ignored) -> bytes; nullopt when it is not base64.
+std::optional<std::string> decode_base64(const std::string& text);
+
+}  // namespace dnsd

@@ -1,0 +1,77 @@
+// Member health state machine (see health.hpp).
+#include "health.hpp"
+
+namespace dnsd {
+
+const char* to_string(Health h) noexcept {
+  switch (h) {
+    case Health::healthy: return "healthy";
+    case Health::unhealthy: return "unhealthy";
+    case Health::unknown: break;
+  }
+  return "unknown";
+}
+
+bool HealthState::observe(bool ok, uint32_t rise, uint32_t fall) noexcept {
+  const Health before = state_;
+  if (ok) {
+    ++successes_;
+    failures_ = 0;
+  } else {
+    ++failures_;
+    successes_ = 0;
+  }
+  if (state_ == Health::unknown) state_ = ok ? Health::healthy : Health::unhealthy;
+  else if (ok && successes_ >= rise) state_ = Health::healthy;
+  else if (!ok && failures_ >= fall) state_ = Health::unhealthy;
+  return state_ != before;
+}
+
+std::string health_key(const std::string& zone, const std::string& cluster, const std::string& member) {
+  return zone + "|" + cluster + "|" + member;
+}
+
+std::vector<ProbedCluster> probed_clusters(const DaemonConfig& config) {
+  std::vector<ProbedCluster> out;
+  for (const ZoneConfig& z : config.zones)
+    for (const Cluster& c : z.clusters) {
+      if (!c.health) continue;
+      ProbedCluster& p = out.emplace_back(ProbedCluster{z.zone, c.name, *c.health, {}});
+      for (const Member& m : c.members) p.members.push_back(m.name);
+    }
+  return out;
+}
+
+std::string render_health_metrics(const std::vector<ProbedCluster>& clusters, const HealthTable& health,
+                                  size_t in_flight) {
+  std::string results, latency_sum, latency_count, last, healthy;
+  for (const ProbedCluster& c : clusters) {
+    const std::string cl = "zone=\"" + c.zone + "\",cluster=\"" + c.name + "\"";
+    size_t up = 0;
+    for (const std::string& member : c.members) {
+      auto it = health.find(health_key(c.zone, c.name, member));
+      if (it == health.end()) continue;
+      const MemberHealth& h = it->second;
+      up += h.state.state() == Health::healthy;
+      const std::string ml = cl + ",member=\"" + member + "\"";
+      results += "dnsd_probe_results_total{" + ml + ",result=\"success\"} " + std::to_string(h.successes) + "\n";
+      results += "dnsd_probe_results_total{" + ml + ",result=\"failure\"} " + std::to_string(h.failures) + "\n";
+      latency_sum += "dnsd_probe_duration_seconds_sum{" + ml + "} " + std::to_string(h.latency_sum_s) + "\n";
+      latency_count += "dnsd_probe_duration_seconds_count{" + ml + "} " + std::to_string(h.successes + h.failures) + "\n";
+      last += "dnsd_probe_last_duration_seconds{" + ml + "} " + std::to_string(h.last_latency_s) + "\n";
+    }
+    healthy += "dnsd_cluster_members_healthy{" + cl + "} " + std::to_string(up) + "\n";
+  }
+  return "# HELP dnsd_probe_results_total Health probe results, by member.\n# TYPE dnsd_probe_results_total counter\n" +
+         results +
+         "# HELP dnsd_probe_duration_seconds Health probe latency, by member.\n# TYPE dnsd_probe_duration_seconds summary\n" +
+         latency_sum + latency_count +
+         "# HELP dnsd_probe_last_duration_seconds Latency of the last probe, by member.\n"
+         "# TYPE dnsd_probe_last_duration_seconds gauge\n" + last +
+         "# HELP dnsd_cluster_members_healthy Members whose probes say healthy, by cluster.\n"
+         "# TYPE dnsd_cluster_members_healthy gauge\n" + healthy +
+         "# HELP dnsd_probes_in_flight Health probes waiting for their result.\n# TYPE dnsd_probes_in_flight gauge\n"
+         "dnsd_probes_in_flight " + std::to_string(in_flight) + "\n";
+}
+
+}  // namespace dnsd

@@ -1,0 +1,56 @@
+// The health service of the control thread: probes the members of every cluster with a health:
+// block, keeps their states (rise/fall), and asks for a republish when a flip changes what the client
+// SRV sets hold, coalesced and paced. Control plane: control thread only (its event base).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "health.hpp"
+#include "prober.hpp"
+#include "raii.hpp"
+
+namespace dnsd {
+
+class HealthMonitor {
+ public:
+  using Republish = std::function<void(const std::string& why)>;
+
+  explicit HealthMonitor(event_base* base);
+  HealthMonitor(const HealthMonitor&) = delete;
+  HealthMonitor& operator=(const HealthMonitor&) = delete;
+
+  // The states zones are compiled with (filtering the client SRV sets). Lives as long as the monitor.
+  const HealthTable& table() const noexcept { return health_; }
+  // Who recompiles and publishes when flips change records (the zone state).
+  void on_flips(Republish republish) { republish_ = std::move(republish); }
+  // The probed members of `config` become the targets; known states are kept, members that left are
+  // forgotten. Throws std::runtime_error naming a TLS file that cannot be loaded.
+  void set_config(const DaemonConfig& config);
+  std::string metrics() const;
+
+ private:
+  void on_probe(const std::string& key, const ProbeResult& result);
+  // At once, unless the last publish was so recent that compiling again would crowd out the probes.
+  void schedule_republish(const std::string& why);
+  void republish_now() noexcept;
+
+  HealthTable health_;
+  std::vector<ProbedCluster> clusters_;
+  Republish republish_;
+  std::unique_ptr<Prober> prober_;
+  // Flips are coalesced: every result handled before the timer fires goes into one publish (at
+  // start-up thousands of members flip within moments of each other).
+  EventPtr republish_event_;
+  bool republish_pending_ = false;
+  std::string republish_why_;
+  std::chrono::steady_clock::time_point first_flip_;
+  std::chrono::steady_clock::time_point next_publish_;  // earliest next health-driven compile
+  double last_publish_s_ = 0;  // from the first flip of a batch to its snapshot being published
+};
+
+}  // namespace dnsd

@@ -1,0 +1,104 @@
+// Domain names (see names.hpp).
+#include "names.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+
+namespace dnsd {
+
+std::string absolute_name(const std::string& name) {
+  if (name.empty() || name.back() == '.') return name;
+  return name + ".";
+}
+
+std::string name_key(const std::string& name) {
+  std::string out = absolute_name(name);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return out;
+}
+
+bool name_in_zone(const std::string& name, const std::string& zone) {
+  const std::string n = name_key(name), z = name_key(zone);
+  if (n == z) return true;
+  return n.size() > z.size() && n.compare(n.size() - z.size(), z.size(), z) == 0 && n[n.size() - z.size() - 1] == '.';
+}
+
+bool go_valid_hostname(const std::string& s) {
+  if (s == ".") return true;
+  const size_t l = s.size();
+  if (l == 0 || l > 254 || (l == 254 && s[l - 1] != '.')) return false;
+  char last = '.';
+  bool non_numeric = false;
+  size_t part = 0;
+  for (char c : s) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
+      non_numeric = true;
+      ++part;
+    } else if (c >= '0' && c <= '9') {
+      ++part;
+    } else if (c == '-') {
+      if (last == '.') return false;  // a label may not start with '-'
+      non_numeric = true;
+      ++part;
+    } else if (c == '.') {
+      if (last == '.' || last == '-') return false;
+      if (part > 63 || part == 0) return false;
+      part = 0;
+    } else {
+      return false;
+    }
+    last = c;
+  }
+  if (last == '-' || part > 63) return false;
+  return non_numeric;  // all-numeric names such as 10.0.0.9 are rejected
+}
+
+bool is_ip_address(const std::string& s) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+std::string wire_name(const std::string& text) {
+  std::string out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t dot = text.find('.', start);
+    if (dot == std::string::npos) dot = text.size();
+    if (dot > start) {
+      out += char(dot - start);
+      out += text.substr(start, dot - start);
+    }
+    start = dot + 1;
+  }
+  return out + '\0';
+}
+
+std::string fold_wire(std::string_view wire) {
+  std::string out(wire);
+  // Fold label bytes only, never the length bytes.
+  for (size_t i = 0; i < out.size() && out[i] != 0; i += size_t(uint8_t(out[i])) + 1)
+    for (size_t j = i + 1; j <= i + size_t(uint8_t(out[i])) && j < out.size(); ++j)
+      if (out[j] >= 'A' && out[j] <= 'Z') out[j] = char(out[j] + 32);
+  return out;
+}
+
+std::string lower_wire(const ldns_rdf* dname) {
+  return fold_wire({reinterpret_cast<const char*>(ldns_rdf_data(dname)), ldns_rdf_size(dname)});
+}
+
+std::string lower_wire(const std::string& text) {
+  const RdfPtr dname(ldns_dname_new_frm_str(text.c_str()));
+  return dname ? lower_wire(dname.get()) : std::string();
+}
+
+bool is_subdomain_or_equal(const std::string& child_lower, const std::string& apex_lower) {
+  if (child_lower.size() < apex_lower.size()) return false;
+  if (child_lower.compare(child_lower.size() - apex_lower.size(), apex_lower.size(), apex_lower) != 0) return false;
+  // The apex must start on a label boundary of the child.
+  for (size_t i = 0; i < child_lower.size(); i += size_t(uint8_t(child_lower[i])) + 1)
+    if (i == child_lower.size() - apex_lower.size()) return true;
+  return false;
+}
+
+}  // namespace dnsd

@@ -1,0 +1,44 @@
+// Domain names on the control plane: how config, registrations and UPDATE spell, compare and validate
+// names. Text forms are absolute with one trailing dot; comparison keys are lower case (RFC 4343:
+// ASCII only). Control plane; called on the control thread and by `dnsd check`.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "ldns.hpp"
+
+namespace dnsd {
+
+// The name with exactly one trailing dot ("" stays "").
+std::string absolute_name(const std::string& name);
+
+// Lower case, with exactly one trailing dot: how zones, TSIG key names and hosts are compared.
+std::string name_key(const std::string& name);
+
+// Whether `name` is `zone` or below it, on a label boundary (text, case-insensitive).
+bool name_in_zone(const std::string& name, const std::string& zone);
+
+// Go's net.isDomainName (go1.19): what Go's resolver accepts as an SRV target. One bad target fails
+// the whole lookup in Go, so config validation rejects what this rejects.
+bool go_valid_hostname(const std::string& name);
+
+// Whether s is a numeric IPv4 or IPv6 address.
+bool is_ip_address(const std::string& s);
+
+// The wire form of a name made of plain labels ("hmac-sha256." -> "\x0bhmac-sha256\0").
+std::string wire_name(const std::string& text);
+
+// A wire name with its labels lower-cased (length bytes untouched).
+std::string fold_wire(std::string_view wire);
+
+// Lower-cased wire form of an ldns dname, the key every lookup uses.
+std::string lower_wire(const ldns_rdf* dname);
+
+// Lower-cased wire form of a name in text; "" when ldns cannot read it.
+std::string lower_wire(const std::string& text);
+
+// Whether a lower-case wire name is the apex or below it (on a label boundary).
+bool is_subdomain_or_equal(const std::string& child_lower, const std::string& apex_lower);
+
+}  // namespace dnsd

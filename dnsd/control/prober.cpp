@@ -1,0 +1,245 @@
+// Health probes (see prober.hpp). One HTTP/1.1 GET per probe on a fresh connection ("Connection:
+// close"), so a probe tests exactly what a new client would meet: connect, TLS, and /health. Every
+// probe is owned by the prober (probes_, then finished_ until its connection can be freed).
+#include "prober.hpp"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <event2/http.h>
+#include <openssl/err.h>
+
+#include <chrono>
+#include <random>
+#include <stdexcept>
+
+#include "names.hpp"
+
+namespace dnsd {
+
+namespace {
+
+timeval to_tv(uint32_t ms) { return {long(ms / 1000), long(ms % 1000) * 1000}; }
+
+std::string openssl_errors(bufferevent* bev) {
+  std::string out;
+  for (unsigned long e; bev && (e = bufferevent_get_openssl_error(bev)) != 0;) {
+    if (ERR_GET_LIB(e) == 0) continue;  // libevent's own bookkeeping entries, not OpenSSL's reasons
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    out += (out.empty() ? "" : "; ") + std::string(buf);
+  }
+  return out;
+}
+
+const char* request_error_text(evhttp_request_error e) {
+  switch (e) {
+    case EVREQ_HTTP_TIMEOUT: return "timeout";
+    case EVREQ_HTTP_EOF: return "connection closed before a reply";
+    case EVREQ_HTTP_INVALID_HEADER: return "invalid HTTP reply";
+    case EVREQ_HTTP_BUFFER_ERROR: return "connection failed";
+    case EVREQ_HTTP_REQUEST_CANCEL: return "cancelled";
+    case EVREQ_HTTP_DATA_TOO_LONG: return "reply too long";
+  }
+  return "request failed";
+}
+
+}  // namespace
+
+bool health_body_ok(int status, const std::string& body, std::string& error) {
+  if (status != 200) {
+    error = status == 0 ? "no HTTP reply" : "HTTP status " + std::to_string(status);
+    return false;
+  }
+  std::string compact;
+  for (char c : body)
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') compact += c;
+  if (compact.find("\"health\":") == std::string::npos) return true;  // /readyz, /livez: the status decides
+  if (compact.find("\"health\":\"true\"") != std::string::npos || compact.find("\"health\":true") != std::string::npos)
+    return true;
+  error = "unhealthy: " + body.substr(0, 200);
+  return false;
+}
+
+struct Prober::Target {
+  Prober* owner;
+  ProbeSpec spec;
+  EventPtr timer;
+};
+
+struct Prober::Probe {
+  Prober* owner;
+  std::string key;
+  uint64_t generation;
+  std::chrono::steady_clock::time_point started;
+  HttpConnectionPtr conn;
+  EventPtr deadline;
+  std::string error_hint;
+  bool done = false;
+};
+
+void Prober::DnsFree::operator()(evdns_base* dns) const noexcept { evdns_base_free(dns, 0); }
+
+Prober::Prober(event_base* base, OnResult on_result, size_t max_in_flight)
+    : base_(base), on_result_(std::move(on_result)), max_in_flight_(max_in_flight) {
+  reap_.reset(evtimer_new(base_, [](evutil_socket_t, short, void* self) { static_cast<Prober*>(self)->finished_.clear(); },
+                          this));
+  if (!reap_) throw std::runtime_error("cannot create the probe timer");
+}
+
+Prober::~Prober() {
+  reap_.reset();
+  for (auto& [raw, probe] : probes_) probe->done = true;  // freeing a connection must not report a result
+  probes_.clear();
+  finished_.clear();
+  targets_.clear();
+}
+
+void Prober::set_targets(std::vector<ProbeSpec> specs) {
+  for (const ProbeSpec& s : specs)
+    if (s.options.scheme == "https") tls_context(s.options);  // fail now, with the file's name
+  ++generation_;
+  targets_.clear();
+  for (ProbeSpec& s : specs) {
+    auto t = std::make_unique<Target>();
+    t->owner = this;
+    t->spec = std::move(s);
+    t->timer.reset(evtimer_new(base_, &Prober::on_timer, t.get()));
+    Target& ref = *t;
+    targets_[ref.spec.key] = std::move(t);
+    schedule(ref, true);
+  }
+}
+
+void Prober::schedule(Target& t, bool first) {
+  // Jitter spreads the probes of many members over the interval instead of bursting them together.
+  static std::mt19937 rng(std::random_device{}());
+  const uint32_t interval = t.spec.options.interval_ms;
+  const uint32_t delay = first ? uint32_t(rng() % (interval / 4 + 1)) : interval - interval / 10 + uint32_t(rng() % (interval / 5 + 1));
+  const timeval tv = to_tv(delay);
+  evtimer_add(t.timer.get(), &tv);
+}
+
+void Prober::on_timer(evutil_socket_t, short, void* arg) noexcept {
+  auto* t = static_cast<Target*>(arg);
+  Prober* self = t->owner;
+  if (self->probes_.size() >= self->max_in_flight_) {
+    const timeval soon{0, 50000};  // bounded concurrency: try again shortly
+    evtimer_add(t->timer.get(), &soon);
+    return;
+  }
+  try {
+    self->start(*t);
+  } catch (const std::exception& e) {
+    self->on_result_(t->spec.key, {false, 0, e.what()});
+    self->schedule(*t, false);
+  }
+}
+
+void Prober::start(Target& t) {
+  const ProbeSpec& s = t.spec;
+  auto p = std::make_unique<Probe>();
+  p->owner = this;
+  p->key = s.key;
+  p->generation = generation_;
+  p->started = std::chrono::steady_clock::now();
+  const std::string connect_to = s.address.empty() ? s.host : s.address;
+  bufferevent* bev = nullptr;
+  if (s.options.scheme == "https") {
+    SslPtr ssl(SSL_new(tls_context(s.options)));
+    if (!ssl) throw std::runtime_error("cannot create a TLS session");
+    const std::string name = s.options.server_name.empty() ? s.host : s.options.server_name;
+    if (!is_ip_address(name)) SSL_set_tlsext_host_name(ssl.get(), name.c_str());
+    // The member's certificate must be valid for its host name (or the configured server_name).
+    if (s.options.verify) verify_peer_name(ssl.get(), name);
+    // From here libevent owns the session, on failure too (BEV_OPT_CLOSE_ON_FREE).
+    bev = bufferevent_openssl_socket_new(base_, -1, ssl.release(), BUFFEREVENT_SSL_CONNECTING,
+                                         BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (!bev) throw std::runtime_error("cannot create a TLS connection");
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  }
+  // The connection owns the bufferevent from here, on failure too (it frees it with itself).
+  p->conn.reset(evhttp_connection_base_bufferevent_new(base_, is_ip_address(connect_to) ? nullptr : dns(), bev,
+                                                       connect_to.c_str(), s.port));
+  if (!p->conn) throw std::runtime_error("cannot create an HTTP connection");
+  Probe* probe = p.get();
+  probes_.emplace(probe, std::move(p));
+  const timeval timeout = to_tv(s.options.timeout_ms);
+  evhttp_connection_set_timeout_tv(probe->conn.get(), &timeout);
+  evhttp_connection_set_retries(probe->conn.get(), 0);
+  probe->deadline.reset(evtimer_new(base_, &Prober::on_deadline, probe));
+  if (probe->deadline) evtimer_add(probe->deadline.get(), &timeout);
+
+  evhttp_request* req = evhttp_request_new(&Prober::on_response, probe);
+  evhttp_request_set_error_cb(req, [](evhttp_request_error e, void* arg) {
+    static_cast<Probe*>(arg)->error_hint = request_error_text(e);
+  });
+  evkeyvalq* headers = evhttp_request_get_output_headers(req);
+  const std::string host_header = s.host.find(':') != std::string::npos ? "[" + s.host + "]" : s.host;
+  evhttp_add_header(headers, "Host", host_header.c_str());
+  evhttp_add_header(headers, "Connection", "close");
+  evhttp_add_header(headers, "User-Agent", "dnsd-probe");
+  if (evhttp_make_request(probe->conn.get(), req, EVHTTP_REQ_GET, s.options.path.c_str()) != 0)
+    finish(probe, {false, 0, "cannot send the request"});
+  schedule(t, false);
+}
+
+void Prober::on_response(evhttp_request* req, void* arg) noexcept {
+  auto* p = static_cast<Probe*>(arg);
+  if (p->done) return;
+  ProbeResult r;
+  const int status = req ? evhttp_request_get_response_code(req) : 0;
+  std::string body;
+  if (req) {
+    evbuffer* in = evhttp_request_get_input_buffer(req);
+    body.resize(std::min<size_t>(evbuffer_get_length(in), 4096));
+    evbuffer_copyout(in, body.data(), body.size());
+  }
+  r.ok = health_body_ok(status, body, r.error);
+  if (!r.ok && status == 0) {
+    const std::string tls = openssl_errors(evhttp_connection_get_bufferevent(p->conn.get()));
+    r.error = !tls.empty() ? "TLS: " + tls : !p->error_hint.empty() ? p->error_hint : "connection failed";
+  }
+  p->owner->finish(p, r);
+}
+
+void Prober::on_deadline(evutil_socket_t, short, void* arg) noexcept {
+  auto* p = static_cast<Probe*>(arg);
+  if (!p->done) p->owner->finish(p, {false, 0, "timeout"});
+}
+
+void Prober::finish(Probe* p, ProbeResult result) noexcept {
+  p->done = true;
+  result.latency_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - p->started).count();
+  if (p->deadline) evtimer_del(p->deadline.get());
+  // The connection is freed on the next turn of the loop, outside libevent's callback that called us.
+  if (auto it = probes_.find(p); it != probes_.end()) {
+    try {
+      finished_.push_back(std::move(it->second));
+    } catch (...) {
+      it->second.release();  // out of memory: leak this probe rather than free it under libevent's feet
+    }
+    probes_.erase(it);
+    const timeval now{0, 0};
+    evtimer_add(reap_.get(), &now);
+  }
+  if (p->generation != generation_ || !targets_.count(p->key)) return;  // target removed meanwhile
+  try {
+    on_result_(p->key, result);
+  } catch (...) {
+    // The result handler logs its own failures; a probe must never take the control thread down.
+  }
+}
+
+SSL_CTX* Prober::tls_context(const HealthOptions& o) {
+  const std::string id = o.ca_file + "\n" + o.cert_file + "\n" + o.key_file;
+  if (auto it = tls_.find(id); it != tls_.end()) return it->second.get();
+  return tls_.emplace(id, client_tls_context("health", o.ca_file, o.cert_file, o.key_file)).first->second.get();
+}
+
+evdns_base* Prober::dns() {
+  if (!dns_) dns_.reset(evdns_base_new(base_, EVDNS_BASE_INITIALIZE_NAMESERVERS));
+  return dns_.get();
+}
+
+}  // namespace dnsd

@@ -1,0 +1,83 @@
+// HTTP/HTTPS health probes of the members' client URLs (etcd's /health), asynchronously on the control
+// thread's event base: libevent's HTTP client over bufferevent_openssl, with jitter, a timeout and a
+// bound on the probes in flight. Never touches a worker. Control plane: control thread only.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "openssl.hpp"
+#include "raii.hpp"
+
+struct evdns_base;
+
+namespace dnsd {
+
+struct ProbeSpec {
+  std::string key;      // health_key(zone, cluster, member)
+  std::string host;     // the member's host (Host header, default certificate name)
+  std::string address;  // numeric address to connect to; empty: resolve host
+  uint16_t port = 0;
+  HealthOptions options;
+};
+
+struct ProbeResult {
+  bool ok = false;
+  double latency_s = 0;
+  std::string error;  // why it failed: connect, TLS, status, body, timeout
+};
+
+// Decides a probe from the HTTP status and body: 200 and a JSON body whose "health" is "true"
+// (etcd's /health; /readyz and /livez answer "ok" with 200 and pass on the status alone).
+bool health_body_ok(int status, const std::string& body, std::string& error);
+
+class Prober {
+ public:
+  using OnResult = std::function<void(const std::string& key, const ProbeResult& result)>;
+
+  Prober(event_base* base, OnResult on_result, size_t max_in_flight = 256);
+  ~Prober();
+  Prober(const Prober&) = delete;
+  Prober& operator=(const Prober&) = delete;
+
+  // Replaces the probed set. Each target's first probe starts within one jittered interval; results of
+  // probes still in flight for removed targets are dropped. Throws std::runtime_error when a TLS
+  // context cannot be built (unreadable CA, certificate or key), naming the file.
+  void set_targets(std::vector<ProbeSpec> targets);
+  size_t in_flight() const noexcept { return probes_.size(); }
+  size_t targets() const noexcept { return targets_.size(); }
+
+ private:
+  struct Target;
+  struct Probe;
+  static void on_timer(evutil_socket_t, short, void* arg) noexcept;
+  static void on_response(evhttp_request* req, void* arg) noexcept;
+  static void on_deadline(evutil_socket_t, short, void* arg) noexcept;
+  struct DnsFree {
+    void operator()(evdns_base* dns) const noexcept;
+  };
+  void start(Target& t);
+  void finish(Probe* p, ProbeResult result) noexcept;
+  void schedule(Target& t, bool first);
+  SSL_CTX* tls_context(const HealthOptions& o);
+  evdns_base* dns();
+
+  event_base* base_;
+  OnResult on_result_;
+  size_t max_in_flight_;
+  uint64_t generation_ = 0;
+  std::map<std::string, std::unique_ptr<Target>> targets_;
+  std::map<std::string, SslCtxPtr> tls_;
+  std::unique_ptr<evdns_base, DnsFree> dns_;
+  // Probes in flight, and finished ones whose connection is freed on the next turn of the loop (never
+  // inside the libevent callback that finished them). Declared last: freed first.
+  std::map<const Probe*, std::unique_ptr<Probe>> probes_;
+  std::vector<std::unique_ptr<Probe>> finished_;
+  EventPtr reap_;
+};
+
+}  // namespace dnsd

@@ -1,0 +1,184 @@
+// The registration API (see registration_api.hpp).
+#include "registration_api.hpp"
+
+#include <openssl/crypto.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "json.hpp"
+#include "log.hpp"
+#include "names.hpp"
+
+namespace dnsd {
+
+namespace {
+
+constexpr size_t max_body = 4096;
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  std::string part;
+  std::istringstream in(path);
+  while (std::getline(in, part, '/')) parts.push_back(part);
+  return parts;
+}
+
+bool valid_member_name(const std::string& s) {
+  return !s.empty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+std::string member_json(const Member& m, bool registered) {
+  std::string addrs;
+  for (const auto& a : m.addresses) addrs += (addrs.empty() ? "" : ",") + json_quote(a);
+  return "{\"name\":" + json_quote(m.name) + ",\"host\":" + json_quote(m.host) + ",\"addresses\":[" + addrs + "]" +
+         (m.peer_port ? ",\"peer_port\":" + std::to_string(*m.peer_port) : "") +
+         (m.client_port ? ",\"client_port\":" + std::to_string(*m.client_port) : "") +
+         ",\"source\":" + (registered ? "\"registered\"" : "\"static\"") + "}";
+}
+
+const Cluster* find_cluster(const DaemonConfig& config, const std::string& zone, const std::string& cluster) {
+  for (const ZoneConfig& z : config.zones)
+    if (name_key(z.zone) == zone)
+      for (const Cluster& c : z.clusters)
+        if (c.name == cluster) return &c;
+  return nullptr;
+}
+
+}  // namespace
+
+std::string cluster_json(const Cluster& c, const std::string& zone) {
+  std::string members;
+  for (size_t i = 0; i < c.members.size(); ++i)
+    members += (members.empty() ? "" : ",") + member_json(c.members[i], i >= c.static_members);
+  const bool open = c.gate_open || c.members.size() >= c.expected_size;
+  return "{\"zone\":" + json_quote(zone) + ",\"cluster\":" + json_quote(c.name) +
+         ",\"peer_tls\":" + (c.peer_tls ? "true" : "false") + ",\"client_tls\":" + (c.client_tls ? "true" : "false") +
+         ",\"peer_port\":" + std::to_string(c.peer_port) + ",\"client_port\":" + std::to_string(c.client_port) +
+         ",\"registration\":" + (c.registration ? "true" : "false") +
+         ",\"expected_size\":" + std::to_string(c.expected_size) +
+         ",\"gate\":" + (c.expected_size == 0 ? "\"none\"" : open ? "\"open\"" : "\"closed\"") +
+         ",\"members\":[" + members + "]}\n";
+}
+
+bool RegistrationApi::matches(std::string_view path) {
+  return path.rfind("/v1/zones/", 0) == 0 && path.find("/clusters/") != std::string_view::npos;
+}
+
+HttpReply RegistrationApi::handle(const HttpRequest& req) {
+  const std::vector<std::string> p = split_path(req.path);  // "", v1, zones, Z, clusters, C[, members, M]
+  const bool cluster_path = p.size() == 6 && p[4] == "clusters";
+  const bool member_path = p.size() == 8 && p[4] == "clusters" && p[6] == "members";
+  if (!cluster_path && !member_path) return http_error(404, "no such path");
+  const bool write = member_path && (req.method == "PUT" || req.method == "DELETE");
+  if (cluster_path && req.method != "GET" && req.method != "HEAD") return http_error(405, "only GET is allowed here");
+  if (member_path && !write) return http_error(405, "only PUT and DELETE are allowed here");
+
+  // Authentication comes before anything else: without a valid token nothing about the body or the
+  // names is revealed.
+  if (write) {
+    if (token_.empty()) return http_error(405, "the write API is off: set control.token_file");
+    const std::string expected = "Bearer " + token_;
+    if (req.authorization.size() != expected.size() ||
+        CRYPTO_memcmp(req.authorization.data(), expected.data(), expected.size()) != 0)
+      return http_error(401, "missing or wrong bearer token");
+  }
+  const std::string zone = name_key(p[3]);
+  const std::string cluster_name = p[5] == "_" ? "" : p[5];
+  const DaemonConfig& config = zones_.config();
+  if (std::none_of(config.zones.begin(), config.zones.end(), [&](const ZoneConfig& z) { return name_key(z.zone) == zone; }))
+    return http_error(404, "no such zone", "zone");
+  const Cluster* c = find_cluster(config, zone, cluster_name);
+  if (!c) return http_error(404, "no such cluster (the unnamed one is _)", "cluster");
+  if (cluster_path) return {200, cluster_json(*c, zone)};
+  if (!c->registration) return http_error(403, "this cluster does not take registrations (registration: true)", "cluster");
+  if (!valid_member_name(p[7])) return http_error(400, "member names are 1-63 letters, digits, '-', '_' or '.'", "member");
+  if (req.method == "DELETE") return delete_member(*c, zone, p[7]);
+  if (req.body.size() > max_body) return http_error(413, "the body is over 4096 bytes");
+  return put_member(*c, zone, p[7], req.body);
+}
+
+HttpReply RegistrationApi::put_member(const Cluster& c, const std::string& zone, const std::string& name,
+                                      const std::string& body) {
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(body);  // JSON is YAML: one parser for both
+  } catch (const YAML::Exception&) {
+    return http_error(400, "the body is not JSON");
+  }
+  if (!doc.IsMap()) return http_error(400, "the body must be a JSON object");
+  Registration r;
+  r.zone = zone;
+  r.cluster = c.name;
+  r.member = name;
+  for (const auto& kv : doc) {
+    const std::string key = kv.first.Scalar();
+    if (key != "host" && key != "addresses" && key != "peer_port" && key != "client_port")
+      return http_error(400, "unknown field", key);
+  }
+  if (!doc["host"] || !doc["host"].IsScalar()) return http_error(400, "host is required", "host");
+  r.host = absolute_name(doc["host"].Scalar());
+  if (!go_valid_hostname(r.host)) return http_error(400, "host is not a valid host name", "host");
+  if (const YAML::Node a = doc["addresses"]) {
+    if (!a.IsSequence()) return http_error(400, "addresses must be a list", "addresses");
+    for (const auto& item : a) {
+      const std::string s = item.IsScalar() ? item.Scalar() : "";
+      if (!is_ip_address(s)) return http_error(400, "'" + s + "' is not an IPv4 or IPv6 address", "addresses");
+      r.addresses.push_back(s);
+    }
+  }
+  if (name_in_zone(r.host, zone) && r.addresses.empty())
+    return http_error(400, "a host inside the zone needs addresses", "addresses");
+  for (const char* key : {"peer_port", "client_port"}) {
+    const YAML::Node n = doc[key];
+    if (!n) continue;
+    int v = 0;
+    try {
+      v = n.as<int>();
+    } catch (const YAML::Exception&) {
+      v = 0;
+    }
+    if (v < 1 || v > 65535) return http_error(400, std::string(key) + " must be a port from 1 to 65535", key);
+    (std::string(key) == "peer_port" ? r.peer_port : r.client_port) = uint16_t(v);
+  }
+  for (size_t i = 0; i < c.members.size(); ++i) {
+    const Member& m = c.members[i];
+    if (m.name == name && i < c.static_members) return http_error(409, "a configured member has this name", "member");
+    if (m.name != name && name_key(m.host) == name_key(r.host))
+      return http_error(409, "member '" + m.name + "' has this host", "host");
+  }
+  Registry next = zones_.registry();
+  Registration* existing = next.find(zone, c.name, name);
+  if (existing && *existing == r) return {200, cluster_json(c, zone)};  // idempotent: already durable
+  const int status = existing ? 200 : 201;
+  if (existing) *existing = r;  // a changed address replaces the old one in the same snapshot
+  else next.members.push_back(r);
+  return commit(std::move(next), status, zone, c.name);
+}
+
+HttpReply RegistrationApi::delete_member(const Cluster& c, const std::string& zone, const std::string& name) {
+  for (size_t i = 0; i < c.static_members; ++i)
+    if (c.members[i].name == name) return http_error(409, "a configured member cannot be deleted through the API", "member");
+  Registry next = zones_.registry();
+  const auto it = std::find_if(next.members.begin(), next.members.end(), [&](const Registration& r) {
+    return r.zone == zone && r.cluster == c.name && r.member == name;
+  });
+  if (it == next.members.end()) return http_error(404, "no such registered member", "member");
+  next.members.erase(it);
+  return commit(std::move(next), 200, zone, c.name);
+}
+
+HttpReply RegistrationApi::commit(Registry next, int status, std::string zone, std::string cluster) {
+  // zone and cluster are copies: the config they were read from is replaced by commit().
+  if (Result<void> done = zones_.commit(std::move(next)); !done)
+    return http_error(done.error().kind == ErrorKind::io ? 500 : 400, done.error().message);
+  spdlog::info("registry: cluster '{}' of {} changed; {} registered member(s) in all", cluster, zone,
+               zones_.registry().members.size());
+  const Cluster* c = find_cluster(zones_.config(), zone, cluster);
+  return {status, c ? cluster_json(*c, zone) : "{}\n"};
+}
+
+}  // namespace dnsd

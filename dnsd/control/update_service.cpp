@@ -1,0 +1,206 @@
+// The UPDATE and TSIG service (see update_service.hpp).
+#include "update_service.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <ctime>
+#include <optional>
+
+#include "ldns.hpp"
+#include "log.hpp"
+#include "names.hpp"
+#include "server.hpp"
+#include "update.hpp"
+
+namespace dnsd {
+
+namespace {
+
+const char* rcode_name(uint8_t rc) {
+  static const char* const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+                                      "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
+  return rc < sizeof names / sizeof names[0] ? names[rc] : "OTHER";
+}
+
+// A reply with no records but the question (the zone section of an UPDATE) and, when the request
+// had one, our OPT RR.
+std::vector<uint8_t> plain_reply(const std::vector<uint8_t>& msg, const QueryView& q, uint8_t rc) {
+  std::vector<uint8_t> r;
+  r.reserve(header_size + q.question_len + 11);  // one allocation (and no g++ 12 -Warray-bounds false positive)
+  r.resize(header_size);
+  put16(r.data(), q.id);
+  r[2] = uint8_t(0x80 | (q.opcode << 3) | (q.opcode == 0 && q.rd ? 0x01 : 0));
+  r[3] = rc & 0x0F;
+  if (q.has_question) {
+    put16(r.data() + 4, 1);
+    r.insert(r.end(), msg.begin() + header_size, msg.begin() + long(header_size + q.question_len));
+  }
+  if (q.edns) {
+    const uint8_t opt[11] = {0, 0, 41, uint8_t(our_edns_payload >> 8), uint8_t(our_edns_payload), 0, 0, 0, 0, 0, 0};
+    r.insert(r.end(), opt, opt + sizeof opt);
+    put16(r.data() + 10, 1);
+  }
+  return r;
+}
+
+// Refusals are logged, but a flood of forged UPDATEs must not become a flood of log lines: at most
+// log_budget lines a second, and a count of what was left out (the metrics count everything).
+constexpr int log_budget = 20;
+
+bool log_allowed() {
+  static std::time_t second = 0;
+  static int used = 0, suppressed = 0;
+  const std::time_t now = std::time(nullptr);
+  if (now != second) {
+    if (suppressed) spdlog::warn("update: {} refusals not logged (at most {} lines a second)", suppressed, log_budget);
+    second = now;
+    used = suppressed = 0;
+  }
+  if (used < log_budget) return ++used, true;
+  ++suppressed;
+  return false;
+}
+
+const char* tsig_error_text(uint16_t error) {
+  switch (error) {
+    case tsig_error::badkey: return "unknown key or algorithm";
+    case tsig_error::badsig: return "bad signature";
+    case tsig_error::badtime: return "time outside the fudge";
+    default: return "truncated MAC";
+  }
+}
+
+}  // namespace
+
+UpdateService::UpdateService(event_base* base, Mailbox<Handoff>& mailbox, ZoneState& zones)
+    : mailbox_(mailbox), zones_(zones) {
+  event_.reset(event_new(
+      base, mailbox_.fd(), EV_READ | EV_PERSIST,
+      [](evutil_socket_t, short, void* self) { static_cast<UpdateService*>(self)->on_mailbox(); }, this));
+  if (!event_ || event_add(event_.get(), nullptr) != 0) throw std::runtime_error("cannot register the handoff mailbox");
+}
+
+void UpdateService::on_mailbox() {
+  for (Handoff& h : mailbox_.take()) {
+    std::vector<uint8_t> reply;
+    try {
+      reply = answer(h.message, h.transport);
+    } catch (const std::exception& e) {
+      spdlog::error("update: {}", e.what());
+      continue;
+    }
+    if (reply.empty()) continue;
+    if (h.transport == Transport::udp) send_udp_reply(h, reply.data(), reply.size());
+    else h.worker->post_tcp_reply({h.connection, std::move(reply)});
+  }
+}
+
+std::vector<uint8_t> UpdateService::answer(const std::vector<uint8_t>& msg, Transport transport) {
+  QueryView q;
+  if (parse_query(msg.data(), msg.size(), q) != ParseResult::ok) return {};  // the worker answered those
+  const uint64_t now = uint64_t(std::time(nullptr));
+  TsigRecord tsig;
+  const TsigKey* key = nullptr;
+  if (q.tsig_offset) {
+    if (!read_tsig(msg.data(), msg.size(), q.tsig_offset, q.tsig_end, tsig)) return plain_reply(msg, q, rcode::formerr);
+    const TsigCheck check = tsig_verify(zones_.config().tsig_keys, msg.data(), tsig, now, key);
+    if (check != TsigCheck::ok) {
+      ++tsig_failures_;
+      const uint16_t error = check == TsigCheck::badkey    ? tsig_error::badkey
+                             : check == TsigCheck::badsig  ? tsig_error::badsig
+                             : check == TsigCheck::badtime ? tsig_error::badtime
+                                                           : tsig_error::badtrunc;
+      if (log_allowed())
+        spdlog::warn("tsig: {} message refused: {}", q.opcode == opcode_update ? "UPDATE" : "signed", tsig_error_text(error));
+      std::vector<uint8_t> reply = plain_reply(msg, q, rcode::notauth);
+      tsig_append(reply, key, tsig, error, now);  // key is null for BADKEY and BADSIG: unsigned
+      return reply;
+    }
+  }
+  // A copy: an UPDATE replaces the config, and the key it was verified with must sign the reply.
+  std::optional<TsigKey> signer;
+  if (key) signer = *key;
+  key = signer ? &*signer : nullptr;
+  // The message as it was signed: without its TSIG RR.
+  std::vector<uint8_t> body(msg.begin(), msg.begin() + long(q.tsig_offset ? q.tsig_offset : msg.size()));
+  if (q.tsig_offset) put16(body.data() + 10, uint16_t(get16(body.data() + 10) - 1));
+
+  std::vector<uint8_t> reply;
+  if (q.opcode == 0) {
+    // A signed query: answered from the snapshot like any other, then signed (RFC 8945 §5.3).
+    const size_t limit = transport == Transport::tcp ? max_message
+                         : q.edns ? std::clamp<size_t>(q.edns_payload, udp_plain_limit, our_edns_payload)
+                                  : udp_plain_limit;
+    const size_t tsig_size = tsig.key.size() + tsig.algorithm.size() + 10 + 16 + EVP_MAX_MD_SIZE;
+    reply.resize(max_message);
+    const auto snap = zones_.snapshot();
+    const Processed p = query_process(snap.get(), body.data(), body.size(), reply.data(),
+                                      transport == Transport::tcp ? max_message : our_edns_payload, transport, counters_);
+    reply.resize(p.verdict == Verdict::reply ? p.size : 0);
+    if (!reply.empty() && reply.size() + tsig_size > limit) {
+      // No room for the signature: the header and question only, with TC (RFC 8945 §5.3).
+      reply = plain_reply(body, q, uint8_t(reply[3] & 0x0F));
+      reply[2] |= 0x04 | 0x02;  // AA, TC
+    }
+  } else if (q.opcode == opcode_update) {
+    const uint8_t rc = update(body, q, key);
+    ++results_[rcode_name(rc)];
+    reply = plain_reply(body, q, rc);
+  } else {
+    reply = plain_reply(body, q, rcode::notimp);
+  }
+  if (key && !reply.empty()) tsig_append(reply, key, tsig, 0, now);
+  return reply;
+}
+
+uint8_t UpdateService::update(const std::vector<uint8_t>& msg, const QueryView& q, const TsigKey* key) {
+  // The zone section: one SOA "question" naming a zone we serve (RFC 2136 §3.1).
+  if (q.qtype != rr_type::soa || q.qclass != class_in) return rcode::formerr;
+  const std::string wanted(reinterpret_cast<const char*>(q.lname), q.qname_len);
+  const ZoneConfig* zone = nullptr;
+  for (const ZoneConfig& z : zones_.config().zones)
+    if (wire_name(name_key(z.zone)) == wanted) zone = &z;
+  const ZoneRecords* served = zone ? zones_.served(name_key(zone->zone)) : nullptr;
+  if (!zone || !served) return rcode_update::notauth;
+  const std::string zk = name_key(zone->zone);
+  const std::string who = key ? "key " + key->name : "an unsigned message";
+  if (zone->update_keys.empty() || !key ||
+      std::find(zone->update_keys.begin(), zone->update_keys.end(), key->name) == zone->update_keys.end()) {
+    if (log_allowed())
+      spdlog::warn("update: {} refused for {}: {}", zk, who,
+                   zone->update_keys.empty() ? "the zone takes no updates" : "not one of the zone's update keys");
+    return rcode::refused;
+  }
+  ldns_pkt* parsed = nullptr;
+  if (ldns_wire2pkt(&parsed, msg.data(), msg.size()) != LDNS_STATUS_OK) return rcode::formerr;
+  const PktPtr pkt(parsed);
+  const auto current = zones_.registry().records.find(zk);
+  const UpdateResult result = apply_update(
+      pkt.get(), *served, current == zones_.registry().records.end() ? std::vector<std::string>{} : current->second);
+  if (result.rcode != rcode::noerror) {
+    if (log_allowed()) spdlog::info("update: {} by {}: {} ({})", zk, who, rcode_name(result.rcode), result.why);
+    return result.rcode;
+  }
+  if (!result.changed) return rcode::noerror;
+  Registry next = zones_.registry();
+  if (result.records.empty()) next.records.erase(zk);
+  else next.records[zk] = result.records;
+  if (Result<void> done = zones_.commit(std::move(next)); !done) {
+    spdlog::warn("update: {} by {} not applied: {}", zk, who, done.error().message);
+    return done.error().kind == ErrorKind::io ? rcode::servfail : rcode::refused;
+  }
+  spdlog::info("update: {} changed by {}; {} UPDATE record(s) in the zone", zk, who, result.records.size());
+  return rcode::noerror;
+}
+
+std::string UpdateService::metrics() const {
+  std::string out = "# HELP dnsd_updates_total DNS UPDATE messages answered, by rcode.\n# TYPE dnsd_updates_total counter\n";
+  for (const auto& [rc, n] : results_) out += "dnsd_updates_total{rcode=\"" + rc + "\"} " + std::to_string(n) + "\n";
+  out += "# HELP dnsd_tsig_failures_total Signed messages rejected (BADKEY, BADSIG, BADTIME, BADTRUNC).\n"
+         "# TYPE dnsd_tsig_failures_total counter\n";
+  out += "dnsd_tsig_failures_total " + std::to_string(tsig_failures_) + "\n";
+  return out;
+}
+
+}  // namespace dnsd

@@ -1,0 +1,272 @@
+// Zone records from config (see zone_builder.hpp). `records:` text is parsed by ldns; the generated
+// records are built from text too, so `dnsd check` prints both the same way.
+#include "zone_builder.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "etcd_records.hpp"
+#include "hash.hpp"
+
+namespace dnsd {
+
+namespace {
+
+struct FileCloser {
+  void operator()(FILE* f) const noexcept { std::fclose(f); }
+};
+
+RrPtr rr_from_text(const std::string& text) {
+  ldns_rr* rr = nullptr;
+  if (ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK) return nullptr;
+  return RrPtr(rr);
+}
+
+// Generated records are built field by field: a rebuild after every health flip must stay cheap, and
+// presentation text would be parsed again each time. The rdfs are owned until the record takes them.
+RrPtr make_rr(const ldns_rdf* owner, uint32_t ttl, ldns_rr_type type, std::initializer_list<ldns_rdf*> fields) {
+  std::vector<RdfPtr> rdfs;
+  for (ldns_rdf* f : fields) rdfs.emplace_back(f);
+  if (std::any_of(rdfs.begin(), rdfs.end(), [](const RdfPtr& f) { return !f; })) return nullptr;
+  RrPtr rr(ldns_rr_new());
+  ldns_rr_set_owner(rr.get(), ldns_rdf_clone(owner));
+  ldns_rr_set_ttl(rr.get(), ttl);
+  ldns_rr_set_type(rr.get(), type);
+  ldns_rr_set_class(rr.get(), LDNS_RR_CLASS_IN);
+  for (RdfPtr& f : rdfs)
+    if (!ldns_rr_push_rdf(rr.get(), f.get())) return nullptr;
+    else f.release();  // the record owns it now
+  return rr;
+}
+
+std::string name_text(const ldns_rdf* dname) { return take_ldns_string(ldns_rdf2str(dname)); }
+std::string type_text(ldns_rr_type type) { return take_ldns_string(ldns_rr_type2str(type)); }
+
+// The `records:` block: ldns reads it with $ORIGIN = zone and $TTL = the zone TTL.
+void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecords& out,
+                         std::vector<Diagnostic>& diags) {
+  if (z.records.empty()) return;
+  std::string text = z.records;
+  std::unique_ptr<FILE, FileCloser> fp(fmemopen(text.data(), text.size(), "r"));
+  if (!fp) throw std::runtime_error("fmemopen failed");
+  uint32_t ttl = z.ttl;
+  // ldns keeps the current $ORIGIN and the previous owner in these and replaces them as it reads.
+  RdfSlot origin_now(ldns_rdf_clone(origin)), previous;
+  int line = 0;
+  while (!std::feof(fp.get())) {
+    ldns_rr* rr = nullptr;
+    const ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp.get(), &ttl, origin_now.slot(), previous.slot(), &line);
+    const SourceLoc at{z.file, z.records_first_line + line - 1};
+    if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL || st == LDNS_STATUS_SYNTAX_ORIGIN) continue;
+    if (st != LDNS_STATUS_OK) {
+      if (!std::feof(fp.get()) || st != LDNS_STATUS_SYNTAX_ERR)
+        diags.push_back({at, std::string("bad record: ") + ldns_get_errorstr_by_id(st), false});
+      continue;
+    }
+    out.records.push_back({RrPtr(rr), at, false});
+  }
+}
+
+// Records added by DNS UPDATE come last. UPDATE never lets one take a name and type the config owns,
+// but a reload can give the config such a record later: the config wins, and the dropped record is
+// reported as a warning.
+void add_dynamic_records(const ZoneConfig& z, const std::string& apex,
+                         const std::map<std::string, std::set<ldns_rr_type>>& config_types, ZoneRecords& out,
+                         std::vector<Diagnostic>& diags) {
+  const std::set<std::string> withheld = withheld_srv_names(out);
+  for (const std::string& text : z.dynamic_records) {
+    const SourceLoc at{"dynamic update", 0};
+    RrPtr rr = rr_from_text(text);
+    auto drop = [&](const std::string& why) { diags.push_back({at, "dropped '" + text + "': " + why, true}); };
+    if (!rr) {
+      drop("it does not parse");
+      continue;
+    }
+    const std::string owner = lower_wire(ldns_rr_owner(rr.get()));
+    const ldns_rr_type type = ldns_rr_get_type(rr.get());
+    const auto types = config_types.find(owner);
+    const bool config_name = types != config_types.end();
+    if (!is_subdomain_or_equal(owner, apex)) drop("outside the zone");
+    else if (config_name && types->second.count(type)) drop("the config now has this name and type");
+    else if (config_name && (type == LDNS_RR_TYPE_CNAME || types->second.count(LDNS_RR_TYPE_CNAME))) drop("CNAME beside other data");
+    else if (type == LDNS_RR_TYPE_SRV && withheld.count(owner)) drop("the config owns this SRV name");
+    else out.records.push_back({std::move(rr), at, false, true});
+  }
+}
+
+}  // namespace
+
+ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, const HealthTable* health) {
+  ZoneRecords out;
+  out.apex = z.zone;
+  out.ttl = z.ttl;
+  out.negative_ttl = std::min(z.ttl, z.soa.minimum);
+  if (z.zone.empty()) return out;
+  RdfPtr origin(ldns_dname_new_frm_str(z.zone.c_str()));
+  if (!origin) {
+    diags.push_back({z.loc, "zone '" + z.zone + "' is not a valid name", false});
+    return out;
+  }
+  const std::string apex = lower_wire(origin.get());
+  const std::string ttl = " " + std::to_string(z.ttl) + " IN ";
+
+  for (const std::string& ns : z.ns)
+    if (auto rr = rr_from_text(z.zone + ttl + "NS " + ns)) out.records.push_back({std::move(rr), z.loc, true});
+  const size_t first_user = out.records.size();
+  parse_records_block(z, origin.get(), out, diags);
+  const size_t first_cluster = out.records.size();
+
+  // Clusters: server and client SRV sets, then the A/AAAA of in-zone hosts (in member order).
+  std::set<std::string> address_hosts, srv_owners;
+  for (const Cluster& c : z.clusters) {
+    for (Service svc : {Service::server, Service::client}) {
+      const std::string owner = srv_owner(c, svc, z.zone);
+      // e.g. an unnamed TLS cluster and a clear-text one named "ssl" both make _etcd-server-ssl.
+      if (!srv_owners.insert(owner).second) {
+        diags.push_back({c.loc, "'" + owner + " SRV' is generated twice (by two clusters)", false});
+        continue;
+      }
+      // The bootstrap gate: until the cluster has expected_size members its server set is absent.
+      // Once complete it opens for good (a later DELETE is a membership change, not un-bootstrapping).
+      if (svc == Service::server && c.expected_size && !c.gate_open && c.members.size() < c.expected_size) {
+        out.gated_names.emplace_back(owner, c.gate_negative_ttl);
+        continue;
+      }
+      const uint32_t set_ttl = srv_ttl(c, svc, z.ttl);
+      const std::vector<SrvTarget> targets = srv_targets(c, svc, z.zone, health);
+      if (targets.empty()) out.empty_names.push_back(owner);
+      RdfPtr owner_name(ldns_dname_new_frm_str(owner.c_str()));
+      for (const SrvTarget& t : targets) {
+        RrPtr rr = owner_name ? make_rr(owner_name.get(), set_ttl, LDNS_RR_TYPE_SRV,
+                                        {ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.priority),
+                                         ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.weight),
+                                         ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.port),
+                                         ldns_dname_new_frm_str(t.target.c_str())})
+                              : nullptr;
+        if (rr) out.records.push_back({std::move(rr), t.member->loc, true});
+        else diags.push_back({t.member->loc, "cannot build the SRV record of " + owner + " for " + t.target, false});
+      }
+    }
+    for (const Member& m : c.members) {
+      RdfPtr host(ldns_dname_new_frm_str(m.host.c_str()));
+      if (!host || !is_subdomain_or_equal(lower_wire(host.get()), apex)) continue;  // outside: no A/AAAA from us
+      // A host that two members share would get its addresses generated twice.
+      if (!address_hosts.insert(lower_wire(host.get())).second) {
+        diags.push_back({m.host_loc, "host '" + m.host + "' is generated twice (another member has the same host)", false});
+        continue;
+      }
+      for (const std::string& a : m.addresses) {
+        const bool v4 = a.find(':') == std::string::npos;
+        if (RrPtr rr = make_rr(host.get(), z.ttl, v4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA,
+                               {ldns_rdf_new_frm_str(v4 ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA, a.c_str())}))
+          out.records.push_back({std::move(rr), m.loc, true});
+      }
+    }
+  }
+
+  // Pass 2: meaning across all records.
+  std::map<std::string, std::set<ldns_rr_type>> user_types, generated_types, all_types;
+  std::set<std::string> cnames;
+  for (size_t i = 0; i < out.records.size(); ++i) {
+    const Record& rec = out.records[i];
+    const ldns_rr* rr = rec.rr.get();
+    const std::string owner = lower_wire(ldns_rr_owner(rr));
+    const ldns_rr_type type = ldns_rr_get_type(rr);
+    const std::string shown = name_text(ldns_rr_owner(rr));
+    auto error = [&](std::string msg) { diags.push_back({rec.loc, std::move(msg), false}); };
+    if (!is_subdomain_or_equal(owner, apex)) {
+      error("record '" + shown + "' is outside the zone " + z.zone);
+      continue;
+    }
+    if (i >= first_user && i < first_cluster) {
+      if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) error("record '" + shown + "' is not class IN");
+      if (type == LDNS_RR_TYPE_SOA) error("SOA records come from the zone's soa: key, not records:");
+      if (type == LDNS_RR_TYPE_NS && owner != apex) error("NS record at '" + shown + "': delegations are not supported");
+      if (type == LDNS_RR_TYPE_NS && owner == apex) error("apex NS records come from the zone's ns: key, not records:");
+      if (type == LDNS_RR_TYPE_DNAME) error("DNAME records are not supported");
+      if (owner.size() > 1 && owner[0] == 1 && owner[1] == '*') error("wildcard record '" + shown + "' is not supported");
+    }
+    if (i >= first_user && i < first_cluster ? generated_types[owner].count(type) : user_types[owner].count(type))
+      error("'" + shown + " " + type_text(type) + "' is generated twice: by records: and by a cluster");
+    (i >= first_user && i < first_cluster ? user_types : generated_types)[owner].insert(type);
+    all_types[owner].insert(type);
+    if (type == LDNS_RR_TYPE_CNAME) cnames.insert(owner);
+  }
+  for (const auto& [owner, types] : all_types) {
+    if (types.count(LDNS_RR_TYPE_CNAME) && types.size() > 1) {
+      for (const Record& rec : out.records)
+        if (lower_wire(ldns_rr_owner(rec.rr.get())) == owner) {
+          diags.push_back({rec.loc, "CNAME at '" + name_text(ldns_rr_owner(rec.rr.get())) + "' beside other data (RFC 1034 §3.6.2)", false});
+          break;
+        }
+    }
+    if (owner == apex && types.count(LDNS_RR_TYPE_CNAME))
+      diags.push_back({z.loc, "CNAME at the zone apex", false});
+  }
+  // Targets and name servers: Go never re-queries a CNAME target, and in-zone hosts need addresses.
+  for (const Record& rec : out.records) {
+    const ldns_rr* rr = rec.rr.get();
+    const ldns_rr_type type = ldns_rr_get_type(rr);
+    const ldns_rdf* target = type == LDNS_RR_TYPE_SRV ? ldns_rr_rdf(rr, 3) : type == LDNS_RR_TYPE_NS ? ldns_rr_rdf(rr, 0) : nullptr;
+    if (!target) continue;
+    const std::string t = lower_wire(target);
+    if (cnames.count(t))
+      diags.push_back({rec.loc, "target '" + name_text(target) + "' is a CNAME (Go's resolver never follows it)", false});
+    else if (is_subdomain_or_equal(t, apex) && !all_types[t].count(LDNS_RR_TYPE_A) && !all_types[t].count(LDNS_RR_TYPE_AAAA))
+      diags.push_back({rec.loc, "target '" + name_text(target) + "' is inside the zone but has no A or AAAA record", false});
+  }
+  add_dynamic_records(z, apex, all_types, out, diags);
+  return out;
+}
+
+std::set<std::string> withheld_srv_names(const ZoneRecords& zr) {
+  std::set<std::string> out;
+  auto add = [&out](const std::string& name) {
+    if (std::string wire = lower_wire(name); !wire.empty()) out.insert(std::move(wire));
+  };
+  for (const auto& [name, ttl] : zr.gated_names) add(name);
+  for (const std::string& name : zr.empty_names) add(name);
+  return out;
+}
+
+uint64_t zone_digest(const ZoneRecords& zr) {
+  // FNV-1a over each record's owner, type, class, TTL and RDATA bytes: stable across restarts and
+  // builds, and cheap enough to run after every health flip.
+  uint64_t h = fnv_basis;
+  auto mix = [&h](const uint8_t* p, size_t n) { h = fnv1a(p, n, h); };
+  for (const Record& rec : zr.records) {
+    const ldns_rr* rr = rec.rr.get();
+    if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) continue;
+    const ldns_rdf* owner = ldns_rr_owner(rr);
+    mix(ldns_rdf_data(owner), ldns_rdf_size(owner));
+    const uint32_t fixed[3] = {uint32_t(ldns_rr_get_type(rr)), uint32_t(ldns_rr_get_class(rr)), ldns_rr_ttl(rr)};
+    mix(reinterpret_cast<const uint8_t*>(fixed), sizeof fixed);
+    for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+      const ldns_rdf* f = ldns_rr_rdf(rr, i);
+      const uint32_t size = uint32_t(ldns_rdf_size(f));
+      mix(reinterpret_cast<const uint8_t*>(&size), sizeof size);
+      mix(ldns_rdf_data(f), ldns_rdf_size(f));
+    }
+  }
+  return h;
+}
+
+void add_soa(ZoneRecords& zr, const ZoneConfig& z, uint32_t serial) {
+  const std::string text = z.zone + " " + std::to_string(z.ttl) + " IN SOA " + z.soa.mname + " " + z.soa.rname + " " +
+                           std::to_string(serial) + " " + std::to_string(z.soa.refresh) + " " +
+                           std::to_string(z.soa.retry) + " " + std::to_string(z.soa.expire) + " " +
+                           std::to_string(z.soa.minimum);
+  RrPtr rr = rr_from_text(text);
+  if (!rr) throw std::runtime_error("cannot build SOA '" + text + "'");
+  zr.records.insert(zr.records.begin(), Record{std::move(rr), z.loc, true});
+}
+
+std::string zone_text(const ZoneRecords& zr) {
+  std::string out = "; zone " + zr.apex + "\n";
+  for (const Record& rec : zr.records) out += take_ldns_string(ldns_rr2str(rec.rr.get()));
+  return out;
+}
+
+}  // namespace dnsd

@@ -1,0 +1,55 @@
+// Config (and later registrations and health) -> the records of one zone, validated, in print order.
+// Control plane: called on the control thread by compile and by `dnsd check`.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "health.hpp"
+#include "ldns.hpp"
+#include "names.hpp"
+
+namespace dnsd {
+
+struct Record {
+  RrPtr rr;
+  SourceLoc loc;
+  bool generated = false;  // from soa/ns/clusters rather than `records:`
+  bool dynamic = false;    // added by DNS UPDATE (ZoneConfig::dynamic_records)
+};
+
+struct ZoneRecords {
+  std::string apex;              // absolute, as configured
+  uint32_t ttl = 0;              // default TTL
+  uint32_t negative_ttl = 0;     // min(SOA TTL, SOA minimum): RFC 2308 §5
+  std::vector<Record> records;   // SOA first once serial is set, then NS, records:, clusters
+  // Names that exist without records (answer NODATA, never NXDOMAIN): a fail-closed client set with
+  // no healthy member keeps its name so that caches do not learn an NXDOMAIN for it.
+  std::vector<std::string> empty_names;
+  // Server SRV names of clusters still below expected_size: NXDOMAIN with the gate's short negative
+  // TTL, so that no member bootstraps a cluster from a partial set (seed 000's race).
+  std::vector<std::pair<std::string, uint32_t>> gated_names;
+};
+
+// Builds and validates every record of the zone except the SOA. Problems go to `diagnostics`
+// with file:line; the result is only meaningful when no error was added. health (may be null)
+// filters the client SRV sets of probed clusters.
+ZoneRecords build_zone(const ZoneConfig& zone, std::vector<Diagnostic>& diagnostics,
+                       const HealthTable* health = nullptr);
+
+// A digest of the records (not the SOA serial): the serial is bumped only when it changes.
+uint64_t zone_digest(const ZoneRecords& records);
+
+// Prepends the SOA with the given serial.
+void add_soa(ZoneRecords& records, const ZoneConfig& zone, uint32_t serial);
+
+// RFC 1035 master-file text of the zone, as `dnsd check` prints it.
+std::string zone_text(const ZoneRecords& records);
+
+// The SRV names the config holds back (gated server sets, fail_closed client sets with no healthy
+// member), lower-case wire: they are the config's even while they have no records.
+std::set<std::string> withheld_srv_names(const ZoneRecords& records);
+
+}  // namespace dnsd

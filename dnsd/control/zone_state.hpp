@@ -1,0 +1,68 @@
+// The zone state service: turns the config, the registry (registrations, opened gates, UPDATE records)
+// and member health into the published snapshot and its serials. Every change to what is served goes
+// through here: start, reload, commit (registration API, UPDATE) and republish (health flips).
+// Control plane: control thread only; the snapshot it publishes is read by every worker.
+#pragma once
+
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compile.hpp"
+#include "config.hpp"
+#include "health.hpp"
+#include "registry.hpp"
+#include "result.hpp"
+#include "snapshot.hpp"
+#include "state_store.hpp"
+
+namespace dnsd {
+
+class ZoneState {
+ public:
+  using ConfigListener = std::function<void(const DaemonConfig&)>;
+
+  // health: the member states compiles filter client SRV sets with (owned by the health monitor).
+  ZoneState(SnapshotSlot& slot, const HealthTable& health);
+
+  // Start-up: opens state_dir, loads the registry (a damaged one is logged, never fatal), compiles and
+  // publishes. Throws ConfigError or std::runtime_error; nothing is published then.
+  void start(DaemonConfig config);
+  // SIGHUP: all or nothing. Throws ConfigError (the old snapshot keeps serving). listen, control,
+  // workers and state_dir keep their running values (they need a restart).
+  void reload(DaemonConfig next);
+  // Makes `next` the registry: compiles with it, writes it durably, publishes. A 2xx (or an UPDATE's
+  // NOERROR) is sent only after this succeeds: the change is on disk and visible to the next query.
+  // rejected: the change cannot be served (the old state is kept); io: it could not be written.
+  Result<void> commit(Registry next);
+  // Recompiles with the current health and publishes (health flips). Throws when compiling fails.
+  void republish(const std::string& why);
+
+  // Called after every change of the config (reload, commit), in the order added. A listener's
+  // exception is logged and does not undo the change.
+  void on_config(ConfigListener listener) { listeners_.push_back(std::move(listener)); }
+
+  const DaemonConfig& config() const noexcept { return config_; }
+  const Registry& registry() const noexcept { return registry_; }
+  // The records of a served zone (name_key form), as published; null when not served.
+  const ZoneRecords* served(const std::string& zone) const;
+  std::shared_ptr<const Snapshot> snapshot() const { return slot_.current(); }
+  std::string metrics() const;
+
+ private:
+  void publish(CompiledConfig compiled);
+  void notify();
+
+  SnapshotSlot& slot_;
+  const HealthTable& health_;
+  std::unique_ptr<StateStore> state_;
+  DaemonConfig config_;
+  Registry registry_;
+  std::vector<ZoneRecords> served_;  // the zones of the published snapshot
+  std::time_t published_at_ = 0;
+  std::vector<ConfigListener> listeners_;
+};
+
+}  // namespace dnsd

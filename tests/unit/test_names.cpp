@@ -1,0 +1,61 @@
+// Domain names on the control plane: spelling, comparison keys, zone membership, Go's host name rule,
+// and the wire forms lookups use.
+#include <catch2/catch.hpp>
+
+#include "names.hpp"
+#include "packet.hpp"
+
+using namespace dnsd;
+
+TEST_CASE("name keys: one trailing dot, lower case; zone membership on label boundaries", "[names]") {
+  CHECK(absolute_name("lab.example.com") == "lab.example.com.");
+  CHECK(absolute_name("lab.example.com.") == "lab.example.com.");
+  CHECK(absolute_name("").empty());
+  CHECK(name_key("Etcd-1.LAB.example.com") == "etcd-1.lab.example.com.");
+  struct Row {
+    const char* name;
+    const char* zone;
+    bool inside;
+  };
+  const Row rows[] = {
+      {"a.lab.example.com", "lab.example.com.", true},  {"LAB.example.com.", "lab.example.com", true},
+      {"xlab.example.com", "lab.example.com", false},   {"example.com", "lab.example.com", false},
+      {"a.b.lab.example.com", "Lab.Example.Com", true}, {"lab.example.org", "lab.example.com", false},
+  };
+  for (const Row& row : rows) {
+    INFO(row.name << " in " << row.zone);
+    CHECK(name_in_zone(row.name, row.zone) == row.inside);
+  }
+}
+
+TEST_CASE("Go's host name rule: what one bad SRV target would fail the whole lookup for", "[names]") {
+  struct Row {
+    std::string name;
+    bool valid;
+  };
+  const std::vector<Row> rows = {
+      {"etcd-1.lab.example.com.", true},  {"_etcd-server._tcp.example.com.", true}, {".", true},
+      {"10.0.0.9.", false},               {"-a.example.com.", false},               {"a-.example.com.", false},
+      {"a..example.com.", false},         {std::string(64, 'a') + ".com.", false},  {std::string(63, 'a') + ".com.", true},
+      {"a b.example.com.", false},        {"", false},
+  };
+  for (const Row& row : rows) {
+    INFO(row.name);
+    CHECK(go_valid_hostname(row.name) == row.valid);
+  }
+}
+
+TEST_CASE("wire forms: plain labels, labels folded but never length bytes", "[names]") {
+  using dnsd::test::hex;
+  auto bytes = [](const std::string& s) { return hex(reinterpret_cast<const uint8_t*>(s.data()), s.size()); };
+  CHECK(bytes(wire_name("hmac-sha256.")) == "0b686d61632d73686132353600");
+  CHECK(bytes(wire_name("A.b")) == "0141016200");
+  CHECK(bytes(fold_wire(std::string("\x01Z\x02" "AB\x00", 6))) == "017a02616200");
+  CHECK(bytes(lower_wire("Etcd.Example.")) == bytes(wire_name("etcd.example.")));
+  CHECK(lower_wire("bad..name").empty());
+  CHECK(is_subdomain_or_equal(lower_wire("a.lab.example.com."), lower_wire("lab.example.com.")));
+  CHECK_FALSE(is_subdomain_or_equal(lower_wire("alab.example.com."), lower_wire("lab.example.com.")));
+  CHECK(is_ip_address("192.0.2.1"));
+  CHECK(is_ip_address("2001:db8::1"));
+  CHECK_FALSE(is_ip_address("etcd-1.lab.example.com"));
+}

@@ -1,0 +1,44 @@
+// The registry file: what registrations and UPDATE records look like on disk, the checksum that
+// catches damage, the fallback to the previous version.
+#include <catch2/catch.hpp>
+
+#include "registry.hpp"
+#include "temp_dir.hpp"
+
+using namespace dnsd;
+using dnsd::test::TempDir;
+
+TEST_CASE("UPDATE records round-trip through the registry file; damage is caught by the checksum", "[registry]") {
+  Registry reg;
+  reg.records["lab.example.com."] = {"web.lab.example.com.\t60\tIN\tTXT\t\"two words\"", "web.lab.example.com.\t60\tIN\tA\t192.0.2.80"};
+  const Registry back = Registry::parse(reg.serialize(), "registrations");
+  CHECK(back.records == reg.records);
+  std::string damaged = reg.serialize();
+  damaged.replace(damaged.find("192.0.2.80"), 10, "192.0.2.81");
+  CHECK_THROWS_WITH(Registry::parse(damaged, "registrations"), Catch::Contains("checksum mismatch"));
+}
+
+TEST_CASE("members and gates round-trip; a damaged file falls back to the previous one, named", "[registry]") {
+  TempDir dir;
+  Registry one;
+  one.members.push_back({"lab.example.com.", "c1", "m1", "m1.lab.example.com.", {"192.0.2.1"}, 2380, {}});
+  one.members.push_back({"lab.example.com.", "", "m2", "m2.example.org.", {}, {}, 12379});
+  one.open_gates.emplace("lab.example.com.", "c1");
+  one.save(dir.path());
+  Registry two = one;
+  two.members.push_back({"lab.example.com.", "c1", "m3", "m3.lab.example.com.", {"2001:db8::3", "192.0.2.3"}, {}, {}});
+  two.save(dir.path());  // `one` is kept as registrations.prev
+  std::vector<std::string> problems;
+  const Registry loaded = Registry::load(dir.path(), problems);
+  CHECK(problems.empty());
+  CHECK(loaded.members == two.members);
+  CHECK(loaded.open_gates == two.open_gates);
+
+  dir.write("registrations", dir.read("registrations") + "member trailing junk\n");
+  problems.clear();
+  const Registry fallback = Registry::load(dir.path(), problems);
+  CHECK(fallback.members == one.members);
+  REQUIRE(problems.size() == 2);
+  CHECK_THAT(problems[0], Catch::Contains("registrations:7: data after the end line"));
+  CHECK_THAT(problems[1], Catch::Contains("using the previous registrations from"));
+}
