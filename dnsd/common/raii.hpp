@@ -5,6 +5,7 @@
 #pragma once
 
 #include <event2/buffer.h>
+#include <event2/dns.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -31,6 +32,13 @@ using BufferEventPtr = CPtr<bufferevent, bufferevent_free>;
 using ListenerPtr = CPtr<evconnlistener, evconnlistener_free>;
 using HttpPtr = CPtr<evhttp, evhttp_free>;
 using HttpConnectionPtr = CPtr<evhttp_connection, evhttp_connection_free>;
+
+struct DnsBaseFree {
+  void operator()(evdns_base* dns) const noexcept {
+    if (dns) evdns_base_free(dns, 0);  // 0: pending lookups are dropped without their callbacks
+  }
+};
+using DnsBasePtr = std::unique_ptr<evdns_base, DnsBaseFree>;
 
 // A file descriptor that closes itself.
 class Fd {

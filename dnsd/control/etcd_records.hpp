@@ -1,4 +1,5 @@
-// DESIGN §2 as code: the only place that spells the _etcd-* service labels.
+// etcd naming as code (docs/ARCHITECTURE.md, "etcd naming"): the only place that spells the _etcd-*
+// service labels.
 // Control plane: used by zone_builder when it turns clusters into records.
 #pragma once
 

@@ -46,19 +46,15 @@ const char* request_error_text(evhttp_request_error e) {
 
 }  // namespace
 
-bool health_body_ok(int status, const std::string& body, std::string& error) {
-  if (status != 200) {
-    error = status == 0 ? "no HTTP reply" : "HTTP status " + std::to_string(status);
-    return false;
-  }
+Result<void> check_health_reply(int status, const std::string& body) {
+  if (status != 200) return rejected(status == 0 ? "no HTTP reply" : "HTTP status " + std::to_string(status));
   std::string compact;
   for (char c : body)
     if (c != ' ' && c != '\t' && c != '\r' && c != '\n') compact += c;
-  if (compact.find("\"health\":") == std::string::npos) return true;  // /readyz, /livez: the status decides
+  if (compact.find("\"health\":") == std::string::npos) return {};  // /readyz, /livez: the status decides
   if (compact.find("\"health\":\"true\"") != std::string::npos || compact.find("\"health\":true") != std::string::npos)
-    return true;
-  error = "unhealthy: " + body.substr(0, 200);
-  return false;
+    return {};
+  return rejected("unhealthy: " + body.substr(0, 200));
 }
 
 struct Prober::Target {
@@ -77,8 +73,6 @@ struct Prober::Probe {
   std::string error_hint;
   bool done = false;
 };
-
-void Prober::DnsFree::operator()(evdns_base* dns) const noexcept { evdns_base_free(dns, 0); }
 
 Prober::Prober(event_base* base, OnResult on_result, size_t max_in_flight)
     : base_(base), on_result_(std::move(on_result)), max_in_flight_(max_in_flight) {
@@ -195,7 +189,9 @@ void Prober::on_response(evhttp_request* req, void* arg) noexcept {
     body.resize(std::min<size_t>(evbuffer_get_length(in), 4096));
     evbuffer_copyout(in, body.data(), body.size());
   }
-  r.ok = health_body_ok(status, body, r.error);
+  const Result<void> verdict = check_health_reply(status, body);
+  r.ok = verdict.ok();
+  if (!r.ok) r.error = verdict.error().message;
   if (!r.ok && status == 0) {
     const std::string tls = openssl_errors(evhttp_connection_get_bufferevent(p->conn.get()));
     r.error = !tls.empty() ? "TLS: " + tls : !p->error_hint.empty() ? p->error_hint : "connection failed";

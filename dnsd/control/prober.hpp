@@ -12,8 +12,7 @@
 #include "config.hpp"
 #include "openssl.hpp"
 #include "raii.hpp"
-
-struct evdns_base;
+#include "result.hpp"
 
 namespace dnsd {
 
@@ -32,8 +31,9 @@ struct ProbeResult {
 };
 
 // Decides a probe from the HTTP status and body: 200 and a JSON body whose "health" is "true"
-// (etcd's /health; /readyz and /livez answer "ok" with 200 and pass on the status alone).
-bool health_body_ok(int status, const std::string& body, std::string& error);
+// (etcd's /health; /readyz and /livez answer "ok" with 200 and pass on the status alone). The error
+// says why not, for the log and /v1/zones.
+Result<void> check_health_reply(int status, const std::string& body);
 
 class Prober {
  public:
@@ -57,9 +57,6 @@ class Prober {
   static void on_timer(evutil_socket_t, short, void* arg) noexcept;
   static void on_response(evhttp_request* req, void* arg) noexcept;
   static void on_deadline(evutil_socket_t, short, void* arg) noexcept;
-  struct DnsFree {
-    void operator()(evdns_base* dns) const noexcept;
-  };
   void start(Target& t);
   void finish(Probe* p, ProbeResult result) noexcept;
   void schedule(Target& t, bool first);
@@ -72,7 +69,7 @@ class Prober {
   uint64_t generation_ = 0;
   std::map<std::string, std::unique_ptr<Target>> targets_;
   std::map<std::string, SslCtxPtr> tls_;
-  std::unique_ptr<evdns_base, DnsFree> dns_;
+  DnsBasePtr dns_;
   // Probes in flight, and finished ones whose connection is freed on the next turn of the loop (never
   // inside the libevent callback that finished them). Declared last: freed first.
   std::map<const Probe*, std::unique_ptr<Probe>> probes_;

@@ -33,12 +33,13 @@ std::string checksum(const std::string& text) {
   return buf;
 }
 
-std::optional<uint16_t> parse_port(const std::string& s, bool& ok) {
-  if (s == "-") return std::nullopt;
+// A port field: "-" (the cluster's port) or 1 to 65535.
+Result<std::optional<uint16_t>> parse_port(const std::string& s) {
+  if (s == "-") return std::optional<uint16_t>();
   unsigned v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  ok = ok && ec == std::errc() && p == s.data() + s.size() && v >= 1 && v <= 65535;
-  return uint16_t(v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 1 || v > 65535) return rejected("bad port '" + s + "'");
+  return std::optional<uint16_t>(uint16_t(v));
 }
 
 std::string read_file(const std::string& path) {
@@ -100,10 +101,10 @@ Registry Registry::parse(const std::string& text, const std::string& path) {
       if (!(f >> r.zone >> r.cluster >> r.member >> r.host >> peer >> client >> addrs) || (f >> extra))
         fail("a member line needs 7 fields");
       r.cluster = cluster(r.cluster);
-      bool ok = true;
-      r.peer_port = parse_port(peer, ok);
-      r.client_port = parse_port(client, ok);
-      if (!ok) fail("bad port");
+      const auto peer_port = parse_port(peer), client_port = parse_port(client);
+      if (!peer_port || !client_port) fail((peer_port ? client_port : peer_port).error().message);
+      r.peer_port = peer_port.value();
+      r.client_port = client_port.value();
       if (addrs != "-")
         for (size_t start = 0; start <= addrs.size();) {
           const size_t comma = std::min(addrs.find(',', start), addrs.size());
@@ -157,9 +158,9 @@ Registry Registry::load(const std::string& dir, std::vector<std::string>& proble
   return {};
 }
 
-void Registry::save(const std::string& dir) const {
+Result<void> Registry::save(const std::string& dir) const {
   const std::string path = dir + "/registrations";
-  write_file_durably(path, serialize(), path + ".prev");
+  return write_file_durably(path, serialize(), path + ".prev");
 }
 
 void Registry::apply(DaemonConfig& config, std::vector<std::string>* skipped) const {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "result.hpp"
 
 namespace dnsd {
 
@@ -44,7 +45,7 @@ class Registry {
   // previous version (<dir>/registrations.prev); with neither, starts empty. A missing file is no problem.
   static Registry load(const std::string& dir, std::vector<std::string>& problems);
   // Durable: temp file, fsync, the current file kept as .prev, rename, fsync of the directory.
-  void save(const std::string& dir) const;
+  Result<void> save(const std::string& dir) const;
 
   // Appends the registered members to their clusters (clusters with registration: true), marks
   // opened gates and gives each zone its UPDATE records. Registrations for clusters that are gone or closed are skipped and named in `skipped`.

@@ -17,32 +17,34 @@
 namespace dnsd {
 
 namespace {
-std::runtime_error sys_error(const std::string& what, const std::string& path) {
-  return std::runtime_error(path + ": " + what + ": " + std::strerror(errno));
+Error sys_error(const std::string& what, const std::string& path) {
+  return io_error(path + ": " + what + ": " + std::strerror(errno));
 }
 }  // namespace
 
-void write_file_durably(const std::string& path, const std::string& content, const std::string& keep_previous) {
+Result<void> write_file_durably(const std::string& path, const std::string& content, const std::string& keep_previous) {
   const std::string tmp = path + ".tmp";
   {
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd) throw sys_error("cannot create", tmp);
+    if (!fd) return sys_error("cannot create", tmp);
     for (size_t done = 0; done < content.size();) {
       const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw sys_error("cannot write", tmp);
+      if (n < 0) return sys_error("cannot write", tmp);
       done += size_t(n);
     }
-    if (::fsync(fd.get()) != 0) throw sys_error("cannot fsync", tmp);
+    if (::fsync(fd.get()) != 0) return sys_error("cannot fsync", tmp);
   }
   if (!keep_previous.empty() && ::access(path.c_str(), F_OK) == 0) {
     ::unlink(keep_previous.c_str());
-    if (::link(path.c_str(), keep_previous.c_str()) != 0) throw sys_error("cannot keep the previous version as " + keep_previous, path);
+    if (::link(path.c_str(), keep_previous.c_str()) != 0)
+      return sys_error("cannot keep the previous version as " + keep_previous, path);
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) throw sys_error("cannot rename to " + path, tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return sys_error("cannot rename to " + path, tmp);
   const std::string dir = std::filesystem::path(path).parent_path().string();
   Fd dfd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dfd || ::fsync(dfd.get()) != 0) throw sys_error("cannot fsync directory", dir);
+  if (!dfd || ::fsync(dfd.get()) != 0) return sys_error("cannot fsync directory", dir);
+  return {};
 }
 
 StateStore::StateStore(std::string dir, bool read_only) : dir_(std::move(dir)), read_only_(read_only) {
@@ -92,7 +94,9 @@ void StateStore::save() const {
   std::string out;
   for (const auto& [zone, e] : serials_)
     out += zone + " " + std::to_string(e.serial) + " " + std::to_string(e.digest) + "\n";
-  write_file_durably(dir_ + "/serials", out);
+  // Start-up and compile paths treat a serial that cannot be kept as fatal for that change.
+  if (Result<void> written = write_file_durably(dir_ + "/serials", out); !written)
+    throw std::runtime_error(written.error().message);
 }
 
 }  // namespace dnsd

@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include "result.hpp"
+
 namespace dnsd {
 
 class StateStore {
@@ -15,7 +17,7 @@ class StateStore {
   StateStore(std::string dir, bool read_only);
 
   // The serial a zone must carry: unchanged while its records are; otherwise max(previous + 1, now)
-  // (DESIGN §3), persisted before it is returned so it never goes backwards across restarts.
+  // (docs/ARCHITECTURE.md, "State"), persisted before it is returned so it never goes backwards across restarts.
   uint32_t serial_for(const std::string& zone, uint64_t digest, uint32_t now);
 
   const std::string& dir() const noexcept { return dir_; }
@@ -42,7 +44,8 @@ class StateStore {
 };
 
 // Writes `content` to `path` atomically and durably: temp file, fsync, rename, fsync of the directory.
-// With keep_previous, the file being replaced stays available under that name (a hard link).
-void write_file_durably(const std::string& path, const std::string& content, const std::string& keep_previous = "");
+// With keep_previous, the file being replaced stays available under that name (a hard link). An io
+// error names the path and the system's reason.
+Result<void> write_file_durably(const std::string& path, const std::string& content, const std::string& keep_previous = "");
 
 }  // namespace dnsd

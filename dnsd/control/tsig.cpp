@@ -100,59 +100,50 @@ std::string lower_name_at(const uint8_t* msg, size_t len, size_t pos, size_t& wi
 
 }  // namespace
 
-bool read_tsig(const uint8_t* msg, size_t len, size_t offset, size_t end, TsigRecord& t) {
+std::optional<TsigRecord> read_tsig(const uint8_t* msg, size_t len, size_t offset, size_t end) {
   size_t owner_len = 0, alg_len = 0;
-  t = {};
+  TsigRecord t;
   t.offset = offset;
   t.key = lower_name_at(msg, len, offset, owner_len);
-  if (t.key.empty() || end < offset + owner_len + 10) return false;
+  if (t.key.empty() || end < offset + owner_len + 10) return std::nullopt;
   const size_t rdata = offset + owner_len + 10;
-  if (get16(msg + offset + owner_len + 2) != class_any) return false;  // RFC 8945 §4.2: class ANY
-  if (size_t(get16(msg + offset + owner_len + 8)) != end - rdata) return false;
+  if (get16(msg + offset + owner_len + 2) != class_any) return std::nullopt;  // RFC 8945 §4.2: class ANY
+  if (size_t(get16(msg + offset + owner_len + 8)) != end - rdata) return std::nullopt;
   t.algorithm = lower_name_at(msg, len, rdata, alg_len);
   size_t p = rdata + alg_len;
-  if (t.algorithm.empty() || end < p + 10) return false;
+  if (t.algorithm.empty() || end < p + 10) return std::nullopt;
   for (int i = 0; i < 6; ++i) t.time_signed = t.time_signed << 8 | msg[p + i];
   t.fudge = get16(msg + p + 6);
   const size_t mac_len = get16(msg + p + 8);
   p += 10;
-  if (end < p + mac_len + 6) return false;
+  if (end < p + mac_len + 6) return std::nullopt;
   t.mac.assign(reinterpret_cast<const char*>(msg + p), mac_len);
   p += mac_len;
   t.original_id = get16(msg + p);
   t.error = get16(msg + p + 2);
   const size_t other_len = get16(msg + p + 4);
   p += 6;
-  if (end != p + other_len) return false;
+  if (end != p + other_len) return std::nullopt;
   t.other.assign(reinterpret_cast<const char*>(msg + p), other_len);
-  return true;
+  return t;
 }
 
-TsigCheck tsig_verify(const std::vector<TsigKey>& keys, const uint8_t* msg, const TsigRecord& t, uint64_t now,
-                      const TsigKey*& key) {
-  key = nullptr;
+TsigVerdict tsig_verify(const std::vector<TsigKey>& keys, const uint8_t* msg, const TsigRecord& t, uint64_t now) {
+  const TsigKey* key = nullptr;
   for (const TsigKey& k : keys)
     if (wire_name(k.name) == t.key) key = &k;
-  if (!key || wire_name(key->algorithm + ".") != t.algorithm) {
-    key = nullptr;
-    return TsigCheck::badkey;
-  }
+  if (!key || wire_name(key->algorithm + ".") != t.algorithm) return {TsigCheck::badkey, nullptr};
   const std::string expected = hmac(*key, unsigned_message(msg, t.offset, t.original_id) +
                                                variables(t.key, t.algorithm, t.time_signed, t.fudge, t.error, t.other));
   // RFC 8945 §5.2.2.1: a truncated MAC is allowed down to half the digest (and 10 bytes); we accept
   // only whole MACs, as a policy, and say so with BADTRUNC.
-  if (t.mac.size() > expected.size() || t.mac.size() < std::max<size_t>(10, expected.size() / 2)) {
-    key = nullptr;
-    return TsigCheck::badsig;
-  }
-  if (CRYPTO_memcmp(expected.data(), t.mac.data(), t.mac.size()) != 0) {
-    key = nullptr;
-    return TsigCheck::badsig;
-  }
+  if (t.mac.size() > expected.size() || t.mac.size() < std::max<size_t>(10, expected.size() / 2))
+    return {TsigCheck::badsig, nullptr};
+  if (CRYPTO_memcmp(expected.data(), t.mac.data(), t.mac.size()) != 0) return {TsigCheck::badsig, nullptr};
   const uint64_t skew = now > t.time_signed ? now - t.time_signed : t.time_signed - now;
-  if (skew > t.fudge) return TsigCheck::badtime;
-  if (t.mac.size() < expected.size()) return TsigCheck::badtrunc;
-  return TsigCheck::ok;
+  if (skew > t.fudge) return {TsigCheck::badtime, key};
+  if (t.mac.size() < expected.size()) return {TsigCheck::badtrunc, key};
+  return {TsigCheck::ok, key};
 }
 
 void tsig_append(std::vector<uint8_t>& reply, const TsigKey* key, const TsigRecord& request, uint16_t error,

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,15 +29,21 @@ struct TsigRecord {
   std::string other;
 };
 
-// Reads the TSIG RR spanning [offset, end) of msg (as located by parse_query). False when malformed.
-bool read_tsig(const uint8_t* msg, size_t len, size_t offset, size_t end, TsigRecord& out);
+// Reads the TSIG RR spanning [offset, end) of msg (as located by parse_query); nullopt when malformed.
+std::optional<TsigRecord> read_tsig(const uint8_t* msg, size_t len, size_t offset, size_t end);
 
 enum class TsigCheck { ok, badkey, badsig, badtime, badtrunc };
 
+struct TsigVerdict {
+  TsigCheck check = TsigCheck::badkey;
+  // The key, whenever it is known and the MAC matched: BADTIME and BADTRUNC replies are signed with
+  // it; BADKEY and BADSIG ones are not (key null). Points into the `keys` tsig_verify was given.
+  const TsigKey* key = nullptr;
+};
+
 // RFC 8945 §5.2, in its order: the key (name and algorithm), the MAC, then the time against `now`
-// (seconds since the epoch). `key` is set whenever the key is known, so that errors can be signed.
-TsigCheck tsig_verify(const std::vector<TsigKey>& keys, const uint8_t* msg, const TsigRecord& t, uint64_t now,
-                      const TsigKey*& key);
+// (seconds since the epoch).
+TsigVerdict tsig_verify(const std::vector<TsigKey>& keys, const uint8_t* msg, const TsigRecord& t, uint64_t now);
 
 // Appends a TSIG RR to a complete reply and bumps its ARCOUNT. key null: unsigned (empty MAC), as
 // BADKEY and BADSIG replies must be; otherwise the MAC covers the request's MAC (RFC 8945 §5.3).

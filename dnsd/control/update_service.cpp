@@ -103,8 +103,12 @@ std::vector<uint8_t> UpdateService::answer(const std::vector<uint8_t>& msg, Tran
   TsigRecord tsig;
   const TsigKey* key = nullptr;
   if (q.tsig_offset) {
-    if (!read_tsig(msg.data(), msg.size(), q.tsig_offset, q.tsig_end, tsig)) return plain_reply(msg, q, rcode::formerr);
-    const TsigCheck check = tsig_verify(zones_.config().tsig_keys, msg.data(), tsig, now, key);
+    std::optional<TsigRecord> read = read_tsig(msg.data(), msg.size(), q.tsig_offset, q.tsig_end);
+    if (!read) return plain_reply(msg, q, rcode::formerr);
+    tsig = std::move(*read);
+    const TsigVerdict verdict = tsig_verify(zones_.config().tsig_keys, msg.data(), tsig, now);
+    const TsigCheck check = verdict.check;
+    key = verdict.key;
     if (check != TsigCheck::ok) {
       ++tsig_failures_;
       const uint16_t error = check == TsigCheck::badkey    ? tsig_error::badkey

@@ -76,10 +76,8 @@ Result<void> ZoneState::commit(Registry next) {
   } catch (const ConfigError& e) {
     return rejected(e.diagnostics().empty() ? e.what() : e.diagnostics().front().message);
   }
-  try {
-    next.save(config_.state_dir);
-  } catch (const std::exception& e) {
-    spdlog::error("registry: cannot save ({})", e.what());
+  if (Result<void> saved = next.save(config_.state_dir); !saved) {
+    spdlog::error("registry: cannot save ({})", saved.error().message);
     return io_error("cannot write the registration to disk");
   }
   publish(std::move(compiled));

@@ -28,16 +28,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   dnsd::QueryView view;
   if (dnsd::parse_query(data, size, view) != dnsd::ParseResult::ok) return 0;
   if (view.tsig_offset) {
-    dnsd::TsigRecord t;
-    if (dnsd::read_tsig(data, size, view.tsig_offset, view.tsig_end, t)) {
-      const dnsd::TsigKey* key = nullptr;
-      const dnsd::TsigCheck c = dnsd::tsig_verify(keys(), data, t, t.time_signed, key);
-      check((c == dnsd::TsigCheck::badkey || c == dnsd::TsigCheck::badsig) == (key == nullptr));
+    if (const std::optional<dnsd::TsigRecord> t = dnsd::read_tsig(data, size, view.tsig_offset, view.tsig_end)) {
+      const dnsd::TsigVerdict v = dnsd::tsig_verify(keys(), data, *t, t->time_signed);
+      check((v.check == dnsd::TsigCheck::badkey || v.check == dnsd::TsigCheck::badsig) == (v.key == nullptr));
       std::vector<uint8_t> reply(data, data + view.tsig_offset);
       dnsd::put16(reply.data() + 10, 0);
-      dnsd::tsig_append(reply, key, t, 0, uint64_t(std::time(nullptr)));
-      dnsd::TsigRecord back;
-      check(dnsd::read_tsig(reply.data(), reply.size(), view.tsig_offset, reply.size(), back));
+      dnsd::tsig_append(reply, v.key, *t, 0, uint64_t(std::time(nullptr)));
+      check(dnsd::read_tsig(reply.data(), reply.size(), view.tsig_offset, reply.size()).has_value());
     }
   }
   ldns_pkt* parsed = nullptr;

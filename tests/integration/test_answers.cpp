@@ -1,4 +1,4 @@
-// DESIGN §1 row by row against the real binary over UDP and TCP; replies parsed with ldns.
+// The answer table of docs/ARCHITECTURE.md row by row against the real binary over UDP and TCP; replies parsed with ldns.
 #include <catch2/catch.hpp>
 
 #include "harness.hpp"

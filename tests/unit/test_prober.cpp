@@ -6,13 +6,24 @@
 
 using namespace dnsd;
 
-TEST_CASE("the /health body decides a probe", "[health]") {
-  std::string err;
-  CHECK(health_body_ok(200, "{\"health\":\"true\",\"reason\":\"\"}", err));
-  CHECK(health_body_ok(200, "{ \"health\": true }", err));
-  CHECK(health_body_ok(200, "ok", err));  // /readyz and /livez
-  CHECK_FALSE(health_body_ok(200, "{\"health\":\"false\",\"reason\":\"RAFT NO LEADER\"}", err));
-  CHECK_THAT(err, Catch::Contains("RAFT NO LEADER"));
-  CHECK_FALSE(health_body_ok(503, "{\"health\":\"true\"}", err));
-  CHECK(err == "HTTP status 503");
+TEST_CASE("the /health reply decides a probe, and says why it failed", "[health]") {
+  struct Row {
+    int status;
+    const char* body;
+    const char* error;  // "" = healthy
+  };
+  const Row rows[] = {
+      {200, "{\"health\":\"true\",\"reason\":\"\"}", ""},
+      {200, "{ \"health\": true }", ""},
+      {200, "ok", ""},  // /readyz and /livez: the status decides
+      {200, "{\"health\":\"false\",\"reason\":\"RAFT NO LEADER\"}", "unhealthy: {\"health\":\"false\",\"reason\":\"RAFT NO LEADER\"}"},
+      {503, "{\"health\":\"true\"}", "HTTP status 503"},  // etcd up without quorum
+      {0, "", "no HTTP reply"},
+  };
+  for (const Row& row : rows) {
+    INFO(row.status << " " << row.body);
+    const Result<void> r = check_health_reply(row.status, row.body);
+    CHECK(r.ok() == (*row.error == '\0'));
+    if (!r.ok()) CHECK(r.error().message == row.error);
+  }
 }

@@ -24,10 +24,10 @@ TEST_CASE("members and gates round-trip; a damaged file falls back to the previo
   one.members.push_back({"lab.example.com.", "c1", "m1", "m1.lab.example.com.", {"192.0.2.1"}, 2380, {}});
   one.members.push_back({"lab.example.com.", "", "m2", "m2.example.org.", {}, {}, 12379});
   one.open_gates.emplace("lab.example.com.", "c1");
-  one.save(dir.path());
+  REQUIRE(one.save(dir.path()).ok());
   Registry two = one;
   two.members.push_back({"lab.example.com.", "c1", "m3", "m3.lab.example.com.", {"2001:db8::3", "192.0.2.3"}, {}, {}});
-  two.save(dir.path());  // `one` is kept as registrations.prev
+  REQUIRE(two.save(dir.path()).ok());  // `one` is kept as registrations.prev
   std::vector<std::string> problems;
   const Registry loaded = Registry::load(dir.path(), problems);
   CHECK(problems.empty());
