@@ -7,6 +7,8 @@
 # Then: zero lost queries while dnsd reloads its config 100 times under load, and how soon a
 # registration is in the answers. Not part of `make test` (`make bench` runs it).
 # Usage: tests/bench/compare.sh [build dir] [seconds per measurement] [rounds]
+# With DNSD_BASELINE=/path/to/another/dnsd, that binary is measured too (as "baseline", same zone, same
+# rotation): a change compared with the build before it, in the same run on the same host.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}
@@ -17,7 +19,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 hz=$(getconf CLK_TCK)
-declare -A port=([dnsd]=25401 [knot]=25402 [nsd]=25403 [reflector]=25404)
+declare -A port=([dnsd]=25401 [knot]=25402 [nsd]=25403 [reflector]=25404 [baseline]=25405)
+baseline=${DNSD_BASELINE:-}
 zone=bench.example.com
 
 # The zone (4 clusters, one of 40 members) and the query mix: tests/bench/bench_zone.sh.
@@ -31,6 +34,12 @@ workers: 1
 control: { listen: "127.0.0.1:25409", token_file: token }
 Y
 echo bench-token > "$tmp/token"
+cat > "$tmp/baseline.yaml" <<Y
+listen: ["127.0.0.1:${port[baseline]}"]
+zones: ["zones/*.yaml"]
+state_dir: state-baseline
+workers: 1
+Y
 # The same records for Knot and NSD, as dnsd prints them.
 "$build/dnsd" check -c "$tmp/dnsd.yaml" | grep -v '^;' > "$tmp/bench.zone"
 
@@ -82,7 +91,13 @@ start() {  # start NAME COMMAND...: in its own session, pinned to CPU 0
 start dnsd "$build/dnsd" run -c "$tmp/dnsd.yaml"
 start knot knotd -c "$tmp/knot.conf"
 start nsd nsd -d -c "$tmp/nsd.conf"
-for s in dnsd knot nsd; do
+servers=(dnsd knot nsd reflector)
+if [ -n "$baseline" ]; then
+  start baseline "$baseline" run -c "$tmp/baseline.yaml"
+  servers=(dnsd baseline knot nsd reflector)
+fi
+for s in "${servers[@]}"; do
+  [ "$s" = reflector ] && continue
   for _ in $(seq 100); do dig @127.0.0.1 -p "${port[$s]}" +time=1 +tries=1 "$zone" SOA 2>/dev/null | grep -q NOERROR && break; sleep 0.1; done
 done
 # The reflector's replies are as large as dnsd's average answer to the mix.
@@ -114,7 +129,6 @@ measure() {  # measure SERVER udp|tcp -> "answers/s lost us/answer"
     END {printf "%.0f %d %.2f\n", qps, lost, (done ? t / hz * 1e6 / done : 0)}' <<< "$out"
 }
 
-servers=(dnsd knot nsd reflector)
 declare -A results
 for round in $(seq "$rounds"); do
   for i in "${!servers[@]}"; do
