@@ -60,9 +60,13 @@ def wait_until(what, predicate, timeout, interval=0.2):
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
 class Proc:
-    def __init__(self, name, popen, log_path):
+    def __init__(self, name, popen, log_path, must_exit_cleanly=False):
         self.name, self.popen, self.log_path = name, popen, log_path
+        self.must_exit_cleanly = must_exit_cleanly  # dnsd: SIGTERM must give exit 0 and a clean log
 
     @property
     def pid(self):
@@ -114,23 +118,32 @@ class Harness:
     def add_ipv6(self, addr):
         subprocess.run(["ip", "-6", "addr", "add", f"{addr}/128", "dev", "lo", "nodad"], check=True)
 
-    def spawn(self, name, argv, env=None):
+    def spawn(self, name, argv, env=None, must_exit_cleanly=False):
         log_path = self.path(f"{name}.log")
         log = open(log_path, "w")
         p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent)
         log.close()
-        proc = Proc(name, p, log_path)
+        proc = Proc(name, p, log_path, must_exit_cleanly)
         self.procs.append(proc)
         return proc
 
     def close(self, failed):
+        """Stops every process. Returns the problems found on the way out: a dnsd that did not exit 0
+        on SIGTERM, or printed a sanitizer report."""
+        problems = []
         for p in reversed(self.procs):
+            was_alive = p.alive()
             p.stop()
-        if failed:
+            if p.must_exit_cleanly and was_alive and p.popen.returncode != 0:
+                problems.append(f"{p.name} exited {p.popen.returncode} on SIGTERM")
+            if p.must_exit_cleanly and any(r in p.log() for r in SANITIZER_REPORTS):
+                problems.append(f"{p.name} printed a sanitizer report")
+        if failed or problems:
             for p in self.procs:
                 tail = p.log()[-3000:]
                 print(f"----- {p.name} (pid {p.pid}) log tail -----\n{tail}")
         shutil.rmtree(self.dir, ignore_errors=True)
+        return problems
 
     # --- dnsd -----------------------------------------------------------------------------------
     def start_dnsd(self, zone_yaml, listen="127.0.0.1:53", name="dnsd", control=None, token_file=None):
@@ -143,7 +156,7 @@ class Harness:
             if control:
                 token = f", token_file: {token_file}" if token_file else ""
                 f.write(f'control: {{ listen: "{control}"{token} }}\n')
-        proc = self.spawn(name, [self.dnsd_bin, "run", "-c", conf])
+        proc = self.spawn(name, [self.dnsd_bin, "run", "-c", conf], must_exit_cleanly=True)
         host, port = listen.rsplit(":", 1)
 
         def answering():
@@ -153,9 +166,19 @@ class Harness:
         return proc
 
     def dig(self, server, port, qtype, name):
+        """dig +short's answer lines, or None when dig itself failed (no reply, a timeout)."""
         r = subprocess.run(["dig", f"@{server}", "-p", str(port), "+short", "+time=1", "+tries=1", qtype, name],
                            capture_output=True, text=True, timeout=10)
         return r.stdout.strip() if r.returncode == 0 else None
+
+    def rcode(self, server, port, qtype, name):
+        """The status dig reports (NOERROR, NXDOMAIN, ...); raises when there is no reply."""
+        r = subprocess.run(["dig", f"@{server}", "-p", str(port), "+time=1", "+tries=1", qtype, name],
+                           capture_output=True, text=True, timeout=10)
+        for line in r.stdout.splitlines():
+            if "status:" in line:
+                return line.split("status:")[1].split(",")[0].strip()
+        raise AssertionError(f"no reply to {qtype} {name}: {r.stdout} {r.stderr}")
 
     # --- etcd -----------------------------------------------------------------------------------
     def start_etcd(self, name, host, ip, zone, cluster=None, token=None, peer_tls=True, data_dir=None):
@@ -255,11 +278,14 @@ def main(scenarios):
     dnsd = sys.argv[sys.argv.index("--dnsd") + 1]
     h = Harness(dnsd, name)
     failed = True
+    problems = []
     try:
         scenarios[name](h)
         failed = False
     finally:
         elapsed = time.monotonic() - h.started
-        h.close(failed)
-        print(f"{name}: {'passed' if not failed else 'FAILED'} in {elapsed:.1f}s")
-    return 0
+        problems = h.close(failed)
+        for p in problems:
+            print(f"FAIL: {p}")
+        print(f"{name}: {'passed' if not (failed or problems) else 'FAILED'} in {elapsed:.1f}s")
+    return 1 if problems else 0

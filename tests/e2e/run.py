@@ -9,7 +9,7 @@ import sys
 import subprocess
 import time
 
-from harness import http_get, main, wait_until, zone_yaml
+from harness import _die_with_parent, http_get, main, wait_until, zone_yaml
 
 ZONE = "lab.example.com"
 
@@ -144,7 +144,10 @@ def etcd34_cleartext_trap(h):
 
 
 def client_targets(h, cluster, suffix=""):
-    answer = h.dig("127.0.0.1", 53, "SRV", f"_etcd-client{suffix}-{cluster}._tcp.{ZONE}") or ""
+    """The client SRV set's targets, sorted; raises when the query fails (a failed dig is never an empty set)."""
+    answer = h.dig("127.0.0.1", 53, "SRV", f"_etcd-client{suffix}-{cluster}._tcp.{ZONE}")
+    if answer is None:
+        raise AssertionError(f"dig for the client set of {cluster} failed")
     return sorted(line.split()[3] for line in answer.splitlines() if line.strip())
 
 
@@ -172,7 +175,8 @@ def health_kill_restart(h):
     name, host, ip = next(m for m in mems if m[0] != names[leader_id])
     procs[name].stop(signal.SIGKILL)
     killed = time.monotonic()
-    wait_until(f"{name} to leave _etcd-client", lambda: host + "." not in client_targets(h, "c1"), 10, 0.02)
+    survivors = sorted(x for x in hosts if x != host + ".")
+    wait_until(f"{name} to leave _etcd-client", lambda: client_targets(h, "c1") == survivors, 10, 0.02)
     took = time.monotonic() - killed
     print(f"{name} left the client set {took:.2f}s after SIGKILL (bound {fall * interval + interval:.2f}s)")
     assert took <= fall * interval + interval + 0.1, f"took {took:.2f}s"
@@ -258,34 +262,69 @@ def health_https_mtls(h):
     assert member("good")["health"] == "healthy"
 
 
+def register_argv(h, name, host, ip, wait):
+    argv = [h.dnsd_bin, "register", "--control", "http://127.0.0.1:8053", "--token-file", h.path("token"),
+            "--zone", ZONE, "--cluster", "g1", "--member", name, "--host", host, "--address", ip, "--timeout", "60"]
+    return argv + (["--wait"] if wait else [])
+
+
+def start_etcd_with(h, name, ip, flags):
+    """etcd with exactly the flags `dnsd register` printed, plus where to listen."""
+    return h.spawn(f"etcd-{name}", ["etcd", *flags, "--data-dir", h.path(f"data-{name}"), "--listen-peer-urls",
+                                    f"https://{ip}:2380", "--listen-client-urls", f"http://{ip}:2379", "--peer-auto-tls",
+                                    "--logger", "zap", "--log-outputs", "stderr"])
+
+
+def gated_zone(expected_size):
+    return "\n".join([f"zone: {ZONE}", "ttl: 1", f"soa: {{ mname: ns1.{ZONE}, rname: hostmaster.{ZONE}, minimum: 1 }}",
+                      f"ns: [ns1.{ZONE}]", "records: |", "  ns1 IN A 127.0.0.1", "clusters:", "  - name: g1",
+                      "    registration: true"] + ([f"    expected_size: {expected_size}"] if expected_size else [])
+                     + ["    members: []"]) + "\n"
+
+
 def gate_register_wait(h):
-    """The bootstrap gate: three `dnsd register --wait` run at once with staggered starts; each waits
-    until the cluster is complete, then starts etcd with exactly the flags it printed, and the cluster
-    forms with three members (seed 000's race, closed)."""
+    """The bootstrap gate: members register one after the other (staggered, as in the seeds' race) with
+    `dnsd register --wait`, and each etcd starts the moment its own register returns. While the cluster
+    is incomplete a register keeps waiting and the server set answers NXDOMAIN; once the third member
+    registers all three return, and the cluster forms with three members."""
     with open(h.path("token"), "w") as f:
         f.write("e2e-token\n")
-    zone = "\n".join([f"zone: {ZONE}", "ttl: 5", f"soa: {{ mname: ns1.{ZONE}, rname: hostmaster.{ZONE}, minimum: 1 }}",
-                      f"ns: [ns1.{ZONE}]", "records: |", "  ns1 IN A 127.0.0.1", "clusters:", "  - name: g1",
-                      "    registration: true", "    expected_size: 3", "    members: []"]) + "\n"
-    h.start_dnsd(zone, control="127.0.0.1:8053", token_file=h.path("token"))
+    h.start_dnsd(gated_zone(3), control="127.0.0.1:8053", token_file=h.path("token"))
     mems = members("g1", 3, lambda i: f"127.0.1.{i}")
-    procs = []
+    server_set = f"_etcd-server-ssl-g1._tcp.{ZONE}"
+    registers, etcds, said = {}, {}, {}
+
+    def start_finished_etcds():
+        for name, host, ip in mems:
+            p = registers.get(name)
+            if name in etcds or p is None or p.poll() is None:
+                continue
+            out, err = p.communicate()
+            assert p.returncode == 0, f"dnsd register {name} failed: {err}"
+            said[name] = err
+            flags = out.split()
+            print(f"{name}: {' '.join(flags)}")
+            assert f"--initial-advertise-peer-urls=https://{host}:2380" in flags
+            etcds[name] = start_etcd_with(h, name, ip, flags)
+
     for i, (name, host, ip) in enumerate(mems):
-        time.sleep(0.7 * (i > 0))  # staggered: the first would form a cluster of one without the gate
-        argv = [h.dnsd_bin, "register", "--control", "http://127.0.0.1:8053", "--token-file", h.path("token"),
-                "--zone", ZONE, "--cluster", "g1", "--member", name, "--host", host, "--address", ip,
-                "--wait", "--timeout", "60"]
-        procs.append((name, host, ip, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
-    started = []
-    for name, host, ip, p in procs:
-        out, err = p.communicate(timeout=90)
-        assert p.returncode == 0, f"dnsd register {name} failed: {err}"
-        flags = out.split()
-        print(f"{name}: {' '.join(flags)}")
-        assert f"--initial-advertise-peer-urls=https://{host}:2380" in flags
-        argv = ["etcd", *flags, "--data-dir", h.path(f"data-{name}"), "--listen-peer-urls", f"https://{ip}:2380",
-                "--listen-client-urls", f"http://{ip}:2379", "--peer-auto-tls", "--logger", "zap", "--log-outputs", "stderr"]
-        started.append(h.spawn(f"etcd-{name}", argv))
+        registers[name] = subprocess.Popen(register_argv(h, name, host, ip, True), stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE, text=True, preexec_fn=_die_with_parent)
+        if i < len(mems) - 1:
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline:  # staggered: the first would form a cluster of one without the gate
+                start_finished_etcds()
+                time.sleep(0.05)
+            # Still incomplete: every register so far is waiting, nothing was printed, the set is withheld.
+            assert all(registers[n].poll() is None for n, _, _ in mems[:i + 1]), "a register returned before the gate opened"
+            assert not etcds, f"etcd started before the gate opened: {list(etcds)}"
+            assert h.rcode("127.0.0.1", 53, "SRV", server_set) == "NXDOMAIN", "the server set is not withheld"
+            print(f"{i + 1} of 3 registered: registers waiting, {server_set} NXDOMAIN")
+    wait_until("every register to return", lambda: (start_finished_etcds(), len(etcds) == 3)[1], 30, 0.05)
+    # Each said what it waited for; the third completed the cluster and did not wait.
+    assert "waiting for the cluster to complete (1/3 members)" in said["g1-1"], said["g1-1"]
+    assert "waiting for the cluster to complete (2/3 members)" in said["g1-2"], said["g1-2"]
+    assert "waiting" not in said["g1-3"], said["g1-3"]
     h.assert_cluster(ZONE, "g1", expected(mems))
 
 
@@ -294,34 +333,26 @@ def gate_off_split(h):
     see partial sets; the first one forms a cluster of one and the cluster never becomes three."""
     with open(h.path("token"), "w") as f:
         f.write("e2e-token\n")
-    zone = "\n".join([f"zone: {ZONE}", "ttl: 1", f"soa: {{ mname: ns1.{ZONE}, rname: hostmaster.{ZONE}, minimum: 1 }}",
-                      f"ns: [ns1.{ZONE}]", "records: |", "  ns1 IN A 127.0.0.1", "clusters:", "  - name: g1",
-                      "    registration: true", "    members: []"]) + "\n"
-    h.start_dnsd(zone, control="127.0.0.1:8053", token_file=h.path("token"))
+    h.start_dnsd(gated_zone(0), control="127.0.0.1:8053", token_file=h.path("token"))
     mems = members("g1", 3, lambda i: f"127.0.1.{i}")
     procs = {}
     for name, host, ip in mems:
-        out = subprocess.run([h.dnsd_bin, "register", "--control", "http://127.0.0.1:8053", "--token-file", h.path("token"),
-                              "--zone", ZONE, "--cluster", "g1", "--member", name, "--host", host, "--address", ip],
-                             capture_output=True, text=True, timeout=30, check=True).stdout.split()
-        procs[name] = h.spawn(f"etcd-{name}", ["etcd", *out, "--data-dir", h.path(f"data-{name}"),
-                                               "--listen-peer-urls", f"https://{ip}:2380", "--listen-client-urls",
-                                               f"http://{ip}:2379", "--peer-auto-tls", "--logger", "zap",
-                                               "--log-outputs", "stderr"])
-        time.sleep(2)  # staggered start, as in seed 000
+        out = subprocess.run(register_argv(h, name, host, ip, False), capture_output=True, text=True, timeout=30,
+                             check=True).stdout.split()
+        procs[name] = start_etcd_with(h, name, ip, out)
+        time.sleep(2)  # staggered start, as in the seeds' race
 
-    def first_alone():
-        r = subprocess.run(["etcdctl", "--endpoints", "http://127.0.1.1:2379", "member", "list", "-w", "json"],
-                           capture_output=True, text=True, timeout=10, env=dict(os.environ, ETCDCTL_API="3"))
-        return r.returncode == 0 and len(json.loads(r.stdout)["members"]) == 1
-    wait_until("the first member to be a cluster of one", first_alone, 20)
+    def member_count(ip):
+        """How many members the etcd at ip lists, or None when it does not answer."""
+        r = subprocess.run(["etcdctl", "--endpoints", f"http://{ip}:2379", "--dial-timeout", "2s", "member", "list",
+                            "-w", "json"], capture_output=True, text=True, timeout=10, env=dict(os.environ, ETCDCTL_API="3"))
+        return len(json.loads(r.stdout)["members"]) if r.returncode == 0 else None
+    wait_until("the first member to be a cluster of one", lambda: member_count("127.0.1.1") == 1, 20)
     time.sleep(3)
-    assert first_alone(), "the first member was joined after all"
-    others = {name: procs[name].log() for name in ("g1-2", "g1-3")}
-    split = [n for n, log in others.items() if "cluster ID mismatch" in log or "member count is unequal" in log
-             or not procs[n].alive()]
-    print(f"g1-1 formed a cluster of one; the others: {split or 'stuck without quorum'}")
-    assert not h.cluster_healthy(ZONE, "g1", 3), "a three-member cluster formed without the gate"
+    counts = {name: member_count(ip) for name, _, ip in mems}
+    print(f"members each etcd lists (None: no answer): {counts}")
+    assert counts["g1-1"] == 1, f"the first member was joined after all: {counts}"
+    assert all(c != 3 for c in counts.values()), f"a three-member cluster formed without the gate: {counts}"
 
 
 SCENARIOS = {

@@ -7,19 +7,20 @@ source "$(dirname "$0")/serve_example.sh" "$1"
 d() { dig @127.0.0.1 -p "$port" +time=2 +tries=1 "$@"; }
 
 check "server SRV set" "0 0 2380 etcd-1.c1.lab.example.com." d +short SRV _etcd-server-ssl-c1._tcp.lab.example.com
-check "SRV set has 3 targets" "3" bash -c "dig @127.0.0.1 -p $port +short SRV _etcd-client-c1._tcp.lab.example.com | wc -l"
+check_line "SRV set has 3 targets" "3" bash -c "dig @127.0.0.1 -p $port +short SRV _etcd-client-c1._tcp.lab.example.com | wc -l"
 check "aa flag" "flags: qr aa rd;" d SRV _etcd-server-ssl-c1._tcp.lab.example.com
 check "additional A" "etcd-2.c1.lab.example.com. 30	IN	A	192.0.2.22" d SRV _etcd-server-ssl-c1._tcp.lab.example.com
 check "unnamed clear-text cluster" "0 0 2380 infra0.lab.example.com." d +short SRV _etcd-server._tcp.lab.example.com
 check "AAAA of an IPv6 member" "2001:db8::11" d +short AAAA infra1.lab.example.com
 check "NXDOMAIN" "status: NXDOMAIN" d nope.lab.example.com
-check "NODATA for AAAA" "ANSWER: 0, AUTHORITY: 1" d AAAA etcd-1.c1.lab.example.com
-check "empty non-terminal" "status: NOERROR" d _tcp.lab.example.com SRV
+check_all "NODATA for AAAA" "status: NOERROR" "flags: qr aa rd; QUERY: 1, ANSWER: 0, AUTHORITY: 1" -- d AAAA etcd-1.c1.lab.example.com
+check_all "empty non-terminal" "status: NOERROR" "ANSWER: 0, AUTHORITY: 1" -- d _tcp.lab.example.com SRV
 check "REFUSED outside" "status: REFUSED" d example.org
 check "case preserved" "_ETCD-SERVER-SSL-C1._tcp.LAB.example.com. 30 IN	SRV 0 0 2380 etcd-1.c1.lab.example.com." \
   d +noall +answer SRV _ETCD-SERVER-SSL-C1._tcp.LAB.example.com
 check "TCP" "0 0 2379 etcd-3.c1.lab.example.com." d +tcp +short SRV _etcd-client-c1._tcp.lab.example.com
-check "no EDNS: no OPT" "ADDITIONAL: 3" d +noedns SRV _etcd-server-ssl-c1._tcp.lab.example.com
+check "no EDNS: three addresses in additional" "ADDITIONAL: 3" d +noedns SRV _etcd-server-ssl-c1._tcp.lab.example.com
+check_none "no EDNS: no OPT" "OPT PSEUDOSECTION" d +noedns SRV _etcd-server-ssl-c1._tcp.lab.example.com
 check "EDNS version 1: BADVERS" "status: BADVERS" d +edns=1 +noednsneg lab.example.com SOA
 check "kdig SRV" "0 0 2380 etcd-3.c1.lab.example.com." kdig @127.0.0.1 -p "$port" +short SRV _etcd-server-ssl-c1._tcp.lab.example.com
 check "kdig TCP NXDOMAIN" "NXDOMAIN" kdig @127.0.0.1 -p "$port" +tcp nope.lab.example.com

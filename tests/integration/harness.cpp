@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,21 +57,86 @@ uint16_t free_port() {
   throw std::runtime_error("no free port");
 }
 
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
+  const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  dup2(fd, 1);
+  dup2(fd, 2);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execv(args[0], args.data());
+  _exit(127);
+}
+
+namespace {
+
+// Waits up to timeout_ms for pid to exit; resets pid to -1 and returns the status once it has.
+std::optional<int> wait_for_exit(pid_t& pid, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (pid > 0) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      pid = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return std::nullopt;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool wait_for_text(const std::string& path, const std::string& text, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (read_text(path).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+}  // namespace
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, std::string log_path)
+    : log_path_(std::move(log_path)), pid_(spawn(argv, log_path_)) {}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  if (!wait_for_exit(pid_, 5000)) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+bool ChildProcess::running() {
+  if (pid_ <= 0) return false;
+  return !wait_for_exit(pid_, 0).has_value();
+}
+
+std::optional<int> ChildProcess::wait_exit(int timeout_ms) { return wait_for_exit(pid_, timeout_ms); }
+std::string ChildProcess::log() const { return read_text(log_path_); }
+bool ChildProcess::wait_for_log(const std::string& text, int timeout_ms) const {
+  return wait_for_text(log_path_, text, timeout_ms);
+}
+
 DnsdProcess::DnsdProcess(const std::string& config, std::vector<std::string> extra, bool wait_ready, uint16_t port)
     : port_(port ? port : free_port()) {
   const std::string log_path = dir_.path("stderr.log");
   std::vector<std::string> args = {DNSD_BINARY, "run", "-c", config, "--listen", "127.0.0.1:" + std::to_string(port_)};
   args.insert(args.end(), extra.begin(), extra.end());
-  pid_ = fork();
-  if (pid_ == 0) {
-    const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  pid_ = spawn(args, log_path);
   if (!wait_ready) return;
   const Bytes probe = make_query("probe.invalid", 1);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -100,34 +166,10 @@ DnsdProcess::~DnsdProcess() {
 
 void DnsdProcess::signal(int sig) const { kill(pid_, sig); }
 
-std::optional<int> DnsdProcess::wait_exit(int timeout_ms) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (pid_ > 0) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return std::nullopt;
-}
-
-std::string DnsdProcess::log() const {
-  std::ifstream in(dir_.path("stderr.log"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
+std::optional<int> DnsdProcess::wait_exit(int timeout_ms) { return wait_for_exit(pid_, timeout_ms); }
+std::string DnsdProcess::log() const { return read_text(dir_.path("stderr.log")); }
 bool DnsdProcess::wait_for_log(const std::string& text, int timeout_ms) const {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (log().find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
+  return wait_for_text(dir_.path("stderr.log"), text, timeout_ms);
 }
 
 std::optional<Bytes> udp_exchange(uint16_t port, const Bytes& query, int timeout_ms) {

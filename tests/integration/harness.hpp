@@ -17,6 +17,30 @@ namespace dnsd::test {
 // A loopback port that was free for both UDP and TCP a moment ago.
 uint16_t free_port();
 
+// Starts argv[0] with its stdout and stderr appended to log_path. The child is killed with SIGKILL if
+// the test process dies first (PR_SET_PDEATHSIG): no dnsd outlives its test or holds ctest's output.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path);
+
+// A child process owned by a test: stopped (SIGTERM, then SIGKILL) when it goes out of scope.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, std::string log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  bool running();
+  // Waits up to timeout_ms for the process to exit; returns its exit status (128 + signal when
+  // killed) or nullopt while it still runs.
+  std::optional<int> wait_exit(int timeout_ms);
+  std::string log() const;  // what it wrote to stdout and stderr so far
+  bool wait_for_log(const std::string& text, int timeout_ms) const;
+
+ private:
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
 class DnsdProcess {
  public:
   // Runs `dnsd run -c config --listen 127.0.0.1:PORT [extra...]` and waits (bounded) until it answers.

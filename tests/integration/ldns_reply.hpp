@@ -10,10 +10,7 @@
 
 namespace dnsd::test {
 
-struct PktFree {
-  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
-};
-using Pkt = std::unique_ptr<ldns_pkt, PktFree>;
+using Pkt = PktPtr;
 
 inline Pkt parse_reply(const std::optional<Bytes>& r) {
   ldns_pkt* p = nullptr;
@@ -23,11 +20,7 @@ inline Pkt parse_reply(const std::optional<Bytes>& r) {
 
 inline std::string rrs(const ldns_rr_list* list) {
   std::string out;
-  for (size_t i = 0; list && i < ldns_rr_list_rr_count(list); ++i) {
-    char* s = ldns_rr2str(ldns_rr_list_rr(list, i));
-    out += s;
-    free(s);
-  }
+  for (size_t i = 0; list && i < ldns_rr_list_rr_count(list); ++i) out += take_ldns_string(ldns_rr2str(ldns_rr_list_rr(list, i)));
   return out;
 }
 

@@ -34,7 +34,10 @@ check "replaced" "192.0.2.81" d +short www.lab.example.com A
 check "config-owned SRV: REFUSED" "REFUSED" nsu "$good" "update delete _etcd-server-ssl-c1._tcp.lab.example.com SRV"
 check "SRV set intact" "etcd-1.c1.lab.example.com." d +short SRV _etcd-server-ssl-c1._tcp.lab.example.com
 check "outside the zone: NOTZONE" "NOTZONE" nsu "$good" "update add www.example.org 60 A 192.0.2.1"
+# kill -9 the moment the last update is acknowledged: acknowledged means on disk, not soon after.
+check "a last update" "exit 0" nsu "$good" "update add last.lab.example.com 60 A 192.0.2.82"
 kill -9 "$pid"; wait "$pid" 2>/dev/null || true; start_dnsd
+check "the last update survives kill -9" "192.0.2.82" d +short last.lab.example.com A
 check "survives kill -9" "192.0.2.81" d +short www.lab.example.com A
 check "TXT survives too" '"v=1"' d +short www.lab.example.com TXT
 check "delete the name" "exit 0" nsu "$good" "update delete www.lab.example.com"

@@ -114,7 +114,7 @@ TEST_CASE("the fuzz seed corpus over UDP: replies parse and the server survives"
   const std::string dir = std::string(DNSD_SOURCE_DIR) + "/tests/fuzz/corpus/query";
   DIR* d = opendir(dir.c_str());
   REQUIRE(d);
-  int files = 0;
+  int files = 0, replies = 0;
   while (dirent* e = readdir(d)) {
     const std::string name = e->d_name;
     if (name == "." || name == ".." || name == "README.md") continue;
@@ -125,10 +125,15 @@ TEST_CASE("the fuzz seed corpus over UDP: replies parse and the server survives"
     const auto r = udp_exchange_probed(server().dnsd.port(), p);
     if (!r) continue;
     INFO(name);
-    CHECK(r->size() >= 12);
+    ++replies;
+    REQUIRE(r->size() >= 12);
     CHECK(r->size() <= 1232);
+    CHECK(hex16(rd16(*r, 0)) == hex16(rd16(p, 0)));  // its own ID
+    CHECK((r->at(2) & 0x80) != 0);                    // QR
+    CHECK(parse_reply(r));                            // a well-formed message
   }
   closedir(d);
   CHECK(files > 300);
+  CHECK(replies > 100);  // half the seeds are well-formed queries: a server that answered none fails here
   CHECK(server().healthy());
 }

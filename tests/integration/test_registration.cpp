@@ -43,11 +43,8 @@ std::vector<std::string> srv_targets(uint16_t port, const std::string& name) {
   auto p = replies.empty() ? nullptr : parse_reply(replies[0]);
   std::vector<std::string> out;
   if (!p) return out;
-  for (size_t i = 0; i < ldns_pkt_ancount(p.get()); ++i) {
-    char* s = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p.get()), i), 3));
-    out.push_back(s);
-    free(s);
-  }
+  for (size_t i = 0; i < ldns_pkt_ancount(p.get()); ++i)
+    out.push_back(dnsd::take_ldns_string(ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p.get()), i), 3))));
   return out;
 }
 
@@ -131,6 +128,9 @@ TEST_CASE("registration API: idempotent PUT, replacing PUT, DELETE, and the gate
   auto gated = parse_reply(udp_exchange(dns, make_query(server_set, 33)));
   REQUIRE(gated);
   CHECK(ldns_pkt_get_rcode(gated.get()) == LDNS_RCODE_NXDOMAIN);
+  CHECK(ldns_pkt_ancount(gated.get()) == 0);
+  REQUIRE(ldns_pkt_nscount(gated.get()) == 1);
+  CHECK(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(gated.get()), 0)) == LDNS_RR_TYPE_SOA);
   CHECK(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_authority(gated.get()), 0)) == 1);
   CHECK_THAT(http_request(s.control, "GET", base + "r1").body, Catch::Contains("\"gate\":\"closed\""));
 
@@ -203,7 +203,14 @@ TEST_CASE("acknowledged registrations survive kill -9 at random moments", "[regi
     CHECK(served_names.count(name) == 1);
   }
   // Served members are whole: each has its address record.
-  for (const auto& t : served) CHECK(parse_reply(udp_exchange(dns_port, make_query(t, 1))));
+  for (const auto& t : served) {
+    INFO(t);
+    const auto a = parse_reply(udp_exchange(dns_port, make_query(t, 1)));
+    REQUIRE(a);
+    CHECK(ldns_pkt_get_rcode(a.get()) == LDNS_RCODE_NOERROR);
+    REQUIRE(ldns_pkt_ancount(a.get()) >= 1);
+    CHECK(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(a.get()), 0)) == LDNS_RR_TYPE_A);
+  }
 }
 
 TEST_CASE("a truncated or corrupt registrations file is reported and survived", "[registration][durability]") {
@@ -230,33 +237,39 @@ TEST_CASE("a truncated or corrupt registrations file is reported and survived", 
         std::vector<std::string>{"s1.r1.lab.example.com."});
 }
 
-TEST_CASE("dnsd register: waits for the gate, prints the etcd flags, retries then gives up", "[registration][register]") {
+TEST_CASE("dnsd register --wait: waits while the gate is closed, prints the etcd flags once it opens", "[registration][register]") {
   Server s;
-  const std::string cmd = std::string(DNSD_BINARY) + " register --control http://127.0.0.1:" + std::to_string(s.control) +
-                          " --token-file " + s.dir.path("token") + " --zone lab.example.com --cluster r1 --timeout 20 --wait";
-  std::vector<std::string> outputs(2);
-  std::vector<int> statuses(2, -1);
-  std::vector<std::thread> members;
-  for (int i = 0; i < 2; ++i)
-    members.emplace_back([&, i] {
-      const std::string n = "w" + std::to_string(i);
-      const std::string out = s.dir.path(n + ".out");
-      statuses[size_t(i)] = std::system((cmd + " --member " + n + " --host " + n + ".r1.lab.example.com --address 192.0.2.5" +
-                                         std::to_string(i) + " > " + out + " 2>/dev/null")
-                                            .c_str());
-      std::ifstream in(out);
-      std::getline(in, outputs[size_t(i)]);
-    });
-  for (auto& m : members) m.join();
-  CHECK(statuses == std::vector<int>{0, 0});
-  CHECK(outputs[0] ==
-        "--name=w0 --discovery-srv=lab.example.com --discovery-srv-name=r1 "
-        "--initial-advertise-peer-urls=https://w0.r1.lab.example.com:2380 "
-        "--advertise-client-urls=http://w0.r1.lab.example.com:2379 --initial-cluster-token=r1.lab.example.com "
-        "--initial-cluster-state=new");
-  CHECK_THAT(outputs[1], Catch::StartsWith("--name=w1 "));
-  CHECK(srv_targets(s.dnsd->port(), "_etcd-server-ssl-r1._tcp.lab.example.com").size() == 3);
+  const std::string server_set = "_etcd-server-ssl-r1._tcp.lab.example.com";
+  auto member = [&](const std::string& n, int i) {
+    return std::vector<std::string>{DNSD_BINARY, "register", "--control", "http://127.0.0.1:" + std::to_string(s.control),
+                                    "--token-file", s.dir.path("token"), "--zone", "lab.example.com", "--cluster", "r1",
+                                    "--timeout", "20", "--wait", "--member", n, "--host", n + ".r1.lab.example.com",
+                                    "--address", "192.0.2.5" + std::to_string(i)};
+  };
+  // The static s1 and w0: 2 of 3. w0 is registered and still waits; the server set stays withheld.
+  ChildProcess w0(member("w0", 0), s.dir.path("w0.out"));
+  REQUIRE(w0.wait_for_log("waiting for the cluster to complete (2/3 members)", 10000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // two polls of the cluster
+  CHECK(w0.running());
+  CHECK_THAT(w0.log(), !Catch::Contains("--name="));
+  CHECK(rcode_for_test(s.dnsd->port(), server_set) == LDNS_RCODE_NXDOMAIN);
+  CHECK(srv_targets(s.dnsd->port(), "_etcd-client-r1._tcp.lab.example.com").size() == 2);
 
+  // w1 completes the cluster: the gate opens and both print their flags and exit 0.
+  ChildProcess w1(member("w1", 1), s.dir.path("w1.out"));
+  CHECK(w1.wait_exit(15000) == 0);
+  CHECK(w0.wait_exit(15000) == 0);
+  CHECK_THAT(w0.log(), Catch::Contains(
+                           "--name=w0 --discovery-srv=lab.example.com --discovery-srv-name=r1 "
+                           "--initial-advertise-peer-urls=https://w0.r1.lab.example.com:2380 "
+                           "--advertise-client-urls=http://w0.r1.lab.example.com:2379 --initial-cluster-token=r1.lab.example.com "
+                           "--initial-cluster-state=new\n"));
+  CHECK_THAT(w1.log(), Catch::Contains("--name=w1 ") && !Catch::Contains("waiting for the cluster"));
+  CHECK(srv_targets(s.dnsd->port(), server_set).size() == 3);
+}
+
+TEST_CASE("dnsd register: retries an unreachable dnsd, then gives up", "[registration][register]") {
+  Server s;
   const std::string unreachable = std::string(DNSD_BINARY) + " register --control http://127.0.0.1:" +
                                   std::to_string(free_port()) + " --token-file " + s.dir.path("token") +
                                   " --zone lab.example.com --member x --host x.example.org --timeout 1 2> " + s.dir.path("err");

@@ -27,7 +27,10 @@ inline std::shared_ptr<Snapshot> make_snapshot(uint32_t serial = 7) {
   z.serial = serial;
   Bytes tail = {0, 6, 0, 1, 0, 0, 0, 30};
   Bytes rdata = {0, 0};  // mname and rname: the root, enough for the data plane
-  for (int i = 0; i < 5; ++i) rdata.insert(rdata.end(), {0, 0, 0, uint8_t(i == 0 ? serial : 1)});
+  for (int i = 0; i < 5; ++i) {  // serial (its low byte), refresh, retry, expire, minimum
+    push16(rdata, 0);
+    push16(rdata, uint16_t(i == 0 ? serial & 0xFF : 1));
+  }
   push16(tail, uint16_t(rdata.size()));
   tail.insert(tail.end(), rdata.begin(), rdata.end());
   z.soa_negative_tail = tail;

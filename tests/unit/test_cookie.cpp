@@ -63,7 +63,7 @@ TEST_CASE("server cookies: RFC 9018 appendix A, and fresh cookies kept", "[cooki
         answered("2464c4abcf10c957", 1559731985 + 600));
 }
 
-TEST_CASE("replies carry our cookie after the client's; bad lengths are FORMERR", "[cookie][query]") {
+TEST_CASE("replies carry our cookie after the client's, and bad lengths are FORMERR", "[cookie][query]") {
   Snapshot snap;
   snap.set_cookie_secret(std::string(secret.begin(), secret.end()));
   MessageContext context;

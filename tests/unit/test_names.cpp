@@ -7,7 +7,7 @@
 
 using namespace dnsd;
 
-TEST_CASE("name keys: one trailing dot, lower case; zone membership on label boundaries", "[names]") {
+TEST_CASE("name keys: one trailing dot, lower case, zone membership on label boundaries", "[names]") {
   CHECK(absolute_name("lab.example.com") == "lab.example.com.");
   CHECK(absolute_name("lab.example.com.") == "lab.example.com.");
   CHECK(absolute_name("").empty());

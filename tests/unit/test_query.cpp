@@ -293,3 +293,76 @@ TEST_CASE("no snapshot yet: REFUSED, never a crash", "[query]") {
   CHECK(rcode_of(x.reply) == "REFUSED");
 }
 
+
+namespace {
+
+// A TXT answer whose RDATA is `rdlen` bytes (strings of up to 255), owner a pointer to the question.
+Answer txt_answer(size_t rdlen) {
+  Answer a;
+  a.body = {0xC0, 0x0C, 0, 16, 0, 1, 0, 0, 0, 60};
+  push16(a.body, uint16_t(rdlen));
+  for (size_t left = rdlen; left > 0;) {
+    const size_t n = std::min<size_t>(left - 1, 255);
+    a.body.push_back(uint8_t(n));
+    a.body.insert(a.body.end(), n, 'x');
+    left -= n + 1;
+  }
+  a.ancount = 1;
+  a.essential = a.body.size();
+  return a;
+}
+
+// A query with EDNS (payload `size`) and, when `cookie`, an 8-byte client COOKIE option.
+Bytes edns_query(const std::string& name, uint16_t size, bool cookie) {
+  QueryOptions o;
+  o.edns = true;
+  o.edns_size = size;
+  Bytes q = make_query(name, rr_type::txt, 1, o);
+  if (cookie) {
+    q[q.size() - 1] = 12;  // OPT RDLENGTH: one option of 4 + 8 bytes
+    q.insert(q.end(), {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8});
+  }
+  return q;
+}
+
+}  // namespace
+
+TEST_CASE("the UDP budget counts our OPT and cookie: what fits only without them is truncated", "[query]") {
+  // Reply sizes: header 12 + question + answer; our OPT adds 11, a server cookie 28 more.
+  auto snap = make_snapshot();
+  snap->set_cookie_secret("0123456789abcdef");
+  const Zone& zone = snap->zones().front();
+  const size_t question = 12 + key("fit.example").size() + 4;
+  const size_t question2 = 12 + key("fitopt.example").size() + 4;
+  // fit.example: 507 bytes without OPT (fits 512), 518 with it (does not).
+  snap->add_node(key("fit.example"), zone).rrsets.emplace_back(rr_type::txt, txt_answer(507 - question - 12));
+  // fitopt.example: 510 bytes with our OPT (fits 512), 538 with a cookie too (does not).
+  snap->add_node(key("fitopt.example"), zone).rrsets.emplace_back(rr_type::txt, txt_answer(510 - 11 - question2 - 12));
+  const uint8_t client[4] = {192, 0, 2, 7};
+  MessageContext context;
+  context.client_ip = client;
+  context.client_ip_len = 4;
+  context.now = 1800000000;
+  struct Row {
+    const char* what;
+    Bytes query;
+    size_t limit;  // what the client allows
+    size_t size;   // of the reply
+    bool tc;
+  };
+  const Row rows[] = {
+      {"no EDNS: 507 fits 512", make_query("fit.example", rr_type::txt), 512, 507, false},
+      {"EDNS 512: 518 with our OPT, truncated", edns_query("fit.example", 512, false), 512, question + 11, true},
+      {"EDNS 1232: 518 fits", edns_query("fit.example", 1232, false), 1232, 518, false},
+      {"EDNS 512, no cookie: 510 fits", edns_query("fitopt.example", 512, false), 512, 510, false},
+      {"EDNS 512, cookie: 538, truncated", edns_query("fitopt.example", 512, true), 512, question2 + 11 + 28, true},
+  };
+  for (const Row& row : rows) {
+    INFO(row.what);
+    MessageContext ctx = context;
+    const Exchange x(snap.get(), row.query, Transport::udp, &ctx);
+    CHECK(x.reply.size() == row.size);
+    CHECK(x.reply.size() <= row.limit);
+    CHECK(tc_of(x.reply) == row.tc);
+  }
+}

@@ -8,7 +8,7 @@
 using namespace dnsd;
 using dnsd::test::TempDir;
 
-TEST_CASE("UPDATE records round-trip through the registry file; damage is caught by the checksum", "[registry]") {
+TEST_CASE("UPDATE records round-trip through the registry file, and damage is caught by the checksum", "[registry]") {
   Registry reg;
   reg.records["lab.example.com."] = {"web.lab.example.com.\t60\tIN\tTXT\t\"two words\"", "web.lab.example.com.\t60\tIN\tA\t192.0.2.80"};
   const Registry back = Registry::parse(reg.serialize(), "registrations");
@@ -18,7 +18,7 @@ TEST_CASE("UPDATE records round-trip through the registry file; damage is caught
   CHECK_THROWS_WITH(Registry::parse(damaged, "registrations"), Catch::Contains("checksum mismatch"));
 }
 
-TEST_CASE("members and gates round-trip; a damaged file falls back to the previous one, named", "[registry]") {
+TEST_CASE("members and gates round-trip, and a damaged file falls back to the previous one, named", "[registry]") {
   TempDir dir;
   Registry one;
   one.members.push_back({"lab.example.com.", "c1", "m1", "m1.lab.example.com.", {"192.0.2.1"}, 2380, {}});

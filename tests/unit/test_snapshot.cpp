@@ -33,34 +33,48 @@ TEST_CASE("lookup: answers, NODATA at a name or an empty non-terminal, NXDOMAIN 
   }
 }
 
-TEST_CASE("SnapshotSlot: readers always see a whole snapshot while a writer swaps", "[snapshot]") {
+TEST_CASE("SnapshotSlot: readers see whole snapshots, never an older one, and end on the last", "[snapshot]") {
   SnapshotSlot slot;
   slot.publish(make_snapshot(1));
+  constexpr uint32_t last = 1999;
   std::atomic<bool> done{false};
   std::atomic<uint64_t> checks{0};
-  std::atomic<uint64_t> bad{0};
+  std::atomic<uint64_t> bad{0}, backwards{0};
+  std::atomic<uint32_t> final_serial{0};
   std::thread reader([&] {
     uint64_t gen = 0;
     std::shared_ptr<const Snapshot> cur;
+    uint32_t seen = 0;
     const Bytes q = make_query("nope.example", rr_type::a);
     Bytes reply(512);
     Counters c;
-    while (!done.load()) {
+    for (;;) {
+      const bool finishing = done.load();  // read before the generation: the last publish is then seen
       if (slot.generation() != gen) {
         gen = slot.generation();
         cur = slot.current();
       }
+      const uint32_t serial = cur->zones().front().serial;
+      if (serial < seen) backwards.fetch_add(1);
+      seen = serial;
       // The serial inside the negative answer must match the zone the snapshot says it holds.
       const Processed p = query_process(cur.get(), q.data(), q.size(), reply.data(), reply.size(), Transport::udp, c);
-      if (p.verdict != Verdict::reply || p.size < 17 || reply[p.size - 17] != uint8_t(cur->zones().front().serial))
-        bad.fetch_add(1);
+      if (p.verdict != Verdict::reply || p.size < 17 || reply[p.size - 17] != uint8_t(serial)) bad.fetch_add(1);
       checks.fetch_add(1);
+      if (finishing) break;
     }
+    final_serial = seen;
   });
-  for (uint32_t i = 2; i < 2000; ++i) slot.publish(make_snapshot(i));
+  for (uint32_t i = 2; i <= last; ++i) {
+    slot.publish(make_snapshot(i));
+    if (i % 100 == 0) std::this_thread::yield();
+  }
   while (checks.load() < 10000) std::this_thread::yield();
   done = true;
   reader.join();
   CHECK(bad.load() == 0);
-  CHECK(slot.generation() == 1999);
+  CHECK(backwards.load() == 0);
+  CHECK(final_serial.load() == last);  // a publish that replaced nothing would leave an old one
+  CHECK(slot.generation() == last);
+  CHECK(slot.current()->zones().front().serial == last);
 }

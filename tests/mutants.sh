@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Mutation check: does each claim in tests/mutants.txt have a test that fails when the code breaks it?
+# Copies the working tree to a scratch directory once, then for each mutant: applies it, builds
+# (incrementally), runs the fast tiers through ctest (unit and integration; with --e2e the end-to-end
+# tier too), records which tests failed, and restores the file. Prints a table: each mutant and the
+# tests that killed it, or SURVIVED. Not part of `make test`; run it before resolving an issue that
+# claims a behaviour. Exit status 1 when a mutant survived or did not apply.
+# Usage: tests/mutants.sh [--e2e] [NAME...]     (MUTANTS_DIR: the scratch directory, /tmp/dnsd-mutants)
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+labels='unit|integration'
+names=()
+for a in "$@"; do
+  if [ "$a" = --e2e ]; then labels='unit|integration|e2e'; else names+=("$a"); fi
+done
+work=${MUTANTS_DIR:-/tmp/dnsd-mutants}
+mkdir -p "$work/src"
+# The working tree as git sees it (tracked and untracked, not ignored), uncommitted changes included.
+(cd "$src" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$work/src"
+cmake -S "$work/src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release > /dev/null
+echo "building the unmutated tree once..." >&2
+cmake --build "$work/build" -j2 > "$work/build.log" 2>&1 || { tail -30 "$work/build.log"; exit 1; }
+
+/usr/bin/python3 - "$src/tests/mutants.txt" "$work" "$labels" "${names[@]}" <<'PY'
+import os, re, shutil, subprocess, sys, time
+spec, work, labels, wanted = sys.argv[1], sys.argv[2], sys.argv[3], set(sys.argv[4:])
+mutants = []
+for line in open(spec):
+    if not line.strip() or line.startswith("#"):
+        continue
+    parts = [p.strip() for p in line.rstrip("\n").split(":::")]
+    if len(parts) != 5:
+        sys.exit(f"mutants.txt: bad line: {line}")
+    name, path, old, new, claim = parts
+    if not wanted or name in wanted:
+        mutants.append((name, path, old.replace("\\n", "\n"), new.replace("\\n", "\n"), claim))
+rows, bad = [], 0
+for name, path, old, new, claim in mutants:
+    target = os.path.join(work, "src", path)
+    original = open(target).read()
+    if original.count(old) != 1:
+        rows.append((name, claim, f"NOT APPLIED ({original.count(old)} matches)"))
+        bad += 1
+        continue
+    started = time.monotonic()
+    try:
+        open(target, "w").write(original.replace(old, new))
+        build = subprocess.run(["cmake", "--build", os.path.join(work, "build"), "-j2"], capture_output=True, text=True)
+        if build.returncode != 0:
+            rows.append((name, claim, "killed by the compiler"))
+            continue
+        test = subprocess.run(["ctest", "-L", labels, "-j2", "--timeout", "120"], cwd=os.path.join(work, "build"),
+                              capture_output=True, text=True)
+        failed = re.findall(r"^\s*\d+ - (.+) \([^()]*\)\s*$", test.stdout.split("The following tests FAILED:")[-1] if "FAILED:" in test.stdout else "", re.M)
+        if failed:
+            shown = ", ".join(failed[:4]) + (f" (+{len(failed) - 4} more)" if len(failed) > 4 else "")
+            rows.append((name, claim, f"killed by {len(failed)}: {shown}"))
+        else:
+            rows.append((name, claim, "SURVIVED"))
+            bad += 1
+    finally:
+        open(target, "w").write(original)
+    print(f"{name}: {rows[-1][2]} ({time.monotonic() - started:.0f}s)", file=sys.stderr, flush=True)
+subprocess.run(["cmake", "--build", os.path.join(work, "build"), "-j2"], capture_output=True)  # back to unmutated
+print("| mutant | claim broken | result |")
+print("|---|---|---|")
+for name, claim, result in rows:
+    print(f"| {name} | {claim} | {result} |")
+sys.exit(1 if bad else 0)
+PY
