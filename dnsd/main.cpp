@@ -17,6 +17,7 @@
 #include "log.hpp"
 #include "register.hpp"
 #include "registration_api.hpp"
+#include "served.hpp"
 #include "server.hpp"
 #include "status.hpp"
 #include "update_service.hpp"
@@ -68,9 +69,15 @@ int cmd_check(const std::string& path) {
   try {
     dnsd::DaemonConfig cfg = dnsd::load_config(path);
     for (const auto& w : cfg.warnings) std::cerr << dnsd::to_string(w) << "\n";
+    // The live state as `run` would load it (read-only, never locked): the same outcome as a start.
     dnsd::StateStore state(cfg.state_dir, true);
-    const dnsd::CompiledConfig compiled = dnsd::compile_config(cfg, state);
-    for (const auto& z : compiled.zones) std::cout << dnsd::zone_text(z) << "\n";
+    for (const std::string& p : state.load_problems()) std::cerr << "state: " << p << "\n";
+    std::vector<std::string> problems;
+    const dnsd::Registry registry = dnsd::Registry::load(cfg.state_dir, problems);
+    for (const std::string& p : problems) std::cerr << "registry: " << p << "\n";
+    const dnsd::Served served = dnsd::compile_served(cfg, registry, state);
+    for (const auto& w : served.compiled.warnings) std::cerr << dnsd::to_string(w) << "\n";
+    for (const auto& z : served.compiled.zones) std::cout << dnsd::zone_text(z) << "\n";
     return 0;
   } catch (const dnsd::ConfigError& e) {
     return print_diagnostics(e.diagnostics());

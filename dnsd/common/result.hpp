@@ -16,6 +16,7 @@ namespace dnsd {
 enum class ErrorKind {
   rejected,  // the request itself cannot be done: a conflict, a record over 64 KiB, a bad value
   io,        // the system failed us: a write, an fsync, a bind
+  no_space,  // a write found the disk (or the quota) full
 };
 
 struct Error {

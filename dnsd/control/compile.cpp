@@ -18,6 +18,7 @@ struct RRset {
   ldns_rr_type type;
   uint32_t ttl;
   std::vector<const ldns_rr*> rrs;
+  SourceLoc last;  // where the set's last record came from: named when the answer cannot be built
 };
 
 // RFC 3597 §4: only the RFC 1035 types may have names in their RDATA compressed.
@@ -124,8 +125,9 @@ class ZoneCompiler {
       const auto key = std::make_pair(lower_wire(ldns_rr_owner(rr)), ldns_rr_get_type(rr));
       auto [it, fresh] = index_.emplace(key, sets_.size());
       // RFC 2181 §5.2: one TTL per RRset; the first record's TTL wins.
-      if (fresh) sets_.push_back({key.first, key.second, ldns_rr_ttl(rr), {}});
+      if (fresh) sets_.push_back({key.first, key.second, ldns_rr_ttl(rr), {}, {}});
       sets_[it->second].rrs.push_back(rr);
+      sets_[it->second].last = rec.loc;
     }
   }
 
@@ -179,7 +181,21 @@ class ZoneCompiler {
     return it == index_.end() ? nullptr : &sets_[it->second];
   }
 
+  // An answer that cannot be represented (over 64 KiB) is a diagnostic at the set's last record: with
+  // registered members that is the last one registered, which a start then sets aside.
   Answer render(const RRset& set, const RRset* chased) const {
+    try {
+      return render_unchecked(set, chased);
+    } catch (const std::runtime_error& e) {
+      const ldns_rr* first = set.rrs.front();
+      throw ConfigError({{set.last,
+                          "the answer for " + take_ldns_string(ldns_rdf2str(ldns_rr_owner(first))) + " " +
+                              take_ldns_string(ldns_rr_type2str(set.type)) + " cannot be served: " + e.what(),
+                          false}});
+    }
+  }
+
+  Answer render_unchecked(const RRset& set, const RRset* chased) const {
     Packer p(set.owner);
     Answer a;
     for (const ldns_rr* rr : set.rrs) p.rr(rr, set.ttl);

@@ -13,8 +13,8 @@
 
 namespace dnsd {
 
-// Adds one zone (its records must start with the SOA) to the snapshot. Throws std::runtime_error
-// when an answer cannot be represented (an RRset over 64 KiB).
+// Adds one zone (its records must start with the SOA) to the snapshot. Throws ConfigError naming the
+// record when an answer cannot be represented (an RRset over 64 KiB).
 void compile_zone(const ZoneRecords& records, Snapshot& snapshot);
 
 struct CompiledConfig {

@@ -31,6 +31,7 @@ const char* status_reason(int status) {
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
     case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
     default: return status >= 500 ? "Internal Server Error" : "Error";
   }
 }

@@ -9,10 +9,13 @@ std::string srv_owner(const Cluster& cluster, Service service, const std::string
   // etcd 3.4 looks up _etcd-server-ssl first and fails bootstrap without it; the plain _etcd-server
   // set is only usable on 3.5+ (etcd PR #11776). One scheme per cluster, never both: each lookup
   // numbers unknown members from "0" and the two sets can fuse.
-  const bool tls = service == Service::server ? cluster.peer_tls : cluster.client_tls;
+  return srv_owner(cluster.name, service, service == Service::server ? cluster.peer_tls : cluster.client_tls, zone);
+}
+
+std::string srv_owner(const std::string& cluster_name, Service service, bool tls, const std::string& zone) {
   std::string label = service == Service::server ? "_etcd-server" : "_etcd-client";
   if (tls) label += "-ssl";
-  if (!cluster.name.empty()) label += "-" + cluster.name;
+  if (!cluster_name.empty()) label += "-" + cluster_name;
   return label + "._tcp." + zone;
 }
 

@@ -15,6 +15,8 @@ enum class Service { server, client };
 
 // The SRV owner for a cluster's service in a zone, e.g. "_etcd-server-ssl-c1._tcp.lab.example.com.".
 std::string srv_owner(const Cluster& cluster, Service service, const std::string& zone);
+// The same for a given scheme (tls: the -ssl name), whichever the cluster publishes.
+std::string srv_owner(const std::string& cluster_name, Service service, bool tls, const std::string& zone);
 
 struct SrvTarget {
   uint16_t priority;

@@ -55,6 +55,8 @@ bool go_valid_hostname(const std::string& s) {
 }
 
 bool is_ip_address(const std::string& s) {
+  // inet_pton reads up to the first NUL: "192.0.2.4\0 x" must not pass as 192.0.2.4.
+  if (s.find('\0') != std::string::npos) return false;
   unsigned char buf[16];
   return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }

@@ -2,11 +2,15 @@
 #include "registration_api.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <optional>
+#include <set>
 #include <sstream>
 
+#include "etcd_records.hpp"
 #include "json.hpp"
 #include "log.hpp"
 #include "names.hpp"
@@ -25,10 +29,31 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
+// 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit ("." and ".." are paths, not names).
 bool valid_member_name(const std::string& s) {
-  return !s.empty() && s.size() <= 63 && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
+  return !s.empty() && s.size() <= 63 && std::isalnum(static_cast<unsigned char>(s[0])) &&
+         std::all_of(s.begin(), s.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+         });
+}
+
+// A port as JSON writes one: decimal digits only (yaml-cpp would also read 0x950 or 0o17), 1 to 65535.
+std::optional<uint16_t> json_port(const YAML::Node& n) {
+  const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
+  if (s.empty() || s.size() > 5 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  const int v = std::stoi(s);
+  return v >= 1 && v <= 65535 ? std::optional<uint16_t>(uint16_t(v)) : std::nullopt;
+}
+
+// Compares a secret in constant time whatever the lengths: both sides hashed first.
+bool same_secret(const std::string& a, const std::string& b) {
+  unsigned char da[EVP_MAX_MD_SIZE], db[EVP_MAX_MD_SIZE];
+  unsigned int la = 0, lb = 0;
+  if (EVP_Digest(a.data(), a.size(), da, &la, EVP_sha256(), nullptr) != 1 ||
+      EVP_Digest(b.data(), b.size(), db, &lb, EVP_sha256(), nullptr) != 1 || la != lb)
+    return false;
+  return CRYPTO_memcmp(da, db, la) == 0;
 }
 
 std::string member_json(const Member& m, bool registered) {
@@ -81,10 +106,7 @@ HttpReply RegistrationApi::handle(const HttpRequest& req) {
   // names is revealed.
   if (write) {
     if (token_.empty()) return http_error(405, "the write API is off: set control.token_file");
-    const std::string expected = "Bearer " + token_;
-    if (req.authorization.size() != expected.size() ||
-        CRYPTO_memcmp(req.authorization.data(), expected.data(), expected.size()) != 0)
-      return http_error(401, "missing or wrong bearer token");
+    if (!same_secret(req.authorization, "Bearer " + token_)) return http_error(401, "missing or wrong bearer token");
   }
   const std::string zone = name_key(p[3]);
   const std::string cluster_name = p[5] == "_" ? "" : p[5];
@@ -95,7 +117,8 @@ HttpReply RegistrationApi::handle(const HttpRequest& req) {
   if (!c) return http_error(404, "no such cluster (the unnamed one is _)", "cluster");
   if (cluster_path) return {200, cluster_json(*c, zone)};
   if (!c->registration) return http_error(403, "this cluster does not take registrations (registration: true)", "cluster");
-  if (!valid_member_name(p[7])) return http_error(400, "member names are 1-63 letters, digits, '-', '_' or '.'", "member");
+  if (!valid_member_name(p[7]))
+    return http_error(400, "member names are 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit", "member");
   if (req.method == "DELETE") return delete_member(*c, zone, p[7]);
   if (req.body.size() > max_body) return http_error(413, "the body is over 4096 bytes");
   return put_member(*c, zone, p[7], req.body);
@@ -114,14 +137,22 @@ HttpReply RegistrationApi::put_member(const Cluster& c, const std::string& zone,
   r.zone = zone;
   r.cluster = c.name;
   r.member = name;
+  std::set<std::string> seen;
   for (const auto& kv : doc) {
     const std::string key = kv.first.Scalar();
     if (key != "host" && key != "addresses" && key != "peer_port" && key != "client_port")
       return http_error(400, "unknown field", key);
+    if (!seen.insert(key).second) return http_error(400, "the field is given twice", key);
   }
   if (!doc["host"] || !doc["host"].IsScalar()) return http_error(400, "host is required", "host");
   r.host = absolute_name(doc["host"].Scalar());
   if (!go_valid_hostname(r.host)) return http_error(400, "host is not a valid host name", "host");
+  // The apex and the service names are the config's; a member there would break the zone or etcd.
+  if (name_key(r.host) == zone) return http_error(400, "host is the zone apex", "host");
+  for (Service svc : {Service::server, Service::client})
+    for (bool tls : {true, false})
+      if (name_in_zone(r.host, zone) && name_in_zone(srv_owner(c.name, svc, tls, zone), r.host))
+        return http_error(400, "host is (or is above) one of the cluster's SRV names", "host");
   if (const YAML::Node a = doc["addresses"]) {
     if (!a.IsSequence()) return http_error(400, "addresses must be a list", "addresses");
     for (const auto& item : a) {
@@ -135,14 +166,9 @@ HttpReply RegistrationApi::put_member(const Cluster& c, const std::string& zone,
   for (const char* key : {"peer_port", "client_port"}) {
     const YAML::Node n = doc[key];
     if (!n) continue;
-    int v = 0;
-    try {
-      v = n.as<int>();
-    } catch (const YAML::Exception&) {
-      v = 0;
-    }
-    if (v < 1 || v > 65535) return http_error(400, std::string(key) + " must be a port from 1 to 65535", key);
-    (std::string(key) == "peer_port" ? r.peer_port : r.client_port) = uint16_t(v);
+    const std::optional<uint16_t> port = json_port(n);
+    if (!port) return http_error(400, std::string(key) + " must be a port from 1 to 65535", key);
+    (std::string(key) == "peer_port" ? r.peer_port : r.client_port) = *port;
   }
   for (size_t i = 0; i < c.members.size(); ++i) {
     const Member& m = c.members[i];
@@ -173,8 +199,11 @@ HttpReply RegistrationApi::delete_member(const Cluster& c, const std::string& zo
 
 HttpReply RegistrationApi::commit(Registry next, int status, std::string zone, std::string cluster) {
   // zone and cluster are copies: the config they were read from is replaced by commit().
-  if (Result<void> done = zones_.commit(std::move(next)); !done)
-    return http_error(done.error().kind == ErrorKind::io ? 500 : 400, done.error().message);
+  if (Result<void> done = zones_.commit(std::move(next)); !done) {
+    // 400: the change cannot be served; 507: the disk is full; 503: another write failure (retry).
+    const ErrorKind kind = done.error().kind;
+    return http_error(kind == ErrorKind::rejected ? 400 : kind == ErrorKind::no_space ? 507 : 503, done.error().message);
+  }
   spdlog::info("registry: cluster '{}' of {} changed; {} registered member(s) in all", cluster, zone,
                zones_.registry().members.size());
   const Cluster* c = find_cluster(zones_.config(), zone, cluster);

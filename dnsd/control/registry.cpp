@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -26,13 +28,6 @@ namespace {
 
 constexpr const char* header = "dnsd-registrations 1";
 
-std::string checksum(const std::string& text) {
-  const uint64_t h = fnv1a(reinterpret_cast<const uint8_t*>(text.data()), text.size());
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 // A port field: "-" (the cluster's port) or 1 to 65535.
 Result<std::optional<uint16_t>> parse_port(const std::string& s) {
   if (s == "-") return std::optional<uint16_t>();
@@ -42,11 +37,30 @@ Result<std::optional<uint16_t>> parse_port(const std::string& s) {
   return std::optional<uint16_t>(uint16_t(v));
 }
 
-std::string read_file(const std::string& path) {
+Result<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
+  if (!in) return io_error(path + ": cannot read: " + std::strerror(errno));
   std::stringstream ss;
   ss << in.rdbuf();
+  if (in.bad()) return io_error(path + ": cannot read: " + std::strerror(errno));
   return ss.str();
+}
+
+// One field of a line: printable, no space, not empty (what serialize can write and parse read back).
+bool token(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 0x7F; });
+}
+
+bool valid_member(const Registration& r) {
+  if (!token(r.zone) || !token(r.member) || !token(r.host) || (!r.cluster.empty() && !token(r.cluster))) return false;
+  if (!go_valid_hostname(r.host)) return false;
+  return std::all_of(r.addresses.begin(), r.addresses.end(), [](const std::string& a) { return is_ip_address(a); });
+}
+
+// A record as ldns prints it: one line of printable characters and tabs.
+bool valid_record(const std::string& text) {
+  return !text.empty() && text.front() != ' ' && text.front() != '\t' &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c == '\t' || (c >= ' ' && c < 0x7F); });
 }
 
 }  // namespace
@@ -73,70 +87,121 @@ std::string Registry::serialize() const {
     for (const std::string& rr : rrs) out += "record " + zone + " " + rr + "\n";
     count += rrs.size();
   }
-  return out + "end " + std::to_string(count) + " " + checksum(out) + "\n";
+  return out + "end " + std::to_string(count) + " " + fnv1a_hex(out) + "\n";
 }
 
-Registry Registry::parse(const std::string& text, const std::string& path) {
-  Registry reg;
+Result<void> Registry::storable() const {
+  for (const Registration& r : members)
+    if (!valid_member(r)) return rejected("member '" + r.member + "' has a field that cannot be stored");
+  for (const auto& [zone, c] : open_gates)
+    if (!token(zone) || (!c.empty() && !token(c))) return rejected("a gate of " + zone + " cannot be stored");
+  for (const auto& [zone, texts] : records) {
+    if (!token(zone)) return rejected("zone '" + zone + "' cannot be stored");
+    for (const std::string& text : texts)
+      if (!valid_record(text)) return rejected("the record '" + text + "' cannot be stored on one line");
+  }
+  return {};
+}
+
+Registry::Parsed Registry::parse(const std::string& text, const std::string& path) {
+  Parsed out;
+  Registry& reg = out.registry;
   std::istringstream in(text);
   std::string line;
   int line_no = 0;
   size_t consumed = 0;
-  auto fail = [&](const std::string& what) { throw std::runtime_error(path + ":" + std::to_string(line_no) + ": " + what); };
-  auto cluster = [](const std::string& c) { return c == "_" ? std::string() : c; };
-  bool ended = false;
+  bool ended = false, bad_lines = false, end_ok = false;
   size_t records = 0;
+  auto problem = [&](const std::string& what) { out.problems.push_back(path + ":" + std::to_string(line_no) + ": " + what); };
+  auto cluster = [](const std::string& c) { return c == "_" ? std::string() : c; };
   while (std::getline(in, line)) {
     ++line_no;
-    if (ended) fail("data after the end line");
+    const size_t start = consumed;
+    consumed += line.size() + 1;
     const bool complete = !in.eof();  // a last line without its newline was cut short
     std::istringstream f(line);
     std::string kind;
     f >> kind;
     if (line_no == 1) {
-      if (line != header) fail("not a dnsd registrations file (expected '" + std::string(header) + "')");
-    } else if (kind == "member") {
+      out.is_registrations = line == header;
+      if (!out.is_registrations) {
+        problem("not a dnsd registrations file (expected '" + std::string(header) + "')");
+        return out;
+      }
+      continue;
+    }
+    if (ended) {
+      problem("data after the end line");
+      bad_lines = true;
+      continue;
+    }
+    if (kind == "member") {
       Registration r;
       std::string peer, client, addrs, extra;
-      if (!(f >> r.zone >> r.cluster >> r.member >> r.host >> peer >> client >> addrs) || (f >> extra))
-        fail("a member line needs 7 fields");
+      if (!(f >> r.zone >> r.cluster >> r.member >> r.host >> peer >> client >> addrs) || (f >> extra) || !complete) {
+        problem("a member line needs 7 fields");
+        bad_lines = true;
+        continue;
+      }
       r.cluster = cluster(r.cluster);
       const auto peer_port = parse_port(peer), client_port = parse_port(client);
-      if (!peer_port || !client_port) fail((peer_port ? client_port : peer_port).error().message);
+      if (!peer_port || !client_port) {
+        problem((peer_port ? client_port : peer_port).error().message);
+        bad_lines = true;
+        continue;
+      }
       r.peer_port = peer_port.value();
       r.client_port = client_port.value();
       if (addrs != "-")
-        for (size_t start = 0; start <= addrs.size();) {
-          const size_t comma = std::min(addrs.find(',', start), addrs.size());
-          r.addresses.push_back(addrs.substr(start, comma - start));
-          start = comma + 1;
+        for (size_t from = 0; from <= addrs.size();) {
+          const size_t comma = std::min(addrs.find(',', from), addrs.size());
+          r.addresses.push_back(addrs.substr(from, comma - from));
+          from = comma + 1;
         }
+      if (!valid_member(r)) {
+        problem("member '" + r.member + "' has an invalid host, name or address");
+        bad_lines = true;
+        continue;
+      }
       reg.members.push_back(std::move(r));
     } else if (kind == "gate") {
-      std::string zone, c;
-      if (!(f >> zone >> c)) fail("a gate line needs 2 fields");
+      std::string zone, c, extra;
+      if (!(f >> zone >> c) || (f >> extra) || !complete || !token(zone) || !token(c)) {
+        problem("a gate line needs 2 fields");
+        bad_lines = true;
+        continue;
+      }
       reg.open_gates.emplace(zone, cluster(c));
     } else if (kind == "record") {
       std::string zone, rr;
-      if (!(f >> zone) || !std::getline(f >> std::ws, rr) || rr.empty()) fail("a record line needs a zone and a record");
+      if (!(f >> zone) || !token(zone) || !std::getline(f >> std::ws, rr) || !valid_record(rr) || !complete) {
+        problem("a record line needs a zone and a record");
+        bad_lines = true;
+        continue;
+      }
       reg.records[zone].push_back(rr);
       ++records;
     } else if (kind == "end") {
+      ended = true;
       size_t count = 0;
       std::string sum;
-      if (!(f >> count >> sum) || !complete) fail("damaged end line");
       const size_t have = reg.members.size() + reg.open_gates.size() + records;
-      if (count != have) fail("the end line counts " + std::to_string(count) + " records, the file has " + std::to_string(have));
-      if (sum != checksum(text.substr(0, consumed))) fail("checksum mismatch: the file was changed or damaged");
-      ended = true;
+      if (!(f >> count >> sum) || !complete) problem("damaged end line");
+      else if (count != have) problem("the end line counts " + std::to_string(count) + " records, the file has " + std::to_string(have));
+      else if (sum != fnv1a_hex(std::string_view(text).substr(0, start))) problem("checksum mismatch: the file was changed or damaged");
+      else end_ok = true;
     } else {
-      fail("unknown record '" + kind + "'");
+      problem("unknown record '" + kind + "'");
+      bad_lines = true;
     }
-    consumed += line.size() + 1;
   }
-  if (line_no == 0) fail("empty file");
-  if (!ended) fail("truncated: no end line");
-  return reg;
+  if (line_no == 0) {
+    problem("empty file");
+    return out;
+  }
+  if (!ended) problem("truncated: no end line");
+  out.whole = end_ok && !bad_lines;
+  return out;
 }
 
 Registry Registry::load(const std::string& dir, std::vector<std::string>& problems) {
@@ -146,34 +211,70 @@ Registry Registry::load(const std::string& dir, std::vector<std::string>& proble
       if (p == path && !std::filesystem::exists(path + ".prev")) return {};
       continue;
     }
-    try {
-      Registry r = parse(read_file(p), p);
-      if (p != path) problems.push_back("using the previous registrations from " + p);
-      return r;
-    } catch (const std::exception& e) {
-      problems.push_back(e.what());
+    const Result<std::string> text = read_file(p);
+    if (!text) {
+      problems.push_back(text.error().message);
+      continue;
     }
+    Parsed parsed = parse(text.value(), p);
+    problems.insert(problems.end(), parsed.problems.begin(), parsed.problems.end());
+    const Registry& r = parsed.registry;
+    const size_t kept = r.members.size() + r.open_gates.size() + [&r] {
+      size_t n = 0;
+      for (const auto& [zone, texts] : r.records) n += texts.size();
+      return n;
+    }();
+    if (!parsed.whole && kept == 0) continue;  // nothing of it is usable
+    if (!parsed.whole) problems.push_back("kept the " + std::to_string(kept) + " good entries of " + p);
+    if (p != path) problems.push_back("using the previous registrations from " + p);
+    return std::move(parsed.registry);
   }
   problems.push_back("no usable registrations: serving the configured members only");
   return {};
 }
 
 Result<void> Registry::save(const std::string& dir) const {
+  if (Result<void> ok = storable(); !ok) return ok;
   const std::string path = dir + "/registrations";
-  return write_file_durably(path, serialize(), path + ".prev");
+  const std::string text = serialize();
+  const Parsed back = parse(text, path);
+  if (!back.whole || !(back.registry.members == members) || back.registry.open_gates != open_gates ||
+      back.registry.records != records)
+    return rejected("the registrations would not read back as written");
+  if (Result<void> written = write_file_durably(path, text, path + ".prev"); !written) return written;
+  const Result<std::string> on_disk = read_file(path);
+  if (!on_disk || on_disk.value() != text) return io_error(path + ": does not read back as written");
+  return {};
 }
 
-void Registry::apply(DaemonConfig& config, std::vector<std::string>* skipped) const {
+std::string Registry::origin(const Registration& r) {
+  return "registered member " + r.member + " (cluster " + (r.cluster.empty() ? "_" : r.cluster) + " of " + r.zone + ")";
+}
+
+std::string Registry::origin(const std::string& zone, const std::string& record) {
+  return "UPDATE record '" + record + "' of " + zone;
+}
+
+bool Registry::is_origin(const std::string& file) {
+  return file.rfind("registered member ", 0) == 0 || file.rfind("UPDATE record '", 0) == 0;
+}
+
+void Registry::apply(DaemonConfig& config, std::vector<std::string>* skipped, const std::set<std::string>* set_aside) const {
+  const auto aside = [set_aside](const std::string& origin) { return set_aside && set_aside->count(origin) > 0; };
   for (ZoneConfig& z : config.zones)
     for (Cluster& c : z.clusters) {
       c.members.resize(c.static_members);  // applying twice must not duplicate
       c.gate_open = open_gates.count({name_key(z.zone), c.name}) > 0;
     }
   for (ZoneConfig& z : config.zones) {
-    const auto it = records.find(name_key(z.zone));
-    z.dynamic_records = it == records.end() ? std::vector<std::string>{} : it->second;
+    z.dynamic_records.clear();
+    const std::string zone = name_key(z.zone);
+    if (const auto it = records.find(zone); it != records.end())
+      for (const std::string& text : it->second)
+        if (!aside(origin(zone, text))) z.dynamic_records.push_back(text);
   }
   for (const Registration& r : members) {
+    if (aside(origin(r))) continue;
     Cluster* target = nullptr;
     for (ZoneConfig& z : config.zones)
       for (Cluster& c : z.clusters)
@@ -188,7 +289,7 @@ void Registry::apply(DaemonConfig& config, std::vector<std::string>* skipped) co
     m.addresses = r.addresses;
     m.peer_port = r.peer_port;
     m.client_port = r.client_port;
-    m.loc = {"registration " + r.member, 0};
+    m.loc = {origin(r), 0};
     m.host_loc = m.loc;
     target->members.push_back(std::move(m));
   }

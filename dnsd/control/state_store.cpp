@@ -6,24 +6,36 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
+#include "hash.hpp"
 #include "raii.hpp"
 
 namespace dnsd {
 
 namespace {
 Error sys_error(const std::string& what, const std::string& path) {
-  return io_error(path + ": " + what + ": " + std::strerror(errno));
+  const int err = errno;
+  return {err == ENOSPC || err == EDQUOT ? ErrorKind::no_space : ErrorKind::io,
+          path + ": " + what + ": " + std::strerror(err)};
 }
 }  // namespace
 
 Result<void> write_file_durably(const std::string& path, const std::string& content, const std::string& keep_previous) {
   const std::string tmp = path + ".tmp";
+  // A failed write leaves nothing behind: a half-written temporary file would keep a full disk full.
+  struct RemoveTemp {
+    const std::string& tmp;
+    bool armed = true;
+    ~RemoveTemp() {
+      if (armed) ::unlink(tmp.c_str());
+    }
+  } remove_temp{tmp};
   {
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd) return sys_error("cannot create", tmp);
@@ -41,10 +53,70 @@ Result<void> write_file_durably(const std::string& path, const std::string& cont
       return sys_error("cannot keep the previous version as " + keep_previous, path);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return sys_error("cannot rename to " + path, tmp);
+  remove_temp.armed = false;
   const std::string dir = std::filesystem::path(path).parent_path().string();
   Fd dfd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dfd || ::fsync(dfd.get()) != 0) return sys_error("cannot fsync directory", dir);
   return {};
+}
+
+bool serial_greater(uint32_t a, uint32_t b) noexcept {
+  const uint32_t d = a - b;  // mod 2^32
+  return d != 0 && d < 0x80000000u;
+}
+
+uint32_t next_serial(uint32_t previous, uint32_t now) noexcept {
+  return serial_greater(now, previous) ? now : previous + 1;
+}
+
+namespace {
+constexpr const char* serials_header = "dnsd-serials 1";
+}  // namespace
+
+// File: a header, "ZONE SERIAL DIGEST" lines, and "end COUNT CHECKSUM" (FNV-1a 64 of what precedes it).
+// Files written before the header existed hold the lines alone.
+struct StateStore::Parsed {
+  std::map<std::string, Entry> serials;
+  std::vector<std::string> problems;  // empty: whole
+};
+
+StateStore::Parsed StateStore::parse(const std::string& text, const std::string& path) {
+  Parsed out;
+  std::istringstream in(text);
+  std::string line;
+  int line_no = 0;
+  size_t consumed = 0;
+  bool headed = false, ended = false;
+  auto problem = [&](const std::string& what) { out.problems.push_back(path + ":" + std::to_string(line_no) + ": " + what); };
+  while (std::getline(in, line)) {
+    ++line_no;
+    const size_t start = consumed;
+    consumed += line.size() + 1;
+    if (line_no == 1 && line == serials_header) {
+      headed = true;
+      continue;
+    }
+    std::istringstream fields(line);
+    std::string zone, extra;
+    uint64_t serial = 0, digest = 0;
+    if (headed && line.rfind("end ", 0) == 0) {
+      size_t count = 0;
+      std::string sum;
+      std::istringstream end(line.substr(4));
+      if (!(end >> count >> sum) || count != out.serials.size() || sum != fnv1a_hex(std::string_view(text).substr(0, start)) ||
+          in.eof())
+        problem("damaged end line");
+      ended = true;
+      continue;
+    }
+    if (ended || !(fields >> zone >> serial >> digest) || (fields >> extra) || serial > UINT32_MAX) {
+      problem("damaged line");
+      continue;
+    }
+    out.serials[zone] = {uint32_t(serial), digest};
+  }
+  if (headed && !ended) out.problems.push_back(path + ": truncated: no end line");
+  return out;
 }
 
 StateStore::StateStore(std::string dir, bool read_only) : dir_(std::move(dir)), read_only_(read_only) {
@@ -52,51 +124,64 @@ StateStore::StateStore(std::string dir, bool read_only) : dir_(std::move(dir)), 
   if (!read_only_ && !std::filesystem::create_directories(dir_, ec) && ec)
     throw std::runtime_error(dir_ + ": cannot create state directory: " + ec.message());
   const std::string path = dir_ + "/serials";
-  std::ifstream in(path);
-  if (!in) {
-    if (std::filesystem::exists(path)) throw std::runtime_error(path + ": cannot read");
-    return;
+  if (!std::filesystem::exists(path)) return;
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  Parsed current = in ? parse(text.str(), path) : Parsed{{}, {path + ": cannot read: " + std::strerror(errno)}};
+  serials_ = current.serials;
+  if (current.problems.empty()) return;
+  // Damaged: what is left of it, the previous copy, and a bump beyond both for every zone (the lost
+  // write may have bumped any of them once more). Never backwards.
+  load_problems_ = current.problems;
+  std::ifstream prev_in(path + ".prev", std::ios::binary);
+  std::stringstream prev_text;
+  prev_text << prev_in.rdbuf();
+  const Parsed prev = prev_in ? parse(prev_text.str(), path + ".prev") : Parsed{};
+  for (const auto& [zone, e] : prev.serials) {
+    auto [it, fresh] = serials_.try_emplace(zone, e);
+    if (!fresh && serial_greater(e.serial, it->second.serial)) it->second.serial = e.serial;
   }
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    std::istringstream fields(line);
-    std::string zone;
-    Entry e;
-    if (!(fields >> zone >> e.serial >> e.digest)) {
-      // A damaged line loses only that zone's history: the serial restarts from the clock.
-      continue;
-    }
-    serials_[zone] = e;
+  for (auto& [zone, e] : serials_) {
+    e.serial += 1;  // a floor above the lost write's bump
+    e.digest = 0;   // and a bump at the first compile
+    if (!damage_floor_ || serial_greater(e.serial, *damage_floor_)) damage_floor_ = e.serial;
   }
+  load_problems_.push_back("serials are kept above " + std::string(prev_in ? "this file and " + path + ".prev" : "what is left of it") +
+                           "; a zone whose line was lost starts above the highest serial left");
 }
 
 uint32_t StateStore::serial_for(const std::string& zone, uint64_t digest, uint32_t now) {
   auto it = serials_.find(zone);
   if (it != serials_.end() && it->second.digest == digest) return it->second.serial;
-  const uint64_t previous = it == serials_.end() ? 0 : it->second.serial;
-  const uint32_t serial = uint32_t(std::max<uint64_t>(previous + 1, now));
+  // A zone without history starts from the clock; after damage, above every serial that was left.
+  const uint32_t serial = it != serials_.end() ? next_serial(it->second.serial, now)
+                          : damage_floor_      ? next_serial(*damage_floor_, now)
+                                               : now;
   if (read_only_) return serial;
   serials_[zone] = {serial, digest};
-  if (deferred_) dirty_ = true;
-  else save();
+  dirty_ = true;
+  if (!deferred_) flush();
   return serial;
 }
 
 void StateStore::flush() {
   if (!dirty_ || read_only_) return;
   save();
-  dirty_ = false;
 }
 
-void StateStore::save() const {
-  std::string out;
+void StateStore::save() {
+  std::string out = std::string(serials_header) + "\n";
   for (const auto& [zone, e] : serials_)
     out += zone + " " + std::to_string(e.serial) + " " + std::to_string(e.digest) + "\n";
-  // Start-up and compile paths treat a serial that cannot be kept as fatal for that change.
-  if (Result<void> written = write_file_durably(dir_ + "/serials", out); !written)
-    throw std::runtime_error(written.error().message);
+  out += "end " + std::to_string(serials_.size()) + " " + fnv1a_hex(out) + "\n";
+  const std::string path = dir_ + "/serials";
+  if (Result<void> written = write_file_durably(path, out, path + ".prev"); !written) {
+    write_error_ = written.error().message;  // kept in memory; the next change or flush tries again
+    return;
+  }
+  write_error_.clear();
+  dirty_ = false;
 }
 
 }  // namespace dnsd

@@ -4,23 +4,37 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "result.hpp"
 
 namespace dnsd {
 
+// RFC 1982 serial arithmetic: whether a is greater than b (a - b, mod 2^32, is between 1 and 2^31 - 1).
+bool serial_greater(uint32_t a, uint32_t b) noexcept;
+// The serial after `previous` for a change made at `now` (UNIX seconds): now when that is greater in
+// serial arithmetic, else previous + 1 (mod 2^32). Never equal to previous, never behind it.
+uint32_t next_serial(uint32_t previous, uint32_t now) noexcept;
+
 class StateStore {
  public:
   // Opens (and creates) dir. read_only: never writes (for `dnsd check`). Throws std::runtime_error
-  // naming the path when the directory cannot be created or the state file cannot be read.
+  // naming the path when the directory cannot be created. A damaged `serials` file is not fatal: the
+  // previous copy (`serials.prev`) and what is left of it give each zone a floor its next serial
+  // stays above, and load_problems() names the damage.
   StateStore(std::string dir, bool read_only);
 
-  // The serial a zone must carry: unchanged while its records are; otherwise max(previous + 1, now)
-  // (docs/ARCHITECTURE.md, "State"), persisted before it is returned so it never goes backwards across restarts.
+  // The serial a zone must carry: unchanged while its records are; otherwise next_serial(previous,
+  // now) (docs/ARCHITECTURE.md, "State"), written before it is returned so that it never goes
+  // backwards across restarts. Serving never depends on writing: when the write fails, the serial is
+  // kept in memory, write_error() says why, and every later change or flush() tries again.
   uint32_t serial_for(const std::string& zone, uint64_t digest, uint32_t now);
 
   const std::string& dir() const noexcept { return dir_; }
+  const std::vector<std::string>& load_problems() const noexcept { return load_problems_; }
+  const std::string& write_error() const noexcept { return write_error_; }  // "" when the last write worked
 
   // Deferred mode: serial_for() changes only memory and flush() writes. Health flips publish first
   // and persist right after, so that answers change within a millisecond of the probe result (an
@@ -34,13 +48,18 @@ class StateStore {
     uint32_t serial = 0;
     uint64_t digest = 0;
   };
-  void save() const;
+  struct Parsed;
+  static Parsed parse(const std::string& text, const std::string& path);
+  void save();
 
   std::string dir_;
   bool read_only_;
   bool deferred_ = false;
   bool dirty_ = false;
   std::map<std::string, Entry> serials_;
+  std::vector<std::string> load_problems_;
+  std::optional<uint32_t> damage_floor_;  // after a damaged load: the highest serial left
+  std::string write_error_;
 };
 
 // Writes `content` to `path` atomically and durably: temp file, fsync, rename, fsync of the directory.

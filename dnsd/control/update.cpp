@@ -53,7 +53,7 @@ struct Dynamic {
 
 }  // namespace
 
-UpdateZone::UpdateZone(const ZoneRecords& zone) : apex(lower_wire(zone.apex)) {
+UpdateZone::UpdateZone(const ZoneRecords& zone) : apex(lower_wire(zone.apex)), reserved(zone.reserved_names) {
   for (const Record& rec : zone.records) {
     const std::string owner = lower_wire(ldns_rr_owner(rec.rr.get()));
     const uint16_t type = ldns_rr_get_type(rec.rr.get());
@@ -124,6 +124,10 @@ UpdateCheck prescan_updates(const ldns_rr_list* updates, const UpdateZone& zone)
     } else {
       return {rcode::formerr, "update of class " + std::to_string(cls)};
     }
+    // Every name the etcd records use belongs to the config and the registry: an AAAA beside a
+    // member's A, an SRV of the cluster's other scheme or a CNAME at `_tcp` would change how etcd
+    // finds its peers.
+    if (zone.reserved.count(owner)) return {rcode::refused, "'" + one_line(rr) + "' is at a name the etcd records use"};
     // Policy: what the config owns stays as the config says. At the apex, "delete all RRsets" keeps
     // SOA and NS by definition (§3.4.2.3), so only other owned types refuse it.
     std::set<uint16_t> types = zone.owned_at(owner);

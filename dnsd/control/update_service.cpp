@@ -192,7 +192,7 @@ uint8_t UpdateService::update(const std::vector<uint8_t>& msg, const QueryView& 
   else next.records[zk] = result.records;
   if (Result<void> done = zones_.commit(std::move(next)); !done) {
     spdlog::warn("update: {} by {} not applied: {}", zk, who, done.error().message);
-    return done.error().kind == ErrorKind::io ? rcode::servfail : rcode::refused;
+    return done.error().kind == ErrorKind::rejected ? rcode::refused : rcode::servfail;
   }
   spdlog::info("update: {} changed by {}; {} UPDATE record(s) in the zone", zk, who, result.records.size());
   return rcode::noerror;

@@ -7,8 +7,10 @@
 #include <map>
 #include <set>
 
+#include "dname.hpp"
 #include "etcd_records.hpp"
 #include "hash.hpp"
+#include "registry.hpp"
 
 namespace dnsd {
 
@@ -69,6 +71,12 @@ void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecord
   }
 }
 
+// Reserves a name (lower-case wire) and its ancestors below the apex for the etcd records.
+void reserve(ZoneRecords& out, const std::string& name, const std::string& apex) {
+  if (name.empty() || !is_subdomain_or_equal(name, apex)) return;
+  for (std::string_view n = name; n.size() > apex.size(); n = parent_dname(n)) out.reserved_names.emplace(n);
+}
+
 // Records added by DNS UPDATE come last. UPDATE never lets one take a name and type the config owns,
 // but a reload can give the config such a record later: the config wins, and the dropped record is
 // reported as a warning.
@@ -77,7 +85,7 @@ void add_dynamic_records(const ZoneConfig& z, const std::string& apex,
                          std::vector<Diagnostic>& diags) {
   const std::set<std::string> withheld = withheld_srv_names(out);
   for (const std::string& text : z.dynamic_records) {
-    const SourceLoc at{"dynamic update", 0};
+    const SourceLoc at{Registry::origin(name_key(z.zone), text), 0};
     RrPtr rr = rr_from_text(text);
     auto drop = [&](const std::string& why) { diags.push_back({at, "dropped '" + text + "': " + why, true}); };
     if (!rr) {
@@ -92,6 +100,7 @@ void add_dynamic_records(const ZoneConfig& z, const std::string& apex,
     else if (config_name && types->second.count(type)) drop("the config now has this name and type");
     else if (config_name && (type == LDNS_RR_TYPE_CNAME || types->second.count(LDNS_RR_TYPE_CNAME))) drop("CNAME beside other data");
     else if (type == LDNS_RR_TYPE_SRV && withheld.count(owner)) drop("the config owns this SRV name");
+    else if (out.reserved_names.count(owner)) drop("the etcd records use this name");
     else out.records.push_back({std::move(rr), at, false, true});
   }
 }
@@ -119,7 +128,8 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
   const size_t first_cluster = out.records.size();
 
   // Clusters: server and client SRV sets, then the A/AAAA of in-zone hosts (in member order).
-  std::set<std::string> address_hosts, srv_owners;
+  std::set<std::string> srv_owners;
+  std::map<std::string, SourceLoc> address_hosts;  // in-zone host -> the member that took it
   for (const Cluster& c : z.clusters) {
     for (Service svc : {Service::server, Service::client}) {
       const std::string owner = srv_owner(c, svc, z.zone);
@@ -149,12 +159,19 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
         else diags.push_back({t.member->loc, "cannot build the SRV record of " + owner + " for " + t.target, false});
       }
     }
+    for (Service svc : {Service::server, Service::client})
+      for (bool tls : {true, false}) reserve(out, lower_wire(srv_owner(c.name, svc, tls, z.zone)), apex);
     for (const Member& m : c.members) {
+      reserve(out, lower_wire(m.host), apex);
       RdfPtr host(ldns_dname_new_frm_str(m.host.c_str()));
       if (!host || !is_subdomain_or_equal(lower_wire(host.get()), apex)) continue;  // outside: no A/AAAA from us
-      // A host that two members share would get its addresses generated twice.
-      if (!address_hosts.insert(lower_wire(host.get())).second) {
-        diags.push_back({m.host_loc, "host '" + m.host + "' is generated twice (another member has the same host)", false});
+      // A host that two members share would get its addresses generated twice. When one of them is
+      // registered (live state), it is the one named: the config wins such a conflict.
+      const auto [taken, fresh] = address_hosts.emplace(lower_wire(host.get()), m.host_loc);
+      if (!fresh) {
+        const bool registered_first = Registry::is_origin(taken->second.file) && !Registry::is_origin(m.host_loc.file);
+        diags.push_back({registered_first ? taken->second : m.host_loc,
+                         "host '" + m.host + "' is generated twice (another member has the same host)", false});
         continue;
       }
       for (const std::string& a : m.addresses) {

@@ -31,6 +31,10 @@ struct ZoneRecords {
   // Server SRV names of clusters still below expected_size: NXDOMAIN with the gate's short negative
   // TTL, so that no member bootstraps a cluster from a partial set (seed 000's race).
   std::vector<std::pair<std::string, uint32_t>> gated_names;
+  // Every name the etcd records use, lower-case wire, below the apex: each cluster's four service
+  // names (both schemes, so a cluster's other scheme cannot be added beside it), member hosts, and
+  // the names between them and the apex (`_tcp`, `c1`). DNS UPDATE may touch none of them.
+  std::set<std::string> reserved_names;
 };
 
 // Builds and validates every record of the zone except the SOA. Problems go to `diagnostics`

@@ -1,6 +1,8 @@
 // The zone state service (see zone_state.hpp).
 #include "zone_state.hpp"
 
+#include <algorithm>
+
 #include "log.hpp"
 #include "names.hpp"
 
@@ -19,12 +21,31 @@ void log_warnings(const CompiledConfig& compiled) {
   for (const Diagnostic& d : compiled.warnings) spdlog::warn("config: {}", to_string(d));
 }
 
-// Appends registered members to `config` and logs the registrations it cannot place.
-void apply_registry(const Registry& registry, DaemonConfig& config) {
+// Logs the registrations no cluster takes any more (kept on disk, not served).
+void log_unplaced(const Registry& registry, const DaemonConfig& config) {
+  DaemonConfig copy = config;
   std::vector<std::string> skipped;
-  registry.apply(config, &skipped);
+  registry.apply(copy, &skipped);
   for (const std::string& s : skipped)
     spdlog::warn("registry: keeping but not serving {} (its cluster is gone or has registration off)", s);
+}
+
+// The entries of `next` that differ from `before` (added or changed): a commit serves them or fails.
+std::set<std::string> changed_origins(const Registry& before, const Registry& next) {
+  std::set<std::string> out;
+  for (const Registration& r : next.members) {
+    const auto old = std::find_if(before.members.begin(), before.members.end(), [&](const Registration& b) {
+      return b.zone == r.zone && b.cluster == r.cluster && b.member == r.member;
+    });
+    if (old == before.members.end() || !(*old == r)) out.insert(Registry::origin(r));
+  }
+  for (const auto& [zone, texts] : next.records) {
+    const auto old = before.records.find(zone);
+    for (const std::string& text : texts)
+      if (old == before.records.end() || std::find(old->second.begin(), old->second.end(), text) == old->second.end())
+        out.insert(Registry::origin(zone, text));
+  }
+  return out;
 }
 
 }  // namespace
@@ -33,24 +54,28 @@ ZoneState::ZoneState(SnapshotSlot& slot, const HealthTable& health) : slot_(slot
 
 void ZoneState::start(DaemonConfig config) {
   state_ = std::make_unique<StateStore>(config.state_dir, false);
+  for (const std::string& p : state_->load_problems()) spdlog::error("state: {}", p);
   // Registrations are loaded before the first answer: acknowledged members are served from the start.
   std::vector<std::string> problems;
   registry_ = Registry::load(config.state_dir, problems);
   for (const std::string& p : problems) spdlog::error("registry: {}", p);
-  apply_registry(registry_, config);
-  CompiledConfig compiled = compile_config(config, *state_, &health_);
-  log_warnings(compiled);
-  spdlog::info("control: loaded {} zone(s): {}", compiled.zones.size(), zone_list(compiled));
-  publish(std::move(compiled));
-  config_ = std::move(config);
+  log_unplaced(registry_, config);
+  Served served = compile_served(config, registry_, *state_, &health_);
+  log_warnings(served.compiled);
+  spdlog::info("control: loaded {} zone(s): {}", served.compiled.zones.size(), zone_list(served.compiled));
+  publish(std::move(served.compiled));
+  config_ = std::move(served.config);
+  set_aside_ = std::move(served.set_aside);
 }
 
-void ZoneState::reload(DaemonConfig next) {
-  apply_registry(registry_, next);
-  CompiledConfig compiled = compile_config(next, *state_, &health_);
-  log_warnings(compiled);
-  spdlog::info("control: reloaded {} zone(s): {}", compiled.zones.size(), zone_list(compiled));
-  publish(std::move(compiled));
+void ZoneState::reload(DaemonConfig file_config) {
+  log_unplaced(registry_, file_config);
+  Served served = compile_served(file_config, registry_, *state_, &health_);
+  DaemonConfig next = std::move(served.config);
+  log_warnings(served.compiled);
+  spdlog::info("control: reloaded {} zone(s): {}", served.compiled.zones.size(), zone_list(served.compiled));
+  publish(std::move(served.compiled));
+  set_aside_ = std::move(served.set_aside);
   if (next.listen != config_.listen || next.control_listen != config_.control_listen ||
       next.workers != config_.workers || next.state_dir != config_.state_dir)
     spdlog::warn("control: listen, control, workers and state_dir changes take effect at the next restart");
@@ -63,13 +88,16 @@ void ZoneState::reload(DaemonConfig next) {
 }
 
 Result<void> ZoneState::commit(Registry next) {
+  // What was set aside stays aside, unless this change touches it: then it is served, or the change fails.
+  std::set<std::string> aside = set_aside_;
+  for (const std::string& origin : changed_origins(registry_, next)) aside.erase(origin);
   DaemonConfig candidate = config_;
-  next.apply(candidate);
+  next.apply(candidate, nullptr, &aside);
   // The bootstrap gate opens once the cluster is complete and stays open (durably).
   for (const ZoneConfig& z : candidate.zones)
     for (const Cluster& c : z.clusters)
       if (c.expected_size && c.members.size() >= c.expected_size) next.open_gates.emplace(name_key(z.zone), c.name);
-  next.apply(candidate);
+  next.apply(candidate, nullptr, &aside);
   CompiledConfig compiled;
   try {
     compiled = compile_config(candidate, *state_, &health_);
@@ -77,8 +105,9 @@ Result<void> ZoneState::commit(Registry next) {
     return rejected(e.diagnostics().empty() ? e.what() : e.diagnostics().front().message);
   }
   if (Result<void> saved = next.save(config_.state_dir); !saved) {
+    if (saved.error().kind == ErrorKind::rejected) return saved;
     spdlog::error("registry: cannot save ({})", saved.error().message);
-    return io_error("cannot write the registration to disk");
+    return Error{saved.error().kind, "cannot write the change to disk: " + saved.error().message};
   }
   publish(std::move(compiled));
   for (const auto& gate : next.open_gates)
@@ -86,6 +115,7 @@ Result<void> ZoneState::commit(Registry next) {
       spdlog::info("registry: the bootstrap gate of cluster '{}' in {} is open", gate.second, gate.first);
   registry_ = std::move(next);
   config_ = std::move(candidate);
+  set_aside_ = std::move(aside);
   notify();
   return {};
 }
@@ -105,6 +135,7 @@ void ZoneState::republish(const std::string& why) {
   const std::string zones = zone_list(compiled);
   publish(std::move(compiled));
   state_->flush();
+  report_state_writes();
   spdlog::debug("control: published after {}: {}", why, zones);
 }
 
@@ -118,6 +149,17 @@ void ZoneState::publish(CompiledConfig compiled) {
   slot_.publish(compiled.snapshot);
   published_at_ = std::time(nullptr);
   served_ = std::move(compiled.zones);
+  report_state_writes();
+}
+
+void ZoneState::report_state_writes() {
+  // Serving never waits for the disk: a serial that could not be written is served from memory and
+  // written at the next change. Said once when it starts failing, once when it works again.
+  if (state_->write_error() != state_write_error_) {
+    if (state_->write_error().empty()) spdlog::info("state: serials written again");
+    else spdlog::error("state: cannot write serials, serving them from memory until a write works ({})", state_->write_error());
+    state_write_error_ = state_->write_error();
+  }
 }
 
 void ZoneState::notify() {

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "config.hpp"
 #include "health.hpp"
 #include "registry.hpp"
+#include "served.hpp"
 #include "result.hpp"
 #include "snapshot.hpp"
 #include "state_store.hpp"
@@ -31,8 +33,9 @@ class ZoneState {
   // publishes. Throws ConfigError or std::runtime_error; nothing is published then.
   void start(DaemonConfig config);
   // SIGHUP: all or nothing. Throws ConfigError (the old snapshot keeps serving). listen, control,
-  // workers and state_dir keep their running values (they need a restart).
-  void reload(DaemonConfig next);
+  // workers and state_dir keep their running values (they need a restart). At start and on reload
+  // live state never fails the config: what conflicts with it is set aside (served.hpp).
+  void reload(DaemonConfig file_config);
   // Makes `next` the registry: compiles with it, writes it durably, publishes. A 2xx (or an UPDATE's
   // NOERROR) is sent only after this succeeds: the change is on disk and visible to the next query.
   // rejected: the change cannot be served (the old state is kept); io: it could not be written.
@@ -54,6 +57,7 @@ class ZoneState {
  private:
   void publish(CompiledConfig compiled);
   void notify();
+  void report_state_writes();
 
   SnapshotSlot& slot_;
   const HealthTable& health_;
@@ -61,6 +65,8 @@ class ZoneState {
   DaemonConfig config_;
   Registry registry_;
   std::vector<ZoneRecords> served_;  // the zones of the published snapshot
+  std::set<std::string> set_aside_;  // registry entries not served (Registry::origin)
+  std::string state_write_error_;    // the serials write failure last logged ("" = none)
   std::time_t published_at_ = 0;
   std::vector<ConfigListener> listeners_;
 };

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -88,6 +89,10 @@ TEST_CASE("registration API: authentication comes first", "[registration]") {
 
 TEST_CASE("registration API: bad bodies are 400 naming the field", "[registration]") {
   Server s;
+  // Raw bytes inside a JSON string: a NUL, a space and a newline after a valid address.
+  std::string nul_address = "{\"host\": \"m1.r1.lab.example.com\", \"addresses\": [\"192.0.2.4";
+  nul_address += '\0';
+  nul_address += " x\ny\"]}";
   struct Row {
     const char* what;
     std::string member;
@@ -106,6 +111,13 @@ TEST_CASE("registration API: bad bodies are 400 naming the field", "[registratio
       {"bad member name", "m%20x", body("m1.r1.lab.example.com", "192.0.2.1"), 400, "member"},
       {"a static member's name", "s1", body("x.r1.lab.example.com", "192.0.2.1"), 409, "member"},
       {"another member's host", "m2", body("S1.r1.lab.example.com", "192.0.2.1"), 409, "host"},
+      {"a NUL inside an address", "m1", nul_address, 400, "addresses"},
+      {"a field given twice", "m1", "{\"host\": \"a.example.org\", \"host\": \"b.example.org\"}", 400, "host"},
+      {"a port in hex", "m1", "{\"host\": \"m1.example.org\", \"peer_port\": 0x950}", 400, "peer_port"},
+      {"member name ..", "..", body("m1.r1.lab.example.com", "192.0.2.1"), 400, "member"},
+      {"host at the zone apex", "m1", body("lab.example.com", "192.0.2.1"), 400, "host"},
+      {"host at a service name", "m1", body("_etcd-server-ssl-r1._tcp.lab.example.com", "192.0.2.1"), 400, "host"},
+      {"host above the service names", "m1", body("_tcp.lab.example.com", "192.0.2.1"), 400, "host"},
   };
   for (const Row& row : rows) {
     INFO(row.what);
@@ -118,6 +130,8 @@ TEST_CASE("registration API: bad bodies are 400 naming the field", "[registratio
   CHECK(http_request(s.control, "PUT", "/v1/zones/example.org/clusters/r1/members/m1", "{}", token).status == 404);
   const std::string big = "{\"host\": \"m1.example.org\", \"x\": \"" + std::string(5000, 'a') + "\"}";
   CHECK(s.put("m1", big).status == 413);
+  // Nothing above was written: the registrations file (none yet) is not created by refusals.
+  CHECK_FALSE(std::filesystem::exists(s.dir.path("state/registrations")));
 }
 
 TEST_CASE("registration API: idempotent PUT, replacing PUT, DELETE, and the gate", "[registration]") {
@@ -222,10 +236,10 @@ TEST_CASE("a truncated or corrupt registrations file is reported and survived", 
   std::filesystem::resize_file(file, std::filesystem::file_size(file) - 10);  // cut the end line
   s.start();
   CHECK_THAT(s.dnsd->log(), Catch::Contains(file + ":") && Catch::Contains("end line"));
-  CHECK_THAT(s.dnsd->log(), Catch::Contains("using the previous registrations from " + file + ".prev"));
-  // The previous version (before m2) is served, with the static member.
+  CHECK_THAT(s.dnsd->log(), Catch::Contains("kept the 3 good entries of " + file));
+  // Every whole line is kept (two members, the opened gate): both are served, with the static member.
   CHECK(srv_targets(s.dnsd->port(), "_etcd-client-r1._tcp.lab.example.com") ==
-        std::vector<std::string>{"s1.r1.lab.example.com.", "m1.r1.lab.example.com."});
+        std::vector<std::string>{"s1.r1.lab.example.com.", "m1.r1.lab.example.com.", "m2.r1.lab.example.com."});
 
   s.dnsd.reset();
   std::ofstream(file) << "garbage\n";
@@ -317,4 +331,97 @@ TEST_CASE("the control endpoint over TLS with client certificates", "[registrati
   CHECK_THAT(err(), Catch::Contains("certificate verify failed"));
   CHECK(run("--ca-file " + dir.path("ca.pem")) == 1);  // no client certificate
   CHECK(http_request(control, "GET", base + "r1").status == 0);  // plain HTTP gets nothing
+}
+
+TEST_CASE("saved state never stops a start or a reload, and dnsd check says what run will do", "[registration][durability]") {
+  Server s;
+  REQUIRE(s.put("m1", body("m1.r1.lab.example.com", "192.0.2.41")).status == 201);
+  REQUIRE(s.put("m2", body("m2.r1.lab.example.com", "192.0.2.42")).status == 201);
+  const uint16_t dns = s.dnsd->port();
+  // The config now takes m1's host for a record of its own: on SIGHUP the config wins, m1 is set aside.
+  std::string zone = s.dir.read("zones/lab.example.com.yaml");
+  zone.replace(zone.find("  ns1 3600 IN A 192.0.2.53\n"), 0, "  m1.r1 IN A 192.0.2.99\n");
+  s.dir.write("zones/lab.example.com.yaml", zone);
+  s.dnsd->signal(SIGHUP);
+  REQUIRE(s.dnsd->wait_for_log("reloaded", 5000));
+  CHECK_THAT(s.dnsd->log(), !Catch::Contains("reload failed"));
+  CHECK_THAT(s.dnsd->log(), Catch::Contains("registered member m1 (cluster r1 of lab.example.com.): warning: set aside"));
+  auto a = parse_reply(udp_exchange(dns, make_query("m1.r1.lab.example.com", 1)));
+  REQUIRE(a);
+  CHECK(rrs(ldns_pkt_answer(a.get())) == "m1.r1.lab.example.com.\t30\tIN\tA\t192.0.2.99\n");
+  CHECK(srv_targets(dns, "_etcd-client-r1._tcp.lab.example.com") ==
+        std::vector<std::string>{"s1.r1.lab.example.com.", "m2.r1.lab.example.com."});
+
+  // dnsd check reads the same state and tells the same story, exit 0.
+  const std::string check = std::string(DNSD_BINARY) + " check -c " + s.dir.path("dnsd.yaml") + " > " +
+                            s.dir.path("check.out") + " 2> " + s.dir.path("check.err");
+  CHECK(WEXITSTATUS(std::system(check.c_str())) == 0);
+  CHECK_THAT(s.dir.read("check.err"), Catch::Contains("registered member m1 (cluster r1 of lab.example.com.): warning: set aside"));
+  CHECK_THAT(s.dir.read("check.out"), Catch::Contains("m2.r1.lab.example.com.") && Catch::Contains("192.0.2.99"));
+
+  // A restart does the same: it starts, serves, and keeps m1 on disk.
+  s.dnsd.reset();
+  s.start();
+  CHECK_THAT(s.dnsd->log(), Catch::Contains("set aside, not served (kept on disk)"));
+  CHECK(srv_targets(s.dnsd->port(), "_etcd-client-r1._tcp.lab.example.com").size() == 2);
+  CHECK_THAT(s.dir.read("state/registrations"), Catch::Contains("member lab.example.com. r1 m1 "));
+  // m1 registering again with a host of its own is served again.
+  CHECK(s.put("m1", body("m1b.r1.lab.example.com", "192.0.2.43")).status == 200);
+  CHECK(srv_targets(s.dnsd->port(), "_etcd-client-r1._tcp.lab.example.com").size() == 3);
+}
+
+TEST_CASE("a full state_dir: writes refused with 507 and the reason, nothing left behind, serving goes on", "[registration][durability]") {
+  TempDir dir;
+  config(dir);
+  std::filesystem::create_directories(dir.path("state"));
+  // A small filesystem of its own for state_dir (root only: where mounting is not allowed, say so and stop).
+  if (mount("tmpfs", dir.path("state").c_str(), "tmpfs", 0, "size=256k") != 0) {
+    WARN("cannot mount a tmpfs (not root?): the full-disk test did not run");
+    return;
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{dir.path("state")};
+  const uint16_t control = free_port();
+  const std::vector<std::string> extra{"--control", "127.0.0.1:" + std::to_string(control)};
+  auto dnsd = std::make_unique<DnsdProcess>(dir.path("dnsd.yaml"), extra);
+  auto put = [&](const std::string& m) {
+    return http_request(control, "PUT", base + "r1/members/" + m, body(m + ".r1.lab.example.com", "192.0.2.41"), token);
+  };
+  REQUIRE(put("m1").status == 201);
+  // Fill the disk.
+  {
+    std::ofstream filler(dir.path("state/filler"), std::ios::binary);
+    const std::string block(4096, 'x');
+    while (filler.write(block.data(), std::streamsize(block.size())) && filler.flush()) {
+    }
+  }
+  const HttpReply full = put("m2");
+  CHECK(full.status == 507);
+  CHECK_THAT(full.body, Catch::Contains("cannot write the change to disk") && Catch::Contains("No space left on device"));
+  const HttpReply del = http_request(control, "DELETE", base + "r1/members/m1", "", token);
+  CHECK((del.status == 507 || del.status == 200));  // smaller: it may still fit; never a 500
+  CHECK_FALSE(std::filesystem::exists(dir.path("state/registrations.tmp")));
+  // Answers go on, from what was acknowledged.
+  auto a = parse_reply(udp_exchange(dnsd->port(), make_query("s1.r1.lab.example.com", 1)));
+  REQUIRE(a);
+  CHECK(ldns_pkt_get_rcode(a.get()) == LDNS_RCODE_NOERROR);
+  CHECK(srv_targets(dnsd->port(), "_etcd-client-r1._tcp.lab.example.com").size() == (del.status == 200 ? 1u : 2u));
+
+  // A restart with a changed zone on the full disk: the new serial cannot be written, and it starts anyway.
+  dnsd.reset();
+  std::string zone = dir.read("zones/lab.example.com.yaml");
+  zone.replace(zone.find("  ns1 3600 IN A 192.0.2.53\n"), 0, "  new IN A 192.0.2.77\n");
+  dir.write("zones/lab.example.com.yaml", zone);
+  dnsd = std::make_unique<DnsdProcess>(dir.path("dnsd.yaml"), extra);
+  CHECK(dnsd->wait_for_log("cannot write serials, serving them from memory", 2000));
+  auto added = parse_reply(udp_exchange(dnsd->port(), make_query("new.lab.example.com", 1)));
+  REQUIRE(added);
+  CHECK(rrs(ldns_pkt_answer(added.get())) == "new.lab.example.com.\t30\tIN\tA\t192.0.2.77\n");
+  CHECK_FALSE(std::filesystem::exists(dir.path("state/serials.tmp")));
+  // Room again: the next change writes.
+  std::filesystem::remove(dir.path("state/filler"));
+  CHECK(put("m3").status == 201);
+  CHECK(dnsd->wait_for_log("serials written again", 2000));
 }

@@ -1,10 +1,12 @@
 // SOA serials: stable while a zone's records are, bumped when they change, never backwards across
-// restarts (the state store under state_dir).
+// restarts or past the wrap (RFC 1982), kept through a damaged file and a failing disk.
 #include <catch2/catch.hpp>
 
 #include <ctime>
+#include <filesystem>
 
 #include "compile.hpp"
+#include "state_store.hpp"
 #include "temp_dir.hpp"
 
 using namespace dnsd;
@@ -28,4 +30,67 @@ TEST_CASE("the serial is stable while records are, and bumps when they change", 
   CHECK(second > first);
   dir.write("z.yaml", base + "records: |\n  a IN A 192.0.2.1\n");
   CHECK(serial_now() > second);  // never backwards, even back to old content
+}
+
+TEST_CASE("RFC 1982 serial arithmetic: the next serial is always greater, across the wrap", "[state]") {
+  CHECK(serial_greater(1, 0));
+  CHECK(serial_greater(0, 4294967295u));   // the wrap: 0 follows 2^32 - 1
+  CHECK_FALSE(serial_greater(4294967295u, 0));
+  CHECK_FALSE(serial_greater(7, 7));
+  CHECK_FALSE(serial_greater(0x80000000u, 0));  // exactly half way is undefined: never "greater"
+  struct Row {
+    uint32_t previous, now, next;
+  };
+  const Row rows[] = {
+      {1700000000, 1800000000, 1800000000},   // the clock is ahead: take it
+      {1800000000, 1800000000, 1800000001},   // same second: one more
+      {1900000000, 1800000000, 1900000001},   // the serial is ahead of the clock: one more
+      {4294967295u, 1800000000, 1800000000},  // after the wrap the clock is ahead again (RFC 1982)
+      {4294967295u, 100, 100},
+      {2147483648u, 1800000000, 2147483649u},  // the clock is behind (in serial arithmetic): one more
+  };
+  for (const Row& r : rows) {
+    INFO(r.previous << " at " << r.now);
+    CHECK(next_serial(r.previous, r.now) == r.next);
+    CHECK(serial_greater(next_serial(r.previous, r.now), r.previous));
+  }
+}
+
+TEST_CASE("a damaged serials file is named and never lowers a serial", "[state]") {
+  TempDir dir;
+  {
+    StateStore state(dir.path("state"), false);
+    CHECK(state.serial_for("a.example.", 1, 1800000000) == 1800000000);
+    CHECK(state.serial_for("a.example.", 2, 1800000000) == 1800000001);
+    CHECK(state.serial_for("b.example.", 1, 1800000000) == 1800000000);  // serials.prev now has a at 1800000001
+    CHECK(state.load_problems().empty());
+    CHECK(state.write_error().empty());
+  }
+  const std::string good = dir.read("state/serials");
+  REQUIRE(good.rfind("dnsd-serials 1\n", 0) == 0);
+  // Bytes lost from the end: the checksum catches it, and the floor stays above every serial seen.
+  dir.write("state/serials", good.substr(0, good.size() - 30));
+  StateStore damaged(dir.path("state"), false);
+  REQUIRE_FALSE(damaged.load_problems().empty());
+  CHECK_THAT(damaged.load_problems().front(), Catch::Contains("state/serials"));
+  CHECK(damaged.serial_for("a.example.", 2, 1800000000) > 1800000001);  // the same records still bump
+  CHECK(damaged.serial_for("b.example.", 1, 1800000000) > 1800000000);
+  // An older file without header or trailer (dnsd before this format) still reads.
+  dir.write("state/serials", "c.example. 1900000000 5\n");
+  StateStore legacy(dir.path("state"), true);
+  CHECK(legacy.load_problems().empty());
+  CHECK(legacy.serial_for("c.example.", 5, 1800000000) == 1900000000);
+}
+
+TEST_CASE("a serial that cannot be written is served from memory, and written once it can", "[state]") {
+  TempDir dir;
+  StateStore state(dir.path("state"), false);
+  // A directory where the temporary file must go: every write fails, nothing else does.
+  std::filesystem::create_directories(dir.path("state/serials.tmp"));
+  CHECK(state.serial_for("a.example.", 1, 1800000000) == 1800000000);
+  CHECK_THAT(state.write_error(), Catch::Contains("serials.tmp"));
+  std::filesystem::remove(dir.path("state/serials.tmp"));
+  CHECK(state.serial_for("a.example.", 2, 1800000000) == 1800000001);
+  CHECK(state.write_error().empty());
+  CHECK_THAT(dir.read("state/serials"), Catch::Contains("a.example. 1800000001 2\n"));
 }

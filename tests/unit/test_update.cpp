@@ -20,7 +20,8 @@ const char* zone_yaml =
     "  alias IN CNAME ns1\n"
     "clusters:\n"
     "  - name: c1\n"
-    "    members: [{ name: e1, host: etcd-1.lab.example.com, addresses: [192.0.2.21] }]\n";
+    "    members: [{ name: e1, host: etcd-1.lab.example.com, addresses: [192.0.2.21] },\n"
+    "              { name: e2, host: etcd-2.c1.lab.example.com, addresses: [192.0.2.22] }]\n";
 
 // A CAA RR whose tag is empty: valid wire, but its text form does not read back.
 ldns_rr* caa_empty_tag() {
@@ -151,6 +152,12 @@ TEST_CASE("UPDATE semantics: adds, deletes, CNAME rules and config-owned records
       {"generated SRV", empty_rr("_etcd-client-c1._tcp.lab.example.com.", LDNS_RR_TYPE_SRV, LDNS_RR_CLASS_ANY), rcode::refused},
       {"member address", rr("etcd-1.lab.example.com. 0 NONE A 192.0.2.21"), rcode::refused},
       {"all at a config name", empty_rr("etcd-1.lab.example.com.", LDNS_RR_TYPE_ANY, LDNS_RR_CLASS_ANY), rcode::refused},
+      // Every name the etcd records use is the config's, whatever the type.
+      {"AAAA beside a member's A", rr("etcd-1.lab.example.com. 60 IN AAAA 2001:db8::666"), rcode::refused},
+      {"SRV of the other scheme", rr("_etcd-server-c1._tcp.lab.example.com. 60 IN SRV 0 0 2380 x.example.org."), rcode::refused},
+      {"TXT at the other client name", rr("_etcd-client-ssl-c1._tcp.lab.example.com. 60 IN TXT \"x\""), rcode::refused},
+      {"CNAME at _tcp", rr("_tcp.lab.example.com. 60 IN CNAME ns1.lab.example.com."), rcode::refused},
+      {"CNAME at c1 above a member", rr("c1.lab.example.com. 60 IN CNAME ns1.lab.example.com."), rcode::refused},
       {"apex: all but SOA and NS", empty_rr("lab.example.com.", LDNS_RR_TYPE_ANY, LDNS_RR_CLASS_ANY), rcode::noerror},
       {"delete apex NS", empty_rr("lab.example.com.", LDNS_RR_TYPE_NS, LDNS_RR_CLASS_ANY), rcode::refused},
       {"delegation", rr("sub.lab.example.com. 60 IN NS ns.example.org."), rcode::refused},

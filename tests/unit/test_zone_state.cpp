@@ -77,7 +77,8 @@ TEST_CASE("a commit that cannot be written is an io error and changes nothing", 
   const Result<void> done = f.zones.commit(f.with("m1", "m1.lab.example.com."));
   REQUIRE_FALSE(done.ok());
   CHECK(done.error().kind == ErrorKind::io);
-  CHECK(done.error().message == "cannot write the registration to disk");
+  CHECK_THAT(done.error().message, Catch::StartsWith("cannot write the change to disk: ") &&
+                                      Catch::Contains("state/registrations"));
   CHECK(f.slot.generation() == generation);
   CHECK(f.zones.registry().members.empty());
 }
