@@ -2,6 +2,7 @@
 // services and connects them (docs/ARCHITECTURE.md, "Threads"); `check` validates and prints;
 // `register` is the CLI client.
 #include <openssl/rand.h>
+#include <sys/resource.h>
 
 #include <cstring>
 #include <iostream>
@@ -87,6 +88,16 @@ int cmd_check(const std::string& path) {
   }
 }
 
+// Many clients mean many descriptors: the soft limit (often 1024) is raised to the hard one, so that
+// the connection caps, not the descriptor limit, decide who is turned away.
+void raise_fd_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
 // One random cookie secret for the life of the process unless the config names one (servers that
 // share an address must share it).
 std::string random_cookie_secret() {
@@ -144,6 +155,7 @@ void add_routes(dnsd::ControlHttp& http, const dnsd::ControlLoop& loop, const st
 
 int cmd_run(const RunOptions& options) {
   dnsd::init_logging();
+  raise_fd_limit();
   try {
     const std::string cookie_secret = random_cookie_secret();
     dnsd::DaemonConfig config = load_run_config(options, cookie_secret);
@@ -166,14 +178,15 @@ int cmd_run(const RunOptions& options) {
     dnsd::RegistrationApi registrations(zones);
     registrations.set_token(read_token(config.token_file));
     const dnsd::StatusView status(zones, health.table());
+    std::optional<dnsd::ControlHttp> http;
     const std::vector<std::function<std::string()>> metrics = {
         [&server] { return dnsd::render_prometheus(server.counters()); }, [&loop] { return loop.metrics(); },
         [&zones] { return zones.metrics(); }, [&health] { return health.metrics(); },
-        [&updates] { return updates.metrics(); }};
-    std::optional<dnsd::ControlHttp> http;
+        [&updates] { return updates.metrics(); }, [&http] { return http ? http->metrics() : std::string(); }};
     if (config.control_listen) {
       const dnsd::HostPort hp = *dnsd::parse_host_port(*config.control_listen);
-      http.emplace(loop.base());
+      http.emplace(loop.base(), dnsd::HttpLimits{config.control_max_connections, config.control_max_connections_per_source,
+                                                 config.control_request_timeout_ms});
       add_routes(*http, loop, metrics, registrations, status);
       const auto& tls = config.control_tls;
       if (tls) http->enable_tls(tls->cert_file, tls->key_file, tls->client_ca_file);

@@ -16,7 +16,22 @@ done
 work=${MUTANTS_DIR:-/tmp/dnsd-mutants}
 mkdir -p "$work/src"
 # The working tree as git sees it (tracked and untracked, not ignored), uncommitted changes included.
-(cd "$src" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$work/src"
+# Files are copied by content, each changed one stamped now: make then rebuilds exactly what changed
+# (tar's preserved times could be older than objects built from an earlier copy).
+(cd "$src" && git ls-files -z --cached --others --exclude-standard) |
+  /usr/bin/python3 -c '
+import os, shutil, sys
+src, dst = sys.argv[1], sys.argv[2]
+for rel in sys.stdin.read().split("\0"):
+    if not rel or not os.path.isfile(os.path.join(src, rel)):
+        continue
+    a, b = os.path.join(src, rel), os.path.join(dst, rel)
+    if os.path.exists(b) and open(a, "rb").read() == open(b, "rb").read():
+        continue
+    os.makedirs(os.path.dirname(b), exist_ok=True)
+    shutil.copyfile(a, b)
+    shutil.copymode(a, b)
+' "$src" "$work/src"
 cmake -S "$work/src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release > /dev/null
 echo "building the unmutated tree once..." >&2
 cmake --build "$work/build" -j2 > "$work/build.log" 2>&1 || { tail -30 "$work/build.log"; exit 1; }

@@ -177,7 +177,15 @@ DaemonConfig load_config(const std::string& path) {
     cfg.zone_globs = r.strings(root, "zones").value_or(std::vector<std::string>{});
     if (auto s = r.string(root, "state_dir")) cfg.state_dir = (dir / *s).lexically_normal().string();
     if (const YAML::Node control = root["control"];
-        control && r.check_keys(control, "control", {{"listen", true}, {"token_file", false}, {"tls", false}})) {
+        control && r.check_keys(control, "control", {{"listen", true}, {"token_file", false}, {"tls", false},
+                                                     {"max_connections", false}, {"max_connections_per_source", false},
+                                                     {"request_timeout", false}})) {
+      cfg.control_max_connections =
+          uint32_t(r.integer(control, "max_connections", 1, 100000).value_or(cfg.control_max_connections));
+      cfg.control_max_connections_per_source = uint32_t(
+          r.integer(control, "max_connections_per_source", 1, 100000).value_or(cfg.control_max_connections_per_source));
+      cfg.control_request_timeout_ms = r.duration_ms(control, "request_timeout", 100, 300000, "from 100ms to 5m, like 10s")
+                                           .value_or(cfg.control_request_timeout_ms);
       if (const YAML::Node tls = control["tls"];
           tls && r.check_keys(tls, "control tls", {{"cert_file", true}, {"key_file", true}, {"client_ca_file", false}})) {
         DaemonConfig::ControlTls t;

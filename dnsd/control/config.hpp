@@ -133,6 +133,10 @@ struct DaemonConfig {
     std::string client_ca_file;  // set: every client must present a certificate signed by it
   };
   std::optional<ControlTls> control_tls;
+  // What clients may hold of the control endpoint (docs/ARCHITECTURE.md, "Limits").
+  uint32_t control_max_connections = 512;
+  uint32_t control_max_connections_per_source = 16;
+  uint32_t control_request_timeout_ms = 10000;  // accept to the end of the request
   std::string log_level = "info";
   unsigned workers = 0;  // 0 = one per core
   TcpOptions tcp;

@@ -34,16 +34,18 @@ void HealthMonitor::set_config(const DaemonConfig& config) {
     }
   prober_->set_targets(std::move(specs));
   clusters_ = probed_clusters(config);
+  member_cluster_.clear();
+  for (const ProbedCluster& c : clusters_)
+    for (const std::string& m : c.members) member_cluster_[health_key(c.zone, c.name, m)] = &c;
   const bool dropped = kept.size() != health_.size();
   health_ = std::move(kept);
   if (dropped) schedule_republish("probed members removed");
 }
 
 void HealthMonitor::on_probe(const std::string& key, const ProbeResult& r) {
-  const ProbedCluster* cluster = nullptr;
-  for (const ProbedCluster& c : clusters_)
-    if (key.rfind(health_key(c.zone, c.name, ""), 0) == 0) cluster = &c;
-  if (!cluster) return;
+  const auto found = member_cluster_.find(key);
+  if (found == member_cluster_.end()) return;  // a member the config no longer has
+  const ProbedCluster* cluster = found->second;
   MemberHealth& h = health_[key];
   h.last_probe = std::time(nullptr);
   h.last_latency_s = r.latency_s;

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config.hpp"
@@ -32,15 +33,17 @@ class HealthMonitor {
   // forgotten. Throws std::runtime_error naming a TLS file that cannot be loaded.
   void set_config(const DaemonConfig& config);
   std::string metrics() const;
+  // One probe result for a member (health_key); the prober calls it, and tests do.
+  void on_probe(const std::string& key, const ProbeResult& result);
 
  private:
-  void on_probe(const std::string& key, const ProbeResult& result);
   // At once, unless the last publish was so recent that compiling again would crowd out the probes.
   void schedule_republish(const std::string& why);
   void republish_now() noexcept;
 
   HealthTable health_;
   std::vector<ProbedCluster> clusters_;
+  std::unordered_map<std::string, const ProbedCluster*> member_cluster_;  // health_key -> its cluster
   Republish republish_;
   std::unique_ptr<Prober> prober_;
   // Flips are coalesced: every result handled before the timer fires goes into one publish (at

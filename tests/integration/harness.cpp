@@ -131,10 +131,13 @@ bool ChildProcess::wait_for_log(const std::string& text, int timeout_ms) const {
   return wait_for_text(log_path_, text, timeout_ms);
 }
 
-DnsdProcess::DnsdProcess(const std::string& config, std::vector<std::string> extra, bool wait_ready, uint16_t port)
+DnsdProcess::DnsdProcess(const std::string& config, std::vector<std::string> extra, bool wait_ready, uint16_t port,
+                         std::vector<std::string> prefix)
     : port_(port ? port : free_port()) {
   const std::string log_path = dir_.path("stderr.log");
-  std::vector<std::string> args = {DNSD_BINARY, "run", "-c", config, "--listen", "127.0.0.1:" + std::to_string(port_)};
+  std::vector<std::string> args = std::move(prefix);
+  for (const char* a : {DNSD_BINARY, "run", "-c"}) args.emplace_back(a);
+  args.insert(args.end(), {config, "--listen", "127.0.0.1:" + std::to_string(port_)});
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = spawn(args, log_path);
   if (!wait_ready) return;

@@ -43,9 +43,10 @@ class ChildProcess {
 
 class DnsdProcess {
  public:
-  // Runs `dnsd run -c config --listen 127.0.0.1:PORT [extra...]` and waits (bounded) until it answers.
+  // Runs `dnsd run -c config --listen 127.0.0.1:PORT [extra...]` (after `prefix`, a wrapper such as
+  // prlimit, when given) and waits (bounded) until it answers.
   explicit DnsdProcess(const std::string& config, std::vector<std::string> extra = {}, bool wait_ready = true,
-                       uint16_t port = 0);
+                       uint16_t port = 0, std::vector<std::string> prefix = {});
   ~DnsdProcess();
   DnsdProcess(const DnsdProcess&) = delete;
   DnsdProcess& operator=(const DnsdProcess&) = delete;

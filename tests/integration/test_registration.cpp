@@ -83,6 +83,7 @@ TEST_CASE("registration API: authentication comes first", "[registration]") {
   CHECK(s.put("m1", "not json at all", "").status == 401);
   CHECK(s.put("m1", "not json at all", "wrong").status == 401);
   CHECK(s.put("m1", "not json at all", token + "x").status == 401);
+  CHECK(s.put("m1", "not json at all", std::string(token.size(), 'x')).status == 401);  // the right length, wrong
   CHECK(http_request(s.control, "DELETE", base + "r1/members/s1", "", "nope").status == 401);
   CHECK(s.put("m1", "not json at all").status == 400);
 }

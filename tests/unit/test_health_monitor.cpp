@@ -1,0 +1,65 @@
+// The health monitor: probe results move a member through rise and fall as its cluster says, a flip
+// that changes the client set asks for one republish, and members that leave the config are forgotten.
+#include <catch2/catch.hpp>
+
+#include "health_monitor.hpp"
+#include "raii.hpp"
+
+using namespace dnsd;
+
+namespace {
+
+DaemonConfig probed_config(uint32_t rise, uint32_t fall) {
+  DaemonConfig cfg;
+  ZoneConfig z;
+  z.zone = "lab.example.com.";
+  Cluster c;
+  c.name = "c1";
+  c.health = HealthOptions{};
+  c.health->scheme = "http";
+  c.health->rise = rise;
+  c.health->fall = fall;
+  for (const char* n : {"a", "b"})
+    c.members.push_back({n, std::string(n) + ".lab.example.com.", {"192.0.2.1"}, {}, {}, {}, {}});
+  z.clusters.push_back(c);
+  cfg.zones.push_back(z);
+  return cfg;
+}
+
+}  // namespace
+
+TEST_CASE("health monitor: fall failures in a row make a member unhealthy, rise successes healthy again", "[health]") {
+  const EventBasePtr base(event_base_new());
+  HealthMonitor monitor(base.get());
+  std::vector<std::string> republished;
+  monitor.on_flips([&](const std::string& why) { republished.push_back(why); });
+  monitor.set_config(probed_config(2, 3));
+  const std::string a = health_key("lab.example.com.", "c1", "a");
+  auto state = [&] { return to_string(monitor.table().at(a).state.state()); };
+  auto result = [&](bool ok) { monitor.on_probe(a, {ok, 0.001, ok ? "" : "HTTP status 503"}); };
+
+  result(true);  // the first result decides
+  CHECK(state() == std::string("healthy"));
+  result(false);
+  result(false);
+  CHECK(state() == std::string("healthy"));  // two of three
+  result(false);
+  CHECK(state() == std::string("unhealthy"));
+  result(true);
+  CHECK(state() == std::string("unhealthy"));  // one of two
+  result(true);
+  CHECK(state() == std::string("healthy"));
+  CHECK(monitor.table().at(a).last_error == "HTTP status 503");
+
+  // Flips that change the client set were coalesced into one republish, done on the event loop.
+  CHECK(republished.empty());
+  event_base_loop(base.get(), EVLOOP_NONBLOCK);
+  CHECK(republished == std::vector<std::string>{"health flips"});
+
+  // Results for members the config no longer has are ignored; the table forgets them.
+  DaemonConfig fewer = probed_config(2, 3);
+  fewer.zones[0].clusters[0].members.resize(1);
+  monitor.set_config(fewer);
+  monitor.on_probe(health_key("lab.example.com.", "c1", "gone"), {false, 0, "x"});
+  CHECK(monitor.table().count(health_key("lab.example.com.", "c1", "gone")) == 0);
+}
