@@ -123,6 +123,8 @@ dnsd::ServerOptions server_options(const dnsd::DaemonConfig& config) {
   dnsd::ServerOptions so;
   so.workers = config.workers ? config.workers : dnsd::usable_cpus();
   so.tcp_idle_timeout_ms = config.tcp.idle_timeout_ms;
+  so.tcp_message_timeout_ms = config.tcp.message_timeout_ms;
+  so.tcp_output_budget = size_t(config.tcp.output_budget_mb) << 20;
   so.tcp_max_connections = config.tcp.max_connections;
   so.tcp_max_per_source = config.tcp.max_connections_per_source;
   for (const std::string& l : config.listen) {

@@ -217,8 +217,11 @@ DaemonConfig load_config(const std::string& path) {
     if (const YAML::Node workers = root["workers"]; workers && workers.Scalar() != "auto")
       cfg.workers = unsigned(r.integer(root, "workers", 1, 256).value_or(0));
     if (const YAML::Node tcp = root["tcp"];
-        tcp && r.check_keys(tcp, "tcp", {{"idle_timeout", false}, {"max_connections", false},
-                                        {"max_connections_per_source", false}})) {
+        tcp && r.check_keys(tcp, "tcp", {{"idle_timeout", false}, {"message_timeout", false}, {"max_connections", false},
+                                        {"max_connections_per_source", false}, {"output_budget_mb", false}})) {
+      cfg.tcp.message_timeout_ms =
+          r.duration_ms(tcp, "message_timeout", 100, 120000, "from 100ms to 2m, like 5s").value_or(cfg.tcp.message_timeout_ms);
+      cfg.tcp.output_budget_mb = uint32_t(r.integer(tcp, "output_budget_mb", 1, 4096).value_or(cfg.tcp.output_budget_mb));
       cfg.tcp.idle_timeout_ms =
           r.duration_ms(tcp, "idle_timeout", 1, 3600000, "from 1ms to 1h, like 10s").value_or(cfg.tcp.idle_timeout_ms);
       cfg.tcp.max_connections = uint32_t(r.integer(tcp, "max_connections", 1, 1000000).value_or(cfg.tcp.max_connections));

@@ -116,6 +116,8 @@ struct TsigKey {
 
 struct TcpOptions {
   uint32_t idle_timeout_ms = 10000;     // RFC 7766 §6.2.3: servers close idle connections
+  uint32_t message_timeout_ms = 5000;   // a message's first byte to its last (a trickle cannot hold on)
+  uint32_t output_budget_mb = 32;       // per worker: replies queued for clients that do not read
   uint32_t max_connections = 1000;      // per worker
   uint32_t max_connections_per_source = 100;  // per worker and client address
 };

@@ -88,11 +88,11 @@ void UpdateService::on_mailbox() {
       reply = answer(h.message, h.transport);
     } catch (const std::exception& e) {
       spdlog::error("update: {}", e.what());
-      continue;
     }
-    if (reply.empty()) continue;
-    if (h.transport == Transport::udp) send_udp_reply(h, reply.data(), reply.size());
-    else h.worker->post_tcp_reply({h.connection, std::move(reply)});
+    // Over TCP the connection waits for an answer to each message it handed over (a half-closed
+    // client is kept until then): it is told even when there is nothing to send.
+    if (h.transport == Transport::tcp) h.worker->post_tcp_reply({h.connection, std::move(reply)});
+    else if (!reply.empty()) send_udp_reply(h, reply.data(), reply.size());
   }
 }
 

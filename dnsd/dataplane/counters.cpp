@@ -82,6 +82,9 @@ std::string render_prometheus(const std::vector<const Counters*>& workers) {
       {"dnsd_rrl_slipped_total", "Rate-limited UDP responses sent truncated (TC=1) instead.", &Counters::rrl_slipped},
       {"dnsd_handed_over_total", "DNS UPDATE and TSIG-signed messages passed to the control thread.", &Counters::handed_over},
       {"dnsd_tcp_refused_total", "TCP connections closed at once by the connection cap.", &Counters::tcp_refused},
+      {"dnsd_tcp_accept_errors_total", "Failed TCP accepts (out of descriptors); accepting paused briefly.", &Counters::tcp_accept_errors},
+      {"dnsd_tcp_deadline_closed_total", "TCP connections closed because a message did not arrive whole in time.",
+       &Counters::tcp_deadline_closed},
   };
   for (const Plain& c : plain) {
     line(std::string("# HELP ") + c.name + " " + c.help);

@@ -23,6 +23,8 @@ struct Counters {
   Counter handed_over{0};  // UPDATE and TSIG-signed messages passed to the control thread
   Counter tcp_connections{0};
   Counter tcp_refused{0};  // connections closed at once because of the connection cap
+  Counter tcp_accept_errors{0};    // failed accepts (out of descriptors): accepting paused briefly
+  Counter tcp_deadline_closed{0};  // connections closed because a message did not arrive whole in time
 };
 
 // Single-writer increment: cheaper than fetch_add, correct because only the owning worker writes.

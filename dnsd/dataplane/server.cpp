@@ -70,7 +70,7 @@ Worker::Worker(SnapshotSlot& slot, const ServerOptions& options, Mailbox<Handoff
       [](evutil_socket_t, short, void* self) {
         auto* w = static_cast<Worker*>(self);
         for (TcpReply& r : w->tcp_replies_.take())
-          if (auto it = w->by_id_.find(r.connection); it != w->by_id_.end()) it->second->deliver(r.message);
+          if (TcpConnection* c = w->tcp_.find(r.connection)) c->deliver(r.message);
       },
       this));
   if (!tcp_replies_event_ || event_add(tcp_replies_event_.get(), nullptr) != 0)
@@ -81,8 +81,8 @@ void Worker::post_tcp_reply(TcpReply reply) { tcp_replies_.push(std::move(reply)
 
 Worker::~Worker() {
   stop();
-  connections_.clear();
   tcp_.clear();
+  listeners_.clear();
   udp_.clear();
 }
 
@@ -91,7 +91,7 @@ Result<void> Worker::add_sockets(Fd udp, Fd tcp, bool pktinfo) {
   auto t = std::make_unique<TcpListener>(*this, std::move(tcp));
   if (!t->arm()) return io_error("cannot register sockets with libevent");
   udp_.push_back(std::move(u));
-  tcp_.push_back(std::move(t));
+  listeners_.push_back(std::move(t));
   return {};
 }
 
@@ -121,29 +121,6 @@ const Snapshot* Worker::snapshot() noexcept {
     generation_ = gen;
   }
   return snapshot_.get();
-}
-
-bool Worker::tcp_admit(const std::string& source) noexcept {
-  if (connection_count_ >= options_.tcp_max_connections) return false;
-  auto it = per_source_.find(source);
-  return it == per_source_.end() || it->second < options_.tcp_max_per_source;
-}
-
-std::list<std::unique_ptr<TcpConnection>>::iterator Worker::tcp_adopt(std::unique_ptr<TcpConnection> c,
-                                                                      const std::string& source) {
-  auto it = connections_.insert(connections_.end(), std::move(c));
-  (*it)->set_id(++next_connection_id_);
-  by_id_[next_connection_id_] = it->get();
-  ++connection_count_;
-  ++per_source_[source];
-  return it;
-}
-
-void Worker::tcp_release(std::list<std::unique_ptr<TcpConnection>>::iterator it, const std::string& source) noexcept {
-  --connection_count_;
-  if (auto s = per_source_.find(source); s != per_source_.end() && --s->second == 0) per_source_.erase(s);
-  by_id_.erase((*it)->id());
-  connections_.erase(it);
 }
 
 Server::Server(SnapshotSlot& slot, ServerOptions options) : slot_(slot), options_(std::move(options)) {

@@ -18,6 +18,7 @@
 #include "counters.hpp"
 #include "raii.hpp"
 #include "result.hpp"
+#include "server_tcp.hpp"
 #include "snapshot.hpp"
 
 namespace dnsd {
@@ -26,13 +27,13 @@ struct ServerOptions {
   std::vector<Endpoint> listen;
   unsigned workers = 1;
   uint32_t tcp_idle_timeout_ms = 10000;
+  uint32_t tcp_message_timeout_ms = 5000;  // from a message's first byte to its last
   uint32_t tcp_max_connections = 1000;  // per worker
   uint32_t tcp_max_per_source = 100;    // per worker and client address
+  size_t tcp_output_budget = 32u << 20;  // per worker: replies queued for clients that do not read
 };
 
 class UdpSocket;
-class TcpListener;
-class TcpConnection;
 
 class Worker {
  public:
@@ -59,11 +60,8 @@ class Worker {
   uint8_t* query_buffer() noexcept { return query_buf_.data(); }
   uint8_t* reply_buffer() noexcept { return reply_buf_.data(); }
 
-  // TCP connection bookkeeping (RFC 7766 §6.2.2: servers bound their connections), overall and per
-  // client address, so that one client holding many idle connections cannot starve the others.
-  bool tcp_admit(const std::string& source) noexcept;
-  std::list<std::unique_ptr<TcpConnection>>::iterator tcp_adopt(std::unique_ptr<TcpConnection> c, const std::string& source);
-  void tcp_release(std::list<std::unique_ptr<TcpConnection>>::iterator it, const std::string& source) noexcept;
+  // This worker's TCP connections (server_tcp.hpp).
+  TcpTable& tcp() noexcept { return tcp_; }
 
   // Messages for the control thread (UPDATE, TSIG), and its replies to this worker's TCP clients:
   // delivered on this worker's thread to the connection, if it is still open.
@@ -80,12 +78,8 @@ class Worker {
   std::vector<uint8_t> query_buf_;
   std::vector<uint8_t> reply_buf_;
   std::vector<std::unique_ptr<UdpSocket>> udp_;
-  std::vector<std::unique_ptr<TcpListener>> tcp_;
-  std::list<std::unique_ptr<TcpConnection>> connections_;
-  size_t connection_count_ = 0;
-  std::unordered_map<std::string, uint32_t> per_source_;
-  std::unordered_map<uint64_t, TcpConnection*> by_id_;
-  uint64_t next_connection_id_ = 0;
+  std::vector<std::unique_ptr<TcpListener>> listeners_;
+  TcpTable tcp_{options_};
   Mailbox<Handoff>& handoff_;
   Mailbox<TcpReply> tcp_replies_{256};
   EventPtr tcp_replies_event_;

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <thread>
 
@@ -66,7 +67,7 @@ TEST_CASE("idle connections are closed after the idle timeout", "[tcp]") {
   CHECK(waited < std::chrono::milliseconds(2500));
 }
 
-TEST_CASE("over the connection cap new connections are closed - served ones keep working", "[tcp]") {
+TEST_CASE("a full table makes room by closing the connection idle the longest, never a busy one", "[tcp]") {
   TempDir dir;
   DnsdProcess d(write_config(dir, "", "tcp: { max_connections: 3 }\n", 1));
   const Bytes q = make_query("etcd-1.c1.lab.example.com", 1);
@@ -81,23 +82,50 @@ TEST_CASE("over the connection cap new connections are closed - served ones keep
   for (int i = 0; i < 3; ++i) {
     held.push_back(tcp_connect(d.port()));
     CHECK(ask(held.back()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // an order of activity
   }
-  const int over = tcp_connect(d.port());
-  CHECK_FALSE(ask(over));  // closed at once by the cap
-  close(over);
-  for (int fd : held) CHECK(ask(fd));  // the admitted ones keep being served
-  close(held.back());
-  held.pop_back();
-  // A slot is free again: a new connection is served (the close is seen asynchronously, so poll).
-  bool served = false;
-  for (int attempt = 0; attempt < 50 && !served; ++attempt) {
-    const int fd = tcp_connect(d.port());
-    served = ask(fd);
-    close(fd);
-    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(ask(held[2]));  // held[2] is now the most recently active, held[0] the idle one the longest
+  // The table is full: a newcomer is served, and the connection idle the longest made room.
+  const int newcomer = tcp_connect(d.port());
+  CHECK(ask(newcomer));
+  CHECK_FALSE(ask(held[0]));
+  CHECK(ask(held[1]));
+  CHECK(ask(held[2]));
+  // Every connection busy (half a message each): nothing is closed for room, the newcomer is refused.
+  for (int fd : {held[1], held[2], newcomer}) send(fd, framed.data(), framed.size() - 3, MSG_NOSIGNAL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const int refused = tcp_connect(d.port());
+  CHECK_FALSE(ask(refused));
+  close(refused);
+  // The busy ones finish their messages and are answered.
+  for (int fd : {held[1], held[2], newcomer}) {
+    send(fd, framed.data() + framed.size() - 3, 3, MSG_NOSIGNAL);
+    CHECK(tcp_read_reply(fd, 1000));
   }
-  CHECK(served);
   for (int fd : held) close(fd);
+  close(newcomer);
+}
+
+TEST_CASE("a message must arrive whole in time: a trickle of bytes does not keep a connection", "[tcp]") {
+  TempDir dir;
+  DnsdProcess d(write_config(dir, "", "tcp: { idle_timeout: 2s, message_timeout: 600ms }\n", 1));
+  const int fd = tcp_connect(d.port());
+  const uint8_t prefix[2] = {0, 40};
+  send(fd, prefix, 2, MSG_NOSIGNAL);  // a 40-byte message announced, then one byte every 200 ms
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 20 && !closed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    send(fd, "x", 1, MSG_NOSIGNAL);
+    char c;
+    const ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+    closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(closed);
+  CHECK(took < 1.5);  // the message deadline (600 ms), not the idle timeout the trickle keeps resetting
+  close(fd);
+  CHECK(tcp_exchange(d.port(), {make_query("etcd-1.c1.lab.example.com", 1)}, 1).size() == 1);
 }
 
 TEST_CASE("one source's idle connections and slow writers do not starve other clients", "[tcp]") {

@@ -278,3 +278,28 @@ TEST_CASE("UPDATE: acknowledged changes survive kill -9 and a reload", "[update]
   REQUIRE(s.dnsd->wait_for_log("reloaded", 2000));
   CHECK_THAT(answer(s.port(), "h7.lab.example.com", 1), Catch::Contains("192.0.2.107"));
 }
+
+TEST_CASE("UPDATE over TCP from a client that half-closes after sending: the reply still arrives", "[update][tcp]") {
+  TempDir dir;
+  DnsdProcess d(config(dir));
+  Update u;
+  u.updates = {rr("halfclose.lab.example.com. 60 IN A 192.0.2.66")};
+  Pkt q = make_update(u);
+  REQUIRE(ldns_pkt_tsig_sign(q.get(), "ddns-key.", secret, 300, "hmac-sha256.", nullptr) == LDNS_STATUS_OK);
+  uint8_t* buf = nullptr;
+  size_t len = 0;
+  REQUIRE(ldns_pkt2wire(&buf, q.get(), &len) == LDNS_STATUS_OK);
+  Bytes framed;
+  push16(framed, uint16_t(len));
+  framed.insert(framed.end(), buf, buf + len);
+  free(buf);
+  const int fd = tcp_connect(d.port());
+  REQUIRE(fd >= 0);
+  ::send(fd, framed.data(), framed.size(), MSG_NOSIGNAL);
+  shutdown(fd, SHUT_WR);  // "that was all": the reply is handed over to the control thread meanwhile
+  const auto reply = parse_reply(tcp_read_reply(fd, 3000));
+  close(fd);
+  REQUIRE(reply);
+  CHECK(ldns_pkt_get_rcode(reply.get()) == LDNS_RCODE_NOERROR);
+  CHECK(answer(d.port(), "halfclose.lab.example.com", 1) == "halfclose.lab.example.com.\t60\tIN\tA\t192.0.2.66\n");
+}
