@@ -281,7 +281,9 @@ CompiledConfig compile_config(const DaemonConfig& config, StateStore& state, con
   if (!errors.empty()) throw ConfigError(std::move(errors));
 
   auto snap = std::make_shared<Snapshot>();
-  snap->set_handoff(!config.tsig_keys.empty());
+  std::vector<std::string> key_names;
+  for (const TsigKey& k : config.tsig_keys) key_names.push_back(wire_name(k.name));
+  snap->set_tsig_keys(std::move(key_names));
   snap->set_rrl(config.rrl);
   if (config.cookies) snap->set_cookie_secret(config.cookie_secret);
   const uint32_t now = uint32_t(std::time(nullptr));

@@ -21,6 +21,9 @@ struct Counters {
   Counter rrl_dropped{0};  // UDP responses not sent: over the rate limit
   Counter rrl_slipped{0};  // UDP responses sent truncated instead (slip)
   Counter handed_over{0};  // UPDATE and TSIG-signed messages passed to the control thread
+  Counter tsig_unknown_key{0};  // signed messages naming a key we do not have: BADKEY from the worker
+  Counter update_unsigned{0};   // unsigned UPDATEs: refused by the worker
+  Counter handoff_limited{0};   // UDP messages for the control thread sent to TCP: too many from their source
   Counter tcp_connections{0};
   Counter tcp_refused{0};  // connections closed at once because of the connection cap
   Counter tcp_accept_errors{0};    // failed accepts (out of descriptors): accepting paused briefly

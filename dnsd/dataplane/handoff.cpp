@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace dnsd {
@@ -14,10 +15,10 @@ Mailbox<T>::Mailbox(size_t capacity) : capacity_(capacity), fd_(eventfd(0, EFD_N
 }
 
 template <typename T>
-bool Mailbox<T>::push(T item) {
+bool Mailbox<T>::push(T item, size_t limit) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (items_.size() >= capacity_) return false;
+    if (items_.size() >= std::min(limit, capacity_)) return false;
     items_.push_back(std::move(item));
   }
   const uint64_t one = 1;

@@ -40,8 +40,12 @@ template <typename T>
 class Mailbox {
  public:
   explicit Mailbox(size_t capacity);
+  size_t capacity() const noexcept { return capacity_; }
   int fd() const noexcept { return fd_.get(); }
-  bool push(T item);          // false when full: the item is dropped
+  bool push(T item) { return push(std::move(item), capacity_); }
+  // The same, refused once `limit` items wait: UDP, which anyone can spoof, may fill a part of the
+  // mailbox only, so that a flood of it never crowds out messages over TCP.
+  bool push(T item, size_t limit);
   std::vector<T> take();      // everything waiting; clears the eventfd
 
  private:

@@ -167,7 +167,32 @@ size_t badkey_reply(Reply& r, const uint8_t* pkt, size_t len, const QueryView& q
   return finish(r, q, false, false, rcode::notauth, c);
 }
 
+// Whether the snapshot knows the key a signed message names (names in TSIG are never compressed).
+bool known_key(const Snapshot& snap, const uint8_t* pkt, size_t len, const QueryView& q) noexcept {
+  uint8_t name[max_dname_wire];
+  const size_t n = parse_dname(pkt, len, q.tsig_offset, name);
+  return n > 0 && snap.knows_key({reinterpret_cast<const char*>(name), n});
+}
+
+// An UPDATE without a signature: FORMERR when its zone section is not one SOA question, NOTAUTH when
+// we do not serve the zone, REFUSED otherwise (RFC 2136 §3.1, §3.3).
+size_t unsigned_update_reply(Reply& r, const uint8_t* pkt, const QueryView& q, const Snapshot* snap, Counters& c) noexcept {
+  if (q.qtype != rr_type::soa || q.qclass != class_in) return error_reply(r, pkt, q, rcode::formerr, true, c);
+  const std::string_view zone(reinterpret_cast<const char*>(q.lname), q.qname_len);
+  const Zone* served = snap->find_zone(zone);
+  return error_reply(r, pkt, q, served && served->apex == zone ? rcode::refused : rcode::notauth, true, c);
+}
+
 }  // namespace
+
+Processed retry_over_tcp(const uint8_t* pkt, size_t len, uint8_t* out, size_t cap, Counters& c) noexcept {
+  QueryView q;
+  if (parse_query(pkt, len, q) != ParseResult::ok || !q.has_question || header_size + q.question_len > cap)
+    return {Verdict::drop, 0};
+  Reply r{out, std::min(cap, udp_plain_limit)};
+  write_question(r, pkt, q);
+  return sent(finish(r, q, false, true, rcode::noerror, c));
+}
 
 Processed query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, uint8_t* out, size_t cap,
                         Transport transport, Counters& c, MessageContext* context) noexcept {
@@ -200,8 +225,18 @@ Processed query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, ui
   }
   // EDNS version above 0: BADVERS with our OPT saying version 0 (RFC 6891 §6.1.3).
   if (q.edns && q.edns_version > 0) return sent(error_reply(r, pkt, q, rcode::badvers, true, c));
-  // Keys, UPDATE and the durable state live on the control thread.
+  // Keys, UPDATE and the durable state live on the control thread; only what needs them goes there.
   if (snap && snap->handoff() && (q.tsig_offset || q.opcode == opcode_update)) {
+    // A key we do not know: BADKEY here, unsigned (RFC 8945 §5.2.1).
+    if (q.tsig_offset && !known_key(*snap, pkt, len, q)) {
+      bump(c.tsig_unknown_key);
+      return sent(badkey_reply(r, pkt, len, q, c));
+    }
+    // An unsigned UPDATE: every zone that takes updates wants a key (RFC 2136 §3.1: the zone first).
+    if (!q.tsig_offset) {
+      bump(c.update_unsigned);
+      return sent(unsigned_update_reply(r, pkt, q, snap, c));
+    }
     bump(c.handed_over);
     rc.kind = ResponseClass::none;
     return {Verdict::hand_over, 0};

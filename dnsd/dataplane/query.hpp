@@ -34,6 +34,11 @@ struct MessageContext {
   ResponseClass response;  // out: for response rate limiting
 };
 
+// The reply that sends a client to TCP: header and question with TC=1 (RFC 1035 §4.2.1), for a
+// message a worker will not hand over over UDP just now (too many from its source). A drop when the
+// header is unreadable.
+Processed retry_over_tcp(const uint8_t* pkt, size_t len, uint8_t* out, size_t cap, Counters& counters) noexcept;
+
 // Builds the reply for pkt[0..len) in out[0..cap). cap must be at least 512 for UDP and 65535 for
 // TCP. snap may be null (nothing loaded): REFUSED. DNS UPDATE and TSIG-signed messages are handed over
 // when the snapshot says TSIG keys exist; without keys a signed message gets BADKEY here.

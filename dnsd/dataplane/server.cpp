@@ -24,6 +24,8 @@ unsigned usable_cpus() {
 
 namespace {
 
+constexpr int udp_receive_buffer = 4 << 20;
+
 Error sys_error(const std::string& what, const Endpoint& ep) {
   return io_error("cannot " + what + " " + ep.text + ": " + std::strerror(errno));
 }
@@ -44,6 +46,11 @@ Result<Fd> open_socket(const Endpoint& ep, int type, bool reuse_port) {
       return sys_error("enable PKTINFO on", ep);
   }
   if (type == SOCK_DGRAM) {
+    // A deep receive queue absorbs bursts (a flood's packets arrive in bursts too, and drops from a
+    // full queue hit legitimate clients as much as the flood). As root the system cap does not apply.
+    const int rcvbuf = udp_receive_buffer;
+    if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+      setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     // The thread waiting in recvmmsg wakes up now and then to notice a stop.
     const timeval linger{UdpSocket::wake_ms / 1000, (UdpSocket::wake_ms % 1000) * 1000};
     if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &linger, sizeof linger) != 0)

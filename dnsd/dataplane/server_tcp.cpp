@@ -21,6 +21,7 @@ constexpr size_t output_high_water = 256 * 1024;
 // Memory freed by clients that left is given back to the system once the worker held this much.
 constexpr size_t trim_after_peak = 8 * 1024 * 1024;
 constexpr timeval accept_pause{0, 100000};  // after EMFILE: try accepting again in 100 ms
+constexpr uint32_t max_pending_replies = 16;  // per connection: messages with the control thread
 
 timeval to_tv(uint32_t ms) { return {long(ms / 1000), long(ms % 1000) * 1000}; }
 
@@ -213,6 +214,12 @@ void TcpConnection::advance() noexcept {
       bufferevent_disable(bev_.get(), EV_READ);  // resumes from on_write
       break;
     }
+    // A connection waits for the control thread's answers before handing over more: one client's
+    // pipelined UPDATEs cannot fill the mailbox the others share.
+    if (pending_replies_ >= max_pending_replies) {
+      bufferevent_disable(bev_.get(), EV_READ);  // resumes from deliver()
+      break;
+    }
     uint8_t prefix[2];
     if (evbuffer_copyout(in, prefix, 2) != 2) break;
     const size_t len = get16(prefix);
@@ -266,16 +273,19 @@ void TcpConnection::hand_over_tcp(const uint8_t* query, size_t len) noexcept {
 }
 
 void TcpConnection::deliver(const std::vector<uint8_t>& message) noexcept {
+  const bool was_paused = pending_replies_ == max_pending_replies;
   if (pending_replies_ > 0) --pending_replies_;
-  if (message.size() > max_message || message.empty()) {
-    if (state_ == State::closing) finish_or_close();
-    return;
+  if (!message.empty() && message.size() <= max_message) {
+    uint8_t prefix[2];
+    put16(prefix, uint16_t(message.size()));
+    evbuffer* out = bufferevent_get_output(bev_.get());
+    if (evbuffer_add(out, prefix, 2) != 0 || evbuffer_add(out, message.data(), message.size()) != 0) return close();
   }
-  uint8_t prefix[2];
-  put16(prefix, uint16_t(message.size()));
-  evbuffer* out = bufferevent_get_output(bev_.get());
-  if (evbuffer_add(out, prefix, 2) != 0 || evbuffer_add(out, message.data(), message.size()) != 0) close();
-  // A closing connection closes from on_write once this is written.
+  if (state_ == State::closing) return finish_or_close();  // or from on_write, once this is written
+  if (was_paused) {
+    bufferevent_enable(bev_.get(), EV_READ);  // reading waited for the control thread's answers
+    advance();
+  }
 }
 
 void TcpConnection::close() noexcept { worker_.tcp().release(self_); }  // frees `this`

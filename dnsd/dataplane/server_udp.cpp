@@ -13,6 +13,9 @@ namespace dnsd {
 
 namespace {
 constexpr size_t slot_size = UdpSocket::slot;
+// UPDATEs and signed messages a source may hand to the control thread per second over UDP (the
+// whole server; each worker takes its share), counted per /24 or /56 like RRL.
+constexpr RrlOptions handoff_rate{200, 1, 24, 56};
 
 // UNIX seconds, read once per batch (the coarse clock costs a few ns): cookie timestamps and RRL.
 uint32_t coarse_seconds() noexcept {
@@ -70,6 +73,7 @@ UdpSocket::UdpSocket(Fd fd, bool pktinfo, SnapshotSlot& snapshots, Mailbox<Hando
       slot_(snapshots),
       handoff_(handoff),
       rrl_(65536, share),
+      handoff_limit_(4096, share),
       queries_(batch * UdpSocket::slot),
       replies_(batch * reply_cap) {}
 
@@ -104,7 +108,7 @@ void UdpSocket::hand_over_udp(const uint8_t* msg, size_t len, const sockaddr_sto
       reply_control(in, out, control);
       h.reply_control.assign(control.data(), control.data() + out.msg_controllen);
     }
-    if (handoff_.push(std::move(h))) return;
+    if (handoff_.push(std::move(h), handoff_.capacity() * 3 / 4)) return;
   } catch (...) {
   }
   bump(counters_.dropped);  // the mailbox is full (or memory is): the client will retry
@@ -165,12 +169,22 @@ bool UdpSocket::serve_batch() noexcept {
       const Processed p = query_process(snap, qbuf + size_t(i) * slot_size, in[i].msg_len, reply, reply_cap,
                                         Transport::udp, counters, &context);
       if (p.verdict == Verdict::drop) continue;
-      if (p.verdict == Verdict::hand_over) {
-        hand_over_udp(qbuf + size_t(i) * slot_size, in[i].msg_len, peers[i], in[i].msg_hdr);
-        continue;
-      }
       size_t len = p.size;
-      if (rrl) {
+      if (p.verdict == Verdict::hand_over) {
+        // Each source hands over at most handoff_rate messages a second; past that it is sent to TCP
+        // (a spoofed flood gets nothing it can use, a real client retries where it cannot be spoofed).
+        const Rrl::Verdict v = handoff_limit_.account(handoff_rate, context.client_ip, context.client_ip_len,
+                                                      {ResponseClass::error, 0}, now);
+        if (v == Rrl::Verdict::send) {
+          hand_over_udp(qbuf + size_t(i) * slot_size, in[i].msg_len, peers[i], in[i].msg_hdr);
+          continue;
+        }
+        bump(counters.handoff_limited);
+        const Processed tc = retry_over_tcp(qbuf + size_t(i) * slot_size, in[i].msg_len, reply, reply_cap, counters);
+        if (tc.verdict != Verdict::reply) continue;
+        len = tc.size;
+      }
+      if (rrl && p.verdict == Verdict::reply) {
         const Rrl::Verdict v = rrl_.account(*rrl, context.client_ip, context.client_ip_len, context.response, now);
         if (v == Rrl::Verdict::drop) {
           bump(counters.rrl_dropped);

@@ -58,6 +58,7 @@ class UdpSocket {
   std::shared_ptr<const Snapshot> snapshot_;
   Counters counters_;
   Rrl rrl_;
+  Rrl handoff_limit_;  // messages for the control thread, per source (not configurable: see handoff_rate)
   std::vector<uint8_t> queries_;
   std::vector<uint8_t> replies_;
   std::atomic<bool> stopping_{false};

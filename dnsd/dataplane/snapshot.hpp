@@ -74,8 +74,15 @@ class Snapshot {
   Node* find_node(std::string_view lname);
   const std::deque<Zone>& zones() const noexcept { return zones_; }
   // True when TSIG keys are configured: UPDATE and signed messages go to the control thread.
-  bool handoff() const noexcept { return handoff_; }
-  void set_handoff(bool on) noexcept { handoff_ = on; }
+  bool handoff() const noexcept { return !tsig_keys_.empty(); }
+  // The configured TSIG key names (lower-case wire): a message signed with another key is answered
+  // BADKEY by the worker, never handed over (a flood of them costs the control thread nothing).
+  bool knows_key(std::string_view lower_wire) const noexcept {
+    for (const std::string& k : tsig_keys_)
+      if (k == lower_wire) return true;
+    return false;
+  }
+  void set_tsig_keys(std::vector<std::string> lower_wire_names) { tsig_keys_ = std::move(lower_wire_names); }
   // Response rate limiting, as configured (it changes with a reload like everything else).
   const RrlOptions& rrl() const noexcept { return rrl_; }
   void set_rrl(const RrlOptions& options) noexcept { rrl_ = options; }
@@ -92,7 +99,7 @@ class Snapshot {
   std::unordered_map<std::string_view, const Zone*> zone_index_;
   std::deque<std::string> keys_;  // owns the bytes the map keys view
   std::unordered_map<std::string_view, Node> nodes_;
-  bool handoff_ = false;
+  std::vector<std::string> tsig_keys_;
   RrlOptions rrl_;
   bool cookies_ = false;
   uint8_t cookie_secret_[16] = {};

@@ -251,16 +251,52 @@ Bytes signed_query() {
 }
 }  // namespace
 
-TEST_CASE("with TSIG keys configured, UPDATE and signed messages go to the control thread", "[query]") {
+// A message signed with `key` (lower-case text), as signed_query() but for another name.
+Bytes signed_with(const std::string& key, Bytes q) {
+  const Bytes signed_default = signed_query();
+  const Bytes plain = make_query("a.example", rr_type::a);
+  Bytes tsig(signed_default.begin() + long(plain.size()) + long(wire_name("Key.example").size()), signed_default.end());
+  q[11] = uint8_t(q[11] + 1);
+  const Bytes name = wire_name(key);
+  q.insert(q.end(), name.begin(), name.end());
+  q.insert(q.end(), tsig.begin(), tsig.end());
+  return q;
+}
+
+TEST_CASE("with TSIG keys configured, only what needs a key goes to the control thread", "[query]") {
   auto snap = make_snapshot();
-  snap->set_handoff(true);
+  snap->set_tsig_keys({key("key.example")});
   Bytes update = make_query("example", rr_type::soa);
   update[2] = 5 << 3;
-  for (const Bytes& q : {update, signed_query()}) {
-    Exchange x(snap.get(), q);
-    CHECK(x.verdict == Verdict::hand_over);  // the worker sends nothing itself
-    CHECK(x.reply.empty());
-    CHECK(x.counters.handed_over.load() == 1);
+  struct Row {
+    const char* what;
+    Bytes query;
+    const char* rcode;  // nullptr: handed over
+  };
+  Bytes update_elsewhere = make_query("example.org", rr_type::soa);
+  update_elsewhere[2] = 5 << 3;
+  Bytes update_not_soa = make_query("example", rr_type::a);
+  update_not_soa[2] = 5 << 3;
+  const Row rows[] = {
+      {"a query signed with a known key (case does not matter)", signed_query(), nullptr},
+      {"an UPDATE signed with a known key", signed_with("key.example", update), nullptr},
+      {"a query signed with an unknown key: BADKEY here", signed_with("other.example", make_query("a.example", rr_type::a)), "NOTAUTH"},
+      {"an unsigned UPDATE of our zone: REFUSED here", update, "REFUSED"},
+      {"an unsigned UPDATE of another zone: NOTAUTH here", update_elsewhere, "NOTAUTH"},
+      {"an unsigned UPDATE without an SOA zone section: FORMERR here", update_not_soa, "FORMERR"},
+  };
+  for (const Row& row : rows) {
+    INFO(row.what);
+    Exchange x(snap.get(), row.query);
+    if (!row.rcode) {
+      CHECK(x.verdict == Verdict::hand_over);  // the worker sends nothing itself
+      CHECK(x.reply.empty());
+      CHECK(x.counters.handed_over.load() == 1);
+    } else {
+      CHECK(x.verdict == Verdict::reply);
+      CHECK(rcode_of(x.reply) == row.rcode);
+      CHECK(x.counters.handed_over.load() == 0);
+    }
   }
   Exchange plain(snap.get(), make_query("a.example", rr_type::a));  // everything else stays here
   CHECK(rcode_of(plain.reply) == "NOERROR");
