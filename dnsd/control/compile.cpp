@@ -13,6 +13,8 @@ namespace dnsd {
 
 namespace {
 
+constexpr size_t max_opt_size = 11 + 4 + 8 + 16;  // our OPT RR with a COOKIE option (RFC 7873)
+
 struct RRset {
   std::string owner;  // lower-case wire
   ldns_rr_type type;
@@ -68,7 +70,9 @@ class Packer {
 
   size_t body_size() const { return buf_.size() - body_start_; }
   std::vector<uint8_t> body() const {
-    if (buf_.size() > max_message) throw std::runtime_error("answer over 64 KiB");
+    // The whole reply must fit one TCP message with our OPT and a server cookie beside it: an answer
+    // that fits only without them would be truncated (TC with no records) over TCP with EDNS.
+    if (buf_.size() + max_opt_size > max_message) throw std::runtime_error("answer over 64 KiB");
     return {buf_.begin() + long(body_start_), buf_.end()};
   }
 

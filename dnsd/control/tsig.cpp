@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "dname.hpp"
@@ -140,10 +141,29 @@ TsigVerdict tsig_verify(const std::vector<TsigKey>& keys, const uint8_t* msg, co
   if (t.mac.size() > expected.size() || t.mac.size() < std::max<size_t>(10, expected.size() / 2))
     return {TsigCheck::badsig, nullptr};
   if (CRYPTO_memcmp(expected.data(), t.mac.data(), t.mac.size()) != 0) return {TsigCheck::badsig, nullptr};
+  // The signer chooses the fudge; we accept at most max_fudge_s of it, so that a captured message
+  // cannot be replayed for hours (and the replay cache need not keep MACs that long).
   const uint64_t skew = now > t.time_signed ? now - t.time_signed : t.time_signed - now;
-  if (skew > t.fudge) return {TsigCheck::badtime, key};
+  if (skew > std::min<uint64_t>(t.fudge, max_fudge_s)) return {TsigCheck::badtime, key};
   if (t.mac.size() < expected.size()) return {TsigCheck::badtrunc, key};
   return {TsigCheck::ok, key};
+}
+
+const std::vector<uint8_t>* TsigReplays::find(const std::string& key, const std::string& mac, uint64_t now) {
+  while (!expiry_.empty() && expiry_.begin()->first < now) {
+    seen_.erase(expiry_.begin()->second);
+    expiry_.erase(expiry_.begin());
+  }
+  const auto it = seen_.find({key, mac});
+  return it == seen_.end() ? nullptr : &it->second.reply;
+}
+
+void TsigReplays::remember(const std::string& key, const std::string& mac, uint64_t time_signed, uint64_t now,
+                           std::vector<uint8_t> reply) {
+  if (seen_.size() >= capacity) return;  // bounded: only key holders can fill it, within 10 minutes
+  const uint64_t forget_after = std::max(time_signed, now) + max_fudge_s;
+  const auto [it, fresh] = seen_.emplace(std::make_pair(key, mac), Seen{forget_after, std::move(reply)});
+  if (fresh) expiry_.emplace(forget_after, it->first);
 }
 
 void tsig_append(std::vector<uint8_t>& reply, const TsigKey* key, const TsigRecord& request, uint16_t error,

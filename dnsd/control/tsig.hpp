@@ -4,6 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <utility>
+#include <vector>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +36,32 @@ struct TsigRecord {
 std::optional<TsigRecord> read_tsig(const uint8_t* msg, size_t len, size_t offset, size_t end);
 
 enum class TsigCheck { ok, badkey, badsig, badtime, badtrunc };
+
+// The most clock skew accepted, whatever fudge a signer asks for (RFC 8945 §10 recommends 300 s).
+constexpr uint64_t max_fudge_s = 300;
+
+// The signed messages answered lately, by key and MAC, with their replies: the same message again
+// within its time window (a retransmission, or a replay of an old "add" after a delete) gets the
+// first reply again and is never applied twice. Control thread only.
+class TsigReplays {
+ public:
+  // The reply already sent to this message, or null. Forgets messages whose window (time signed +
+  // max_fudge_s) has passed at `now`.
+  const std::vector<uint8_t>* find(const std::string& key, const std::string& mac, uint64_t now);
+  // Keeps the reply to a verified message (up to `capacity` messages; past that, none is kept).
+  void remember(const std::string& key, const std::string& mac, uint64_t time_signed, uint64_t now,
+                std::vector<uint8_t> reply);
+  size_t size() const noexcept { return seen_.size(); }
+  static constexpr size_t capacity = 100000;
+
+ private:
+  struct Seen {
+    uint64_t forget_after = 0;
+    std::vector<uint8_t> reply;
+  };
+  std::map<std::pair<std::string, std::string>, Seen> seen_;             // (key, MAC) -> reply
+  std::multimap<uint64_t, std::pair<std::string, std::string>> expiry_;  // forget after -> (key, MAC)
+};
 
 struct TsigVerdict {
   TsigCheck check = TsigCheck::badkey;

@@ -109,6 +109,12 @@ std::vector<uint8_t> UpdateService::answer(const std::vector<uint8_t>& msg, Tran
     const TsigVerdict verdict = tsig_verify(zones_.config().tsig_keys, msg.data(), tsig, now);
     const TsigCheck check = verdict.check;
     key = verdict.key;
+    // The same signed message again (a retransmission, or a replay): the first answer, not applied twice.
+    if (check == TsigCheck::ok)
+      if (const std::vector<uint8_t>* prior = replays_.find(tsig.key, tsig.mac, now)) {
+        ++replays_answered_;
+        return *prior;
+      }
     if (check != TsigCheck::ok) {
       ++tsig_failures_;
       const uint16_t error = check == TsigCheck::badkey    ? tsig_error::badkey
@@ -154,7 +160,10 @@ std::vector<uint8_t> UpdateService::answer(const std::vector<uint8_t>& msg, Tran
   } else {
     reply = plain_reply(body, q, rcode::notimp);
   }
-  if (key && !reply.empty()) tsig_append(reply, key, tsig, 0, now);
+  if (key && !reply.empty()) {
+    tsig_append(reply, key, tsig, 0, now);
+    replays_.remember(tsig.key, tsig.mac, tsig.time_signed, now, reply);
+  }
   return reply;
 }
 
@@ -204,6 +213,9 @@ std::string UpdateService::metrics() const {
   out += "# HELP dnsd_tsig_failures_total Signed messages rejected (BADKEY, BADSIG, BADTIME, BADTRUNC).\n"
          "# TYPE dnsd_tsig_failures_total counter\n";
   out += "dnsd_tsig_failures_total " + std::to_string(tsig_failures_) + "\n";
+  out += "# HELP dnsd_tsig_replays_total Signed messages seen again (retransmitted or replayed): answered as the first time, not applied again.\n"
+         "# TYPE dnsd_tsig_replays_total counter\n";
+  out += "dnsd_tsig_replays_total " + std::to_string(replays_answered_) + "\n";
   return out;
 }
 

@@ -43,6 +43,8 @@ class UpdateService {
   Counters counters_;  // signed queries answered here
   std::map<std::string, uint64_t> results_;  // UPDATEs by rcode name
   uint64_t tsig_failures_ = 0;
+  TsigReplays replays_;
+  uint64_t replays_answered_ = 0;
 };
 
 }  // namespace dnsd

@@ -3,7 +3,10 @@
 #include "zone_builder.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <cstring>
+#include <strings.h>
 #include <map>
 #include <set>
 
@@ -47,10 +50,40 @@ std::string name_text(const ldns_rdf* dname) { return take_ldns_string(ldns_rdf2
 std::string type_text(ldns_rr_type type) { return take_ldns_string(ldns_rr_type2str(type)); }
 
 // The `records:` block: ldns reads it with $ORIGIN = zone and $TTL = the zone TTL.
+// RFC 3597 names types and classes by number: TYPE65535 at most. ldns would store a larger number
+// in its 16-bit enum (undefined behaviour) and serve nothing for it: such lines are refused here,
+// named by line, and left out of what ldns reads (blanked, so the line numbers of the rest hold).
+void refuse_unknown_numbers(const ZoneConfig& z, std::string& text, std::vector<Diagnostic>& diags) {
+  size_t line_start = 0;
+  for (int line = 0; line_start < text.size(); ++line) {
+    const size_t line_end = std::min(text.find('\n', line_start), text.size());
+    for (size_t pos = line_start; pos < line_end;) {
+      while (pos < line_end && std::isspace(static_cast<unsigned char>(text[pos]))) ++pos;
+      size_t end = pos;
+      while (end < line_end && !std::isspace(static_cast<unsigned char>(text[end]))) ++end;
+      const std::string token = text.substr(pos, end - pos);
+      for (const char* prefix : {"TYPE", "CLASS"}) {
+        const size_t n = std::strlen(prefix);
+        if (token.size() <= n || strncasecmp(token.c_str(), prefix, n) != 0) continue;
+        const std::string digits = token.substr(n);
+        if (!std::all_of(digits.begin(), digits.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+          continue;
+        if (digits.size() > 5 || std::stoul(digits) > 65535) {
+          diags.push_back({{z.file, z.records_first_line + line}, "'" + token + "': a type or class number is 0 to 65535", false});
+          std::fill(text.begin() + long(line_start), text.begin() + long(line_end), ' ');
+        }
+      }
+      pos = end;
+    }
+    line_start = line_end + 1;
+  }
+}
+
 void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecords& out,
                          std::vector<Diagnostic>& diags) {
   if (z.records.empty()) return;
   std::string text = z.records;
+  refuse_unknown_numbers(z, text, diags);
   std::unique_ptr<FILE, FileCloser> fp(fmemopen(text.data(), text.size(), "r"));
   if (!fp) throw std::runtime_error("fmemopen failed");
   uint32_t ttl = z.ttl;

@@ -386,3 +386,40 @@ TEST_CASE("a flood of forged and unsigned UPDATEs from one source cannot starve 
   const std::string metrics = http_get(s.control, "/metrics");
   CHECK_THAT(metrics, !Catch::Contains("dnsd_handoff_limited_total 0\n"));
 }
+
+TEST_CASE("TSIG: a replayed signed UPDATE gets its first answer and is not applied again, and fudge is capped", "[update][tsig]") {
+  Server s;
+  const dnsd::TsigKey key{"ddns-key.", "hmac-sha256", *dnsd::decode_base64(secret), {}};
+  auto wire_of = [](const Update& u) {
+    Pkt q = make_update(u);
+    uint8_t* buf = nullptr;
+    size_t len = 0;
+    REQUIRE(ldns_pkt2wire(&buf, q.get(), &len) == LDNS_STATUS_OK);
+    std::vector<uint8_t> wire(buf, buf + len);
+    free(buf);
+    return wire;
+  };
+  std::vector<uint8_t> add = wire_of({{}, {rr("replayed.lab.example.com. 60 IN A 192.0.2.70")}});
+  dnsd::tsig_sign_request(add, key, uint64_t(std::time(nullptr)));
+  const auto first = udp_exchange(s.port(), Bytes(add.begin(), add.end()));
+  REQUIRE(first);
+  CHECK(rcode_of(*first) == "NOERROR");
+  std::vector<uint8_t> del = wire_of({{}, {empty_rr("replayed.lab.example.com.", LDNS_RR_TYPE_A, LDNS_RR_CLASS_ANY)}});
+  dnsd::tsig_sign_request(del, key, uint64_t(std::time(nullptr)));
+  REQUIRE(udp_exchange(s.port(), Bytes(del.begin(), del.end())));
+  CHECK(answer(s.port(), "replayed.lab.example.com", 1).empty());
+  // The exact bytes of the add again: the same answer, and the deleted record stays deleted.
+  const auto again = udp_exchange(s.port(), Bytes(add.begin(), add.end()));
+  REQUIRE(again);
+  CHECK(hex(*again, 0, again->size()) == hex(*first, 0, first->size()));
+  CHECK(answer(s.port(), "replayed.lab.example.com", 1).empty());
+  CHECK_THAT(http_get(s.control, "/metrics"), Catch::Contains("dnsd_tsig_replays_total 1\n"));
+
+  // A signer asking for an hour of fudge gets five minutes: signed twenty minutes ago is BADTIME.
+  std::vector<uint8_t> old = wire_of({{}, {rr("old.lab.example.com. 60 IN A 192.0.2.71")}});
+  dnsd::tsig_sign_request(old, key, uint64_t(std::time(nullptr)) - 1200, 3600);
+  const auto late = parse_reply(udp_exchange(s.port(), Bytes(old.begin(), old.end())));
+  REQUIRE(late);
+  CHECK(tsig_error(late) == 18);
+  CHECK(answer(s.port(), "old.lab.example.com", 1).empty());
+}

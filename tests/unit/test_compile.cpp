@@ -170,3 +170,31 @@ TEST_CASE("a large cluster truncates over plain UDP and answers in full over TCP
   CHECK(ldns_pkt_ancount(tcp.get()) == 40);
   CHECK(ldns_pkt_arcount(tcp.get()) == 40);
 }
+
+namespace {
+// A zone whose big.lab.example.com TXT set makes a reply body of exactly 244 records of 268 bytes
+// and one more of 13 + last bytes.
+std::string big_txt_zone(size_t last) {
+  std::string yaml = "zone: lab.example.com\nsoa: { mname: ns.example.org, rname: h.example.org }\nns: [ns.example.org]\nrecords: |\n";
+  for (int i = 0; i < 244; ++i) {
+    const std::string n = std::to_string(1000 + i);
+    yaml += "  big IN TXT \"" + n + std::string(255 - n.size(), 'x') + "\"\n";
+  }
+  yaml += "  big IN TXT \"" + std::string(last, 'y') + "\"\n";
+  return yaml;
+}
+}  // namespace
+
+TEST_CASE("an RRset too big to answer over TCP beside our OPT and cookie is refused, not truncated", "[compile]") {
+  // Header 12 + question 25 = 37. 244 x 268 + 13 + 73 = 65478 of answer: 65515 bytes, which fits
+  // 65535 alone but not with room for our OPT and a server cookie (39 more).
+  CHECK_THROWS_WITH(CompiledZone(big_txt_zone(73)), Catch::Contains("big.lab.example.com. TXT cannot be served: answer over 64 KiB"));
+  // 19 bytes less: it fits with the room kept, and TCP with EDNS gets it whole.
+  const CompiledZone z(big_txt_zone(54));
+  QueryOptions o;
+  o.edns = true;
+  const Bytes r = z.raw(make_query("big.lab.example.com", rr_type::txt, 1, o), Transport::tcp);
+  CHECK_FALSE(tc_of(r));
+  CHECK(rd16(r, 6) == 245);
+  CHECK(r.size() == 37 + 65392 + 13 + 54 + 11);
+}

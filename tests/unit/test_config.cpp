@@ -58,6 +58,8 @@ TEST_CASE("zone file errors carry file:line", "[config]") {
        "lab.yaml:3: unknown key 'serial' in soa"},
       {"record syntax", std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n  www IN A not-an-address\n",
        "lab.yaml:6: bad record"},
+      {"a type number over 65535", std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n  odd IN TYPE739210 \\# 0\n",
+       "lab.yaml:6: 'TYPE739210': a type or class number is 0 to 65535"},
       {"out-of-zone record", std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n  www.example.org. IN A 192.0.2.1\n",
        "lab.yaml:6: record 'www.example.org.' is outside the zone"},
       {"CNAME beside other data", std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n  www IN CNAME ns1\n  www IN TXT \"x\"\n",
