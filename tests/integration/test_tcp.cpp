@@ -2,11 +2,14 @@
 // timeout and the connection cap.
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "harness.hpp"
@@ -157,4 +160,63 @@ TEST_CASE("one source's idle connections and slow writers do not starve other cl
   send(hog[2], framed.data() + 3, framed.size() - 3, MSG_NOSIGNAL);
   CHECK(tcp_read_reply(hog[2], 1000));
   for (int fd : hog) close(fd);
+}
+
+namespace {
+long rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  return -1;
+}
+}  // namespace
+
+TEST_CASE("clients that never read hold at most the worker's output budget, and the memory comes back", "[tcp][limits]") {
+  TempDir dir;
+  std::string zone = "zone: lab.example.com\nsoa: { mname: ns.example.org, rname: h.example.org }\nns: [ns.example.org]\nrecords: |\n";
+  for (int i = 0; i < 16; ++i) zone += "  big IN TXT \"" + std::to_string(i) + std::string(240, 'x') + "\"\n";  // ~4 KB
+  dir.write("zones/lab.yaml", zone);
+  const std::string conf = dir.write("dnsd.yaml", "listen: [\"127.0.0.1:1\"]\nzones: [\"zones/*.yaml\"]\nstate_dir: state\nworkers: 1\n"
+                                                  "tcp: { max_connections: 2000, max_connections_per_source: 2000, output_budget_mb: 8 }\n");
+  DnsdProcess d(conf);
+  const long base = rss_kib(d.pid());
+  Bytes burst;
+  for (int i = 0; i < 200; ++i) {  // 200 pipelined queries: 800 KB of replies each, were they all produced
+    const Bytes q = make_query("big.lab.example.com", 16);
+    push16(burst, uint16_t(q.size()));
+    burst.insert(burst.end(), q.begin(), q.end());
+  }
+  std::vector<int> clients;
+  for (int i = 0; i < 600; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    const int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);  // the kernel holds little for us
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(d.port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      close(fd);
+      continue;
+    }
+    send(fd, burst.data(), burst.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    clients.push_back(fd);
+  }
+  REQUIRE(clients.size() == 600);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const long held = rss_kib(d.pid());
+  // Without the budget this is 600 x 256 KiB (150 MB) of unread replies.
+  INFO("RSS " << base / 1024 << " MiB at start, " << held / 1024 << " MiB with 600 clients that never read");
+  CHECK(held - base < 48 * 1024);
+  // Everyone else is still served.
+  CHECK(tcp_exchange(d.port(), {make_query("big.lab.example.com", 16)}, 1).size() == 1);
+  for (int fd : clients) close(fd);
+  long after = held;
+  for (int i = 0; i < 100 && after - base > 16 * 1024; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    after = rss_kib(d.pid());
+  }
+  INFO("RSS " << after / 1024 << " MiB once they left");
+  CHECK(after - base < 16 * 1024);
 }

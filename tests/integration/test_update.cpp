@@ -423,3 +423,26 @@ TEST_CASE("TSIG: a replayed signed UPDATE gets its first answer and is not appli
   CHECK(tsig_error(late) == 18);
   CHECK(answer(s.port(), "old.lab.example.com", 1).empty());
 }
+
+TEST_CASE("an UPDATE that would push an RRset over 64 KiB is answered REFUSED, never left unanswered", "[update]") {
+  Server s;
+  const std::string text(250, 't');
+  int refused_at = -1;
+  for (int i = 0; i < 300 && refused_at < 0; ++i) {
+    Update u;
+    u.updates = {rr("big.lab.example.com. 60 IN TXT \"" + std::to_string(i) + text + "\"")};
+    const Exchange e = send(s.port(), make_update(u), "ddns-key.", secret, true);
+    REQUIRE(e.reply);  // every one answered
+    if (rcode(e) == LDNS_RCODE_REFUSED) refused_at = i;
+    else REQUIRE(rcode(e) == LDNS_RCODE_NOERROR);
+  }
+  INFO("refused at record " << refused_at);
+  CHECK(refused_at > 200);  // 64 KiB of 262-byte records, less room for the header, OPT and cookie
+  CHECK(s.dnsd->wait_for_log("cannot be served: answer over 64 KiB", 1000));
+  // What was accepted is served whole over TCP.
+  const auto r = tcp_exchange(s.port(), {make_query("big.lab.example.com", 16)}, 1);
+  REQUIRE(r.size() == 1);
+  const auto p = parse_reply(r[0]);
+  REQUIRE(p);
+  CHECK(ldns_pkt_ancount(p.get()) == size_t(refused_at));
+}
