@@ -75,10 +75,6 @@ constexpr const char* serials_header = "dnsd-serials 1";
 
 // File: a header, "ZONE SERIAL DIGEST" lines, and "end COUNT CHECKSUM" (FNV-1a 64 of what precedes it).
 // Files written before the header existed hold the lines alone.
-struct StateStore::Parsed {
-  std::map<std::string, Entry> serials;
-  std::vector<std::string> problems;  // empty: whole
-};
 
 StateStore::Parsed StateStore::parse(const std::string& text, const std::string& path) {
   Parsed out;

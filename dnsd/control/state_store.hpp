@@ -43,13 +43,19 @@ class StateStore {
   void set_deferred(bool deferred) noexcept { deferred_ = deferred; }
   void flush();
 
- private:
   struct Entry {
     uint32_t serial = 0;
     uint64_t digest = 0;
   };
-  struct Parsed;
+  struct Parsed {
+    std::map<std::string, Entry> serials;
+    std::vector<std::string> problems;  // empty: whole
+  };
+  // Reads a serials file (this format or the older one without header and trailer); damage is named
+  // in `problems`, never thrown. Exposed for the fuzz target.
   static Parsed parse(const std::string& text, const std::string& path);
+
+ private:
   void save();
 
   std::string dir_;

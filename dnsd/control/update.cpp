@@ -41,8 +41,8 @@ bool round_trips(const ldns_rr* rr) {
          rdata_key(back) == rdata_key(rr);
 }
 
-// Types an update may not add: meta types and pseudo-RRs (RFC 2136 §3.4.1.2), and what dnsd cannot serve.
-bool meta_type(uint16_t t) { return t == rr_type::opt || (t >= 128 && t <= 255); }
+// Types an update may not add: type 0 (reserved), meta types and pseudo-RRs (RFC 2136 §3.4.1.2).
+bool meta_type(uint16_t t) { return t == 0 || t == rr_type::opt || (t >= 128 && t <= 255); }
 
 struct Dynamic {
   std::string owner;

@@ -104,6 +104,21 @@ void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecord
   }
 }
 
+// Whether every label of a name is made of letters, digits, '-', '_' and '/' (RFC 2317's classless
+// reverse names), or is the wildcard "*": what `dnsd check` prints of it reads back the same (ldns
+// prints '"', '$' and other bytes in owner names as they are, and reads them back as something else).
+bool zone_file_name(const ldns_rdf* dname) {
+  const uint8_t* p = ldns_rdf_data(dname);
+  const size_t size = ldns_rdf_size(dname);
+  for (size_t i = 0; i < size && p[i] != 0; i += size_t(p[i]) + 1) {
+    const size_t len = p[i];
+    if (len == 1 && p[i + 1] == '*') continue;
+    for (size_t j = i + 1; j <= i + len && j < size; ++j)
+      if (!std::isalnum(p[j]) && p[j] != '-' && p[j] != '_' && p[j] != '/') return false;
+  }
+  return true;
+}
+
 // Reserves a name (lower-case wire) and its ancestors below the apex for the etcd records.
 void reserve(ZoneRecords& out, const std::string& name, const std::string& apex) {
   if (name.empty() || !is_subdomain_or_equal(name, apex)) return;
@@ -236,6 +251,12 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
       if (type == LDNS_RR_TYPE_NS && owner != apex) error("NS record at '" + shown + "': delegations are not supported");
       if (type == LDNS_RR_TYPE_NS && owner == apex) error("apex NS records come from the zone's ns: key, not records:");
       if (type == LDNS_RR_TYPE_DNAME) error("DNAME records are not supported");
+      // ldns reads a type name it does not know (a typo such as CNMAE, a stray "$FOO") as type 0.
+      if (type == 0) error("record '" + shown + "': unknown type (TYPE0 is reserved; unknown types are written TYPEnnn)");
+      if (!zone_file_name(ldns_rr_owner(rr))) error("name '" + shown + "' has a character a zone file cannot carry (letters, digits, '-', '_' and '/' only)");
+      for (size_t f = 0; f < ldns_rr_rd_count(rr); ++f)
+        if (const ldns_rdf* d = ldns_rr_rdf(rr, f); ldns_rdf_get_type(d) == LDNS_RDF_TYPE_DNAME && !zone_file_name(d))
+          error("name '" + name_text(d) + "' in '" + shown + "' has a character a zone file cannot carry");
       if (owner.size() > 1 && owner[0] == 1 && owner[1] == '*') error("wildcard record '" + shown + "' is not supported");
     }
     if (i >= first_user && i < first_cluster ? generated_types[owner].count(type) : user_types[owner].count(type))

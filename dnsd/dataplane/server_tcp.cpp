@@ -143,13 +143,17 @@ TcpConnection::TcpConnection(Worker& worker, evutil_socket_t fd, std::string sou
   if (!bev_) evutil_closesocket(fd);
 }
 
+TcpConnection::~TcpConnection() {
+  if (output_cb_) evbuffer_remove_cb_entry(bufferevent_get_output(bev_.get()), output_cb_);
+}
+
 bool TcpConnection::arm(TcpTable::List::iterator self) {
   self_ = self;
   if (!bev_) return false;
   deadline_.reset(evtimer_new(worker_.base(), &TcpConnection::on_deadline, this));
   if (!deadline_) return false;
   bufferevent_setcb(bev_.get(), &TcpConnection::on_read, &TcpConnection::on_write, &TcpConnection::on_event, this);
-  evbuffer_add_cb(bufferevent_get_output(bev_.get()), &TcpConnection::on_output, this);
+  output_cb_ = evbuffer_add_cb(bufferevent_get_output(bev_.get()), &TcpConnection::on_output, this);
   // One timeout for idle reads and for stalled writes (RFC 7766 §6.2.3).
   const timeval tv = to_tv(worker_.options().tcp_idle_timeout_ms);
   bufferevent_set_timeouts(bev_.get(), &tv, &tv);

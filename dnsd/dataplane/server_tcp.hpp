@@ -76,6 +76,9 @@ class TcpConnection {
   enum class State { reading, closing };
 
   TcpConnection(Worker& worker, evutil_socket_t fd, std::string source);
+  ~TcpConnection();
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
   bool arm(TcpTable::List::iterator self);
   uint64_t id() const noexcept { return id_; }
   void set_id(uint64_t id) noexcept { id_ = id; }
@@ -100,6 +103,7 @@ class TcpConnection {
 
   Worker& worker_;
   BufferEventPtr bev_;
+  evbuffer_cb_entry* output_cb_ = nullptr;  // removed before the buffer goes: it points at this
   EventPtr deadline_;  // a partial message must complete by then; a closing connection must finish
   bool deadline_armed_ = false;
   State state_ = State::reading;

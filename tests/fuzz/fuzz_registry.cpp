@@ -1,9 +1,11 @@
-// Fuzz target: the durable registrations file (what a crash, a full disk or a stray editor leaves).
-// Damage is reported, never thrown; what the parser keeps is storable, and serializes and parses
-// back whole and the same.
+// Fuzz target: the durable state files (what a crash, a full disk or a stray editor leaves): each
+// input is read as a registrations file and as a serials file. Damage is reported, never thrown; what
+// the registry parser keeps is storable, and serializes and parses back whole and the same; a serials
+// file's problems are named with the path.
 #include <cstdlib>
 
 #include "registry.hpp"
+#include "state_store.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
@@ -15,5 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!again.whole || !(again.registry.members == r.members) || again.registry.open_gates != r.open_gates ||
       again.registry.records != r.records)
     std::abort();
+  const dnsd::StateStore::Parsed serials = dnsd::StateStore::parse(text, "serials");
+  for (const std::string& p : serials.problems)
+    if (p.rfind("serials", 0) != 0) std::abort();
   return 0;
 }
