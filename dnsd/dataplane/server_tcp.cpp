@@ -93,9 +93,16 @@ bool TcpTable::admit(const std::string& source) noexcept {
   if (auto it = per_source_.find(source); it != per_source_.end() && it->second >= options_.tcp_max_per_source)
     return false;
   if (connections_.size() < options_.tcp_max_connections) return true;
-  // Full: close the connection idle the longest (the table is kept in order of activity).
+  // Full: close the connection idle the longest (the table is kept in order of activity), else the
+  // first one stuck in a message.
   for (auto it = connections_.begin(); it != connections_.end(); ++it)
     if ((*it)->idle()) {
+      release(it);
+      return true;
+    }
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = connections_.begin(); it != connections_.end(); ++it)
+    if ((*it)->stalled(now)) {
       release(it);
       return true;
     }
@@ -164,6 +171,10 @@ size_t TcpConnection::output_bytes() const noexcept {
   return bev_ ? evbuffer_get_length(bufferevent_get_output(bev_.get())) : 0;
 }
 
+bool TcpConnection::stalled(std::chrono::steady_clock::time_point now) const noexcept {
+  return state_ == State::reading && deadline_armed_ && now - partial_since_ > std::chrono::seconds(1);
+}
+
 bool TcpConnection::idle() const noexcept {
   return state_ == State::reading && pending_replies_ == 0 && output_bytes() == 0 &&
          evbuffer_get_length(bufferevent_get_input(bev_.get())) == 0;
@@ -210,7 +221,7 @@ void TcpConnection::finish_or_close() noexcept {
 
 void TcpConnection::advance() noexcept {
   evbuffer* in = bufferevent_get_input(bev_.get());
-  worker_.tcp().touch(self_);
+  bool answered = false;  // activity is a whole message, not a byte: a trickle never looks recent
   while (state_ == State::reading) {
     // A client that does not read its replies stops being read; so does every client with replies
     // queued while the worker as a whole holds more than its budget for slow readers.
@@ -230,6 +241,7 @@ void TcpConnection::advance() noexcept {
     if (len == 0) return close();  // a zero-length message cannot be a query
     if (evbuffer_get_length(in) < 2 + len) break;
     evbuffer_drain(in, 2);
+    answered = true;
     uint8_t* query = worker_.query_buffer();
     evbuffer_remove(in, query, len);
     uint8_t* reply = worker_.reply_buffer();
@@ -247,13 +259,16 @@ void TcpConnection::advance() noexcept {
     put16(reply, uint16_t(p.size));
     if (bufferevent_write(bev_.get(), reply, p.size + 2) != 0) return close();
   }
+  if (answered) worker_.tcp().touch(self_);
   // A message started must arrive whole within the message timeout: a trickle of bytes resets the
   // idle timeout, never this deadline.
+  // (A message answered with the next one begun restarts the clock: that is progress.)
   const bool partial = evbuffer_get_length(in) > 0;
-  if (partial && !deadline_armed_ && state_ == State::reading) {
+  if (partial && (!deadline_armed_ || answered) && state_ == State::reading) {
     const timeval tv = to_tv(worker_.options().tcp_message_timeout_ms);
     evtimer_add(deadline_.get(), &tv);
     deadline_armed_ = true;
+    partial_since_ = std::chrono::steady_clock::now();
   } else if (!partial && deadline_armed_ && state_ == State::reading) {
     evtimer_del(deadline_.get());
     deadline_armed_ = false;

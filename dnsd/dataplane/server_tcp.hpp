@@ -2,11 +2,13 @@
 // queries per connection answered in order (pipelining), and the table that bounds what clients can
 // hold: connections in all and per client address, an idle timeout, a deadline for a whole message
 // (a trickle of bytes cannot keep a connection), and the output queued for clients that do not read,
-// per connection and per worker. A full table makes room by closing the connection idle the longest,
-// as Knot does, so new clients are served while the table is full of idle ones.
+// per connection and per worker. A full table makes room by closing the connection idle the longest
+// (as Knot does), else one stuck in a message for more than a second: new clients are served while
+// the table is full of idle or trickling connections.
 // Data plane: runs on its worker's thread only.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
@@ -87,6 +89,9 @@ class TcpConnection {
   // Nothing in flight: no partial query, no reply queued or expected. Such a connection may be
   // closed to make room for a new client.
   bool idle() const noexcept;
+  // A message started long ago and still incomplete (a real client's arrives within milliseconds):
+  // when no connection is idle, such a one is closed to make room too.
+  bool stalled(std::chrono::steady_clock::time_point now) const noexcept;
   // Writes a reply the control thread produced (framed here), also while closing.
   void deliver(const std::vector<uint8_t>& message) noexcept;
 
@@ -106,6 +111,7 @@ class TcpConnection {
   evbuffer_cb_entry* output_cb_ = nullptr;  // removed before the buffer goes: it points at this
   EventPtr deadline_;  // a partial message must complete by then; a closing connection must finish
   bool deadline_armed_ = false;
+  std::chrono::steady_clock::time_point partial_since_{};  // when the incomplete message began
   State state_ = State::reading;
   std::string source_;  // the client's address bytes: its per-source slot
   uint32_t pending_replies_ = 0;  // messages handed to the control thread, replies not yet delivered

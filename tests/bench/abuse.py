@@ -12,6 +12,7 @@ loopback (the scenarios of the "Limits under load and abuse" contract). Prints a
 
 Not part of `make test` (`tests/bench/abuse.py BUILD_DIR`). Uses /usr/bin/python3 and dig.
 """
+import contextlib
 import os
 import resource
 import signal
@@ -57,6 +58,18 @@ def start_dnsd(tmp, workers=2):
             return p
         time.sleep(0.1)
     raise SystemExit("dnsd did not start")
+
+
+@contextlib.contextmanager
+def dnsd_running():
+    """dnsd on DNS and CONTROL for the length of a scenario, stopped (and its files removed) after."""
+    with tempfile.TemporaryDirectory() as tmp:
+        p = start_dnsd(tmp)
+        try:
+            yield p
+        finally:
+            p.send_signal(signal.SIGTERM)
+            p.wait()
 
 
 def timed(fn):
@@ -121,51 +134,41 @@ def trickle(socks, first, byte, seconds):
 
 
 def control_scenario():
-    with tempfile.TemporaryDirectory() as tmp:
-        p = start_dnsd(tmp)
-        try:
-            socks = [connect_from(f"127.0.2.{1 + i % 20}", CONTROL) for i in range(2000)]
-            time.sleep(1)
-            result = {}
-            holder = threading.Thread(target=lambda: result.update(left=trickle(socks, b"GET /healthz HTTP/1.1\r\n", b"X", 14)))
-            started = time.monotonic()
-            holder.start()
-            time.sleep(1)
-            ok1, t1 = timed(lambda: http("GET", "/healthz") == 200)
-            body = '{"host": "a1.lab.example.com", "addresses": ["192.0.2.9"]}'
-            ok2, t2 = timed(lambda: http("PUT", "/v1/zones/lab.example.com/clusters/r1/members/a1", body, TOKEN) in (200, 201))
-            holder.join()
-            gone = time.monotonic() - started
-            return [("control: 2,000 trickling connections from 20 addresses",
-                     f"/healthz {'200' if ok1 else 'FAILED'} in {t1 * 1000:.0f} ms; PUT {'2xx' if ok2 else 'FAILED'} in {t2 * 1000:.0f} ms; "
-                     f"{result.get('left', '?')} still open after {gone:.0f} s")]
-        finally:
-            p.send_signal(signal.SIGTERM)
-            p.wait()
+    with dnsd_running() as p:
+        socks = [connect_from(f"127.0.2.{1 + i % 20}", CONTROL) for i in range(2000)]
+        time.sleep(1)
+        result = {}
+        holder = threading.Thread(target=lambda: result.update(left=trickle(socks, b"GET /healthz HTTP/1.1\r\n", b"X", 14)))
+        started = time.monotonic()
+        holder.start()
+        time.sleep(1)
+        ok1, t1 = timed(lambda: http("GET", "/healthz") == 200)
+        body = '{"host": "a1.lab.example.com", "addresses": ["192.0.2.9"]}'
+        ok2, t2 = timed(lambda: http("PUT", "/v1/zones/lab.example.com/clusters/r1/members/a1", body, TOKEN) in (200, 201))
+        holder.join()
+        gone = time.monotonic() - started
+        return [("control: 2,000 trickling connections from 20 addresses",
+                 f"/healthz {'200' if ok1 else 'FAILED'} in {t1 * 1000:.0f} ms; PUT {'2xx' if ok2 else 'FAILED'} in {t2 * 1000:.0f} ms; "
+                 f"{result.get('left', '?')} still open after {gone:.0f} s")]
 
 
 def tcp_scenario():
-    with tempfile.TemporaryDirectory() as tmp:
-        p = start_dnsd(tmp)
-        try:
-            socks = [connect_from(f"127.0.3.{1 + i % 60}", DNS) for i in range(2000)]
-            time.sleep(1)
-            holder = threading.Thread(target=lambda: trickle(socks, b"\x00\x28", b"\x00", 12))
-            holder.start()
-            time.sleep(1)
-            times = []
-            for _ in range(5):
-                ok, t = timed(lambda: subprocess.run(["dig", "@127.0.0.1", "-p", str(DNS), "+tcp", "+time=2", "+tries=1",
-                                                      "s1.lab.example.com", "A"], capture_output=True, text=True).stdout.count("192.0.2.1") > 0)
-                times.append(t if ok else None)
-                time.sleep(0.5)
-            holder.join()
-            answered = [t for t in times if t is not None]
-            return [("DNS TCP: 2,000 trickling connections from 60 addresses",
-                     f"dig +tcp answered {len(answered)}/5, slowest {max(answered) * 1000:.0f} ms" if answered else "dig +tcp FAILED")]
-        finally:
-            p.send_signal(signal.SIGTERM)
-            p.wait()
+    with dnsd_running() as p:
+        socks = [connect_from(f"127.0.3.{1 + i % 60}", DNS) for i in range(2000)]
+        time.sleep(1)
+        holder = threading.Thread(target=lambda: trickle(socks, b"\x00\x28", b"\x00", 12))
+        holder.start()
+        time.sleep(1)
+        times = []
+        for _ in range(5):
+            ok, t = timed(lambda: subprocess.run(["dig", "@127.0.0.1", "-p", str(DNS), "+tcp", "+time=2", "+tries=1",
+                                                  "s1.lab.example.com", "A"], capture_output=True, text=True).stdout.count("192.0.2.1") > 0)
+            times.append(t if ok else None)
+            time.sleep(0.5)
+        holder.join()
+        answered = [t for t in times if t is not None]
+        return [("DNS TCP: 2,000 trickling connections from 60 addresses",
+                 f"dig +tcp answered {len(answered)}/5, slowest {max(answered) * 1000:.0f} ms" if answered else "dig +tcp FAILED")]
 
 
 def rss_mib(pid):
@@ -177,35 +180,30 @@ def rss_mib(pid):
 
 
 def memory_scenario():
-    with tempfile.TemporaryDirectory() as tmp:
-        p = start_dnsd(tmp)
-        try:
-            base = rss_mib(p.pid)
-            q = struct.pack("!HHHHHH", 1, 0, 1, 0, 0, 0) + b"\x03big\x03lab\x07example\x03com\x00" + struct.pack("!HH", 16, 1)
-            burst = (struct.pack("!H", len(q)) + q) * 200
-            socks = []
-            for i in range(1800):
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-                s.bind((f"127.0.4.{1 + i % 20}", 0))
-                s.connect(("127.0.0.1", DNS))
-                s.setblocking(False)
-                try:
-                    s.send(burst)
-                except OSError:
-                    pass
-                socks.append(s)
-            time.sleep(3)
-            held = rss_mib(p.pid)
-            for s in socks:
-                s.close()
-            time.sleep(10)
-            after = rss_mib(p.pid)
-            return [("memory: 1,800 TCP clients that never read (2 workers)",
-                     f"RSS {base:.0f} MiB at start, {held:.0f} MiB while they hold on, {after:.0f} MiB 10 s after they leave")]
-        finally:
-            p.send_signal(signal.SIGTERM)
-            p.wait()
+    with dnsd_running() as p:
+        base = rss_mib(p.pid)
+        q = struct.pack("!HHHHHH", 1, 0, 1, 0, 0, 0) + b"\x03big\x03lab\x07example\x03com\x00" + struct.pack("!HH", 16, 1)
+        burst = (struct.pack("!H", len(q)) + q) * 200
+        socks = []
+        for i in range(1800):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.bind((f"127.0.4.{1 + i % 20}", 0))
+            s.connect(("127.0.0.1", DNS))
+            s.setblocking(False)
+            try:
+                s.send(burst)
+            except OSError:
+                pass
+            socks.append(s)
+        time.sleep(3)
+        held = rss_mib(p.pid)
+        for s in socks:
+            s.close()
+        time.sleep(10)
+        after = rss_mib(p.pid)
+        return [("memory: 1,800 TCP clients that never read (2 workers)",
+                 f"RSS {base:.0f} MiB at start, {held:.0f} MiB while they hold on, {after:.0f} MiB 10 s after they leave")]
 
 
 def signed_update(name, secret, tcp):
@@ -219,55 +217,50 @@ def signed_update(name, secret, tcp):
 
 
 def update_scenario():
-    with tempfile.TemporaryDirectory() as tmp:
-        p = start_dnsd(tmp)
-        try:
-            # Forged: a TSIG RR naming ddns-key with a MAC of zeros; and unsigned UPDATEs.
-            zone = b"\x03lab\x07example\x03com\x00"
-            rr = b"\x05forge" + zone + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([192, 0, 2, 66])
-            upd = struct.pack("!HHHHHH", 7, 5 << 11, 1, 0, 1, 0) + zone + struct.pack("!HH", 6, 1) + rr
-            forged = bytearray(upd)
-            forged[11] = 1
-            tsig_rdata = b"\x0bhmac-sha256\x00" + struct.pack("!HIHH", 0, int(time.time()), 300, 32) + bytes(32) + struct.pack("!HHH", 7, 0, 0)
-            forged += b"\x08ddns-key\x00" + struct.pack("!HHIH", 250, 255, 0, len(tsig_rdata)) + tsig_rdata
-            stop = threading.Event()
-            sent = [0]
+    with dnsd_running() as p:
+        # Forged: a TSIG RR naming ddns-key with a MAC of zeros; and unsigned UPDATEs.
+        zone = b"\x03lab\x07example\x03com\x00"
+        rr = b"\x05forge" + zone + struct.pack("!HHIH", 1, 1, 60, 4) + bytes([192, 0, 2, 66])
+        upd = struct.pack("!HHHHHH", 7, 5 << 11, 1, 0, 1, 0) + zone + struct.pack("!HH", 6, 1) + rr
+        forged = bytearray(upd)
+        forged[11] = 1
+        tsig_rdata = b"\x0bhmac-sha256\x00" + struct.pack("!HIHH", 0, int(time.time()), 300, 32) + bytes(32) + struct.pack("!HHH", 7, 0, 0)
+        forged += b"\x08ddns-key\x00" + struct.pack("!HHIH", 250, 255, 0, len(tsig_rdata)) + tsig_rdata
+        stop = threading.Event()
+        sent = [0]
 
-            def flood():
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                s.bind(("127.0.5.1", 0))
-                s.setblocking(False)
-                msgs = [bytes(forged), upd]
-                while not stop.is_set():
-                    for _ in range(100):
-                        try:
-                            s.sendto(msgs[sent[0] % 2], ("127.0.0.1", DNS))
-                            sent[0] += 1
-                        except BlockingIOError:
-                            pass
+        def flood():
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.5.1", 0))
+            s.setblocking(False)
+            msgs = [bytes(forged), upd]
+            while not stop.is_set():
+                for _ in range(100):
                     try:
-                        while s.recv(512):
-                            pass
+                        s.sendto(msgs[sent[0] % 2], ("127.0.0.1", DNS))
+                        sent[0] += 1
                     except BlockingIOError:
                         pass
-                    time.sleep(0.001)
-            t = threading.Thread(target=flood)
-            t.start()
-            time.sleep(0.5)
-            start = time.monotonic()
-            tcp_ok = sum(signed_update(f"t{i}.lab.example.com", KEY, True) for i in range(20))
-            udp_ok = sum(signed_update(f"u{i}.lab.example.com", KEY, False) for i in range(50))
-            rate = sent[0] / (time.monotonic() - start + 0.5)
-            stop.set()
-            t.join()
-            forged_served = subprocess.run(["dig", "@127.0.0.1", "-p", str(DNS), "+short", "forge.lab.example.com"],
-                                           capture_output=True, text=True).stdout.strip()
-            return [("UPDATE: forged and unsigned flood from another address",
-                     f"{rate / 1000:.0f}k forged/unsigned a second; signed answered within 2 s: TCP {tcp_ok}/20, UDP {udp_ok}/50; "
-                     f"forged record served: {'YES' if forged_served else 'no'}")]
-        finally:
-            p.send_signal(signal.SIGTERM)
-            p.wait()
+                try:
+                    while s.recv(512):
+                        pass
+                except BlockingIOError:
+                    pass
+                time.sleep(0.001)
+        t = threading.Thread(target=flood)
+        t.start()
+        time.sleep(0.5)
+        start = time.monotonic()
+        tcp_ok = sum(signed_update(f"t{i}.lab.example.com", KEY, True) for i in range(20))
+        udp_ok = sum(signed_update(f"u{i}.lab.example.com", KEY, False) for i in range(50))
+        rate = sent[0] / (time.monotonic() - start + 0.5)
+        stop.set()
+        t.join()
+        forged_served = subprocess.run(["dig", "@127.0.0.1", "-p", str(DNS), "+short", "forge.lab.example.com"],
+                                       capture_output=True, text=True).stdout.strip()
+        return [("UPDATE: forged and unsigned flood from another address",
+                 f"{rate / 1000:.0f}k forged/unsigned a second; signed answered within 2 s: TCP {tcp_ok}/20, UDP {udp_ok}/50; "
+                 f"forged record served: {'YES' if forged_served else 'no'}")]
 
 
 def main():

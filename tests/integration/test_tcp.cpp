@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -105,8 +106,20 @@ TEST_CASE("a full table makes room by closing the connection idle the longest, n
     send(fd, framed.data() + framed.size() - 3, 3, MSG_NOSIGNAL);
     CHECK(tcp_read_reply(fd, 1000));
   }
+  // Stuck in a message for over a second (a trickle, say): that one makes room for a newcomer.
+  for (int fd : {held[1], held[2], newcomer}) send(fd, framed.data(), framed.size() - 3, MSG_NOSIGNAL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  const int late = tcp_connect(d.port());
+  CHECK(ask(late));
+  // The one active the longest ago made room: closed (EOF), not merely silent.
+  pollfd pfd{held[1], POLLIN, 0};
+  char c;
+  CHECK((poll(&pfd, 1, 1000) == 1 && recv(held[1], &c, 1, 0) <= 0));
+  send(held[2], framed.data() + framed.size() - 3, 3, MSG_NOSIGNAL);  // the others are still served
+  CHECK(tcp_read_reply(held[2], 1000));
   for (int fd : held) close(fd);
   close(newcomer);
+  close(late);
 }
 
 TEST_CASE("a message must arrive whole in time: a trickle of bytes does not keep a connection", "[tcp]") {
