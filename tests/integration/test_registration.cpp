@@ -17,6 +17,7 @@
 
 #include "harness.hpp"
 #include "ldns_reply.hpp"
+#include "../unit/update_message.hpp"
 
 using namespace dnsd::test;
 
@@ -373,7 +374,13 @@ TEST_CASE("saved state never stops a start or a reload, and dnsd check says what
 
 TEST_CASE("a full state_dir: writes refused with 507 and the reason, nothing left behind, serving goes on", "[registration][durability]") {
   TempDir dir;
-  config(dir);
+  dir.write("token", "  " + token + "\n");
+  write_config(dir,
+               "  - name: r1\n    registration: true\n    expected_size: 3\n"
+               "    members: [{ name: s1, host: s1.r1.lab.example.com, addresses: [192.0.2.31] }]\n"
+               "update: { keys: [ddns-key] }\n",
+               "control: { listen: \"127.0.0.1:1\", token_file: token }\n"
+               "tsig_keys: [{ name: ddns-key, algorithm: hmac-sha256, secret: \"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=\" }]\n");
   std::filesystem::create_directories(dir.path("state"));
   // A small filesystem of its own for state_dir (root only: where mounting is not allowed, say so and stop).
   if (mount("tmpfs", dir.path("state").c_str(), "tmpfs", 0, "size=256k") != 0) {
@@ -401,6 +408,20 @@ TEST_CASE("a full state_dir: writes refused with 507 and the reason, nothing lef
   const HttpReply full = put("m2");
   CHECK(full.status == 507);
   CHECK_THAT(full.body, Catch::Contains("cannot write the change to disk") && Catch::Contains("No space left on device"));
+  // A signed UPDATE on the full disk is answered SERVFAIL, never left to time out.
+  {
+    Pkt update(update_message("lab.example.com.", {}, {rr("full.lab.example.com. 60 IN A 192.0.2.77")}));
+    REQUIRE(ldns_pkt_tsig_sign(update.get(), "ddns-key.", "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=", 300,
+                               "hmac-sha256.", nullptr) == LDNS_STATUS_OK);
+    uint8_t* buf = nullptr;
+    size_t len = 0;
+    REQUIRE(ldns_pkt2wire(&buf, update.get(), &len) == LDNS_STATUS_OK);
+    const Bytes wire(buf, buf + len);
+    free(buf);
+    const auto reply = parse_reply(udp_exchange(dnsd->port(), wire, 2000));
+    REQUIRE(reply);
+    CHECK(ldns_pkt_get_rcode(reply.get()) == LDNS_RCODE_SERVFAIL);
+  }
   const HttpReply del = http_request(control, "DELETE", base + "r1/members/m1", "", token);
   CHECK((del.status == 507 || del.status == 200));  // smaller: it may still fit; never a 500
   CHECK_FALSE(std::filesystem::exists(dir.path("state/registrations.tmp")));
