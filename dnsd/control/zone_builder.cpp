@@ -51,12 +51,18 @@ std::string type_text(ldns_rr_type type) { return take_ldns_string(ldns_rr_type2
 
 // The `records:` block: ldns reads it with $ORIGIN = zone and $TTL = the zone TTL.
 // RFC 3597 names types and classes by number: TYPE65535 at most. ldns would store a larger number
-// in its 16-bit enum (undefined behaviour) and serve nothing for it: such lines are refused here,
-// named by line, and left out of what ldns reads (blanked, so the line numbers of the rest hold).
-void refuse_unknown_numbers(const ZoneConfig& z, std::string& text, std::vector<Diagnostic>& diags) {
+// in its 16-bit enum (undefined behaviour) and serve nothing for it; and it stops a line at a NUL
+// byte (YAML can carry one as "\0"), which hides the rest of the line from any check made here.
+// Such lines are refused, named by line, and left out of what ldns reads (blanked, so the line
+// numbers of the rest hold).
+void refuse_unreadable_lines(const ZoneConfig& z, std::string& text, std::vector<Diagnostic>& diags) {
   size_t line_start = 0;
   for (int line = 0; line_start < text.size(); ++line) {
     const size_t line_end = std::min(text.find('\n', line_start), text.size());
+    if (std::find(text.begin() + long(line_start), text.begin() + long(line_end), '\0') != text.begin() + long(line_end)) {
+      diags.push_back({{z.file, z.records_first_line + line}, "a NUL byte: a zone file line cannot carry one", false});
+      std::fill(text.begin() + long(line_start), text.begin() + long(line_end), ' ');
+    }
     for (size_t pos = line_start; pos < line_end;) {
       while (pos < line_end && std::isspace(static_cast<unsigned char>(text[pos]))) ++pos;
       size_t end = pos;
@@ -83,7 +89,7 @@ void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecord
                          std::vector<Diagnostic>& diags) {
   if (z.records.empty()) return;
   std::string text = z.records;
-  refuse_unknown_numbers(z, text, diags);
+  refuse_unreadable_lines(z, text, diags);
   std::unique_ptr<FILE, FileCloser> fp(fmemopen(text.data(), text.size(), "r"));
   if (!fp) throw std::runtime_error("fmemopen failed");
   uint32_t ttl = z.ttl;
