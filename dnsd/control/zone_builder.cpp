@@ -71,9 +71,12 @@ void refuse_unreadable_lines(const ZoneConfig& z, std::string& text, std::vector
       for (const char* prefix : {"TYPE", "CLASS"}) {
         const size_t n = std::strlen(prefix);
         if (token.size() <= n || strncasecmp(token.c_str(), prefix, n) != 0) continue;
-        const std::string digits = token.substr(n);
-        if (!std::all_of(digits.begin(), digits.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
-          continue;
+        // ldns reads the number with atoi(): "TYPE739210.2.1" is type 739210, so the leading digits count.
+        const std::string rest = token.substr(n);
+        const std::string digits = rest.substr(0, size_t(std::find_if(rest.begin(), rest.end(), [](char c) {
+                                                           return !std::isdigit(static_cast<unsigned char>(c));
+                                                         }) - rest.begin()));
+        if (digits.empty()) continue;
         if (digits.size() > 5 || std::stoul(digits) > 65535) {
           diags.push_back({{z.file, z.records_first_line + line}, "'" + token + "': a type or class number is 0 to 65535", false});
           std::fill(text.begin() + long(line_start), text.begin() + long(line_end), ' ');

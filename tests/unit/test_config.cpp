@@ -64,6 +64,8 @@ TEST_CASE("zone file errors carry file:line", "[config]") {
        "lab.yaml:6: name 'a\"b.lab.example.com.' has a character a zone file cannot carry"},
       {"a type number over 65535", std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n  odd IN TYPE739210 \\# 0\n",
        "lab.yaml:6: 'TYPE739210': a type or class number is 0 to 65535"},
+      {"a type number over 65535 followed by other characters (ldns reads the leading digits)",
+       std::string(zone_head) + "records: |\n  odd IN TYPE739210.2.1 \\# 0\n", "lab.yaml:5: 'TYPE739210.2.1': a type or class number is 0 to 65535"},
       {"a NUL byte, which would hide the rest of the line", std::string(zone_head) + "records: \"odd IN TYPE2533333\\0 x\"\n",
        ": a NUL byte: a zone file line cannot carry one"},
       {"out-of-zone record", std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n  www.example.org. IN A 192.0.2.1\n",
