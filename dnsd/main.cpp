@@ -16,11 +16,13 @@
 #include "control_loop.hpp"
 #include "health_monitor.hpp"
 #include "log.hpp"
+#include "notify.hpp"
 #include "register.hpp"
 #include "registration_api.hpp"
 #include "served.hpp"
 #include "server.hpp"
 #include "status.hpp"
+#include "transfer.hpp"
 #include "update_service.hpp"
 #include "zone_state.hpp"
 
@@ -176,7 +178,9 @@ int cmd_run(const RunOptions& options) {
     const dnsd::ServerOptions so = server_options(config);
     dnsd::Server server(slot, so);
     if (dnsd::Result<void> bound = server.bind(); !bound) throw std::runtime_error(bound.error().message);
-    dnsd::UpdateService updates(loop.base(), server.handoff(), zones);
+    dnsd::TransferService transfers(zones);
+    dnsd::Notifier notifier(loop.base(), zones);
+    dnsd::UpdateService updates(loop.base(), server.handoff(), zones, transfers);
     dnsd::RegistrationApi registrations(zones);
     registrations.set_token(read_token(config.token_file));
     const dnsd::StatusView status(zones, health.table());
@@ -184,7 +188,8 @@ int cmd_run(const RunOptions& options) {
     const std::vector<std::function<std::string()>> metrics = {
         [&server] { return dnsd::render_prometheus(server.counters()); }, [&loop] { return loop.metrics(); },
         [&zones] { return zones.metrics(); }, [&health] { return health.metrics(); },
-        [&updates] { return updates.metrics(); }, [&http] { return http ? http->metrics() : std::string(); }};
+        [&updates] { return updates.metrics(); }, [&transfers] { return transfers.metrics(); },
+        [&notifier] { return notifier.metrics(); }, [&http] { return http ? http->metrics() : std::string(); }};
     if (config.control_listen) {
       const dnsd::HostPort hp = *dnsd::parse_host_port(*config.control_listen);
       http.emplace(loop.base(), dnsd::HttpLimits{config.control_max_connections, config.control_max_connections_per_source,

@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "packer.hpp"
 #include "wire.hpp"
 
 namespace dnsd {
@@ -23,94 +24,12 @@ struct RRset {
   SourceLoc last;  // where the set's last record came from: named when the answer cannot be built
 };
 
-// RFC 3597 §4: only the RFC 1035 types may have names in their RDATA compressed.
-bool compressible_rdata(ldns_rr_type t) {
-  return t == LDNS_RR_TYPE_NS || t == LDNS_RR_TYPE_CNAME || t == LDNS_RR_TYPE_SOA || t == LDNS_RR_TYPE_PTR ||
-         t == LDNS_RR_TYPE_MX;
+// An answer must fit one TCP message with our OPT and a server cookie beside it: an answer that fits
+// only without them would be truncated (TC with no records) over TCP with EDNS.
+std::vector<uint8_t> answer_body(const Packer& p) {
+  if (p.size() + max_opt_size > max_message) throw std::runtime_error("answer over 64 KiB");
+  return {p.bytes().begin() + long(p.body_start()), p.bytes().end()};
 }
-
-class Packer {
- public:
-  explicit Packer(const std::string& qname) : buf_(header_size) {
-    name(reinterpret_cast<const uint8_t*>(qname.data()), qname.size(), false);
-    buf_.resize(buf_.size() + 4);
-    body_start_ = buf_.size();
-  }
-
-  void rr(const ldns_rr* rr, uint32_t ttl) {
-    const ldns_rdf* owner = ldns_rr_owner(rr);
-    name(ldns_rdf_data(owner), ldns_rdf_size(owner), true);
-    const ldns_rr_type type = ldns_rr_get_type(rr);
-    u16(uint16_t(type));
-    u16(uint16_t(ldns_rr_get_class(rr)));
-    u32(ttl);
-    const size_t rdlen_at = buf_.size();
-    u16(0);
-    for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
-      const ldns_rdf* f = ldns_rr_rdf(rr, i);
-      if (ldns_rdf_get_type(f) == LDNS_RDF_TYPE_DNAME)
-        name(ldns_rdf_data(f), ldns_rdf_size(f), compressible_rdata(type));
-      else
-        raw(ldns_rdf_data(f), ldns_rdf_size(f));
-    }
-    const size_t rdlen = buf_.size() - rdlen_at - 2;
-    if (rdlen > 65535) throw std::runtime_error("record data over 64 KiB");
-    put16(buf_.data() + rdlen_at, uint16_t(rdlen));
-  }
-
-  // RFC 8482 §4.2: the synthesized answer to ANY.
-  void hinfo(uint32_t ttl) {
-    name(buf_.data() + header_size, body_start_ - header_size - 4, true);
-    u16(rr_type::hinfo);
-    u16(class_in);
-    u32(ttl);
-    const uint8_t rdata[] = {0, 9, 7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
-    raw(rdata, sizeof rdata);
-  }
-
-  size_t body_size() const { return buf_.size() - body_start_; }
-  std::vector<uint8_t> body() const {
-    // The whole reply must fit one TCP message with our OPT and a server cookie beside it: an answer
-    // that fits only without them would be truncated (TC with no records) over TCP with EDNS.
-    if (buf_.size() + max_opt_size > max_message) throw std::runtime_error("answer over 64 KiB");
-    return {buf_.begin() + long(body_start_), buf_.end()};
-  }
-
- private:
-  void u16(uint16_t v) {
-    buf_.push_back(uint8_t(v >> 8));
-    buf_.push_back(uint8_t(v));
-  }
-  void u32(uint32_t v) {
-    u16(uint16_t(v >> 16));
-    u16(uint16_t(v));
-  }
-  void raw(const uint8_t* p, size_t n) { buf_.insert(buf_.end(), p, p + n); }
-
-  // Writes a name, pointing at the longest suffix already in the message when `compress`; every
-  // suffix written in full becomes a pointer target for later names.
-  void name(const uint8_t* wire, size_t len, bool compress) {
-    const std::string lower = fold_wire({reinterpret_cast<const char*>(wire), len});
-    size_t i = 0;
-    while (i < len && wire[i] != 0) {
-      if (compress) {
-        auto it = targets_.find(lower.substr(i));
-        if (it != targets_.end()) {
-          u16(uint16_t(0xC000 | it->second));
-          return;
-        }
-      }
-      if (buf_.size() < 0x3FFF) targets_.emplace(lower.substr(i), uint16_t(buf_.size()));
-      raw(wire + i, size_t(wire[i]) + 1);
-      i += size_t(wire[i]) + 1;
-    }
-    buf_.push_back(0);
-  }
-
-  std::vector<uint8_t> buf_;
-  size_t body_start_ = 0;
-  std::map<std::string, uint16_t> targets_;
-};
 
 const ldns_rdf* additional_target(const ldns_rr* rr) {
   switch (ldns_rr_get_type(rr)) {
@@ -142,6 +61,7 @@ class ZoneCompiler {
     z.apex = soa.owner;
     z.apex_text = zr_.apex;
     z.serial = ldns_rdf2native_int32(ldns_rr_rdf(soa.rrs[0], 2));
+    z.transfers = zr_.transfers;
     z.soa_negative_tail = soa_tail(soa.rrs[0], std::min(ldns_rr_ttl(soa.rrs[0]), zr_.negative_ttl));
     const Zone& zone = snap_.add_zone(std::move(z));
 
@@ -208,7 +128,7 @@ class ZoneCompiler {
       for (const ldns_rr* rr : chased->rrs) p.rr(rr, chased->ttl);
       a.ancount = uint16_t(a.ancount + chased->rrs.size());
     }
-    a.essential = p.body_size();
+    a.essential = (p.size() - p.body_start());
     // Additional section: addresses of in-zone targets, A before AAAA, in record order.
     const RRset& source = chased ? *chased : set;
     std::set<std::string> done;
@@ -221,10 +141,10 @@ class ZoneCompiler {
         if (const RRset* addr = find(t, type))
           for (const ldns_rr* arr : addr->rrs) {
             p.rr(arr, addr->ttl);
-            a.additional_ends.push_back(uint16_t(p.body_size()));
+            a.additional_ends.push_back(uint16_t((p.size() - p.body_start())));
           }
     }
-    a.body = p.body();
+    a.body = answer_body(p);
     return a;
   }
 
@@ -233,8 +153,8 @@ class ZoneCompiler {
     p.hinfo(zr_.ttl);
     Answer a;
     a.ancount = 1;
-    a.essential = p.body_size();
-    a.body = p.body();
+    a.essential = (p.size() - p.body_start());
+    a.body = answer_body(p);
     return a;
   }
 

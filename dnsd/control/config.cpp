@@ -74,6 +74,16 @@ std::optional<HostPort> parse_host_port(const std::string& text) {
   return hp;
 }
 
+bool TransferRule::matches(const uint8_t* address, size_t len, const std::string* signed_with) const noexcept {
+  if (len != network.size()) return false;
+  for (size_t i = 0; i < len; ++i) {
+    const unsigned bits = prefix_len > i * 8 ? std::min(8u, unsigned(prefix_len - i * 8)) : 0;
+    const uint8_t mask = uint8_t(0xFF00 >> bits);
+    if ((address[i] & mask) != network[i]) return false;
+  }
+  return key.empty() ? signed_with == nullptr : signed_with && *signed_with == key;
+}
+
 std::string read_token_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot read the token file");
@@ -266,6 +276,13 @@ DaemonConfig load_config(const std::string& path) {
       for (const std::string& k : z.update_keys)
         if (std::none_of(cfg.tsig_keys.begin(), cfg.tsig_keys.end(), [&](const TsigKey& t) { return t.name == k; }))
           diags.push_back({z.update_loc, "update key '" + k + "' is not in tsig_keys of " + path, false});
+      auto known = [&](const std::string& k) {
+        return k.empty() || std::any_of(cfg.tsig_keys.begin(), cfg.tsig_keys.end(), [&](const TsigKey& t) { return t.name == k; });
+      };
+      for (const TransferRule& rule : z.transfer_allow)
+        if (!known(rule.key)) diags.push_back({rule.loc, "transfer key '" + rule.key + "' is not in tsig_keys of " + path, false});
+      for (const NotifyTarget& t : z.notify)
+        if (!known(t.key)) diags.push_back({t.loc, "notify key '" + t.key + "' is not in tsig_keys of " + path, false});
     }
   }
   std::vector<Diagnostic> errors;

@@ -88,6 +88,32 @@ struct Soa {
   uint32_t minimum = 30;
 };
 
+// "127.0.0.1:1053" or "[::1]:1053" -> address and port; nullopt when malformed.
+struct HostPort {
+  std::string address;
+  uint16_t port = 0;
+  bool v6 = false;
+};
+std::optional<HostPort> parse_host_port(const std::string& text);
+
+// transfer.allow: who may AXFR/IXFR a zone (docs/ARCHITECTURE.md, "Zone transfers"). A rule matches
+// when the source is inside `network`/`prefix_len` and the request is signed with `key` (a rule
+// without a key: unsigned requests only).
+struct TransferRule {
+  std::vector<uint8_t> network;  // 4 or 16 address bytes, host bits zero
+  unsigned prefix_len = 0;
+  std::string key;  // absolute, lower case; empty = unsigned
+  SourceLoc loc;
+  bool matches(const uint8_t* address, size_t len, const std::string* signed_with) const noexcept;
+};
+
+// transfer.notify: told of every new serial (RFC 1996); NOTIFYs signed with `key` when it is set.
+struct NotifyTarget {
+  HostPort address;
+  std::string key;
+  SourceLoc loc;
+};
+
 struct ZoneConfig {
   std::string file;
   std::string zone;  // absolute, with trailing dot
@@ -101,6 +127,8 @@ struct ZoneConfig {
   // case); empty: UPDATE is refused.
   std::vector<std::string> update_keys;
   SourceLoc update_loc;
+  std::vector<TransferRule> transfer_allow;  // empty: every transfer is REFUSED
+  std::vector<NotifyTarget> notify;
   // Run time: records added by DNS UPDATE, as presentation text (applied from the registry).
   std::vector<std::string> dynamic_records;
   SourceLoc loc;
@@ -160,13 +188,6 @@ ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diag
 // Durations: an integer with a unit (ms, s, m, h); a bare integer means seconds.
 std::optional<uint64_t> parse_duration_ms(const std::string& text);
 
-// "127.0.0.1:1053" or "[::1]:1053" -> address and port; nullopt when malformed.
-struct HostPort {
-  std::string address;
-  uint16_t port = 0;
-  bool v6 = false;
-};
-std::optional<HostPort> parse_host_port(const std::string& text);
 
 // The content of a token file with surrounding white space trimmed. Throws std::runtime_error naming
 // the file when it cannot be read or holds nothing.

@@ -1,7 +1,10 @@
 // The zone files (see config.hpp): zone, soa, ns, records, clusters with their members and health
-// probes, update keys. Pass 1 (shape) through ConfigReader's key tables; pass 2 (meaning) within a
+// probes, update keys, transfer rules. Pass 1 (shape) through ConfigReader's key tables; pass 2 (meaning) within a
 // cluster and a zone. Control plane: control thread and `dnsd check`.
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <set>
 
@@ -77,6 +80,68 @@ HealthOptions read_health(ConfigReader& r, const YAML::Node& node, bool client_t
   return h;
 }
 
+// "192.0.2.0/24", "2001:db8::/32", or an address alone (/32, /128).
+std::optional<TransferRule> parse_prefix(const std::string& text) {
+  const size_t slash = text.find('/');
+  const std::string address = text.substr(0, slash);
+  if (address.find('\0') != std::string::npos) return std::nullopt;
+  TransferRule rule;
+  uint8_t buf[16];
+  if (inet_pton(AF_INET, address.c_str(), buf) == 1) rule.network.assign(buf, buf + 4);
+  else if (inet_pton(AF_INET6, address.c_str(), buf) == 1) rule.network.assign(buf, buf + 16);
+  else return std::nullopt;
+  rule.prefix_len = unsigned(rule.network.size() * 8);
+  if (slash != std::string::npos) {
+    const std::string len = text.substr(slash + 1);
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), v);
+    if (len.empty() || ec != std::errc() || end != len.data() + len.size() || v > rule.prefix_len) return std::nullopt;
+    rule.prefix_len = v;
+  }
+  for (size_t i = 0; i < rule.network.size(); ++i) {
+    const unsigned bits = rule.prefix_len > i * 8 ? std::min(8u, unsigned(rule.prefix_len - i * 8)) : 0;
+    if (rule.network[i] & uint8_t(0xFF >> bits)) return std::nullopt;  // host bits set: a typo, as BIND says
+  }
+  return rule;
+}
+
+void read_transfer(ConfigReader& r, const YAML::Node& node, ZoneConfig& z) {
+  if (!r.check_keys(node, "transfer", {{"allow", false}, {"notify", false}})) return;
+  for (const char* list : {"allow", "notify"}) {
+    const YAML::Node items = node[list];
+    if (!items) continue;
+    if (!items.IsSequence()) {
+      r.error(items, std::string("transfer.") + list + " must be a list");
+      continue;
+    }
+    for (const YAML::Node& item : items) {
+      if (!r.check_keys(item, std::string("transfer.") + list + " entry", {{"address", true}, {"key", false}})) continue;
+      const std::string address = r.string(item, "address").value_or("");
+      const std::optional<std::string> named = r.domain(item, "key");
+      const std::string key = named ? name_key(*named) : "";
+      if (std::string(list) == "allow") {
+        std::optional<TransferRule> rule = parse_prefix(address);
+        if (!rule) {
+          r.error(item["address"], "transfer.allow address '" + address + "' is not an address or ADDRESS/PREFIX (with the host bits zero)");
+          continue;
+        }
+        rule->key = key;
+        rule->loc = r.loc(item);
+        z.transfer_allow.push_back(std::move(*rule));
+      } else {
+        std::optional<HostPort> target = parse_host_port(address);
+        if (!target && parse_prefix(address) && address.find('/') == std::string::npos)
+          target = HostPort{address, 53, address.find(':') != std::string::npos};
+        if (!target || target->port == 0) {
+          r.error(item["address"], "transfer.notify address '" + address + "' is not ADDRESS, ADDRESS:PORT or [IPV6]:PORT");
+          continue;
+        }
+        z.notify.push_back({*target, key, r.loc(item)});
+      }
+    }
+  }
+}
+
 Cluster read_cluster(ConfigReader& r, const YAML::Node& node) {
   Cluster c;
   c.loc = r.loc(node);
@@ -138,7 +203,8 @@ ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diag
   if (!root) return z;
   ConfigReader r(path, diags);
   if (!r.check_keys(root, "zone file", {{"zone", true}, {"ttl", false}, {"soa", true}, {"ns", true},
-                                         {"records", false}, {"clusters", false}, {"update", false}}))
+                                         {"records", false}, {"clusters", false}, {"update", false},
+                                         {"transfer", false}}))
     return z;
   z.zone = r.domain(root, "zone").value_or("");
   z.ttl = uint32_t(r.integer(root, "ttl", 0, 2147483647).value_or(30));
@@ -181,6 +247,7 @@ ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diag
     z.update_loc = r.loc(update["keys"] ? update["keys"] : update);
     for (const std::string& k : r.strings(update, "keys").value_or(std::vector<std::string>{})) z.update_keys.push_back(name_key(k));
   }
+  if (const YAML::Node transfer = root["transfer"]) read_transfer(r, transfer, z);
   // Two clusters with one name would generate the same SRV names.
   std::set<std::string> cluster_names;
   for (const Cluster& c : z.clusters)

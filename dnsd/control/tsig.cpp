@@ -166,8 +166,8 @@ void TsigReplays::remember(const std::string& key, const std::string& mac, uint6
   if (fresh) expiry_.emplace(forget_after, it->first);
 }
 
-void tsig_append(std::vector<uint8_t>& reply, const TsigKey* key, const TsigRecord& request, uint16_t error,
-                 uint64_t now) {
+std::string tsig_append(std::vector<uint8_t>& reply, const TsigKey* key, const TsigRecord& request, uint16_t error,
+                        uint64_t now) {
   const uint64_t time_signed = error == tsig_error::badtime ? request.time_signed : now;
   const uint16_t fudge = 300;
   std::string other;
@@ -181,6 +181,21 @@ void tsig_append(std::vector<uint8_t>& reply, const TsigKey* key, const TsigReco
     mac = hmac(*key, data + variables(request.key, request.algorithm, time_signed, fudge, error, other));
   }
   append_rr(reply, tsig_rr(request.key, request.algorithm, time_signed, fudge, mac, request.original_id, error, other));
+  return mac;
+}
+
+std::string tsig_append_next(std::vector<uint8_t>& message, const TsigKey& key, const TsigRecord& request,
+                             const std::string& prior_mac, uint64_t now) {
+  const uint16_t fudge = 300;
+  std::string data;
+  put16s(data, uint16_t(prior_mac.size()));
+  data += prior_mac;
+  data.append(reinterpret_cast<const char*>(message.data()), message.size());
+  put48(data, now);
+  put16s(data, fudge);
+  const std::string mac = hmac(key, data);
+  append_rr(message, tsig_rr(request.key, request.algorithm, now, fudge, mac, request.original_id, 0, ""));
+  return mac;
 }
 
 void tsig_sign_request(std::vector<uint8_t>& msg, const TsigKey& key, uint64_t time_signed, uint16_t fudge) {

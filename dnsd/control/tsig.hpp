@@ -77,8 +77,13 @@ TsigVerdict tsig_verify(const std::vector<TsigKey>& keys, const uint8_t* msg, co
 // Appends a TSIG RR to a complete reply and bumps its ARCOUNT. key null: unsigned (empty MAC), as
 // BADKEY and BADSIG replies must be; otherwise the MAC covers the request's MAC (RFC 8945 §5.3).
 // BADTIME replies carry the request's time and our clock in Other Data (§5.2.3).
-void tsig_append(std::vector<uint8_t>& reply, const TsigKey* key, const TsigRecord& request, uint16_t error,
-                 uint64_t now);
+// Returns the MAC (empty when unsigned): the next message of a transfer chains on it.
+std::string tsig_append(std::vector<uint8_t>& reply, const TsigKey* key, const TsigRecord& request, uint16_t error,
+                        uint64_t now);
+// Signs a later message of a multi-message reply (a zone transfer): the MAC covers the prior MAC, this
+// message and the timers only (RFC 8945 §5.3.1). Returns the MAC for the next one.
+std::string tsig_append_next(std::vector<uint8_t>& message, const TsigKey& key, const TsigRecord& request,
+                             const std::string& prior_mac, uint64_t now);
 
 // Signs a request (for `dnsd` tests and tools): appends TSIG with the given time and fudge.
 void tsig_sign_request(std::vector<uint8_t>& msg, const TsigKey& key, uint64_t time_signed, uint16_t fudge = 300);

@@ -73,8 +73,8 @@ const char* tsig_error_text(uint16_t error) {
 
 }  // namespace
 
-UpdateService::UpdateService(event_base* base, Mailbox<Handoff>& mailbox, ZoneState& zones)
-    : mailbox_(mailbox), zones_(zones) {
+UpdateService::UpdateService(event_base* base, Mailbox<Handoff>& mailbox, ZoneState& zones, TransferService& transfers)
+    : mailbox_(mailbox), zones_(zones), transfers_(transfers) {
   event_.reset(event_new(
       base, mailbox_.fd(), EV_READ | EV_PERSIST,
       [](evutil_socket_t, short, void* self) { static_cast<UpdateService*>(self)->on_mailbox(); }, this));
@@ -83,20 +83,22 @@ UpdateService::UpdateService(event_base* base, Mailbox<Handoff>& mailbox, ZoneSt
 
 void UpdateService::on_mailbox() {
   for (Handoff& h : mailbox_.take()) {
-    std::vector<uint8_t> reply;
+    std::vector<std::vector<uint8_t>> replies;
     try {
-      reply = answer(h.message, h.transport);
+      replies = answer(h.message, h.transport, h.source);
     } catch (const std::exception& e) {
       spdlog::error("update: {}", e.what());
     }
     // Over TCP the connection waits for an answer to each message it handed over (a half-closed
     // client is kept until then): it is told even when there is nothing to send.
-    if (h.transport == Transport::tcp) h.worker->post_tcp_reply({h.connection, std::move(reply)});
-    else if (!reply.empty()) send_udp_reply(h, reply.data(), reply.size());
+    if (h.transport == Transport::tcp) h.worker->post_tcp_reply({h.connection, std::move(replies)});
+    else
+      for (const std::vector<uint8_t>& reply : replies) send_udp_reply(h, reply.data(), reply.size());
   }
 }
 
-std::vector<uint8_t> UpdateService::answer(const std::vector<uint8_t>& msg, Transport transport) {
+std::vector<std::vector<uint8_t>> UpdateService::answer(const std::vector<uint8_t>& msg, Transport transport,
+                                                        std::string_view source) {
   QueryView q;
   if (parse_query(msg.data(), msg.size(), q) != ParseResult::ok) return {};  // the worker answered those
   const uint64_t now = uint64_t(std::time(nullptr));
@@ -104,7 +106,7 @@ std::vector<uint8_t> UpdateService::answer(const std::vector<uint8_t>& msg, Tran
   const TsigKey* key = nullptr;
   if (q.tsig_offset) {
     std::optional<TsigRecord> read = read_tsig(msg.data(), msg.size(), q.tsig_offset, q.tsig_end);
-    if (!read) return plain_reply(msg, q, rcode::formerr);
+    if (!read) return {plain_reply(msg, q, rcode::formerr)};
     tsig = std::move(*read);
     const TsigVerdict verdict = tsig_verify(zones_.config().tsig_keys, msg.data(), tsig, now);
     const TsigCheck check = verdict.check;
@@ -113,7 +115,7 @@ std::vector<uint8_t> UpdateService::answer(const std::vector<uint8_t>& msg, Tran
     if (check == TsigCheck::ok)
       if (const std::vector<uint8_t>* prior = replays_.find(tsig.key, tsig.mac, now)) {
         ++replays_answered_;
-        return *prior;
+        return {*prior};
       }
     if (check != TsigCheck::ok) {
       ++tsig_failures_;
@@ -125,7 +127,7 @@ std::vector<uint8_t> UpdateService::answer(const std::vector<uint8_t>& msg, Tran
         spdlog::warn("tsig: {} message refused: {}", q.opcode == opcode_update ? "UPDATE" : "signed", tsig_error_text(error));
       std::vector<uint8_t> reply = plain_reply(msg, q, rcode::notauth);
       tsig_append(reply, key, tsig, error, now);  // key is null for BADKEY and BADSIG: unsigned
-      return reply;
+      return {reply};
     }
   }
   // A copy: an UPDATE replaces the config, and the key it was verified with must sign the reply.
@@ -136,6 +138,16 @@ std::vector<uint8_t> UpdateService::answer(const std::vector<uint8_t>& msg, Tran
   std::vector<uint8_t> body(msg.begin(), msg.begin() + long(q.tsig_offset ? q.tsig_offset : msg.size()));
   if (q.tsig_offset) put16(body.data() + 10, uint16_t(get16(body.data() + 10) - 1));
 
+  // A zone transfer: many messages, each signed, the first over the request's MAC and each later one
+  // over the one before (RFC 8945 §5.3.1). Not kept for replays (a transfer repeated is harmless).
+  if (q.opcode == 0 && (q.qtype == rr_type::axfr || q.qtype == rr_type::ixfr)) {
+    std::vector<std::vector<uint8_t>> messages = transfers_.answer(body, q, source, key, transport);
+    if (key) {
+      std::string mac = tsig_append(messages.at(0), key, tsig, 0, now);
+      for (size_t i = 1; i < messages.size(); ++i) mac = tsig_append_next(messages[i], *key, tsig, mac, now);
+    }
+    return messages;
+  }
   std::vector<uint8_t> reply;
   if (q.opcode == 0) {
     // A signed query: answered from the snapshot like any other, then signed (RFC 8945 §5.3).
@@ -164,7 +176,8 @@ std::vector<uint8_t> UpdateService::answer(const std::vector<uint8_t>& msg, Tran
     tsig_append(reply, key, tsig, 0, now);
     replays_.remember(tsig.key, tsig.mac, tsig.time_signed, now, reply);
   }
-  return reply;
+  if (reply.empty()) return {};
+  return {reply};
 }
 
 uint8_t UpdateService::update(const std::vector<uint8_t>& msg, const QueryView& q, const TsigKey* key) {

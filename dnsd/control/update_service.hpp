@@ -1,19 +1,22 @@
 // The UPDATE and TSIG service of the control thread: the workers hand every DNS UPDATE and every
 // TSIG-signed message over (see handoff.hpp) once TSIG keys are configured; this verifies the
 // signature (RFC 8945 §5.2 first: an unverified message is never looked at further), applies UPDATEs
-// through the zone state (RFC 2136 §3), answers signed queries from the snapshot, and signs replies.
+// through the zone state (RFC 2136 §3), answers signed queries from the snapshot, passes zone transfer
+// requests (signed or not) to the transfer service, and signs replies (every message of a transfer).
 // Control plane: control thread only (its event base reads the handoff mailbox).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "counters.hpp"
 #include "handoff.hpp"
 #include "query.hpp"
 #include "raii.hpp"
+#include "transfer.hpp"
 #include "tsig.hpp"
 #include "wire.hpp"
 #include "zone_state.hpp"
@@ -23,13 +26,15 @@ namespace dnsd {
 class UpdateService {
  public:
   // Reads `mailbox` on `base` and sends each reply back the way its message came.
-  UpdateService(event_base* base, Mailbox<Handoff>& mailbox, ZoneState& zones);
+  UpdateService(event_base* base, Mailbox<Handoff>& mailbox, ZoneState& zones, TransferService& transfers);
   UpdateService(const UpdateService&) = delete;
   UpdateService& operator=(const UpdateService&) = delete;
 
-  // The reply to one handed-over message (empty: send nothing, as for a message the worker would
-  // have dropped). Also the entry point of tests and fuzzing.
-  std::vector<uint8_t> answer(const std::vector<uint8_t>& message, Transport transport);
+  // The replies to one handed-over message from `source` (address bytes), in order: one, or many
+  // for a zone transfer; none: send nothing, as for a message the worker would have dropped. Also
+  // the entry point of tests and fuzzing.
+  std::vector<std::vector<uint8_t>> answer(const std::vector<uint8_t>& message, Transport transport,
+                                           std::string_view source = {});
   std::string metrics() const;
 
  private:
@@ -39,6 +44,7 @@ class UpdateService {
 
   Mailbox<Handoff>& mailbox_;
   ZoneState& zones_;
+  TransferService& transfers_;
   EventPtr event_;
   Counters counters_;  // signed queries answered here
   std::map<std::string, uint64_t> results_;  // UPDATEs by rcode name

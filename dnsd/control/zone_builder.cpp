@@ -169,6 +169,7 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
   out.apex = z.zone;
   out.ttl = z.ttl;
   out.negative_ttl = std::min(z.ttl, z.soa.minimum);
+  out.transfers = !z.transfer_allow.empty();
   if (z.zone.empty()) return out;
   RdfPtr origin(ldns_dname_new_frm_str(z.zone.c_str()));
   if (!origin) {

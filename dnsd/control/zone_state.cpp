@@ -150,6 +150,13 @@ void ZoneState::publish(CompiledConfig compiled) {
   published_at_ = std::time(nullptr);
   served_ = std::move(compiled.zones);
   report_state_writes();
+  for (const PublishListener& listener : publish_listeners_) {
+    try {
+      listener(served_);
+    } catch (const std::exception& e) {
+      spdlog::error("control: after publishing: {}", e.what());
+    }
+  }
 }
 
 void ZoneState::report_state_writes() {

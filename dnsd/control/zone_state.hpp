@@ -46,6 +46,10 @@ class ZoneState {
   // Called after every change of the config (reload, commit), in the order added. A listener's
   // exception is logged and does not undo the change.
   void on_config(ConfigListener listener) { listeners_.push_back(std::move(listener)); }
+  // Called after every publish (start, reload, commit, republish) with the zones now served, in
+  // config order. A listener's exception is logged and does not undo the publish.
+  using PublishListener = std::function<void(const std::vector<ZoneRecords>&)>;
+  void on_publish(PublishListener listener) { publish_listeners_.push_back(std::move(listener)); }
 
   const DaemonConfig& config() const noexcept { return config_; }
   const Registry& registry() const noexcept { return registry_; }
@@ -69,6 +73,7 @@ class ZoneState {
   std::string state_write_error_;    // the serials write failure last logged ("" = none)
   std::time_t published_at_ = 0;
   std::vector<ConfigListener> listeners_;
+  std::vector<PublishListener> publish_listeners_;
 };
 
 }  // namespace dnsd

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "query.hpp"
@@ -28,11 +29,14 @@ struct Handoff {
   std::vector<uint8_t> reply_control;  // UDP: IP_PKTINFO/IPV6_PKTINFO for the reply's source address
   Worker* worker = nullptr;            // TCP: the worker holding the connection ...
   uint64_t connection = 0;             // ... and the connection's id there
+  std::string source;                  // the client's address bytes (4 or 16; both transports)
 };
 
+// The control thread's answer to one handed-over TCP message: zero or more messages (a zone transfer
+// is many), written in order.
 struct TcpReply {
   uint64_t connection = 0;
-  std::vector<uint8_t> message;
+  std::vector<std::vector<uint8_t>> messages;
 };
 
 // A bounded queue with an eventfd that is readable while items wait.

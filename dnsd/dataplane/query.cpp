@@ -243,15 +243,27 @@ Processed query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, ui
   }
   // No TSIG keys are configured, so every signed message names a key we do not know.
   if (q.tsig_offset) return sent(badkey_reply(r, pkt, len, q, c));
-  // Only QUERY is implemented: NOTIFY, UPDATE and the rest get NOTIMP, never NOERROR.
+  // Every zone served here is a primary: a NOTIFY (RFC 1996) is for secondaries, so it is refused.
+  if (q.opcode == opcode_notify) return sent(error_reply(r, pkt, q, rcode::refused, true, c));
+  // Only QUERY is implemented: UPDATE without keys and the rest get NOTIMP, never NOERROR.
   if (q.opcode != 0) return sent(error_reply(r, pkt, q, rcode::notimp, true, c));
   // OPT is a pseudo-type: asking for it is malformed.
   if (q.qtype == rr_type::opt) return sent(error_reply(r, pkt, q, rcode::formerr, true, c));
   // We serve class IN only; CH, HS and ANY are refused.
   if (q.qclass != class_in) return sent(error_reply(r, pkt, q, rcode::refused, true, c));
-  // No zone transfers are configured (and never over UDP).
-  if (q.qtype == rr_type::axfr || q.qtype == rr_type::ixfr) return sent(error_reply(r, pkt, q, rcode::refused, true, c));
   if (!snap) return sent(error_reply(r, pkt, q, rcode::refused, true, c));
+  // Zone transfers (RFC 5936, RFC 1995) of a zone's apex, when the zone has transfer rules, run on
+  // the control thread (ACLs, TSIG, the journal). AXFR is TCP only (RFC 5936 §4.2); IXFR over UDP is
+  // answered there with the SOA alone. Everything else is refused here.
+  if (q.qtype == rr_type::axfr || q.qtype == rr_type::ixfr) {
+    const std::string_view name{reinterpret_cast<const char*>(q.lname), q.qname_len};
+    const Zone* zone = snap->find_zone(name);
+    if (!zone || zone->apex != name || !zone->transfers) return sent(error_reply(r, pkt, q, rcode::refused, true, c));
+    if (q.qtype == rr_type::axfr && transport == Transport::udp) return sent(error_reply(r, pkt, q, rcode::notimp, true, c));
+    bump(c.handed_over);
+    rc.kind = ResponseClass::none;
+    return {Verdict::hand_over, 0};
+  }
 
   const Snapshot::Hit hit = snap->lookup({reinterpret_cast<const char*>(q.lname), q.qname_len}, q.qtype);
   const bool classify = context && context->classify;

@@ -77,7 +77,7 @@ Worker::Worker(SnapshotSlot& slot, const ServerOptions& options, Mailbox<Handoff
       [](evutil_socket_t, short, void* self) {
         auto* w = static_cast<Worker*>(self);
         for (TcpReply& r : w->tcp_replies_.take())
-          if (TcpConnection* c = w->tcp_.find(r.connection)) c->deliver(r.message);
+          if (TcpConnection* c = w->tcp_.find(r.connection)) c->deliver(r.messages);
       },
       this));
   if (!tcp_replies_event_ || event_add(tcp_replies_event_.get(), nullptr) != 0)

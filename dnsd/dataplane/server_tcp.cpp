@@ -282,6 +282,7 @@ void TcpConnection::hand_over_tcp(const uint8_t* query, size_t len) noexcept {
     h.transport = Transport::tcp;
     h.worker = &worker_;
     h.connection = id_;
+    h.source = source_;
     if (worker_.handoff().push(std::move(h))) {
       ++pending_replies_;
       return;
@@ -291,10 +292,11 @@ void TcpConnection::hand_over_tcp(const uint8_t* query, size_t len) noexcept {
   bump(worker_.counters().dropped);  // the mailbox is full (or memory is): the client will retry
 }
 
-void TcpConnection::deliver(const std::vector<uint8_t>& message) noexcept {
+void TcpConnection::deliver(const std::vector<std::vector<uint8_t>>& messages) noexcept {
   const bool was_paused = pending_replies_ == max_pending_replies;
   if (pending_replies_ > 0) --pending_replies_;
-  if (!message.empty() && message.size() <= max_message) {
+  for (const std::vector<uint8_t>& message : messages) {
+    if (message.empty() || message.size() > max_message) continue;
     uint8_t prefix[2];
     put16(prefix, uint16_t(message.size()));
     evbuffer* out = bufferevent_get_output(bev_.get());

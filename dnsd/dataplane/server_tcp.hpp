@@ -93,7 +93,7 @@ class TcpConnection {
   // when no connection is idle, such a one is closed to make room too.
   bool stalled(std::chrono::steady_clock::time_point now) const noexcept;
   // Writes a reply the control thread produced (framed here), also while closing.
-  void deliver(const std::vector<uint8_t>& message) noexcept;
+  void deliver(const std::vector<std::vector<uint8_t>>& messages) noexcept;
 
  private:
   static void on_read(bufferevent* bev, void* self) noexcept;

@@ -102,6 +102,7 @@ void UdpSocket::hand_over_udp(const uint8_t* msg, size_t len, const sockaddr_sto
     h.udp_fd = fd_.get();
     h.peer = peer;
     h.peer_len = in.msg_namelen;
+    h.source = address_bytes(reinterpret_cast<const sockaddr*>(&peer));
     if (pktinfo_) {
       msghdr out{};
       Control control;

@@ -25,6 +25,7 @@ constexpr uint16_t badvers = 16;  // extended: upper 8 bits travel in the OPT TT
 }  // namespace rcode
 constexpr uint16_t tsig_badkey = 17;  // RFC 8945 §5.2.1
 constexpr uint16_t class_in = 1;
+constexpr uint8_t opcode_notify = 4;  // RFC 1996
 constexpr uint8_t opcode_update = 5;  // RFC 2136
 
 inline uint16_t get16(const uint8_t* p) noexcept { return uint16_t(p[0] << 8 | p[1]); }

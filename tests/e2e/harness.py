@@ -146,7 +146,7 @@ class Harness:
         return problems
 
     # --- dnsd -----------------------------------------------------------------------------------
-    def start_dnsd(self, zone_yaml, listen="127.0.0.1:53", name="dnsd", control=None, token_file=None):
+    def start_dnsd(self, zone_yaml, listen="127.0.0.1:53", name="dnsd", control=None, token_file=None, extra_conf=""):
         os.makedirs(self.path("zones"), exist_ok=True)
         with open(self.path("zones", "zone.yaml"), "w") as f:
             f.write(zone_yaml)
@@ -156,6 +156,7 @@ class Harness:
             if control:
                 token = f", token_file: {token_file}" if token_file else ""
                 f.write(f'control: {{ listen: "{control}"{token} }}\n')
+            f.write(extra_conf)
         proc = self.spawn(name, [self.dnsd_bin, "run", "-c", conf], must_exit_cleanly=True)
         host, port = listen.rsplit(":", 1)
 

@@ -110,12 +110,12 @@ TEST_CASE("EDNS: our payload size, DO copied, BADVERS for version 1", "[answers]
   CHECK_FALSE(ldns_pkt_aa(bad.get()));
 }
 
-TEST_CASE("opcodes other than QUERY: NOTIMP - zone transfers: REFUSED on both transports", "[answers]") {
+TEST_CASE("NOTIFY to a primary zone: REFUSED - transfers of a zone without transfer rules: REFUSED on both transports", "[answers]") {
   Bytes notify = make_query("lab.example.com", 6);
   notify[2] = 4 << 3;
   auto n = parse_reply(udp_exchange(server().dnsd.port(), notify));
   REQUIRE(n);
-  CHECK(ldns_pkt_get_rcode(n.get()) == LDNS_RCODE_NOTIMPL);
+  CHECK(ldns_pkt_get_rcode(n.get()) == LDNS_RCODE_REFUSED);
   CHECK(ldns_pkt_get_opcode(n.get()) == LDNS_PACKET_NOTIFY);
   CHECK_FALSE(ldns_pkt_aa(n.get()));
 

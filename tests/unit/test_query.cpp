@@ -89,12 +89,12 @@ TEST_CASE("error verdicts: rcode, AA and what is echoed", "[query]") {
       {"short header", Bytes(5, 0), 0, 0, false},
       {"QR=1 is never answered", response, 0, 0, false},
       {"QDCOUNT 0", no_question, 12, rcode::formerr, false},
-      {"NOTIFY", notify, plain.size(), rcode::notimp, true},
+      {"NOTIFY (every zone is a primary)", notify, plain.size(), rcode::refused, true},
       {"UPDATE", update, plain.size(), rcode::notimp, true},
       {"outside our zones", make_query("example.org", rr_type::a), 0, rcode::refused, true},
       {"class CH", make_query("a.example", rr_type::txt, 3), 0, rcode::refused, true},
-      {"AXFR", make_query("example", rr_type::axfr), 0, rcode::refused, true},
-      {"IXFR", make_query("example", rr_type::ixfr), 0, rcode::refused, true},
+      {"AXFR of a zone without transfer rules", make_query("example", rr_type::axfr), 0, rcode::refused, true},
+      {"IXFR of a zone without transfer rules", make_query("example", rr_type::ixfr), 0, rcode::refused, true},
       {"qtype OPT", make_query("a.example", rr_type::opt), 0, rcode::formerr, true},
   };
   for (const Row& row : rows) {

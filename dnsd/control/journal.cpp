@@ -1,0 +1,91 @@
+// The IXFR journal (see journal.hpp).
+#include "journal.hpp"
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+
+#include "names.hpp"
+
+namespace dnsd {
+
+namespace {
+
+std::string rr_wire(const ldns_rr* rr, uint32_t ttl) {
+  const RrPtr copy(ldns_rr_clone(rr));
+  if (!copy) throw std::runtime_error("out of memory");
+  ldns_rr_set_ttl(copy.get(), ttl);
+  uint8_t* wire = nullptr;
+  size_t size = 0;
+  if (ldns_rr2wire(&wire, copy.get(), LDNS_SECTION_ANSWER, &size) != LDNS_STATUS_OK) throw std::runtime_error("cannot write a record");
+  std::string out(reinterpret_cast<const char*>(wire), size);
+  free(wire);  // ldns allocated it with malloc
+  return out;
+}
+
+uint32_t soa_serial(const ZoneRecords& zr) { return ldns_rdf2native_int32(ldns_rr_rdf(zr.records.at(0).rr.get(), 2)); }
+
+}  // namespace
+
+std::vector<uint32_t> served_ttls(const ZoneRecords& zr) {
+  std::map<std::pair<std::string, ldns_rr_type>, uint32_t> first;
+  std::vector<uint32_t> ttls;
+  ttls.reserve(zr.records.size());
+  for (const Record& rec : zr.records) {
+    const ldns_rr* rr = rec.rr.get();
+    ttls.push_back(first.emplace(std::make_pair(lower_wire(ldns_rr_owner(rr)), ldns_rr_get_type(rr)), ldns_rr_ttl(rr)).first->second);
+  }
+  return ttls;
+}
+
+std::vector<std::string> zone_rrs_wire(const ZoneRecords& zr) {
+  const std::vector<uint32_t> ttls = served_ttls(zr);
+  std::vector<std::string> out;
+  out.reserve(zr.records.size());
+  for (size_t i = 1; i < zr.records.size(); ++i) out.push_back(rr_wire(zr.records[i].rr.get(), ttls[i]));
+  return out;
+}
+
+size_t ZoneJournal::Change::bytes() const noexcept {
+  size_t n = soa_from.size() + soa_to.size() + sizeof(Change);
+  for (const std::string& r : removed) n += r.size() + sizeof r;
+  for (const std::string& r : added) n += r.size() + sizeof r;
+  return n;
+}
+
+void ZoneJournal::record(const ZoneRecords& zr) {
+  if (zr.records.empty()) return;
+  const uint32_t serial = soa_serial(zr);
+  if (serial_ && *serial_ == serial) return;  // the serial follows the records: nothing changed
+  const std::vector<std::string> wire = zone_rrs_wire(zr);
+  std::set<std::string> next(wire.begin(), wire.end());
+  const std::string soa = rr_wire(zr.records[0].rr.get(), ldns_rr_ttl(zr.records[0].rr.get()));
+  if (serial_) {
+    Change c;
+    c.soa_from = soa_;
+    c.soa_to = soa;
+    c.from = *serial_;
+    c.to = serial;
+    std::set_difference(rrs_.begin(), rrs_.end(), next.begin(), next.end(), std::back_inserter(c.removed));
+    std::set_difference(next.begin(), next.end(), rrs_.begin(), rrs_.end(), std::back_inserter(c.added));
+    bytes_ += c.bytes();
+    changes_.push_back(std::move(c));
+    while (!changes_.empty() && (changes_.size() > max_changes || bytes_ > max_bytes)) {
+      bytes_ -= changes_.front().bytes();
+      changes_.pop_front();
+    }
+  }
+  serial_ = serial;
+  soa_ = soa;
+  rrs_ = std::move(next);
+}
+
+std::optional<std::vector<const ZoneJournal::Change*>> ZoneJournal::since(uint32_t serial) const {
+  auto it = std::find_if(changes_.begin(), changes_.end(), [&](const Change& c) { return c.from == serial; });
+  if (it == changes_.end()) return std::nullopt;
+  std::vector<const Change*> out;
+  for (; it != changes_.end(); ++it) out.push_back(&*it);
+  return out;
+}
+
+}  // namespace dnsd

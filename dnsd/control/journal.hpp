@@ -1,0 +1,55 @@
+// The IXFR journal of a zone (RFC 1995): the differences between the successive versions it served,
+// so a secondary that holds an older serial gets only what changed. Versions are compared RR by RR in
+// uncompressed wire form (the TTL of each RRset as served). Bounded: the last `max_changes` changes
+// within `max_bytes`; older ones are dropped and their secondaries get a whole zone instead.
+// Control plane: control thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "zone_builder.hpp"
+
+namespace dnsd {
+
+// Each record of a zone in uncompressed wire form, with its RRset's TTL (the first record's: RFC
+// 2181 §5.2, as the answers are compiled). The SOA (records[0]) is left out.
+std::vector<std::string> zone_rrs_wire(const ZoneRecords& zr);
+
+// The zone's records as served: the TTL each record is served with (its RRset's first record's).
+std::vector<uint32_t> served_ttls(const ZoneRecords& zr);
+
+class ZoneJournal {
+ public:
+  struct Change {
+    std::string soa_from, soa_to;  // the SOA RRs (wire) of the two versions
+    uint32_t from = 0, to = 0;
+    std::vector<std::string> removed, added;  // wire RRs
+    size_t bytes() const noexcept;
+  };
+  static constexpr size_t max_changes = 128;
+  static constexpr size_t max_bytes = 32u << 20;
+
+  // The zone as now published (its SOA first). A new serial adds a change against the version
+  // recorded before; the first version recorded starts the journal.
+  void record(const ZoneRecords& zr);
+  // The changes from `serial` to the current version, in order; nullopt when the journal does not
+  // reach back that far (or never held `serial`).
+  std::optional<std::vector<const Change*>> since(uint32_t serial) const;
+  size_t size() const noexcept { return changes_.size(); }
+  std::optional<uint32_t> serial() const noexcept { return serial_; }
+
+ private:
+  std::optional<uint32_t> serial_;
+  std::string soa_;
+  std::set<std::string> rrs_;
+  std::deque<Change> changes_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace dnsd

@@ -1,0 +1,90 @@
+// Writing DNS messages (see packer.hpp).
+#include "packer.hpp"
+
+#include <stdexcept>
+
+#include "names.hpp"
+#include "wire.hpp"
+
+namespace dnsd {
+
+bool compressible_rdata(ldns_rr_type t) {
+  return t == LDNS_RR_TYPE_NS || t == LDNS_RR_TYPE_CNAME || t == LDNS_RR_TYPE_SOA || t == LDNS_RR_TYPE_PTR ||
+         t == LDNS_RR_TYPE_MX;
+}
+
+Packer::Packer(const std::string& qname, uint16_t qtype, uint16_t qclass) : buf_(header_size) {
+  name(reinterpret_cast<const uint8_t*>(qname.data()), qname.size(), false);
+  u16(qtype);
+  u16(qclass);
+  put16(buf_.data() + 4, 1);
+  body_start_ = buf_.size();
+}
+
+Packer::Packer() : buf_(header_size), body_start_(header_size) {}
+
+void Packer::rr(const ldns_rr* rr, uint32_t ttl) {
+  const ldns_rdf* owner = ldns_rr_owner(rr);
+  name(ldns_rdf_data(owner), ldns_rdf_size(owner), true);
+  const ldns_rr_type type = ldns_rr_get_type(rr);
+  u16(uint16_t(type));
+  u16(uint16_t(ldns_rr_get_class(rr)));
+  u32(ttl);
+  const size_t rdlen_at = buf_.size();
+  u16(0);
+  for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+    const ldns_rdf* f = ldns_rr_rdf(rr, i);
+    if (ldns_rdf_get_type(f) == LDNS_RDF_TYPE_DNAME)
+      name(ldns_rdf_data(f), ldns_rdf_size(f), compressible_rdata(type));
+    else
+      raw(ldns_rdf_data(f), ldns_rdf_size(f));
+  }
+  const size_t rdlen = buf_.size() - rdlen_at - 2;
+  if (rdlen > 65535) throw std::runtime_error("record data over 64 KiB");
+  put16(buf_.data() + rdlen_at, uint16_t(rdlen));
+}
+
+void Packer::hinfo(uint32_t ttl) {
+  name(buf_.data() + header_size, body_start_ - header_size - 4, true);
+  u16(rr_type::hinfo);
+  u16(class_in);
+  u32(ttl);
+  const uint8_t rdata[] = {0, 9, 7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
+  raw(rdata, sizeof rdata);
+}
+
+void Packer::truncate(size_t size) {
+  if (size >= buf_.size()) return;
+  buf_.resize(size);
+  for (auto it = targets_.begin(); it != targets_.end();) it = it->second >= size ? targets_.erase(it) : std::next(it);
+}
+
+void Packer::u16(uint16_t v) {
+  buf_.push_back(uint8_t(v >> 8));
+  buf_.push_back(uint8_t(v));
+}
+
+void Packer::u32(uint32_t v) {
+  u16(uint16_t(v >> 16));
+  u16(uint16_t(v));
+}
+
+void Packer::name(const uint8_t* wire, size_t len, bool compress) {
+  const std::string lower = fold_wire({reinterpret_cast<const char*>(wire), len});
+  size_t i = 0;
+  while (i < len && wire[i] != 0) {
+    if (compress) {
+      auto it = targets_.find(lower.substr(i));
+      if (it != targets_.end()) {
+        u16(uint16_t(0xC000 | it->second));
+        return;
+      }
+    }
+    if (buf_.size() < 0x3FFF) targets_.emplace(lower.substr(i), uint16_t(buf_.size()));
+    raw(wire + i, size_t(wire[i]) + 1);
+    i += size_t(wire[i]) + 1;
+  }
+  buf_.push_back(0);
+}
+
+}  // namespace dnsd

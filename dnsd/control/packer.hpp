@@ -1,0 +1,52 @@
+// Writing DNS messages record by record, with name compression: the precompiled answers (compile.cpp)
+// and zone transfers (transfer.cpp) are written with it. Owner names and the rdata names of the RFC
+// 1035 types are compressed; SRV targets never are (RFC 2782, RFC 3597 §4; go1.19 rejects the message).
+// Control plane: control thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ldns.hpp"
+
+namespace dnsd {
+
+// RFC 3597 §4: only the RFC 1035 types may have names in their RDATA compressed.
+bool compressible_rdata(ldns_rr_type t);
+
+class Packer {
+ public:
+  // A message whose question is `qname` (wire form), with qtype and qclass; the header is zero.
+  explicit Packer(const std::string& qname, uint16_t qtype = 0, uint16_t qclass = 0);
+  // A message without a question (the later messages of a zone transfer).
+  Packer();
+
+  // Appends one RR with the given TTL. Throws std::runtime_error when its data is over 64 KiB.
+  void rr(const ldns_rr* rr, uint32_t ttl);
+  // RFC 8482 §4.2: the synthesized answer to ANY, owned by the question's name.
+  void hinfo(uint32_t ttl);
+
+  size_t size() const noexcept { return buf_.size(); }
+  size_t body_start() const noexcept { return body_start_; }
+  // Takes back everything written after `size` (an RR that did not fit), compression targets too.
+  void truncate(size_t size);
+  std::vector<uint8_t>& bytes() noexcept { return buf_; }
+  const std::vector<uint8_t>& bytes() const noexcept { return buf_; }
+
+ private:
+  void u16(uint16_t v);
+  void u32(uint32_t v);
+  void raw(const uint8_t* p, size_t n) { buf_.insert(buf_.end(), p, p + n); }
+  // Writes a name, pointing at the longest suffix already in the message when `compress`; every
+  // suffix written in full becomes a pointer target for later names.
+  void name(const uint8_t* wire, size_t len, bool compress);
+
+  std::vector<uint8_t> buf_;
+  size_t body_start_ = 0;
+  std::map<std::string, uint16_t> targets_;
+};
+
+}  // namespace dnsd
