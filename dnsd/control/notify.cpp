@@ -55,7 +55,7 @@ Notifier::Notifier(event_base* base, ZoneState& zones) : base_(base), zones_(zon
     if (const ZoneRecords* zr = zones_.served(name_key(z.zone))) served.push_back(zr);
   zones_.on_publish([this](const std::vector<ZoneRecords>& now) { on_publish(now); });
   for (const ZoneRecords* zr : served) pending_.insert(name_key(zr->apex));
-  if (!pending_.empty()) arm(delay);
+  if (!pending_.empty()) arm(delay);  // the zones as served at start
 }
 
 void Notifier::on_publish(const std::vector<ZoneRecords>& zones) {

@@ -23,7 +23,7 @@ constexpr size_t tsig_room = 1024;
 // in the first only, the header copied from the request (ID, opcode, RD) with QR and AA.
 class TransferWriter {
  public:
-  TransferWriter(const std::vector<uint8_t>& request, const QueryView& q) : request_(request), q_(q) {
+  TransferWriter(const std::vector<uint8_t>& request, const QueryView& q) : q_(q) {
     const std::string qname(reinterpret_cast<const char*>(request.data()) + header_size, q.qname_len);
     packer_ = Packer(qname, q.qtype, q.qclass);
   }
@@ -65,7 +65,6 @@ class TransferWriter {
     count_ = 0;
   }
 
-  const std::vector<uint8_t>& request_;
   const QueryView& q_;
   Packer packer_;
   size_t count_ = 0;
@@ -134,6 +133,8 @@ std::vector<std::vector<uint8_t>> TransferService::answer(const std::vector<uint
     if (zone) ++counts_["zone=\"" + zk + "\",type=\"" + kind + "\",result=\"" + result + "\""];
   };
   if (!zone || !served || served->records.empty() || q.qclass != class_in) return {empty_reply(request, q, rcode::refused)};
+  // AXFR is TCP only (RFC 5936 §4.2): a signed one over UDP reaches here, and gets no data either.
+  if (q.qtype == rr_type::axfr && transport == Transport::udp) return {empty_reply(request, q, rcode::notimp)};
 
   // transfer.allow: any rule that matches allows (a rule's key must have signed the request).
   const std::string* key = signed_with ? &signed_with->name : nullptr;

@@ -71,13 +71,16 @@ void refuse_unreadable_lines(const ZoneConfig& z, std::string& text, std::vector
       for (const char* prefix : {"TYPE", "CLASS"}) {
         const size_t n = std::strlen(prefix);
         if (token.size() <= n || strncasecmp(token.c_str(), prefix, n) != 0) continue;
-        // ldns reads the number with atoi(): "TYPE739210.2.1" is type 739210, so the leading digits count.
-        const std::string rest = token.substr(n);
+        // ldns reads the number with atoi(): "TYPE739210.2.1" is type 739210, so the leading digits
+        // count, and a sign ("TYPE-360") makes a number no 16-bit field holds.
+        std::string rest = token.substr(n);
+        const bool sign = !rest.empty() && (rest[0] == '-' || rest[0] == '+');
+        if (sign) rest.erase(0, 1);
         const std::string digits = rest.substr(0, size_t(std::find_if(rest.begin(), rest.end(), [](char c) {
                                                            return !std::isdigit(static_cast<unsigned char>(c));
                                                          }) - rest.begin()));
         if (digits.empty()) continue;
-        if (digits.size() > 5 || std::stoul(digits) > 65535) {
+        if (sign || digits.size() > 5 || std::stoul(digits) > 65535) {
           diags.push_back({{z.file, z.records_first_line + line}, "'" + token + "': a type or class number is 0 to 65535", false});
           std::fill(text.begin() + long(line_start), text.begin() + long(line_end), ' ');
         }

@@ -25,6 +25,7 @@ class CompiledZone {
 
   const Snapshot* snapshot() const { return compiled_.snapshot.get(); }
   const CompiledConfig& compiled() const { return compiled_; }
+  CompiledConfig& compiled() { return compiled_; }
 
   // Raw reply bytes for a query.
   Bytes raw(const Bytes& query, Transport t = Transport::udp) const { return Exchange(snapshot(), query, t).reply; }

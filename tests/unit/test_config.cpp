@@ -66,6 +66,8 @@ TEST_CASE("zone file errors carry file:line", "[config]") {
        "lab.yaml:6: 'TYPE739210': a type or class number is 0 to 65535"},
       {"a type number over 65535 followed by other characters (ldns reads the leading digits)",
        std::string(zone_head) + "records: |\n  odd IN TYPE739210.2.1 \\# 0\n", "lab.yaml:5: 'TYPE739210.2.1': a type or class number is 0 to 65535"},
+      {"a signed type number (ldns reads TYPE-360 as 4294966936)", std::string(zone_head) + "records: |\n  odd IN TYPE-360 \\# 0\n",
+       "lab.yaml:5: 'TYPE-360': a type or class number is 0 to 65535"},
       {"a NUL byte, which would hide the rest of the line", std::string(zone_head) + "records: \"odd IN TYPE2533333\\0 x\"\n",
        ": a NUL byte: a zone file line cannot carry one"},
       {"out-of-zone record", std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n  www.example.org. IN A 192.0.2.1\n",
@@ -109,6 +111,17 @@ TEST_CASE("zone file errors carry file:line", "[config]") {
        "lab.yaml:10: target 'alias.lab.example.com.' is a CNAME"},
       {"in-zone NS without address", std::string(zone_head), "target 'ns1.lab.example.com.' is inside the zone but has no A or AAAA"},
       {"YAML syntax", std::string(zone_head) + "records: [unclosed\n", "lab.yaml:5: YAML syntax error"},
+      {"a transfer rule with host bits set", head + "transfer:\n  allow:\n    - { address: 127.0.0.1/8 }\n",
+       "lab.yaml:8: transfer.allow address '127.0.0.1/8' is not an address or ADDRESS/PREFIX"},
+      {"a transfer rule that is no address", head + "transfer:\n  allow:\n    - { address: ns1 }\n",
+       "lab.yaml:8: transfer.allow address 'ns1' is not an address"},
+      {"a transfer rule with a prefix too long", head + "transfer:\n  allow:\n    - { address: \"::1/129\" }\n",
+       "lab.yaml:8: transfer.allow address '::1/129'"},
+      {"a transfer key not in tsig_keys", head + "transfer:\n  allow:\n    - { address: 127.0.0.0/8, key: nokey }\n",
+       "lab.yaml:8: transfer key 'nokey.' is not in tsig_keys"},
+      {"a notify target with a bad port", head + "transfer:\n  notify:\n    - { address: \"127.0.0.1:99999\" }\n",
+       "lab.yaml:8: transfer.notify address '127.0.0.1:99999' is not ADDRESS, ADDRESS:PORT or [IPV6]:PORT"},
+      {"an unknown key in transfer", head + "transfer:\n  allow: []\n  deny: []\n", "lab.yaml:8: unknown key 'deny' in transfer"},
   };
   for (const Row& row : rows) {
     INFO(row.what);

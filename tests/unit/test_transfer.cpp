@@ -1,0 +1,112 @@
+// Zone transfers: the transfer.allow rules and the IXFR journal (docs/ARCHITECTURE.md, "Zone transfers").
+#include <arpa/inet.h>
+#include <catch2/catch.hpp>
+
+#include "compiled_zone.hpp"
+#include "journal.hpp"
+
+using namespace dnsd;
+using namespace dnsd::test;
+
+namespace {
+
+TransferRule rule(const std::string& address, unsigned prefix, const std::string& key = "") {
+  TransferRule r;
+  uint8_t buf[16];
+  const bool v6 = address.find(':') != std::string::npos;
+  REQUIRE(inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), buf) == 1);
+  r.network.assign(buf, buf + (v6 ? 16 : 4));
+  r.prefix_len = prefix;
+  r.key = key;
+  return r;
+}
+
+bool allows(const TransferRule& r, const std::string& source, const std::string* key) {
+  uint8_t buf[16];
+  const bool v6 = source.find(':') != std::string::npos;
+  REQUIRE(inet_pton(v6 ? AF_INET6 : AF_INET, source.c_str(), buf) == 1);
+  return r.matches(buf, v6 ? 16 : 4, key);
+}
+
+const std::string head =
+    "zone: lab.example.com\nsoa: { mname: ns1.lab.example.com, rname: h.example.org }\nns: [ns1.lab.example.com]\n";
+
+// A compiled zone whose SOA carries `serial`.
+ZoneRecords& with_serial(CompiledZone& z, uint32_t serial) {
+  ZoneRecords& zr = z.compiled().zones.at(0);
+  ldns_rdf* old = ldns_rr_set_rdf(zr.records.at(0).rr.get(), ldns_native2rdf_int32(LDNS_RDF_TYPE_INT32, serial), 2);
+  ldns_rdf_deep_free(old);
+  return zr;
+}
+
+std::vector<std::string> texts(const std::vector<std::string>& wire) {
+  std::vector<std::string> out;
+  for (const std::string& w : wire) {
+    ldns_rr* rr = nullptr;
+    size_t pos = 0;
+    REQUIRE(ldns_wire2rr(&rr, reinterpret_cast<const uint8_t*>(w.data()), w.size(), &pos, LDNS_SECTION_ANSWER) == LDNS_STATUS_OK);
+    const RrPtr owned(rr);
+    out.push_back(rr_text(rr));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("transfer.allow: a rule matches its prefix, and its key or no key", "[transfer]") {
+  const std::string key = "xfr-key.";
+  const std::string other = "other.";
+  CHECK(allows(rule("127.0.0.0", 8), "127.1.2.3", nullptr));
+  CHECK_FALSE(allows(rule("127.0.0.0", 8), "128.0.0.1", nullptr));
+  CHECK_FALSE(allows(rule("127.0.0.0", 8), "127.1.2.3", &key));  // a rule without a key: unsigned only
+  CHECK(allows(rule("192.0.2.0", 25), "192.0.2.127", nullptr));
+  CHECK_FALSE(allows(rule("192.0.2.0", 25), "192.0.2.128", nullptr));
+  CHECK(allows(rule("0.0.0.0", 0, key), "203.0.113.9", &key));
+  CHECK_FALSE(allows(rule("0.0.0.0", 0, key), "203.0.113.9", nullptr));
+  CHECK_FALSE(allows(rule("0.0.0.0", 0, key), "203.0.113.9", &other));
+  CHECK(allows(rule("2001:db8::", 32), "2001:db8:ffff::1", nullptr));
+  CHECK_FALSE(allows(rule("2001:db8::", 32), "2001:db9::1", nullptr));
+  CHECK_FALSE(allows(rule("2001:db8::", 32), "127.0.0.1", nullptr));  // families never mix
+  CHECK(allows(rule("::1", 128), "::1", nullptr));
+}
+
+TEST_CASE("the journal: what each change removed and added, as served", "[transfer]") {
+  CompiledZone v1(head + "records: |\n  ns1 IN A 192.0.2.53\n  www IN A 192.0.2.80\n  txt 300 IN TXT \"a\"\n");
+  CompiledZone v2(head + "records: |\n  ns1 IN A 192.0.2.53\n  www IN A 192.0.2.81\n  txt 300 IN TXT \"a\"\n  new IN AAAA 2001:db8::1\n");
+  ZoneJournal j;
+  j.record(with_serial(v1, 10));
+  CHECK(j.size() == 0);
+  CHECK_FALSE(j.since(10));
+  j.record(with_serial(v2, 11));
+  j.record(with_serial(v2, 11));  // the same serial again: nothing changed
+  REQUIRE(j.size() == 1);
+  CHECK(j.serial() == 11u);
+  const auto changes = j.since(10);
+  REQUIRE(changes);
+  REQUIRE(changes->size() == 1);
+  const ZoneJournal::Change& c = *changes->at(0);
+  CHECK(c.from == 10);
+  CHECK(c.to == 11);
+  CHECK(texts(c.removed) == std::vector<std::string>{"www.lab.example.com.\t30\tIN\tA\t192.0.2.80"});
+  const std::vector<std::string> added = texts(c.added);
+  CHECK(added.size() == 2);
+  CHECK_THAT(added.at(0) + added.at(1), Catch::Contains("www.lab.example.com.\t30\tIN\tA\t192.0.2.81") &&
+                                            Catch::Contains("new.lab.example.com.\t30\tIN\tAAAA\t2001:db8::1"));
+  CHECK_THAT(texts({c.soa_from}).at(0), Catch::Contains(" 10 "));
+  CHECK_THAT(texts({c.soa_to}).at(0), Catch::Contains(" 11 "));
+  CHECK_FALSE(j.since(9));  // never held: the whole zone instead
+}
+
+TEST_CASE("the journal keeps the last 128 changes and reaches back through all of them", "[transfer]") {
+  CompiledZone a(head + "records: |\n  ns1 IN A 192.0.2.53\n  www IN A 192.0.2.80\n");
+  CompiledZone b(head + "records: |\n  ns1 IN A 192.0.2.53\n  www IN A 192.0.2.81\n");
+  ZoneJournal j;
+  for (uint32_t serial = 1; serial <= 140; ++serial) j.record(with_serial(serial % 2 ? a : b, serial));
+  CHECK(j.size() == ZoneJournal::max_changes);
+  CHECK_FALSE(j.since(11));
+  const auto all = j.since(140 - ZoneJournal::max_changes);
+  REQUIRE(all);
+  CHECK(all->size() == ZoneJournal::max_changes);
+  CHECK(all->back()->to == 140);
+  for (size_t i = 1; i < all->size(); ++i) CHECK(all->at(i)->from == all->at(i - 1)->to);
+}
