@@ -369,9 +369,17 @@ TEST_CASE("a flood of forged and unsigned UPDATEs from one source cannot starve 
     const auto p = r.empty() ? nullptr : parse_reply(r[0]);
     tcp_answered += p && ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NOERROR;
   }
+  // Over UDP the flood can overrun the socket's buffer, so a datagram may be lost in the kernel: a
+  // client retries (dig and nsupdate try three times), and the same signed bytes again get the first
+  // answer (the replay cache), so each UPDATE gets up to three sends of a second each.
   for (int i = 0; i < udp_tries; ++i) {
-    const auto p = parse_reply(udp_exchange(s.port(), signed_add("udp" + std::to_string(i) + ".lab.example.com.", "ddns-key.", secret), 2000));
-    udp_answered += p && ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NOERROR;
+    const Bytes update = signed_add("udp" + std::to_string(i) + ".lab.example.com.", "ddns-key.", secret);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      const auto p = parse_reply(udp_exchange(s.port(), update, 1000));
+      if (!p) continue;
+      udp_answered += ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NOERROR;
+      break;
+    }
   }
   stop = true;
   flood.join();
@@ -379,7 +387,7 @@ TEST_CASE("a flood of forged and unsigned UPDATEs from one source cannot starve 
   INFO(sent.load() << " forged or unsigned UPDATEs sent during the run");
   CHECK(sent.load() > 50000);  // a flood of tens of thousands a second ran throughout
   CHECK(tcp_answered == tcp_tries);
-  CHECK(udp_answered >= udp_tries * 98 / 100);
+  CHECK(udp_answered == udp_tries);
   for (const std::string name : {"forged0", "forged63", "unsigned0", "unsigned63"})
     CHECK(answer(s.port(), name + ".lab.example.com", 1).empty());
   CHECK(answer(s.port(), "tcp19.lab.example.com", 1) == "tcp19.lab.example.com.\t60\tIN\tA\t192.0.2.9\n");
