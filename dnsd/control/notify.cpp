@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <stdexcept>
 
@@ -20,10 +21,12 @@ namespace dnsd {
 
 namespace {
 
-const char* rcode_text(uint8_t rc) {
-  static const char* const names[] = {"noerror", "formerr", "servfail", "nxdomain", "notimp", "refused", "yxdomain",
-                                      "yxrrset", "nxrrset", "notauth", "notzone"};
-  return rc < sizeof names / sizeof names[0] ? names[rc] : "other";
+// A reply's 4-bit rcode as a metric label value: "refused", "notauth", ... ("other" past NOTZONE).
+std::string rcode_label(uint8_t rc) {
+  const char* name = rcode_name(rc);
+  std::string out = name ? name : "other";
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return out;
 }
 
 uint16_t random_id() {
@@ -168,8 +171,8 @@ void Notifier::on_reply(int fd) {
                                  [&](const Outstanding& o) { return o.id == get16(buf) && o.to.text == source; });
     if (it == outstanding_.end()) continue;
     const uint8_t rc = buf[3] & 0x0F;
-    result(*it, rc == rcode::noerror ? "answered" : rcode_text(rc));
-    if (rc != rcode::noerror) spdlog::warn("notify: {} serial {} to {}: {}", it->zone, it->serial, it->to.text, rcode_text(rc));
+    result(*it, rc == rcode::noerror ? "answered" : rcode_label(rc));
+    if (rc != rcode::noerror) spdlog::warn("notify: {} serial {} to {}: {}", it->zone, it->serial, it->to.text, rcode_label(rc));
     outstanding_.erase(it);
   }
 }

@@ -17,10 +17,9 @@ namespace dnsd {
 
 namespace {
 
-const char* rcode_name(uint8_t rc) {
-  static const char* const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-                                      "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
-  return rc < sizeof names / sizeof names[0] ? names[rc] : "OTHER";
+const char* rcode_text(uint8_t rc) {
+  const char* name = rcode_name(rc);
+  return name ? name : "OTHER";
 }
 
 // A reply with no records but the question (the zone section of an UPDATE) and, when the request
@@ -167,7 +166,7 @@ std::vector<std::vector<uint8_t>> UpdateService::answer(const std::vector<uint8_
     }
   } else if (q.opcode == opcode_update) {
     const uint8_t rc = update(body, q, key);
-    ++results_[rcode_name(rc)];
+    ++results_[rcode_text(rc)];
     reply = plain_reply(body, q, rc);
   } else {
     reply = plain_reply(body, q, rcode::notimp);
@@ -205,7 +204,7 @@ uint8_t UpdateService::update(const std::vector<uint8_t>& msg, const QueryView& 
   const UpdateResult result = apply_update(
       pkt.get(), *served, current == zones_.registry().records.end() ? std::vector<std::string>{} : current->second);
   if (result.rcode != rcode::noerror) {
-    if (log_allowed()) spdlog::info("update: {} by {}: {} ({})", zk, who, rcode_name(result.rcode), result.why);
+    if (log_allowed()) spdlog::info("update: {} by {}: {} ({})", zk, who, rcode_text(result.rcode), result.why);
     return result.rcode;
   }
   if (!result.changed) return rcode::noerror;

@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "wire.hpp"
+
 namespace dnsd {
 
 namespace {
@@ -19,13 +21,6 @@ std::array<uint64_t, N> sum_array(const std::vector<const Counters*>& workers,
   for (const Counters* c : workers)
     for (size_t i = 0; i < N; ++i) total[i] += (c->*field)[i].load(std::memory_order_relaxed);
   return total;
-}
-
-const char* rcode_name(size_t rc) {
-  static const char* names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-                                "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
-  if (rc < sizeof names / sizeof names[0]) return names[rc];
-  return rc == 16 ? "BADVERS" : nullptr;
 }
 
 const char* qtype_name(size_t t) {

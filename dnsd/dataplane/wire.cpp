@@ -84,4 +84,11 @@ ParseResult parse_query(const uint8_t* pkt, size_t len, QueryView& q) noexcept {
   return ParseResult::ok;
 }
 
+const char* rcode_name(size_t rc) noexcept {
+  static const char* const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+                                      "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
+  if (rc < sizeof names / sizeof names[0]) return names[rc];
+  return rc == rcode::badvers ? "BADVERS" : nullptr;
+}
+
 }  // namespace dnsd

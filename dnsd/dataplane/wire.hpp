@@ -28,6 +28,9 @@ constexpr uint16_t class_in = 1;
 constexpr uint8_t opcode_notify = 4;  // RFC 1996
 constexpr uint8_t opcode_update = 5;  // RFC 2136
 
+// The mnemonic of an rcode (RFC 1035, RFC 2136, RFC 6891: "NOERROR" ... "NOTZONE", "BADVERS"), or null.
+const char* rcode_name(size_t rc) noexcept;
+
 inline uint16_t get16(const uint8_t* p) noexcept { return uint16_t(p[0] << 8 | p[1]); }
 inline uint32_t get32(const uint8_t* p) noexcept {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];

@@ -56,7 +56,7 @@ TEST_CASE("negative answers carry the SOA with a pointer to the apex", "[query]"
     Exchange x(snap.get(), q);
     const Bytes& r = x.reply;
     REQUIRE(r.size() > q.size());
-    CHECK(rcode_of(r) == rcode_name(row.rcode));
+    CHECK(rcode_of(r) == rcode_text(row.rcode));
     CHECK(aa_of(r));
     CHECK(ancount(r) == 0);
     CHECK(nscount(r) == 1);
@@ -109,7 +109,7 @@ TEST_CASE("error verdicts: rcode, AA and what is echoed", "[query]") {
     }
     REQUIRE(r.size() >= 12);
     if (row.reply_size) CHECK(r.size() == row.reply_size);
-    CHECK(rcode_of(r) == rcode_name(row.rcode));
+    CHECK(rcode_of(r) == rcode_text(row.rcode));
     CHECK_FALSE(aa_of(r));
     CHECK((r[2] & 0x78) == (row.query[2] & 0x78));  // opcode copied
     CHECK(qdcount(r) == (row.question ? 1 : 0));

@@ -76,7 +76,7 @@ TEST_CASE("UPDATE phase 1, prerequisites (RFC 2136 §3.2), against the zone as s
   for (const Row& row : rows) {
     INFO(row.what);
     const RrList prerequisites({row.prerequisite});
-    CHECK(rcode_name(check_prerequisites(prerequisites.list, zone).rcode) == row.rcode);
+    CHECK(rcode_text(check_prerequisites(prerequisites.list, zone).rcode) == row.rcode);
   }
 }
 
@@ -87,7 +87,7 @@ TEST_CASE("UPDATE phase 2, prescan (§3.4.1): one bad update refuses the message
   CHECK(prescan_updates(good.list, zone).ok());
   const RrList mixed({rr("new.lab.example.com. 60 IN A 192.0.2.77"), rr("ns1.lab.example.com. 60 IN A 192.0.2.9")});
   const UpdateCheck refused = prescan_updates(mixed.list, zone);
-  CHECK(rcode_name(refused.rcode) == "REFUSED");
+  CHECK(rcode_text(refused.rcode) == "REFUSED");
   CHECK_THAT(refused.why, Catch::Contains("touches records the config owns"));
   // The apply phase alone does not guard the config: the prescan is what keeps it whole.
   CHECK(apply_updates(mixed.list, zone, {}).records.size() == 2);
