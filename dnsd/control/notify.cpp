@@ -53,12 +53,7 @@ std::vector<uint8_t> notify_message(const std::string& zone, uint16_t id) {
 Notifier::Notifier(event_base* base, ZoneState& zones) : base_(base), zones_(zones) {
   timer_.reset(evtimer_new(base_, [](evutil_socket_t, short, void* self) { static_cast<Notifier*>(self)->on_timer(); }, this));
   if (!timer_) throw std::runtime_error("cannot create the NOTIFY timer");
-  std::vector<const ZoneRecords*> served;
-  for (const ZoneConfig& z : zones_.config().zones)
-    if (const ZoneRecords* zr = zones_.served(name_key(z.zone))) served.push_back(zr);
-  zones_.on_publish([this](const std::vector<ZoneRecords>& now) { on_publish(now); });
-  for (const ZoneRecords* zr : served) pending_.insert(name_key(zr->apex));
-  if (!pending_.empty()) arm(delay);  // the zones as served at start
+  zones_.on_publish([this](const std::vector<ZoneRecords>& now) { on_publish(now); });  // the zones served at start too
 }
 
 void Notifier::on_publish(const std::vector<ZoneRecords>& zones) {
@@ -109,9 +104,8 @@ void Notifier::send_pending() {
   const auto now = std::chrono::steady_clock::now();
   for (const std::string& zk : pending_) {
     const ZoneRecords* zr = zones_.served(zk);
-    const auto zc = std::find_if(zones_.config().zones.begin(), zones_.config().zones.end(),
-                                 [&](const ZoneConfig& z) { return name_key(z.zone) == zk; });
-    if (!zr || zr->records.empty() || zc == zones_.config().zones.end()) continue;
+    const ZoneConfig* zc = zones_.zone_config(wire_name(zk));
+    if (!zr || zr->records.empty() || !zc) continue;
     const uint32_t serial = ldns_rdf2native_int32(ldns_rr_rdf(zr->records[0].rr.get(), 2));
     announced_[zk] = serial;
     for (const NotifyTarget& t : zc->notify) {

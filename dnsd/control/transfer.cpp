@@ -102,9 +102,6 @@ std::string source_text(std::string_view source) {
 }  // namespace
 
 TransferService::TransferService(ZoneState& zones) : zones_(zones) {
-  for (const ZoneConfig& z : zones_.config().zones)
-    if (const ZoneRecords* served = zones_.served(name_key(z.zone)); served && served->transfers)
-      journals_[name_key(z.zone)].record(*served);
   zones_.on_publish([this](const std::vector<ZoneRecords>& served) { on_publish(served); });
 }
 
@@ -122,10 +119,7 @@ void TransferService::on_publish(const std::vector<ZoneRecords>& zones) {
 std::vector<std::vector<uint8_t>> TransferService::answer(const std::vector<uint8_t>& request, const QueryView& q,
                                                           std::string_view source, const TsigKey* signed_with,
                                                           Transport transport) {
-  const std::string wanted(reinterpret_cast<const char*>(q.lname), q.qname_len);
-  const ZoneConfig* zone = nullptr;
-  for (const ZoneConfig& z : zones_.config().zones)
-    if (wire_name(name_key(z.zone)) == wanted) zone = &z;
+  const ZoneConfig* zone = zones_.zone_config({reinterpret_cast<const char*>(q.lname), q.qname_len});
   const ZoneRecords* served = zone ? zones_.served(name_key(zone->zone)) : nullptr;
   const char* type = q.qtype == rr_type::axfr ? "axfr" : "ixfr";
   const std::string zk = zone ? name_key(zone->zone) : "";

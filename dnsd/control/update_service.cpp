@@ -182,10 +182,7 @@ std::vector<std::vector<uint8_t>> UpdateService::answer(const std::vector<uint8_
 uint8_t UpdateService::update(const std::vector<uint8_t>& msg, const QueryView& q, const TsigKey* key) {
   // The zone section: one SOA "question" naming a zone we serve (RFC 2136 §3.1).
   if (q.qtype != rr_type::soa || q.qclass != class_in) return rcode::formerr;
-  const std::string wanted(reinterpret_cast<const char*>(q.lname), q.qname_len);
-  const ZoneConfig* zone = nullptr;
-  for (const ZoneConfig& z : zones_.config().zones)
-    if (wire_name(name_key(z.zone)) == wanted) zone = &z;
+  const ZoneConfig* zone = zones_.zone_config({reinterpret_cast<const char*>(q.lname), q.qname_len});
   const ZoneRecords* served = zone ? zones_.served(name_key(zone->zone)) : nullptr;
   if (!zone || !served) return rcode_update::notauth;
   const std::string zk = name_key(zone->zone);

@@ -145,6 +145,17 @@ const ZoneRecords* ZoneState::served(const std::string& zone) const {
   return nullptr;
 }
 
+const ZoneConfig* ZoneState::zone_config(std::string_view lower_wire) const {
+  for (const ZoneConfig& z : config_.zones)
+    if (wire_name(name_key(z.zone)) == lower_wire) return &z;
+  return nullptr;
+}
+
+void ZoneState::on_publish(PublishListener listener) {
+  if (!served_.empty()) listener(served_);
+  publish_listeners_.push_back(std::move(listener));
+}
+
 void ZoneState::publish(CompiledConfig compiled) {
   slot_.publish(compiled.snapshot);
   published_at_ = std::time(nullptr);

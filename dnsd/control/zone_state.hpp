@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "compile.hpp"
@@ -46,15 +47,17 @@ class ZoneState {
   // Called after every change of the config (reload, commit), in the order added. A listener's
   // exception is logged and does not undo the change.
   void on_config(ConfigListener listener) { listeners_.push_back(std::move(listener)); }
-  // Called after every publish (start, reload, commit, republish) with the zones now served, in
-  // config order. A listener's exception is logged and does not undo the publish.
+  // Called with the zones served now (in config order) when added, then after every publish (start,
+  // reload, commit, republish). A listener's exception at a publish is logged and does not undo it.
   using PublishListener = std::function<void(const std::vector<ZoneRecords>&)>;
-  void on_publish(PublishListener listener) { publish_listeners_.push_back(std::move(listener)); }
+  void on_publish(PublishListener listener);
 
   const DaemonConfig& config() const noexcept { return config_; }
   const Registry& registry() const noexcept { return registry_; }
   // The records of a served zone (name_key form), as published; null when not served.
   const ZoneRecords* served(const std::string& zone) const;
+  // The config of the zone whose apex is `lower_wire` (lower-case wire form); null when none is.
+  const ZoneConfig* zone_config(std::string_view lower_wire) const;
   std::shared_ptr<const Snapshot> snapshot() const { return slot_.current(); }
   std::string metrics() const;
 
