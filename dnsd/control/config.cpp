@@ -16,6 +16,7 @@
 #include <set>
 
 #include "config_reader.hpp"
+#include "endpoint.hpp"
 #include "names.hpp"
 
 namespace dnsd {
@@ -76,11 +77,8 @@ std::optional<HostPort> parse_host_port(const std::string& text) {
 
 bool TransferRule::matches(const uint8_t* address, size_t len, const std::string* signed_with) const noexcept {
   if (len != network.size()) return false;
-  for (size_t i = 0; i < len; ++i) {
-    const unsigned bits = prefix_len > i * 8 ? std::min(8u, unsigned(prefix_len - i * 8)) : 0;
-    const uint8_t mask = uint8_t(0xFF00 >> bits);
-    if ((address[i] & mask) != network[i]) return false;
-  }
+  for (size_t i = 0; i < len; ++i)
+    if ((address[i] & prefix_byte_mask(prefix_len, i)) != network[i]) return false;
   return key.empty() ? signed_with == nullptr : signed_with && *signed_with == key;
 }
 

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "config_reader.hpp"
+#include "endpoint.hpp"
 #include "names.hpp"
 
 namespace dnsd {
@@ -98,10 +99,8 @@ std::optional<TransferRule> parse_prefix(const std::string& text) {
     if (len.empty() || ec != std::errc() || end != len.data() + len.size() || v > rule.prefix_len) return std::nullopt;
     rule.prefix_len = v;
   }
-  for (size_t i = 0; i < rule.network.size(); ++i) {
-    const unsigned bits = rule.prefix_len > i * 8 ? std::min(8u, unsigned(rule.prefix_len - i * 8)) : 0;
-    if (rule.network[i] & uint8_t(0xFF >> bits)) return std::nullopt;  // host bits set: a typo, as BIND says
-  }
+  for (size_t i = 0; i < rule.network.size(); ++i)
+    if (rule.network[i] & ~prefix_byte_mask(rule.prefix_len, i)) return std::nullopt;  // host bits set: a typo, as BIND says
   return rule;
 }
 

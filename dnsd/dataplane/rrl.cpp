@@ -6,6 +6,7 @@
 #include <random>
 
 #include "dname.hpp"
+#include "endpoint.hpp"
 #include "wire.hpp"
 
 namespace dnsd {
@@ -21,10 +22,7 @@ Rrl::Verdict Rrl::account(const RrlOptions& o, const uint8_t* ip, size_t ip_len,
   const size_t bytes = ip_len == 16 ? 16 : 4;
   const unsigned bits = bytes == 16 ? o.ipv6_prefix : o.ipv4_prefix;
   std::memcpy(prefix, ip, bytes);
-  for (size_t i = 0; i < bytes; ++i) {
-    const unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * i : 0;
-    prefix[i] &= uint8_t(0xFF00 >> keep);
-  }
+  for (size_t i = 0; i < bytes; ++i) prefix[i] &= prefix_byte_mask(bits, i);
   const uint8_t kind = response.kind;
   uint64_t key = fnv1a(prefix, bytes, salt_);
   key = fnv1a(&kind, 1, key);
