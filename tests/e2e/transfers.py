@@ -174,9 +174,12 @@ def setup(h):
                            extra_conf=DNSD_KEYS)
     procs = {name: STARTERS[name](h, ip) for name, ip in SECONDARIES.items()}
     want = serial(h, PRIMARY)
+
+    def holds(name, ip):
+        assert procs[name].alive(), f"{name} exited"
+        return serial(h, ip) == want
     for name, ip in SECONDARIES.items():
-        wait_until(f"{name} to hold serial {want}", lambda ip=ip, name=name: (procs[name].alive() or
-                   (_ for _ in ()).throw(AssertionError(f"{name} exited"))) and serial(h, ip) == want, 30, 0.2)
+        wait_until(f"{name} to hold serial {want}", lambda name=name, ip=ip: holds(name, ip), 30, 0.2)
     return primary, procs
 
 
