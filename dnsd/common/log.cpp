@@ -19,4 +19,17 @@ bool set_log_level(const std::string& level) {
   return true;
 }
 
+bool LogBudget::allow() {
+  const std::time_t now = std::time(nullptr);
+  if (now != second_) {
+    if (suppressed_)
+      spdlog::warn("{}: {} refusals not logged (at most {} lines a second)", what_, suppressed_, per_second_);
+    second_ = now;
+    used_ = suppressed_ = 0;
+  }
+  if (used_ < per_second_) return ++used_, true;
+  ++suppressed_;
+  return false;
+}
+
 }  // namespace dnsd

@@ -93,6 +93,9 @@ std::optional<uint32_t> ixfr_serial(const std::vector<uint8_t>& request) {
   return ldns_rdf2native_int32(ldns_rr_rdf(soa, 2));
 }
 
+// Transfer refusals (any source can ask): at most 20 log lines a second.
+LogBudget refusals_logged("transfer", 20);
+
 std::string source_text(std::string_view source) {
   char text[64] = "?";
   inet_ntop(source.size() == 4 ? AF_INET : AF_INET6, source.data(), text, sizeof text);
@@ -137,8 +140,9 @@ std::vector<std::vector<uint8_t>> TransferService::answer(const std::vector<uint
   for (const TransferRule& rule : zone->transfer_allow) allowed = allowed || rule.matches(bytes, source.size(), key);
   if (!allowed) {
     count(type, "refused");
-    spdlog::warn("transfer: {} {} from {} refused ({})", type, zk, source_text(source),
-                 key ? "key " + *key + " is not allowed" : "unsigned, no rule for this address");
+    if (refusals_logged.allow())
+      spdlog::warn("transfer: {} {} from {} refused ({})", type, zk, source_text(source),
+                   key ? "key " + *key + " is not allowed" : "unsigned, no rule for this address");
     return {empty_reply(request, q, rcode::refused)};
   }
 

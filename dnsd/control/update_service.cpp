@@ -43,23 +43,8 @@ std::vector<uint8_t> plain_reply(const std::vector<uint8_t>& msg, const QueryVie
   return r;
 }
 
-// Refusals are logged, but a flood of forged UPDATEs must not become a flood of log lines: at most
-// log_budget lines a second, and a count of what was left out (the metrics count everything).
-constexpr int log_budget = 20;
-
-bool log_allowed() {
-  static std::time_t second = 0;
-  static int used = 0, suppressed = 0;
-  const std::time_t now = std::time(nullptr);
-  if (now != second) {
-    if (suppressed) spdlog::warn("update: {} refusals not logged (at most {} lines a second)", suppressed, log_budget);
-    second = now;
-    used = suppressed = 0;
-  }
-  if (used < log_budget) return ++used, true;
-  ++suppressed;
-  return false;
-}
+// Refusals of forged or unauthorised UPDATEs: at most 20 log lines a second.
+LogBudget update_log("update", 20);
 
 const char* tsig_error_text(uint16_t error) {
   switch (error) {
@@ -122,7 +107,7 @@ std::vector<std::vector<uint8_t>> UpdateService::answer(const std::vector<uint8_
                              : check == TsigCheck::badsig  ? tsig_error::badsig
                              : check == TsigCheck::badtime ? tsig_error::badtime
                                                            : tsig_error::badtrunc;
-      if (log_allowed())
+      if (update_log.allow())
         spdlog::warn("tsig: {} message refused: {}", q.opcode == opcode_update ? "UPDATE" : "signed", tsig_error_text(error));
       std::vector<uint8_t> reply = plain_reply(msg, q, rcode::notauth);
       tsig_append(reply, key, tsig, error, now);  // key is null for BADKEY and BADSIG: unsigned
@@ -189,7 +174,7 @@ uint8_t UpdateService::update(const std::vector<uint8_t>& msg, const QueryView& 
   const std::string who = key ? "key " + key->name : "an unsigned message";
   if (zone->update_keys.empty() || !key ||
       std::find(zone->update_keys.begin(), zone->update_keys.end(), key->name) == zone->update_keys.end()) {
-    if (log_allowed())
+    if (update_log.allow())
       spdlog::warn("update: {} refused for {}: {}", zk, who,
                    zone->update_keys.empty() ? "the zone takes no updates" : "not one of the zone's update keys");
     return rcode::refused;
@@ -201,7 +186,7 @@ uint8_t UpdateService::update(const std::vector<uint8_t>& msg, const QueryView& 
   const UpdateResult result = apply_update(
       pkt.get(), *served, current == zones_.registry().records.end() ? std::vector<std::string>{} : current->second);
   if (result.rcode != rcode::noerror) {
-    if (log_allowed()) spdlog::info("update: {} by {}: {} ({})", zk, who, rcode_text(result.rcode), result.why);
+    if (update_log.allow()) spdlog::info("update: {} by {}: {} ({})", zk, who, rcode_text(result.rcode), result.why);
     return result.rcode;
   }
   if (!result.changed) return rcode::noerror;

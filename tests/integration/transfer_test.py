@@ -4,6 +4,7 @@ multi-message AXFR): a zone too big for one message, IXFR over UDP (the SOA alon
 (NOTIMP), a zone without rules (REFUSED), NOTIFY to a target that answers (once, signed, within
 100 ms of a change, a burst coalesced) and to one that does not (retried). Usage: transfer_test.py DNSD"""
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -102,6 +103,19 @@ def transfers():
         check("IXFR at the current serial: the SOA alone", "(1 messages, 1 records)" in out, out[-300:])
         check("AXFR of a zone without transfer rules: REFUSED", "REFUSED" in kdig(port, *key, "AXFR", "other.example.com"))
         check("transfers logged", "transfer: axfr lab.example.com." in open(log_path).read())
+        # A crowd of refused requests is counted, not logged line by line: at most 20 lines a second.
+        axfr = struct.pack("!HHHHHH", 7, 0, 1, 0, 0, 0) + b"\x03lab\x07example\x03com\x00\x00\xfc\x00\x01"
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            c.sendall((struct.pack("!H", len(axfr)) + axfr) * 100)
+            got = b""
+            while got.count(b"\x03lab\x07example\x03com") < 100:
+                got += c.recv(65536)
+        time.sleep(1.1)
+        kdig(port, "AXFR", "lab.example.com")  # the next second's first refusal reports the last one's
+        text = open(log_path).read()
+        check("100 refused transfers: at most 20 lines a second, the rest counted",
+              text.count("refused (unsigned") <= 40 and re.search(r"transfer: \d+ refusals not logged", text) is not None,
+              text[-600:])
     finally:
         stop(dnsd, log_path)
 
