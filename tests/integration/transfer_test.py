@@ -80,7 +80,8 @@ def stop(dnsd, log_path):
 def transfers():
     other = ("zone: other.example.com\nsoa: { mname: ns1.other.example.com, rname: h.example.org }\n"
              "ns: [ns1.other.example.com]\nrecords: |\n  ns1 IN A 127.0.0.1\n")
-    dnsd, port, log_path = start(tempfile.mkdtemp(prefix="dnsd-xfr-"), {"lab.yaml": zone(1500, []), "other.yaml": other})
+    tmp = tempfile.mkdtemp(prefix="dnsd-xfr-")
+    dnsd, port, log_path = start(tmp, {"lab.yaml": zone(1500, []), "other.yaml": other})
     try:
         key = ["-y", f"hmac-sha256:{KEY}:{SECRET}"]
         # A zone over 64 KiB: several messages, each signed (kdig verifies every TSIG and fails otherwise).
@@ -101,6 +102,18 @@ def transfers():
         check("IXFR over UDP: the SOA alone", "(1 messages, 1 records)" in out, out[-300:])
         out = kdig(port, *key, f"IXFR={serial}", "lab.example.com")
         check("IXFR at the current serial: the SOA alone", "(1 messages, 1 records)" in out, out[-300:])
+        # A change: IXFR from the old serial is the difference alone (RFC 1995 §4: new SOA, old SOA,
+        # what went, new SOA, what came, new SOA), not the 4,500 records.
+        text = open(f"{tmp}/zones/lab.yaml").read().replace("  ns1 IN A 127.0.0.1\n", "  ns1 IN A 127.0.0.1\n  www IN A 127.0.0.80\n", 1)
+        with open(f"{tmp}/zones/lab.yaml", "w") as f:
+            f.write(text)
+        dnsd.send_signal(1)
+        for _ in range(100):
+            if "127.0.0.80" in kdig(port, "+short", "A", "www.lab.example.com"):
+                break
+            time.sleep(0.05)
+        out = kdig(port, *key, f"IXFR={serial}", "lab.example.com")
+        check("IXFR after a change: the change alone", "(1 messages, 5 records)" in out and "127.0.0.80" in out, out[-400:])
         check("AXFR of a zone without transfer rules: REFUSED", "REFUSED" in kdig(port, *key, "AXFR", "other.example.com"))
         check("transfers logged", "transfer: axfr lab.example.com." in open(log_path).read())
         # A crowd of refused requests is counted, not logged line by line: at most 20 lines a second.
