@@ -75,6 +75,12 @@ std::optional<HostPort> parse_host_port(const std::string& text) {
   return hp;
 }
 
+const TsigKey* DaemonConfig::find_key(const std::string& name) const noexcept {
+  for (const TsigKey& k : tsig_keys)
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
 bool TransferRule::matches(const uint8_t* address, size_t len, const std::string* signed_with) const noexcept {
   if (len != network.size()) return false;
   for (size_t i = 0; i < len; ++i)
@@ -272,11 +278,8 @@ DaemonConfig load_config(const std::string& path) {
       if (!z.zone.empty() && !seen.emplace(lower, z.file).second)
         diags.push_back({{z.file, 0}, "zone '" + z.zone + "' is also defined in " + seen[lower], false});
       for (const std::string& k : z.update_keys)
-        if (std::none_of(cfg.tsig_keys.begin(), cfg.tsig_keys.end(), [&](const TsigKey& t) { return t.name == k; }))
-          diags.push_back({z.update_loc, "update key '" + k + "' is not in tsig_keys of " + path, false});
-      auto known = [&](const std::string& k) {
-        return k.empty() || std::any_of(cfg.tsig_keys.begin(), cfg.tsig_keys.end(), [&](const TsigKey& t) { return t.name == k; });
-      };
+        if (!cfg.find_key(k)) diags.push_back({z.update_loc, "update key '" + k + "' is not in tsig_keys of " + path, false});
+      auto known = [&](const std::string& k) { return k.empty() || cfg.find_key(k); };  // empty: unsigned
       for (const TransferRule& rule : z.transfer_allow)
         if (!known(rule.key)) diags.push_back({rule.loc, "transfer key '" + rule.key + "' is not in tsig_keys of " + path, false});
       for (const NotifyTarget& t : z.notify)

@@ -176,6 +176,9 @@ struct DaemonConfig {
   std::vector<TsigKey> tsig_keys;
   std::vector<ZoneConfig> zones;
   std::vector<Diagnostic> warnings;
+
+  // The key of tsig_keys with this name (absolute, lower case), or null.
+  const TsigKey* find_key(const std::string& name) const noexcept;
 };
 
 // Loads conf/dnsd.yaml and every zone file its globs name (relative to the config's directory).

@@ -125,11 +125,8 @@ void Notifier::send_pending() {
 
 void Notifier::send(Outstanding& o) {
   std::vector<uint8_t> m = notify_message(o.zone, o.id);
-  if (!o.target.key.empty()) {
-    const auto& keys = zones_.config().tsig_keys;
-    const auto key = std::find_if(keys.begin(), keys.end(), [&](const TsigKey& k) { return k.name == o.target.key; });
-    if (key != keys.end()) tsig_sign_request(m, *key, uint64_t(std::time(nullptr)));
-  }
+  if (const TsigKey* key = o.target.key.empty() ? nullptr : zones_.config().find_key(o.target.key))
+    tsig_sign_request(m, *key, uint64_t(std::time(nullptr)));
   const int fd = socket_for(o.to.addr.ss_family);
   if (fd < 0 || sendto(fd, m.data(), m.size(), 0, reinterpret_cast<const sockaddr*>(&o.to.addr), o.to.len) < 0)
     spdlog::debug("notify: {} to {}: send failed", o.zone, o.to.text);
