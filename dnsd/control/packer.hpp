@@ -11,11 +11,16 @@
 #include <vector>
 
 #include "ldns.hpp"
+#include "wire.hpp"
 
 namespace dnsd {
 
 // RFC 3597 §4: only the RFC 1035 types may have names in their RDATA compressed.
 bool compressible_rdata(ldns_rr_type t);
+
+// A reply to `request` (parsed as `q`) with its question when it has one, no records, `rcode`, and
+// our OPT RR when `opt`: refusals and errors from the control thread, and UPDATE replies.
+std::vector<uint8_t> empty_reply(const std::vector<uint8_t>& request, const QueryView& q, uint8_t rcode, bool opt);
 
 class Packer {
  public:

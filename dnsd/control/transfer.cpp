@@ -71,16 +71,6 @@ class TransferWriter {
   std::vector<std::vector<uint8_t>> messages_;
 };
 
-// A reply with the question and no records (a refusal or an error).
-std::vector<uint8_t> empty_reply(const std::vector<uint8_t>& request, const QueryView& q, uint8_t rc) {
-  std::vector<uint8_t> r(request.begin(), request.begin() + long(header_size + q.question_len));
-  r[2] = uint8_t(0x80 | (q.opcode << 3) | (q.rd ? 0x01 : 0));
-  r[3] = rc;
-  put16(r.data() + 4, 1);
-  for (size_t at : {6, 8, 10}) put16(r.data() + at, 0);
-  return r;
-}
-
 // The serial an IXFR request holds: the SOA in its authority section (RFC 1995 §3).
 std::optional<uint32_t> ixfr_serial(const std::vector<uint8_t>& request) {
   ldns_pkt* parsed = nullptr;
@@ -129,9 +119,9 @@ std::vector<std::vector<uint8_t>> TransferService::answer(const std::vector<uint
   auto count = [&](const std::string& kind, const char* result) {
     if (zone) ++counts_["zone=\"" + zk + "\",type=\"" + kind + "\",result=\"" + result + "\""];
   };
-  if (!zone || !served || served->records.empty() || q.qclass != class_in) return {empty_reply(request, q, rcode::refused)};
+  if (!zone || !served || served->records.empty() || q.qclass != class_in) return {empty_reply(request, q, rcode::refused, false)};
   // AXFR is TCP only (RFC 5936 §4.2): a signed one over UDP reaches here, and gets no data either.
-  if (q.qtype == rr_type::axfr && transport == Transport::udp) return {empty_reply(request, q, rcode::notimp)};
+  if (q.qtype == rr_type::axfr && transport == Transport::udp) return {empty_reply(request, q, rcode::notimp, false)};
 
   // transfer.allow: any rule that matches allows (a rule's key must have signed the request).
   const std::string* key = signed_with ? &signed_with->name : nullptr;
@@ -143,7 +133,7 @@ std::vector<std::vector<uint8_t>> TransferService::answer(const std::vector<uint
     if (refusals_logged.allow())
       spdlog::warn("transfer: {} {} from {} refused ({})", type, zk, source_text(source),
                    key ? "key " + *key + " is not allowed" : "unsigned, no rule for this address");
-    return {empty_reply(request, q, rcode::refused)};
+    return {empty_reply(request, q, rcode::refused, false)};
   }
 
   const std::vector<uint32_t> ttls = served_ttls(*served);
@@ -154,7 +144,7 @@ std::vector<std::vector<uint8_t>> TransferService::answer(const std::vector<uint
     const std::optional<uint32_t> have = ixfr_serial(request);
     if (!have) {
       count(type, "formerr");
-      return {empty_reply(request, q, rcode::formerr)};
+      return {empty_reply(request, q, rcode::formerr, false)};
     }
     // Up to date (or newer), or asked over UDP: the SOA alone (RFC 1995 §2, §4); over UDP the
     // secondary then asks again over TCP.

@@ -10,6 +10,7 @@
 #include "ldns.hpp"
 #include "log.hpp"
 #include "names.hpp"
+#include "packer.hpp"
 #include "server.hpp"
 #include "update.hpp"
 
@@ -22,26 +23,6 @@ const char* rcode_text(uint8_t rc) {
   return name ? name : "OTHER";
 }
 
-// A reply with no records but the question (the zone section of an UPDATE) and, when the request
-// had one, our OPT RR.
-std::vector<uint8_t> plain_reply(const std::vector<uint8_t>& msg, const QueryView& q, uint8_t rc) {
-  std::vector<uint8_t> r;
-  r.reserve(header_size + q.question_len + 11);  // one allocation (and no g++ 12 -Warray-bounds false positive)
-  r.resize(header_size);
-  put16(r.data(), q.id);
-  r[2] = uint8_t(0x80 | (q.opcode << 3) | (q.opcode == 0 && q.rd ? 0x01 : 0));
-  r[3] = rc & 0x0F;
-  if (q.has_question) {
-    put16(r.data() + 4, 1);
-    r.insert(r.end(), msg.begin() + header_size, msg.begin() + long(header_size + q.question_len));
-  }
-  if (q.edns) {
-    const uint8_t opt[11] = {0, 0, 41, uint8_t(our_edns_payload >> 8), uint8_t(our_edns_payload), 0, 0, 0, 0, 0, 0};
-    r.insert(r.end(), opt, opt + sizeof opt);
-    put16(r.data() + 10, 1);
-  }
-  return r;
-}
 
 // Refusals of forged or unauthorised UPDATEs: at most 20 log lines a second.
 LogBudget update_log("update", 20);
@@ -90,7 +71,7 @@ std::vector<std::vector<uint8_t>> UpdateService::answer(const std::vector<uint8_
   const TsigKey* key = nullptr;
   if (q.tsig_offset) {
     std::optional<TsigRecord> read = read_tsig(msg.data(), msg.size(), q.tsig_offset, q.tsig_end);
-    if (!read) return {plain_reply(msg, q, rcode::formerr)};
+    if (!read) return {empty_reply(msg, q, rcode::formerr, q.edns)};
     tsig = std::move(*read);
     const TsigVerdict verdict = tsig_verify(zones_.config().tsig_keys, msg.data(), tsig, now);
     const TsigCheck check = verdict.check;
@@ -109,7 +90,7 @@ std::vector<std::vector<uint8_t>> UpdateService::answer(const std::vector<uint8_
                                                            : tsig_error::badtrunc;
       if (update_log.allow())
         spdlog::warn("tsig: {} message refused: {}", q.opcode == opcode_update ? "UPDATE" : "signed", tsig_error_text(error));
-      std::vector<uint8_t> reply = plain_reply(msg, q, rcode::notauth);
+      std::vector<uint8_t> reply = empty_reply(msg, q, rcode::notauth, q.edns);
       tsig_append(reply, key, tsig, error, now);  // key is null for BADKEY and BADSIG: unsigned
       return {reply};
     }
@@ -146,15 +127,15 @@ std::vector<std::vector<uint8_t>> UpdateService::answer(const std::vector<uint8_
     reply.resize(p.verdict == Verdict::reply ? p.size : 0);
     if (!reply.empty() && reply.size() + tsig_size > limit) {
       // No room for the signature: the header and question only, with TC (RFC 8945 §5.3).
-      reply = plain_reply(body, q, uint8_t(reply[3] & 0x0F));
+      reply = empty_reply(body, q, uint8_t(reply[3] & 0x0F), q.edns);
       reply[2] |= 0x04 | 0x02;  // AA, TC
     }
   } else if (q.opcode == opcode_update) {
     const uint8_t rc = update(body, q, key);
     ++results_[rcode_text(rc)];
-    reply = plain_reply(body, q, rc);
+    reply = empty_reply(body, q, rc, q.edns);
   } else {
-    reply = plain_reply(body, q, rcode::notimp);
+    reply = empty_reply(body, q, rcode::notimp, q.edns);
   }
   if (key && !reply.empty()) {
     tsig_append(reply, key, tsig, 0, now);
