@@ -17,6 +17,7 @@
 #include "health_monitor.hpp"
 #include "log.hpp"
 #include "notify.hpp"
+#include "secondary.hpp"
 #include "register.hpp"
 #include "registration_api.hpp"
 #include "served.hpp"
@@ -180,7 +181,8 @@ int cmd_run(const RunOptions& options) {
     if (dnsd::Result<void> bound = server.bind(); !bound) throw std::runtime_error(bound.error().message);
     dnsd::TransferService transfers(zones);
     dnsd::Notifier notifier(loop.base(), zones);
-    dnsd::UpdateService updates(loop.base(), server.handoff(), zones, transfers);
+    dnsd::SecondaryService secondaries(loop.base(), zones);
+    dnsd::UpdateService updates(loop.base(), server.handoff(), zones, transfers, secondaries);
     dnsd::RegistrationApi registrations(zones);
     registrations.set_token(read_token(config.token_file));
     const dnsd::StatusView status(zones, health.table());
@@ -189,7 +191,7 @@ int cmd_run(const RunOptions& options) {
         [&server] { return dnsd::render_prometheus(server.counters()); }, [&loop] { return loop.metrics(); },
         [&zones] { return zones.metrics(); }, [&health] { return health.metrics(); },
         [&updates] { return updates.metrics(); }, [&transfers] { return transfers.metrics(); },
-        [&notifier] { return notifier.metrics(); }, [&http] { return http ? http->metrics() : std::string(); }};
+        [&notifier] { return notifier.metrics(); }, [&secondaries] { return secondaries.metrics(); }, [&http] { return http ? http->metrics() : std::string(); }};
     if (config.control_listen) {
       const dnsd::HostPort hp = *dnsd::parse_host_port(*config.control_listen);
       http.emplace(loop.base(), dnsd::HttpLimits{config.control_max_connections, config.control_max_connections_per_source,

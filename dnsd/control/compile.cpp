@@ -62,6 +62,7 @@ class ZoneCompiler {
     z.apex_text = zr_.apex;
     z.serial = ldns_rdf2native_int32(ldns_rr_rdf(soa.rrs[0], 2));
     z.transfers = zr_.transfers;
+    z.secondary = zr_.secondary;
     z.soa_negative_tail = soa_tail(soa.rrs[0], std::min(ldns_rr_ttl(soa.rrs[0]), zr_.negative_ttl));
     const Zone& zone = snap_.add_zone(std::move(z));
 
@@ -181,7 +182,19 @@ class ZoneCompiler {
 
 }  // namespace
 
-void compile_zone(const ZoneRecords& records, Snapshot& snapshot) { ZoneCompiler(records, snapshot).run(); }
+void compile_zone(const ZoneRecords& records, Snapshot& snapshot) {
+  // A secondary zone without a copy (none transferred yet, or expired): every name in it is SERVFAIL.
+  if (records.secondary && records.records.empty()) {
+    Zone z;
+    z.apex = lower_wire(records.apex);
+    z.apex_text = records.apex;
+    z.secondary = true;
+    z.servfail = true;
+    snapshot.add_zone(std::move(z));
+    return;
+  }
+  ZoneCompiler(records, snapshot).run();
+}
 
 CompiledConfig compile_config(const DaemonConfig& config, StateStore& state, const HealthTable* health) {
   std::vector<Diagnostic> diags;
@@ -213,8 +226,8 @@ CompiledConfig compile_config(const DaemonConfig& config, StateStore& state, con
   const uint32_t now = uint32_t(std::time(nullptr));
   for (size_t i = 0; i < out.zones.size(); ++i) {
     ZoneRecords& zr = out.zones[i];
-    const uint32_t serial = state.serial_for(zr.apex, zone_digest(zr), now);
-    add_soa(zr, config.zones[i], serial);
+    // A secondary's serial is its primary's, in the SOA it transferred.
+    if (!zr.secondary) add_soa(zr, config.zones[i], state.serial_for(zr.apex, zone_digest(zr), now));
     compile_zone(zr, *snap);
   }
   out.snapshot = std::move(snap);

@@ -282,8 +282,10 @@ DaemonConfig load_config(const std::string& path) {
       auto known = [&](const std::string& k) { return k.empty() || cfg.find_key(k); };  // empty: unsigned
       for (const TransferRule& rule : z.transfer_allow)
         if (!known(rule.key)) diags.push_back({rule.loc, "transfer key '" + rule.key + "' is not in tsig_keys of " + path, false});
-      for (const NotifyTarget& t : z.notify)
+      for (const RemoteServer& t : z.notify)
         if (!known(t.key)) diags.push_back({t.loc, "notify key '" + t.key + "' is not in tsig_keys of " + path, false});
+      for (const RemoteServer& p : z.primaries)
+        if (!known(p.key)) diags.push_back({p.loc, "primary key '" + p.key + "' is not in tsig_keys of " + path, false});
     }
   }
   std::vector<Diagnostic> errors;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -89,6 +90,8 @@ struct Soa {
 };
 
 // "127.0.0.1:1053" or "[::1]:1053" -> address and port; nullopt when malformed.
+struct ZoneCopy;  // zone_copy.hpp
+
 struct HostPort {
   std::string address;
   uint16_t port = 0;
@@ -107,8 +110,10 @@ struct TransferRule {
   bool matches(const uint8_t* address, size_t len, const std::string* signed_with) const noexcept;
 };
 
-// transfer.notify: told of every new serial (RFC 1996); NOTIFYs signed with `key` when it is set.
-struct NotifyTarget {
+// Another name server: a transfer.notify target (told of every new serial, RFC 1996; NOTIFYs signed
+// with `key` when it is set) or one of a secondary zone's primaries (SOA queries and transfers signed
+// with `key`; NOTIFYs from it accepted only when signed with it).
+struct RemoteServer {
   HostPort address;
   std::string key;
   SourceLoc loc;
@@ -128,7 +133,15 @@ struct ZoneConfig {
   std::vector<std::string> update_keys;
   SourceLoc update_loc;
   std::vector<TransferRule> transfer_allow;  // empty: every transfer is REFUSED
-  std::vector<NotifyTarget> notify;
+  std::vector<RemoteServer> notify;
+  // A secondary zone: its content is transferred from these (tried in order); it has no soa, ns,
+  // records, clusters or update of its own (docs/ARCHITECTURE.md, "Secondary zones").
+  std::vector<RemoteServer> primaries;
+  bool secondary() const noexcept { return !primaries.empty(); }
+  // Run time, secondary zones: the copy last transferred (null: none yet; the zone answers SERVFAIL)
+  // and whether it expired (SOA expire passed without a successful check: SERVFAIL too).
+  std::shared_ptr<const ZoneCopy> copy;
+  bool expired = false;
   // Run time: records added by DNS UPDATE, as presentation text (applied from the registry).
   std::vector<std::string> dynamic_records;
   SourceLoc loc;

@@ -104,6 +104,21 @@ std::optional<TransferRule> parse_prefix(const std::string& text) {
   return rule;
 }
 
+// A transfer.notify target or a primary: {address: ADDRESS[:PORT] | "[V6]:PORT", key?}, port 53 by default.
+std::optional<RemoteServer> read_remote(ConfigReader& r, const YAML::Node& item, const std::string& what) {
+  if (!r.check_keys(item, what + " entry", {{"address", true}, {"key", false}})) return std::nullopt;
+  const std::string address = r.string(item, "address").value_or("");
+  const std::optional<std::string> named = r.domain(item, "key");
+  std::optional<HostPort> target = parse_host_port(address);
+  if (!target && parse_prefix(address) && address.find('/') == std::string::npos)
+    target = HostPort{address, 53, address.find(':') != std::string::npos};
+  if (!target || target->port == 0) {
+    r.error(item["address"], what + " address '" + address + "' is not ADDRESS, ADDRESS:PORT or [IPV6]:PORT");
+    return std::nullopt;
+  }
+  return RemoteServer{*target, named ? name_key(*named) : "", r.loc(item)};
+}
+
 void read_transfer(ConfigReader& r, const YAML::Node& node, ZoneConfig& z) {
   if (!r.check_keys(node, "transfer", {{"allow", false}, {"notify", false}})) return;
   for (const char* list : {"allow", "notify"}) {
@@ -114,28 +129,20 @@ void read_transfer(ConfigReader& r, const YAML::Node& node, ZoneConfig& z) {
       continue;
     }
     for (const YAML::Node& item : items) {
-      if (!r.check_keys(item, std::string("transfer.") + list + " entry", {{"address", true}, {"key", false}})) continue;
-      const std::string address = r.string(item, "address").value_or("");
-      const std::optional<std::string> named = r.domain(item, "key");
-      const std::string key = named ? name_key(*named) : "";
       if (std::string(list) == "allow") {
+        if (!r.check_keys(item, "transfer.allow entry", {{"address", true}, {"key", false}})) continue;
+        const std::string address = r.string(item, "address").value_or("");
+        const std::optional<std::string> named = r.domain(item, "key");
         std::optional<TransferRule> rule = parse_prefix(address);
         if (!rule) {
           r.error(item["address"], "transfer.allow address '" + address + "' is not an address or ADDRESS/PREFIX (with the host bits zero)");
           continue;
         }
-        rule->key = key;
+        rule->key = named ? name_key(*named) : "";
         rule->loc = r.loc(item);
         z.transfer_allow.push_back(std::move(*rule));
       } else {
-        std::optional<HostPort> target = parse_host_port(address);
-        if (!target && parse_prefix(address) && address.find('/') == std::string::npos)
-          target = HostPort{address, 53, address.find(':') != std::string::npos};
-        if (!target || target->port == 0) {
-          r.error(item["address"], "transfer.notify address '" + address + "' is not ADDRESS, ADDRESS:PORT or [IPV6]:PORT");
-          continue;
-        }
-        z.notify.push_back({*target, key, r.loc(item)});
+        if (std::optional<RemoteServer> target = read_remote(r, item, "transfer.notify")) z.notify.push_back(std::move(*target));
       }
     }
   }
@@ -201,6 +208,19 @@ ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diag
   const YAML::Node root = load_yaml(path, diags);
   if (!root) return z;
   ConfigReader r(path, diags);
+  // A secondary zone's content comes from its primaries: it has no data keys of its own.
+  if (root.IsMap() && root["primaries"]) {
+    if (!r.check_keys(root, "secondary zone file (primaries:)", {{"zone", true}, {"primaries", true}, {"transfer", false}}))
+      return z;
+    z.zone = r.domain(root, "zone").value_or("");
+    const YAML::Node primaries = root["primaries"];
+    if (!primaries.IsSequence() || primaries.size() == 0) r.error(primaries, "primaries must be a list of at least one server");
+    else
+      for (const YAML::Node& item : primaries)
+        if (std::optional<RemoteServer> p = read_remote(r, item, "primaries")) z.primaries.push_back(std::move(*p));
+    if (const YAML::Node transfer = root["transfer"]) read_transfer(r, transfer, z);
+    return z;
+  }
   if (!r.check_keys(root, "zone file", {{"zone", true}, {"ttl", false}, {"soa", true}, {"ns", true},
                                          {"records", false}, {"clusters", false}, {"update", false},
                                          {"transfer", false}}))

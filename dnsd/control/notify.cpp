@@ -2,7 +2,6 @@
 #include "notify.hpp"
 
 #include <netinet/in.h>
-#include <openssl/rand.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include "ldns.hpp"
 #include "log.hpp"
 #include "names.hpp"
+#include "packer.hpp"
 #include "tsig.hpp"
 #include "wire.hpp"
 
@@ -27,12 +27,6 @@ std::string rcode_label(uint8_t rc) {
   std::string out = name ? name : "other";
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return char(std::tolower(c)); });
   return out;
-}
-
-uint16_t random_id() {
-  uint16_t id = 0;
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(&id), sizeof id) != 1) throw std::runtime_error("RAND_bytes failed");
-  return id;
 }
 
 // RFC 1996 §3: opcode NOTIFY, AA, the zone's SOA as the question.
@@ -108,14 +102,14 @@ void Notifier::send_pending() {
     if (!zr || zr->records.empty() || !zc) continue;
     const uint32_t serial = ldns_rdf2native_int32(ldns_rr_rdf(zr->records[0].rr.get(), 2));
     announced_[zk] = serial;
-    for (const NotifyTarget& t : zc->notify) {
+    for (const RemoteServer& t : zc->notify) {
       std::optional<Endpoint> to = make_endpoint(t.address.address, t.address.port);
       if (!to) continue;
       // A newer serial replaces what is still waiting for an answer: the target needs the latest only.
       outstanding_.erase(std::remove_if(outstanding_.begin(), outstanding_.end(),
                                         [&](const Outstanding& o) { return o.zone == zk && o.to.text == to->text; }),
                          outstanding_.end());
-      Outstanding o{zk, t, *to, serial, random_id(), 0, now};
+      Outstanding o{zk, t, *to, serial, random_message_id(), 0, now};
       send(o);
       outstanding_.push_back(std::move(o));
     }

@@ -35,7 +35,7 @@ class Notifier {
  private:
   struct Outstanding {
     std::string zone;  // name_key
-    NotifyTarget target;
+    RemoteServer target;
     Endpoint to;
     uint32_t serial = 0;
     uint16_t id = 0;

@@ -1,12 +1,20 @@
 // Writing DNS messages (see packer.hpp).
 #include "packer.hpp"
 
+#include <openssl/rand.h>
+
 #include <stdexcept>
 
 #include "names.hpp"
 #include "wire.hpp"
 
 namespace dnsd {
+
+uint16_t random_message_id() {
+  uint16_t id = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&id), sizeof id) != 1) throw std::runtime_error("RAND_bytes failed");
+  return id;
+}
 
 bool compressible_rdata(ldns_rr_type t) {
   return t == LDNS_RR_TYPE_NS || t == LDNS_RR_TYPE_CNAME || t == LDNS_RR_TYPE_SOA || t == LDNS_RR_TYPE_PTR ||

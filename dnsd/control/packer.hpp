@@ -20,6 +20,9 @@ bool compressible_rdata(ldns_rr_type t);
 
 // A reply to `request` (parsed as `q`) with its question when it has one, no records, `rcode`, and
 // our OPT RR when `opt`: refusals and errors from the control thread, and UPDATE replies.
+// A random message ID for a request we send (NOTIFY, SOA queries, transfers): RFC 5452 §9.2.
+uint16_t random_message_id();
+
 std::vector<uint8_t> empty_reply(const std::vector<uint8_t>& request, const QueryView& q, uint8_t rcode, bool opt);
 
 class Packer {

@@ -198,13 +198,71 @@ std::string tsig_append_next(std::vector<uint8_t>& message, const TsigKey& key, 
   return mac;
 }
 
-void tsig_sign_request(std::vector<uint8_t>& msg, const TsigKey& key, uint64_t time_signed, uint16_t fudge) {
+std::string tsig_sign_request(std::vector<uint8_t>& msg, const TsigKey& key, uint64_t time_signed, uint16_t fudge) {
   const std::string name = wire_name(key.name);
   const std::string alg = wire_name(key.algorithm + ".");
   const uint16_t id = get16(msg.data());
   const std::string mac =
       hmac(key, std::string(msg.begin(), msg.end()) + variables(name, alg, time_signed, fudge, 0, ""));
   append_rr(msg, tsig_rr(name, alg, time_signed, fudge, mac, id, 0, ""));
+  return mac;
+}
+
+std::optional<std::pair<size_t, size_t>> locate_tsig(const uint8_t* msg, size_t len) {
+  if (len < header_size) return std::nullopt;
+  const size_t qd = get16(msg + 4), rrs = size_t(get16(msg + 6)) + get16(msg + 8) + get16(msg + 10);
+  if (get16(msg + 10) == 0) return std::nullopt;
+  size_t pos = header_size;
+  for (size_t i = 0; i < qd; ++i) {
+    const size_t after = skip_dname(msg, len, pos);  // the offset after the name
+    if (!after || len - after < 4) return std::nullopt;
+    pos = after + 4;
+  }
+  size_t last = 0, last_type = 0;
+  for (size_t i = 0; i < rrs; ++i) {
+    last = pos;
+    const size_t after = skip_dname(msg, len, pos);
+    if (!after || len - after < 10) return std::nullopt;
+    const size_t rdlen = get16(msg + after + 8);
+    if (len - after - 10 < rdlen) return std::nullopt;
+    last_type = get16(msg + after);
+    pos = after + 10 + rdlen;
+  }
+  if (pos != len || last_type != rr_type::tsig) return std::nullopt;
+  return std::make_pair(last, len);
+}
+
+std::string TsigReplyCheck::check(const uint8_t* msg, size_t len, uint64_t now) {
+  ++messages_;
+  const auto at = locate_tsig(msg, len);
+  if (!at) {
+    if (messages_ == 1) return "the reply is not signed";
+    if (++unsigned_count_ > 99) return "more than 99 unsigned messages in a row (RFC 8945 §5.3.1)";
+    unsigned_.append(reinterpret_cast<const char*>(msg), len);
+    return {};
+  }
+  const std::optional<TsigRecord> t = read_tsig(msg, len, at->first, at->second);
+  if (!t) return "a malformed TSIG record";
+  if (t->key != wire_name(key_.name) || t->algorithm != wire_name(key_.algorithm + "."))
+    return "signed with another key or algorithm";
+  if (t->error) return std::string("TSIG error ") + std::to_string(t->error) + " from the server (our key or clock is wrong)";
+  std::string data;
+  put16s(data, uint16_t(prior_mac_.size()));
+  data += prior_mac_ + unsigned_ + unsigned_message(msg, t->offset, t->original_id);
+  if (messages_ == 1) data += variables(t->key, t->algorithm, t->time_signed, t->fudge, t->error, t->other);
+  else {
+    put48(data, t->time_signed);
+    put16s(data, t->fudge);
+  }
+  const std::string expected = hmac(key_, data);
+  if (t->mac.size() != expected.size() || CRYPTO_memcmp(expected.data(), t->mac.data(), expected.size()) != 0)
+    return "bad signature";
+  const uint64_t skew = now > t->time_signed ? now - t->time_signed : t->time_signed - now;
+  if (skew > std::min<uint64_t>(t->fudge, max_fudge_s)) return "signature time outside the fudge (clock skew)";
+  prior_mac_ = t->mac;
+  unsigned_.clear();
+  unsigned_count_ = 0;
+  return {};
 }
 
 }  // namespace dnsd

@@ -85,7 +85,30 @@ std::string tsig_append(std::vector<uint8_t>& reply, const TsigKey* key, const T
 std::string tsig_append_next(std::vector<uint8_t>& message, const TsigKey& key, const TsigRecord& request,
                              const std::string& prior_mac, uint64_t now);
 
-// Signs a request (for `dnsd` tests and tools): appends TSIG with the given time and fudge.
-void tsig_sign_request(std::vector<uint8_t>& msg, const TsigKey& key, uint64_t time_signed, uint16_t fudge = 300);
+// Signs a request (NOTIFY, SOA queries and transfers to primaries, tests): appends TSIG with the given
+// time and fudge. Returns the MAC: the replies are signed over it.
+std::string tsig_sign_request(std::vector<uint8_t>& msg, const TsigKey& key, uint64_t time_signed, uint16_t fudge = 300);
+
+// Verifies the replies to a request we signed (RFC 8945 §5.3.1, §5.4.1): the first reply must be
+// signed, over the request's MAC; each later signed one over the MAC before it, the unsigned
+// messages since (at most 99 in a row) and its timers. A transfer must end with a signed message.
+class TsigReplyCheck {
+ public:
+  TsigReplyCheck(const TsigKey& key, std::string request_mac) : key_(key), prior_mac_(std::move(request_mac)) {}
+  // One whole reply message. "" when it is accepted, else what is wrong.
+  std::string check(const uint8_t* msg, size_t len, uint64_t now);
+  bool last_signed() const noexcept { return unsigned_.empty() && messages_ > 0; }
+
+ private:
+  TsigKey key_;
+  std::string prior_mac_;
+  std::string unsigned_;  // the unsigned messages since the last signed one
+  size_t unsigned_count_ = 0;
+  size_t messages_ = 0;
+};
+
+// The TSIG RR of a whole message (the last RR of its additional section), located: [offset, end).
+// nullopt when the message has none or cannot be walked.
+std::optional<std::pair<size_t, size_t>> locate_tsig(const uint8_t* msg, size_t len);
 
 }  // namespace dnsd

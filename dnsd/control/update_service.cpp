@@ -38,8 +38,9 @@ const char* tsig_error_text(uint16_t error) {
 
 }  // namespace
 
-UpdateService::UpdateService(event_base* base, Mailbox<Handoff>& mailbox, ZoneState& zones, TransferService& transfers)
-    : mailbox_(mailbox), zones_(zones), transfers_(transfers) {
+UpdateService::UpdateService(event_base* base, Mailbox<Handoff>& mailbox, ZoneState& zones, TransferService& transfers,
+                             SecondaryService& secondaries)
+    : mailbox_(mailbox), zones_(zones), transfers_(transfers), secondaries_(secondaries) {
   event_.reset(event_new(
       base, mailbox_.fd(), EV_READ | EV_PERSIST,
       [](evutil_socket_t, short, void* self) { static_cast<UpdateService*>(self)->on_mailbox(); }, this));
@@ -134,6 +135,10 @@ std::vector<std::vector<uint8_t>> UpdateService::answer(const std::vector<uint8_
     const uint8_t rc = update(body, q, key);
     ++results_[rcode_text(rc)];
     reply = empty_reply(body, q, rc, q.edns);
+  } else if (q.opcode == opcode_notify) {
+    // RFC 1996 §4.7: the reply echoes the question, with AA.
+    reply = empty_reply(body, q, secondaries_.notify(q, source, key), q.edns);
+    reply[2] |= 0x04;
   } else {
     reply = empty_reply(body, q, rcode::notimp, q.edns);
   }

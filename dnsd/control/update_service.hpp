@@ -2,7 +2,7 @@
 // TSIG-signed message over (see handoff.hpp) once TSIG keys are configured; this verifies the
 // signature (RFC 8945 §5.2 first: an unverified message is never looked at further), applies UPDATEs
 // through the zone state (RFC 2136 §3), answers signed queries from the snapshot, passes zone transfer
-// requests (signed or not) to the transfer service, and signs replies (every message of a transfer).
+// requests (signed or not) to the transfer service and NOTIFYs to the secondary service, and signs replies (every message of a transfer).
 // Control plane: control thread only (its event base reads the handoff mailbox).
 #pragma once
 
@@ -16,6 +16,7 @@
 #include "handoff.hpp"
 #include "query.hpp"
 #include "raii.hpp"
+#include "secondary.hpp"
 #include "transfer.hpp"
 #include "tsig.hpp"
 #include "wire.hpp"
@@ -26,7 +27,8 @@ namespace dnsd {
 class UpdateService {
  public:
   // Reads `mailbox` on `base` and sends each reply back the way its message came.
-  UpdateService(event_base* base, Mailbox<Handoff>& mailbox, ZoneState& zones, TransferService& transfers);
+  UpdateService(event_base* base, Mailbox<Handoff>& mailbox, ZoneState& zones, TransferService& transfers,
+                SecondaryService& secondaries);
   UpdateService(const UpdateService&) = delete;
   UpdateService& operator=(const UpdateService&) = delete;
 
@@ -45,6 +47,7 @@ class UpdateService {
   Mailbox<Handoff>& mailbox_;
   ZoneState& zones_;
   TransferService& transfers_;
+  SecondaryService& secondaries_;
   EventPtr event_;
   Counters counters_;  // signed queries answered here
   std::map<std::string, uint64_t> results_;  // UPDATEs by rcode name

@@ -14,6 +14,7 @@
 #include "etcd_records.hpp"
 #include "hash.hpp"
 #include "registry.hpp"
+#include "zone_copy.hpp"
 
 namespace dnsd {
 
@@ -173,7 +174,19 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
   out.ttl = z.ttl;
   out.negative_ttl = std::min(z.ttl, z.soa.minimum);
   out.transfers = !z.transfer_allow.empty();
+  out.secondary = z.secondary();
   if (z.zone.empty()) return out;
+  // A secondary zone serves its copy as transferred (checked on arrival: zone_copy.hpp); without one,
+  // or once it has expired, no records (SERVFAIL).
+  if (z.secondary()) {
+    if (!z.copy || z.expired) return out;
+    const ldns_rr* soa = z.copy->rrs.at(0).get();
+    out.ttl = z.copy->soa_field(6);
+    out.negative_ttl = std::min(ldns_rr_ttl(soa), out.ttl);
+    out.records.reserve(z.copy->rrs.size());
+    for (const RrPtr& rr : z.copy->rrs) out.records.push_back({RrPtr(ldns_rr_clone(rr.get())), z.loc, true});
+    return out;
+  }
   RdfPtr origin(ldns_dname_new_frm_str(z.zone.c_str()));
   if (!origin) {
     diags.push_back({z.loc, "zone '" + z.zone + "' is not a valid name", false});

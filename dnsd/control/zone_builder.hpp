@@ -29,6 +29,7 @@ struct ZoneRecords {
   // no healthy member keeps its name so that caches do not learn an NXDOMAIN for it.
   std::vector<std::string> empty_names;
   bool transfers = false;  // the zone has transfer.allow rules
+  bool secondary = false;  // its records are a copy from primaries (no records: none held, or expired)
   // Server SRV names of clusters still below expected_size: NXDOMAIN with the gate's short negative
   // TTL, so that no member bootstraps a cluster from a partial set (seed 000's race).
   std::vector<std::pair<std::string, uint32_t>> gated_names;

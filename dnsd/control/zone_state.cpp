@@ -60,6 +60,23 @@ void ZoneState::start(DaemonConfig config) {
   registry_ = Registry::load(config.state_dir, problems);
   for (const std::string& p : problems) spdlog::error("registry: {}", p);
   log_unplaced(registry_, config);
+  // Secondary zones serve their last copy from the first answer, even while every primary is down;
+  // one whose last check is older than its SOA expire answers SERVFAIL until a check succeeds.
+  const std::time_t now = std::time(nullptr);
+  for (const ZoneConfig& z : config.zones) {
+    if (!z.secondary()) continue;
+    LoadedCopy loaded = load_copy(config.state_dir, z.zone);
+    if (!loaded.problem.empty()) spdlog::error("secondary: {}", loaded.problem);
+    if (!loaded.copy) continue;
+    Held& held = copies_[name_key(z.zone)];
+    held.copy = std::make_shared<const ZoneCopy>(std::move(*loaded.copy));
+    held.checked = loaded.checked;
+    held.expired = loaded.checked && now - loaded.checked > std::time_t(held.copy->expire());
+    spdlog::info("secondary: {} serial {} from {} (last checked {} s ago){}", z.zone, held.copy->serial(),
+                 copy_path(config.state_dir, z.zone), loaded.checked ? now - loaded.checked : -1,
+                 held.expired ? ": expired, SERVFAIL until a primary answers" : "");
+  }
+  apply_copies(config);
   Served served = compile_served(config, registry_, *state_, &health_);
   log_warnings(served.compiled);
   spdlog::info("control: loaded {} zone(s): {}", served.compiled.zones.size(), zone_list(served.compiled));
@@ -70,6 +87,7 @@ void ZoneState::start(DaemonConfig config) {
 
 void ZoneState::reload(DaemonConfig file_config) {
   log_unplaced(registry_, file_config);
+  apply_copies(file_config);
   Served served = compile_served(file_config, registry_, *state_, &health_);
   DaemonConfig next = std::move(served.config);
   log_warnings(served.compiled);
@@ -137,6 +155,64 @@ void ZoneState::republish(const std::string& why) {
   state_->flush();
   report_state_writes();
   spdlog::debug("control: published after {}: {}", why, zones);
+}
+
+void ZoneState::apply_copies(DaemonConfig& config) const {
+  for (ZoneConfig& z : config.zones) {
+    const auto held = copies_.find(name_key(z.zone));
+    z.copy = z.secondary() && held != copies_.end() ? held->second.copy : nullptr;
+    z.expired = z.copy && held->second.expired;
+  }
+}
+
+Result<void> ZoneState::publish_secondary(DaemonConfig candidate) {
+  apply_copies(candidate);
+  CompiledConfig compiled;
+  try {
+    compiled = compile_config(candidate, *state_, &health_);
+  } catch (const ConfigError& e) {
+    return rejected(e.diagnostics().empty() ? e.what() : to_string(e.diagnostics().front()));
+  }
+  publish(std::move(compiled));
+  config_ = std::move(candidate);
+  return {};
+}
+
+Result<void> ZoneState::set_copy(const std::string& zone, std::shared_ptr<const ZoneCopy> copy, std::time_t checked) {
+  const Held before = copies_[zone];
+  copies_[zone] = {copy, checked, false};
+  if (Result<void> done = publish_secondary(config_); !done) {
+    copies_[zone] = before;
+    return done;
+  }
+  return save_copy(config_.state_dir, zone, *copy, checked);
+}
+
+void ZoneState::set_expired(const std::string& zone, bool expired) {
+  const auto held = copies_.find(zone);
+  if (held == copies_.end() || held->second.expired == expired) return;
+  held->second.expired = expired;
+  if (Result<void> done = publish_secondary(config_); !done) spdlog::error("secondary: {}: {}", zone, done.error().message);
+}
+
+Result<void> ZoneState::record_check(const std::string& zone, std::time_t checked) {
+  copies_[zone].checked = checked;
+  return save_check_time(config_.state_dir, zone, checked);
+}
+
+std::shared_ptr<const ZoneCopy> ZoneState::copy(const std::string& zone) const {
+  const auto held = copies_.find(zone);
+  return held == copies_.end() ? nullptr : held->second.copy;
+}
+
+std::time_t ZoneState::last_check(const std::string& zone) const {
+  const auto held = copies_.find(zone);
+  return held == copies_.end() ? 0 : held->second.checked;
+}
+
+bool ZoneState::expired(const std::string& zone) const {
+  const auto held = copies_.find(zone);
+  return held != copies_.end() && held->second.expired;
 }
 
 const ZoneRecords* ZoneState::served(const std::string& zone) const {

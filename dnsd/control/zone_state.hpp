@@ -6,6 +6,7 @@
 
 #include <ctime>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -20,6 +21,7 @@
 #include "result.hpp"
 #include "snapshot.hpp"
 #include "state_store.hpp"
+#include "zone_copy.hpp"
 
 namespace dnsd {
 
@@ -44,6 +46,19 @@ class ZoneState {
   // Recompiles with the current health and publishes (health flips). Throws when compiling fails.
   void republish(const std::string& why);
 
+  // Secondary zones (zone_copy.hpp): start() loads each one's copy kept under state_dir. set_copy
+  // serves a new copy (checked by the caller) and writes it durably with the time of its check;
+  // it is rejected when it cannot be compiled, and served even when it cannot be written (the io
+  // error says so; the file keeps the older copy). set_expired serves SERVFAIL for the zone, or its
+  // copy again; record_check keeps the time of a check that found the copy current.
+  Result<void> set_copy(const std::string& zone, std::shared_ptr<const ZoneCopy> copy, std::time_t checked);
+  void set_expired(const std::string& zone, bool expired);
+  Result<void> record_check(const std::string& zone, std::time_t checked);
+  // The copy a secondary zone holds (null: none) and the time of its last successful check (0: never).
+  std::shared_ptr<const ZoneCopy> copy(const std::string& zone) const;
+  std::time_t last_check(const std::string& zone) const;
+  bool expired(const std::string& zone) const;
+
   // Called after every change of the config (reload, commit), in the order added. A listener's
   // exception is logged and does not undo the change.
   void on_config(ConfigListener listener) { listeners_.push_back(std::move(listener)); }
@@ -63,6 +78,9 @@ class ZoneState {
 
  private:
   void publish(CompiledConfig compiled);
+  void apply_copies(DaemonConfig& config) const;
+  // Compiles `candidate` (the config with one secondary's copy or expiry changed) and publishes it.
+  Result<void> publish_secondary(DaemonConfig candidate);
   void notify();
   void report_state_writes();
 
@@ -73,6 +91,12 @@ class ZoneState {
   Registry registry_;
   std::vector<ZoneRecords> served_;  // the zones of the published snapshot
   std::set<std::string> set_aside_;  // registry entries not served (Registry::origin)
+  struct Held {                       // a secondary zone's copy, by name_key
+    std::shared_ptr<const ZoneCopy> copy;
+    std::time_t checked = 0;
+    bool expired = false;
+  };
+  std::map<std::string, Held> copies_;
   std::string state_write_error_;    // the serials write failure last logged ("" = none)
   std::time_t published_at_ = 0;
   std::vector<ConfigListener> listeners_;

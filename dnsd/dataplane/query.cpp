@@ -243,8 +243,16 @@ Processed query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, ui
   }
   // No TSIG keys are configured, so every signed message names a key we do not know.
   if (q.tsig_offset) return sent(badkey_reply(r, pkt, len, q, c));
-  // Every zone served here is a primary: a NOTIFY (RFC 1996) is for secondaries, so it is refused.
-  if (q.opcode == opcode_notify) return sent(error_reply(r, pkt, q, rcode::refused, true, c));
+  // A NOTIFY (RFC 1996) for a secondary zone goes to the control thread, which knows its primaries;
+  // for anything else it is refused.
+  if (q.opcode == opcode_notify) {
+    const Zone* zone = snap ? snap->find_zone({reinterpret_cast<const char*>(q.lname), q.qname_len}) : nullptr;
+    if (!q.has_question || !zone || !zone->secondary || zone->apex.size() != q.qname_len)
+      return sent(error_reply(r, pkt, q, rcode::refused, true, c));
+    bump(c.handed_over);
+    rc.kind = ResponseClass::none;
+    return {Verdict::hand_over, 0};
+  }
   // Only QUERY is implemented: UPDATE without keys and the rest get NOTIMP, never NOERROR.
   if (q.opcode != 0) return sent(error_reply(r, pkt, q, rcode::notimp, true, c));
   // OPT is a pseudo-type: asking for it is malformed.
@@ -259,6 +267,7 @@ Processed query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, ui
     const std::string_view name{reinterpret_cast<const char*>(q.lname), q.qname_len};
     const Zone* zone = snap->find_zone(name);
     if (!zone || zone->apex != name || !zone->transfers) return sent(error_reply(r, pkt, q, rcode::refused, true, c));
+    if (zone->servfail) return sent(error_reply(r, pkt, q, rcode::servfail, true, c));
     if (q.qtype == rr_type::axfr && transport == Transport::udp) return sent(error_reply(r, pkt, q, rcode::notimp, true, c));
     bump(c.handed_over);
     rc.kind = ResponseClass::none;
@@ -266,6 +275,8 @@ Processed query_process(const Snapshot* snap, const uint8_t* pkt, size_t len, ui
   }
 
   const Snapshot::Hit hit = snap->lookup({reinterpret_cast<const char*>(q.lname), q.qname_len}, q.qtype);
+  // A secondary zone with no copy to serve (none yet, or expired): SERVFAIL, as Knot and NSD answer.
+  if (hit.zone && hit.zone->servfail) return sent(error_reply(r, pkt, q, rcode::servfail, true, c));
   const bool classify = context && context->classify;
   if (hit.kind == Snapshot::Kind::answer)
     rc = {ResponseClass::answer, classify ? fnv1a(q.lname, q.qname_len, fnv_basis ^ q.qtype) : 0};

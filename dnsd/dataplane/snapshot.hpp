@@ -36,6 +36,8 @@ struct Zone {
   std::string apex_text;  // as configured, for logs
   uint32_t serial = 0;
   bool transfers = false;  // transfer.allow has rules: AXFR/IXFR go to the control thread
+  bool secondary = false;  // its records come from primaries: NOTIFY goes to the control thread
+  bool servfail = false;   // a secondary without a copy (none yet, or expired): every name SERVFAIL
   // The zone's SOA RR after its owner name (type, class, negative TTL, rdlen, uncompressed rdata):
   // negative answers write a pointer to the apex inside the question, then these bytes (RFC 2308 §3).
   std::vector<uint8_t> soa_negative_tail;
