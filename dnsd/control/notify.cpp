@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cctype>
 #include <ctime>
 #include <stdexcept>
@@ -129,10 +131,24 @@ void Notifier::send(Outstanding& o) {
   ++o.sent;
 }
 
+Fd outgoing_socket(const DaemonConfig& config, int family, int type) {
+  Fd fd(::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return fd;
+  for (const std::string& listen : config.listen) {
+    const std::optional<HostPort> hp = parse_host_port(listen);
+    const std::optional<Endpoint> ep = hp ? make_endpoint(hp->address, 0) : std::nullopt;
+    if (!ep || ep->addr.ss_family != family) continue;
+    if (!is_wildcard(*ep) && ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ep->addr), ep->len) != 0)
+      spdlog::warn("cannot send from {}: {}", ep->text, std::strerror(errno));
+    break;
+  }
+  return fd;
+}
+
 int Notifier::socket_for(int family) {
   Fd& fd = family == AF_INET6 ? v6_ : v4_;
   if (fd) return fd.get();
-  fd = Fd(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  fd = outgoing_socket(zones_.config(), family, SOCK_DGRAM);
   if (!fd) return -1;
   EventPtr& ev = family == AF_INET6 ? v6_event_ : v4_event_;
   ev.reset(event_new(

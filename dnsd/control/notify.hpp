@@ -19,6 +19,12 @@
 
 namespace dnsd {
 
+// A socket (nonblocking) for requests to other name servers: NOTIFYs, and a secondary's SOA queries and
+// transfers. It leaves from the first listen address of its family when that is a specific address
+// (not 0.0.0.0 or [::]): the address the other server knows us by and names in its ACL, as Knot's
+// `via` and BIND's notify-source set it. Invalid Fd on failure.
+Fd outgoing_socket(const DaemonConfig& config, int family, int type);
+
 class Notifier {
  public:
   static constexpr std::chrono::milliseconds delay{20};

@@ -12,6 +12,7 @@
 #include "ldns.hpp"
 #include "log.hpp"
 #include "names.hpp"
+#include "notify.hpp"
 #include "packer.hpp"
 #include "transfer_in.hpp"
 #include "zone_copy.hpp"
@@ -78,8 +79,11 @@ class SecondaryService::Check {
         }
         key_used_ = *k;
       }
-      bev_.reset(bufferevent_socket_new(owner_.base_, -1, BEV_OPT_CLOSE_ON_FREE));
+      Fd fd = outgoing_socket(owner_.zones_.config(), to->addr.ss_family, SOCK_STREAM);
+      if (!fd) throw std::runtime_error("cannot create a socket");
+      bev_.reset(bufferevent_socket_new(owner_.base_, fd.get(), BEV_OPT_CLOSE_ON_FREE));
       if (!bev_) throw std::runtime_error("cannot create a connection");
+      fd.release();  // the connection owns it now
       bufferevent_setcb(
           bev_.get(), [](bufferevent*, void* self) { static_cast<Check*>(self)->on_read(); }, nullptr,
           [](bufferevent*, short what, void* self) { static_cast<Check*>(self)->on_event(what); }, this);

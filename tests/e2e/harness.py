@@ -146,11 +146,16 @@ class Harness:
         return problems
 
     # --- dnsd -----------------------------------------------------------------------------------
-    def start_dnsd(self, zone_yaml, listen="127.0.0.1:53", name="dnsd", control=None, token_file=None, extra_conf=""):
-        os.makedirs(self.path("zones"), exist_ok=True)
-        with open(self.path("zones", "zone.yaml"), "w") as f:
-            f.write(zone_yaml)
-        conf = self.path("dnsd.yaml")
+    def start_dnsd(self, zone_yaml, listen="127.0.0.1:53", name="dnsd", control=None, token_file=None, extra_conf="",
+                   extra_zones=None):
+        """dnsd serving zone_yaml (and extra_zones: {file name: YAML}); a second one has its own
+        directory (its name). Returns once it answers the first zone's SOA with NOERROR."""
+        base = self.path() if name == "dnsd" else self.path(name)
+        os.makedirs(os.path.join(base, "zones"), exist_ok=True)
+        for file, text in {"zone.yaml": zone_yaml, **(extra_zones or {})}.items():
+            with open(os.path.join(base, "zones", file), "w") as f:
+                f.write(text)
+        conf = os.path.join(base, "dnsd.yaml")
         with open(conf, "w") as f:
             f.write(f'listen: ["{listen}"]\nzones: ["zones/*.yaml"]\nstate_dir: state\nworkers: 1\n')
             if control:
@@ -162,7 +167,7 @@ class Harness:
 
         def answering():
             assert proc.alive(), "dnsd exited:\n" + proc.log()
-            return self.dig(host.strip("[]"), int(port), "SOA", zone_name(zone_yaml))
+            return self.dig(host.strip("[]"), int(port), "SOA", zone_name(zone_yaml))  # "" until NOERROR
         wait_until("dnsd to answer", answering, 10)
         return proc
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Two or more name servers: dnsd as the primary of real secondaries (Knot DNS, NSD, BIND 9), each
-started here inside a private network namespace, fed by AXFR/IXFR with TSIG and told by NOTIFY.
+"""Two or more name servers, each started here inside a private network namespace: dnsd as the primary
+of real secondaries (Knot DNS, NSD, BIND 9), fed by AXFR/IXFR with TSIG and told by NOTIFY; dnsd as the
+secondary of Knot and of BIND; etcd bootstrapping through a dnsd secondary of a hidden dnsd primary.
 Usage: transfers.py SCENARIO --dnsd PATH   (ctest runs one scenario per test)."""
 import json
 import subprocess
@@ -9,6 +10,7 @@ import time
 import urllib.request
 
 from harness import main, wait_until, zone_yaml
+from run import expected, members, start_members
 
 ZONE = "lab.example.com"
 KEY = "xfr-key"
@@ -137,14 +139,14 @@ SECONDARIES = {"knot": "127.0.0.2", "nsd": "127.0.0.3", "bind": "127.0.0.4"}
 STARTERS = {"knot": start_knot, "nsd": start_nsd, "bind": start_bind}
 
 
-def serial(h, ip):
-    out = h.dig(ip, 53, "SOA", ZONE)
+def serial(h, ip, zone=ZONE):
+    out = h.dig(ip, 53, "SOA", zone)
     return int(out.split()[2]) if out else None
 
 
-def axfr(ip, key=True, source=None):
+def axfr(ip, key=True, source=None, zone=ZONE):
     """The zone as kdig transfers it from ip: sorted RR lines (TSIG left out), or (rcode, []) on error."""
-    argv = ["kdig", f"@{ip}", "-p", "53", "AXFR", ZONE, "+timeout=2", "+retry=0"]
+    argv = ["kdig", f"@{ip}", "-p", "53", "AXFR", zone, "+timeout=2", "+retry=0"]
     if key:
         argv += ["-y", f"hmac-sha256:{KEY}:{SECRET}" if key is True else key]
     if source:
@@ -156,9 +158,9 @@ def axfr(ip, key=True, source=None):
     return error, rrs
 
 
-def put_member(member, host, address):
+def put_member(member, host, address, control=f"{PRIMARY}:8053"):
     body = json.dumps({"host": host, "addresses": [address]}).encode()
-    req = urllib.request.Request(f"http://{PRIMARY}:8053/v1/zones/{ZONE}/clusters/c1/members/{member}", data=body,
+    req = urllib.request.Request(f"http://{control}/v1/zones/{ZONE}/clusters/c1/members/{member}", data=body,
                                  method="PUT", headers={"Authorization": f"Bearer {TOKEN}",
                                                         "Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=5) as r:
@@ -236,11 +238,188 @@ def knot_nsd_bind_secondaries(h):
     print("primary killed: all secondaries still answer")
 
 
-def nsupdate(h, line):
-    script = f"server {PRIMARY} 53\nkey hmac-sha256:{KEY} {SECRET}\nzone {ZONE}\n{line}\nsend\n"
+def nsupdate(h, line, server=PRIMARY, zone=ZONE):
+    script = f"server {server} 53\nkey hmac-sha256:{KEY} {SECRET}\nzone {zone}\n{line}\nsend\n"
     r = subprocess.run(["nsupdate"], input=script, capture_output=True, text=True, timeout=20)
     assert r.returncode == 0, f"nsupdate: {r.stdout} {r.stderr}"
 
 
+# --- dnsd as a secondary ----------------------------------------------------------------------------
+KNOT_ZONE, BIND_ZONE = "k.example.com", "b.example.com"
+KNOT_IP, BIND_IP = "127.0.0.2", "127.0.0.3"
+
+
+def zone_file(zone, ip):
+    """An RFC 1035 zone with an etcd cluster's records, as Knot and BIND load it."""
+    return (f"$ORIGIN {zone}.\n$TTL 60\n@ SOA ns1 hostmaster 1 3600 600 86400 30\n@ NS ns1\nns1 A {ip}\n"
+            + "".join(f"_etcd-server-ssl._tcp SRV 0 0 2380 etcd-{i}\netcd-{i} A 127.0.1.{i}\n" for i in range(1, 4))
+            + "www A 192.0.2.80\nwww AAAA 2001:db8::80\ntxt TXT \"hello\" \"world\"\n")
+
+
+def start_knot_primary(h):
+    d = h.path("knot")
+    subprocess.run(["mkdir", "-p", d], check=True)
+    with open(f"{d}/{KNOT_ZONE}.zone", "w") as f:
+        f.write(zone_file(KNOT_ZONE, KNOT_IP))
+    conf = f"""server:
+    rundir: {d}
+    listen: {KNOT_IP}@53
+control:
+    listen: {d}/knot.sock
+database:
+    storage: {d}
+key:
+  - id: {KEY}
+    algorithm: hmac-sha256
+    secret: {SECRET}
+remote:
+  - id: dnsd
+    address: {PRIMARY}@53
+    via: {KNOT_IP}
+    key: {KEY}
+acl:
+  - id: transfer_to_dnsd
+    address: 127.0.0.0/8
+    key: {KEY}
+    action: transfer
+zone:
+  - domain: {KNOT_ZONE}
+    storage: {d}
+    file: {d}/{KNOT_ZONE}.zone
+    notify: dnsd
+    acl: [transfer_to_dnsd]
+    zonefile-sync: -1
+"""
+    with open(f"{d}/knot.conf", "w") as f:
+        f.write(conf)
+    proc = h.spawn("knotd-primary", ["knotd", "-c", f"{d}/knot.conf"])
+    wait_until("Knot to serve its zone", lambda: serial(h, KNOT_IP, KNOT_ZONE) == 1, 15)
+    return proc, d
+
+
+def start_bind_primary(h):
+    d = h.path("bind")
+    subprocess.run(["mkdir", "-p", d], check=True)
+    with open(f"{d}/{BIND_ZONE}.db", "w") as f:
+        f.write(zone_file(BIND_ZONE, BIND_IP))
+    conf = f"""options {{
+    directory "{d}";
+    pid-file "{d}/named.pid";
+    listen-on port 53 {{ {BIND_IP}; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    notify explicit;
+    notify-delay 0;
+    notify-source {BIND_IP};
+    transfer-source {BIND_IP};
+    query-source address {BIND_IP};
+}};
+controls {{ }};
+key "{KEY}" {{ algorithm hmac-sha256; secret "{SECRET}"; }};
+zone "{BIND_ZONE}" {{
+    type primary;
+    file "{d}/{BIND_ZONE}.db";
+    also-notify {{ {PRIMARY} key {KEY}; }};
+    allow-transfer {{ key {KEY}; }};
+    allow-update {{ key {KEY}; }};
+}};
+"""
+    with open(f"{d}/named.conf", "w") as f:
+        f.write(conf)
+    proc = h.spawn("named-primary", ["named", "-g", "-c", f"{d}/named.conf", "-u", "root"])
+    wait_until("BIND to serve its zone", lambda: serial(h, BIND_IP, BIND_ZONE) == 1, 15)
+    return proc, d
+
+
+def secondary_zone(zone, ip):
+    return (f"zone: {zone}\nprimaries:\n  - {{ address: \"{ip}:53\", key: {KEY} }}\n"
+            f"transfer:\n  allow:\n    - {{ address: 127.0.0.0/8, key: {KEY} }}\n")
+
+
+def dnsd_secondary_of_knot_and_bind(h):
+    """dnsd as the secondary of Knot (one zone) and BIND (another), with TSIG both ways: it holds each
+    primary's serial and an AXFR equal to the primary's; a change on each (knotc, nsupdate) reaches it
+    by NOTIFY and IXFR (milliseconds printed); with both primaries killed, and after a restart of dnsd,
+    it still answers from its copies."""
+    for ip in (KNOT_IP, BIND_IP):
+        subprocess.run(["ip", "addr", "add", f"{ip}/8", "dev", "lo"], check=False, capture_output=True)
+    knot, knot_dir = start_knot_primary(h)
+    bind, _ = start_bind_primary(h)
+    dnsd = h.start_dnsd(secondary_zone(KNOT_ZONE, KNOT_IP), extra_conf=DNSD_KEYS,
+                        extra_zones={"b.yaml": secondary_zone(BIND_ZONE, BIND_IP)})
+    wait_until("dnsd to hold the BIND zone", lambda: serial(h, PRIMARY, BIND_ZONE) == 1, 15)
+    for zone, ip in ((KNOT_ZONE, KNOT_IP), (BIND_ZONE, BIND_IP)):
+        error, want = axfr(ip, zone=zone)
+        assert error is None and len(want) > 10, f"{zone} from its primary: {error} {want}"
+        error, got = axfr(PRIMARY, zone=zone)
+        assert got == want, f"dnsd's AXFR of {zone} differs from its primary's:\n{got}\n!=\n{want}"
+        print(f"{zone}: dnsd's AXFR equals its primary's ({len(want)} records)")
+
+    changes = (
+        (KNOT_ZONE, "knotc", lambda: knotc(knot_dir, "zone-begin", KNOT_ZONE) and
+         knotc(knot_dir, "zone-set", KNOT_ZONE, "new", "60", "A", "192.0.2.81") and knotc(knot_dir, "zone-commit", KNOT_ZONE)),
+        (BIND_ZONE, "nsupdate", lambda: nsupdate(h, f"update add new.{BIND_ZONE} 60 A 192.0.2.81", server=BIND_IP, zone=BIND_ZONE)),
+    )
+    for zone, how, act in changes:
+        started = time.monotonic()
+        act()
+        wait_until(f"the change on {zone} on dnsd", lambda zone=zone: h.dig(PRIMARY, 53, "A", f"new.{zone}") == "192.0.2.81",
+                   15, 0.005)
+        print(f"{zone}: a change by {how} visible on dnsd after {(time.monotonic() - started) * 1000:.0f} ms")
+        error, want = axfr(KNOT_IP if zone == KNOT_ZONE else BIND_IP, zone=zone)
+        error2, got = axfr(PRIMARY, zone=zone)
+        assert got == want, f"after the change, dnsd's AXFR of {zone} differs:\n{got}\n!=\n{want}"
+    assert dnsd.log().count(" by ixfr:") >= 2, "the changes were not transferred incrementally:\n" + dnsd.log()[-2000:]
+    print("both changes came by IXFR")
+
+    held = {z: serial(h, PRIMARY, z) for z in (KNOT_ZONE, BIND_ZONE)}
+    knot.stop(sig=9)
+    bind.stop(sig=9)
+    dnsd.stop()
+    h.procs.remove(dnsd)
+    h.start_dnsd(secondary_zone(KNOT_ZONE, KNOT_IP), extra_conf=DNSD_KEYS,
+                 extra_zones={"b.yaml": secondary_zone(BIND_ZONE, BIND_IP)})
+    for zone, s in held.items():
+        assert serial(h, PRIMARY, zone) == s, f"{zone}: restarted with its primary down, dnsd lost its copy"
+        assert h.dig(PRIMARY, 53, "A", f"new.{zone}") == "192.0.2.81"
+    print("primaries killed and dnsd restarted: it answers both zones from its copies")
+
+
+def knotc(d, *args):
+    r = subprocess.run(["knotc", "-s", f"{d}/knot.sock", *args], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, f"knotc {args}: {r.stdout} {r.stderr}"
+    return True
+
+
+def etcd_through_secondary(h):
+    """A hidden dnsd primary (127.0.0.53) owns registrations; etcd's resolver points at a dnsd secondary
+    (127.0.0.1) fed by NOTIFY and IXFR. Three members registered on the primary bootstrap through the
+    secondary, and the secondary's AXFR equals the primary's."""
+    hidden = "127.0.0.53"
+    subprocess.run(["ip", "addr", "add", f"{hidden}/8", "dev", "lo"], check=False, capture_output=True)
+    with open(h.path("token"), "w") as f:
+        f.write(TOKEN + "\n")
+    mems = members("c1", 3, lambda i: f"127.0.1.{i}")
+    text = zone_yaml(ZONE, [("c1", True, [])], extra={"c1": ["registration: true", "expected_size: 3"]})
+    text += (f"transfer:\n  allow:\n    - {{ address: 127.0.0.0/8, key: {KEY} }}\n"
+             f"  notify:\n    - {{ address: \"{PRIMARY}:53\", key: {KEY} }}\n")
+    h.start_dnsd(text, listen=f"{hidden}:53", name="primary", control=f"{hidden}:8053", token_file=h.path("token"),
+                 extra_conf=DNSD_KEYS)
+    h.start_dnsd(secondary_zone(ZONE, hidden), extra_conf=DNSD_KEYS)
+    for name, host, ip in mems:
+        put_member(name, host, ip, control=f"{hidden}:8053")
+    want = serial(h, hidden)
+    wait_until("the secondary to hold the primary's serial", lambda: serial(h, PRIMARY) == want, 15, 0.05)
+    start_members(h, "c1", mems)
+    h.assert_cluster(ZONE, "c1", expected(mems))
+    error, got = axfr(PRIMARY, source="127.0.0.1")
+    error2, primary_rrs = axfr(hidden, source="127.0.0.1")
+    assert got == primary_rrs and len(got) > 10, f"the secondary's AXFR differs from the primary's:\n{got}\n{primary_rrs}"
+    print("etcd bootstrapped through the secondary; its AXFR equals the hidden primary's")
+
+
 if __name__ == "__main__":
-    sys.exit(main({"knot_nsd_bind_secondaries": knot_nsd_bind_secondaries}))
+    sys.exit(main({"knot_nsd_bind_secondaries": knot_nsd_bind_secondaries,
+                   "dnsd_secondary_of_knot_and_bind": dnsd_secondary_of_knot_and_bind,
+                   "etcd_through_secondary": etcd_through_secondary}))
