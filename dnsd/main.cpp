@@ -18,6 +18,7 @@
 #include "log.hpp"
 #include "notify.hpp"
 #include "secondary.hpp"
+#include "zone_copy.hpp"
 #include "register.hpp"
 #include "registration_api.hpp"
 #include "served.hpp"
@@ -79,6 +80,12 @@ int cmd_check(const std::string& path) {
     std::vector<std::string> problems;
     const dnsd::Registry registry = dnsd::Registry::load(cfg.state_dir, problems);
     for (const std::string& p : problems) std::cerr << "registry: " << p << "\n";
+    // Secondary zones: the copy each one holds (none yet is fine: it is transferred at the start).
+    for (auto& [zone, loaded] : dnsd::load_copies(cfg)) {
+      if (!loaded.problem.empty()) std::cerr << "secondary: " << loaded.problem << "\n";
+      for (dnsd::ZoneConfig& z : cfg.zones)
+        if (loaded.copy && dnsd::name_key(z.zone) == zone) z.copy = std::make_shared<const dnsd::ZoneCopy>(std::move(*loaded.copy));
+    }
     const dnsd::Served served = dnsd::compile_served(cfg, registry, state);
     for (const auto& w : served.compiled.warnings) std::cerr << dnsd::to_string(w) << "\n";
     for (const auto& z : served.compiled.zones) std::cout << dnsd::zone_text(z) << "\n";

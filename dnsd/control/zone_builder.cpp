@@ -361,7 +361,10 @@ void add_soa(ZoneRecords& zr, const ZoneConfig& z, uint32_t serial) {
 }
 
 std::string zone_text(const ZoneRecords& zr) {
-  std::string out = "; zone " + zr.apex + "\n";
+  std::string out = "; zone " + zr.apex +
+                    (!zr.secondary           ? ""
+                     : zr.records.empty() ? " (secondary: no copy held, or expired; SERVFAIL until a transfer)"
+                                          : " (secondary: the copy held)") + "\n";
   for (const Record& rec : zr.records) out += take_ldns_string(ldns_rr2str(rec.rr.get()));
   return out;
 }

@@ -231,4 +231,13 @@ LoadedCopy load_copy(const std::string& state_dir, const std::string& zone) {
   return out;
 }
 
+std::map<std::string, LoadedCopy> load_copies(const DaemonConfig& config) {
+  std::map<std::string, LoadedCopy> out;
+  for (const ZoneConfig& z : config.zones)
+    if (z.secondary())
+      if (LoadedCopy loaded = load_copy(config.state_dir, z.zone); loaded.copy || !loaded.problem.empty())
+        out.emplace(name_key(z.zone), std::move(loaded));
+  return out;
+}
+
 }  // namespace dnsd

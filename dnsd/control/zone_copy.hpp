@@ -7,10 +7,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "config.hpp"
 #include "ldns.hpp"
 #include "result.hpp"
 
@@ -62,6 +64,10 @@ struct LoadedCopy {
 };
 // Reads the copy kept for `zone` and checks it again as untrusted (a damaged file is never served).
 LoadedCopy load_copy(const std::string& state_dir, const std::string& zone);
+
+// Every secondary zone's copy kept under the config's state_dir, by name_key (zones without one are
+// left out; a damaged one is there with its problem and no copy).
+std::map<std::string, LoadedCopy> load_copies(const DaemonConfig& config);
 
 // The bytes of a copy file, and back: "" and the records in `copy`, or what is wrong with them
 // (exposed for the fuzz target; the records still need check_copy).

@@ -63,17 +63,15 @@ void ZoneState::start(DaemonConfig config) {
   // Secondary zones serve their last copy from the first answer, even while every primary is down;
   // one whose last check is older than its SOA expire answers SERVFAIL until a check succeeds.
   const std::time_t now = std::time(nullptr);
-  for (const ZoneConfig& z : config.zones) {
-    if (!z.secondary()) continue;
-    LoadedCopy loaded = load_copy(config.state_dir, z.zone);
+  for (auto& [zone, loaded] : load_copies(config)) {
     if (!loaded.problem.empty()) spdlog::error("secondary: {}", loaded.problem);
     if (!loaded.copy) continue;
-    Held& held = copies_[name_key(z.zone)];
+    Held& held = copies_[zone];
     held.copy = std::make_shared<const ZoneCopy>(std::move(*loaded.copy));
     held.checked = loaded.checked;
     held.expired = loaded.checked && now - loaded.checked > std::time_t(held.copy->expire());
-    spdlog::info("secondary: {} serial {} from {} (last checked {} s ago){}", z.zone, held.copy->serial(),
-                 copy_path(config.state_dir, z.zone), loaded.checked ? now - loaded.checked : -1,
+    spdlog::info("secondary: {} serial {} from {} (last checked {} s ago){}", zone, held.copy->serial(),
+                 copy_path(config.state_dir, zone), loaded.checked ? now - loaded.checked : -1,
                  held.expired ? ": expired, SERVFAIL until a primary answers" : "");
   }
   apply_copies(config);

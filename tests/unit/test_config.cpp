@@ -122,6 +122,13 @@ TEST_CASE("zone file errors carry file:line", "[config]") {
       {"a notify target with a bad port", head + "transfer:\n  notify:\n    - { address: \"127.0.0.1:99999\" }\n",
        "lab.yaml:8: transfer.notify address '127.0.0.1:99999' is not ADDRESS, ADDRESS:PORT or [IPV6]:PORT"},
       {"an unknown key in transfer", head + "transfer:\n  allow: []\n  deny: []\n", "lab.yaml:8: unknown key 'deny' in transfer"},
+      {"a secondary zone with data of its own", "zone: lab.example.com\nprimaries:\n  - { address: 127.0.0.1 }\nns: [ns1.lab.example.com]\n",
+       "lab.yaml:4: unknown key 'ns' in secondary zone file (primaries:)"},
+      {"a secondary zone without primaries", "zone: lab.example.com\nprimaries: []\n", "lab.yaml:2: primaries must be a list of at least one server"},
+      {"a primary that is no address", "zone: lab.example.com\nprimaries:\n  - { address: ns1.example.org }\n",
+       "lab.yaml:3: primaries address 'ns1.example.org' is not ADDRESS, ADDRESS:PORT or [IPV6]:PORT"},
+      {"a primary key not in tsig_keys", "zone: lab.example.com\nprimaries:\n  - { address: \"[::1]:5300\", key: nokey }\n",
+       "lab.yaml:3: primary key 'nokey.' is not in tsig_keys"},
   };
   for (const Row& row : rows) {
     INFO(row.what);
