@@ -12,6 +12,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "json.hpp"
 #include "ldns.hpp"
 #include "log.hpp"
 #include "names.hpp"
@@ -180,6 +181,26 @@ void Notifier::on_reply(int fd) {
 
 void Notifier::result(const Outstanding& o, const std::string& what) {
   ++results_["zone=\"" + o.zone + "\",target=\"" + o.to.text + "\",result=\"" + what + "\""];
+  last_result_[{o.zone, o.to.text}] = {o.serial, what};
+}
+
+std::string Notifier::status_json(const std::string& zone) const {
+  const std::string zk = name_key(zone);
+  const ZoneConfig* zc = zones_.zone_config(wire_name(zk));
+  if (!zc || zc->notify.empty()) return {};
+  std::string out;
+  for (const RemoteServer& t : zc->notify) {
+    const std::optional<Endpoint> to = make_endpoint(t.address.address, t.address.port);
+    if (!to) continue;
+    const bool waiting = std::any_of(outstanding_.begin(), outstanding_.end(),
+                                     [&](const Outstanding& o) { return o.zone == zk && o.to.text == to->text; });
+    const auto last = last_result_.find({zk, to->text});
+    out += std::string(out.empty() ? "" : ",") + "{\"target\":" + json_quote(to->text) + ",\"waiting\":" +
+           (waiting ? "true" : "false") + ",\"last_serial\":" +
+           (last == last_result_.end() ? "null" : std::to_string(last->second.first)) +
+           ",\"last_result\":" + json_quote(last == last_result_.end() ? "" : last->second.second) + "}";
+  }
+  return "\"notify\":[" + out + "]";
 }
 
 std::string Notifier::metrics() const {

@@ -37,6 +37,9 @@ class Notifier {
   Notifier& operator=(const Notifier&) = delete;
 
   std::string metrics() const;
+  // For /v1/zones: each NOTIFY target of the zone with the serial last announced and whether that
+  // NOTIFY still waits for an answer, as a JSON object member ("" when the zone has no targets).
+  std::string status_json(const std::string& zone) const;
 
  private:
   struct Outstanding {
@@ -67,6 +70,7 @@ class Notifier {
   EventPtr v4_event_, v6_event_, timer_;
   std::map<std::string, uint64_t> sent_;     // by zone: messages sent, retries included
   std::map<std::string, uint64_t> results_;  // by zone, target and result (answered, timeout, an rcode)
+  std::map<std::pair<std::string, std::string>, std::pair<uint32_t, std::string>> last_result_;  // (zone, target) -> serial, result
 };
 
 }  // namespace dnsd

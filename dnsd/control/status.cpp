@@ -47,8 +47,11 @@ HttpReply StatusView::handle(const HttpRequest& request) const {
                   ",\"probed\":" + (c.health ? "true" : "false") + ",\"healthy\":" + std::to_string(healthy) +
                   ",\"members\":[" + members + "]}";
     }
+    std::string more;
+    for (const Details& details : details_)
+      if (std::string d = details(z.zone); !d.empty()) more += "," + d;
     zones += std::string(zones.empty() ? "" : ",") + "{\"zone\":" + json_quote(z.zone) +
-             ",\"serial\":" + std::to_string(serial) + ",\"clusters\":[" + clusters + "]}";
+             ",\"serial\":" + std::to_string(serial) + ",\"clusters\":[" + clusters + "]" + more + "}";
   }
   if (wanted.empty()) return {200, "{\"zones\":[" + zones + "]}\n"};
   if (!found) return http_error(404, "no such zone");

@@ -5,6 +5,7 @@ has a key, are REFUSED; UPDATE to the secondary is REFUSED; with the primary kil
 also after a restart (from its copy on disk); past the SOA expire it answers SERVFAIL, and again once the
 primary is back; a secondary that never got a copy answers SERVFAIL; `dnsd check` accepts it; a copy
 file damaged on disk is never served. Usage: secondary_test.py DNSD"""
+import json
 import os
 import re
 import socket
@@ -88,10 +89,13 @@ class Server:
     def log(self):
         return open(f"{self.dir}/dnsd.log").read()
 
-    def metrics(self):
+    def get(self, path):
         port = re.search(r'control: \{ listen: "127.0.0.1:(\d+)"', open(f"{self.dir}/dnsd.yaml").read()).group(1)
-        r = subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/metrics"], capture_output=True, text=True, timeout=10)
+        r = subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, timeout=10)
         return r.stdout
+
+    def metrics(self):
+        return self.get("/metrics")
 
 
 def serial(port):
@@ -161,6 +165,15 @@ def main():
               re.search(r'dnsd_transfers_in_total\{zone="lab.example.com.",type="ixfr",result="ok"\} [1-9]', metrics)
               and f'dnsd_secondary_serial{{zone="lab.example.com."}} {serial(primary.port)}' in metrics
               and 'dnsd_secondary_expired{zone="lab.example.com."} 0' in metrics, metrics[-1500:])
+
+        zone = json.loads(secondary.get(f"/v1/zones/{ZONE}"))["secondary"]
+        check("/v1/zones on the secondary: its primaries, the serial held, not expired, no error",
+              zone["serial"] == serial(primary.port) and zone["expired"] is False and zone["last_error"] == ""
+              and zone["primaries"] == [f"127.0.0.1:{primary.port}"], zone)
+        notify = json.loads(primary.get(f"/v1/zones/{ZONE}"))["notify"]
+        check("/v1/zones on the primary: the NOTIFY target, its last serial answered",
+              notify == [{"target": f"127.0.0.1:{secondary.port}", "waiting": False, "last_serial": serial(primary.port),
+                          "last_result": "answered"}], notify)
 
         # NOTIFY: from the primary's address and signed with its key: NOERROR, AA; anything else REFUSED.
         out = dig(secondary.port, "+opcode=notify", *TSIG, "SOA", ZONE)
