@@ -29,8 +29,8 @@ struct ZoneCopy {
 };
 
 // What a transfer in may bring: more is refused, and the copy held is kept.
-constexpr size_t max_copy_records = 1000000;
-constexpr size_t max_copy_bytes = 128u << 20;  // the records in uncompressed wire form
+constexpr size_t max_copy_records = 500000;
+constexpr size_t max_copy_bytes = 64u << 20;  // the records in uncompressed wire form
 
 // Checks the records of zone `apex` (absolute) as a primary sent them: "" when they can be served,
 // else what is wrong (the first problem). One SOA, first, at the apex; class IN; every owner in the
