@@ -21,11 +21,24 @@ TOKEN = "e2e-token"
 DNSD_KEYS = f"tsig_keys:\n  - {{ name: {KEY}, algorithm: hmac-sha256, secret: \"{SECRET}\" }}\n"
 
 
+# A member's /health as etcd answers it, on ADDRESS:2379: the probes of the primary's cluster.
+RESPONDER = """
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b'{"health":"true"}'
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *args): pass
+http.server.ThreadingHTTPServer((sys.argv[1], 2379), H).serve_forever()
+"""
+
+
 def primary_zone(secondaries):
-    """The zone: one cluster of three, transfers to the secondaries' addresses with the key only,
-    NOTIFY to each (signed), UPDATE with the same key."""
+    """The zone: one cluster of three, probed (a flip changes the client set), transfers to the
+    secondaries' addresses with the key only, NOTIFY to each (signed), UPDATE with the same key."""
     mems = [(f"c1-{i}", f"etcd-{i}.c1.{ZONE}", f"127.0.1.{i}") for i in range(1, 4)]
-    text = zone_yaml(ZONE, [("c1", True, mems)], extra={"c1": ["registration: true"]})
+    text = zone_yaml(ZONE, [("c1", True, mems)], extra={"c1": ["registration: true",
+                                                               "health: { interval: 500ms, timeout: 400ms, rise: 1, fall: 1 }"]})
     text += "update: { keys: [" + KEY + "] }\ntransfer:\n  allow:\n"
     text += "".join(f"    - {{ address: {ip}, key: {KEY} }}\n" for ip in secondaries.values())
     text += "  notify:\n" + "".join(f"    - {{ address: \"{ip}:53\", key: {KEY} }}\n" for ip in secondaries.values())
@@ -172,9 +185,16 @@ def setup(h):
         f.write(TOKEN + "\n")
     for ip in SECONDARIES.values():
         subprocess.run(["ip", "addr", "add", f"{ip}/8", "dev", "lo"], check=False, capture_output=True)
+    responders = {i: h.spawn(f"health-{i}", ["/usr/bin/python3", "-c", RESPONDER, f"127.0.1.{i}"]) for i in range(1, 5)}
     primary = h.start_dnsd(primary_zone(SECONDARIES), control=f"{PRIMARY}:8053", token_file=h.path("token"),
                            extra_conf=DNSD_KEYS)
+
+    def healthy():
+        zone = json.loads(urllib.request.urlopen(f"http://{PRIMARY}:8053/v1/zones/{ZONE}", timeout=5).read())
+        return zone["clusters"][0]["healthy"] == 3
+    wait_until("every member probed healthy", healthy, 15, 0.1)
     procs = {name: STARTERS[name](h, ip) for name, ip in SECONDARIES.items()}
+    procs["responders"] = responders
     want = serial(h, PRIMARY)
 
     def holds(name, ip):
@@ -190,7 +210,7 @@ def knot_nsd_bind_secondaries(h):
     same records; a registration and an UPDATE reach all three through NOTIFY and IXFR (milliseconds
     printed); ACLs refuse a wrong source, a missing key and a wrong key; with the primary killed the
     secondaries keep answering."""
-    primary, _ = setup(h)
+    primary, procs = setup(h)
     error, want = axfr(PRIMARY, source=SECONDARIES["knot"])
     assert error is None and len(want) > 10, f"primary AXFR: {error} {want}"
     for name, ip in SECONDARIES.items():
@@ -198,24 +218,35 @@ def knot_nsd_bind_secondaries(h):
         assert got == want, f"{name} AXFR differs from the primary's:\n{got}\n!=\n{want}"
     print(f"equal AXFR on {', '.join(SECONDARIES)}: {len(want)} records")
 
-    # A registration: visible on every secondary (NOTIFY, then IXFR).
+    # A registration, an UPDATE and a health flip (a member's /health stops answering): each visible
+    # on every secondary (NOTIFY, then IXFR), timed from the primary's new serial. A registered member
+    # is probed too, and its first probe may bump the serial again: a secondary holding a later
+    # serial has seen the change.
+    def still_healthy():
+        wait_until("the registered member probed healthy", lambda: json.loads(urllib.request.urlopen(
+            f"http://{PRIMARY}:8053/v1/zones/{ZONE}", timeout=5).read())["clusters"][0]["healthy"] == 4, 15, 0.05)
     for change, act in (("registration", lambda: put_member("c1-4", f"etcd-4.c1.{ZONE}", "127.0.1.4")),
-                        ("UPDATE", lambda: nsupdate(h, f"update add web.{ZONE} 30 A 192.0.2.80"))):
+                        ("UPDATE", lambda: still_healthy() or nsupdate(h, f"update add web.{ZONE} 30 A 192.0.2.80")),
+                        ("health flip", lambda: procs["responders"][3].stop(sig=9))):
         before = serial(h, PRIMARY)
-        started = time.monotonic()
         act()
+        wait_until(f"{change}: a new serial on the primary", lambda: serial(h, PRIMARY) != before, 10, 0.002)
+        started = time.monotonic()
         after = serial(h, PRIMARY)
-        assert after != before, f"{change}: the primary's serial did not change"
         took = {}
 
         def all_seen():
             for name, ip in SECONDARIES.items():
-                if name not in took and serial(h, ip) == after:
+                held = serial(h, ip)
+                if name not in took and held is not None and held >= after:
                     took[name] = (time.monotonic() - started) * 1000
             return len(took) == len(SECONDARIES)
         wait_until(f"{change} on every secondary", all_seen, 15, 0.005)
         print(f"{change}: serial {before} -> {after}, on the secondaries after " +
               ", ".join(f"{n} {ms:.0f} ms" for n, ms in took.items()))
+    for name, ip in SECONDARIES.items():
+        client = h.dig(ip, 53, "SRV", f"_etcd-client-c1._tcp.{ZONE}") or ""
+        assert "etcd-3" not in client and "etcd-4" in client, f"{name}: the flip is not served: {client}"
     assert "ixfr" in primary.log() and "change(s)" in primary.log(), "no incremental transfer was served"
     print("incremental transfers served:", primary.log().count("change(s)"))
 
