@@ -24,7 +24,6 @@ baseline=${DNSD_BASELINE:-}
 zone=bench.example.com
 
 # The zone (4 clusters, one of 40 members) and the query mix: tests/bench/bench_zone.sh.
-mkdir -p "$tmp/knot"
 "$src/tests/bench/bench_zone.sh" "$tmp" "$zone"
 cat > "$tmp/dnsd.yaml" <<Y
 listen: ["127.0.0.1:${port[dnsd]}"]
@@ -43,24 +42,7 @@ Y
 # The same records for Knot and NSD, as dnsd prints them.
 "$build/dnsd" check -c "$tmp/dnsd.yaml" | grep -v '^;' > "$tmp/bench.zone"
 
-cat > "$tmp/knot.conf" <<K
-server:
-    listen: 127.0.0.1@${port[knot]}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-    rundir: $tmp/knot
-    user: root:root
-database:
-    storage: $tmp/knot
-log:
-  - target: stderr
-    any: error
-zone:
-  - domain: $zone
-    file: $tmp/bench.zone
-    semantic-checks: off
-K
+"$src/tests/bench/knot_conf.sh" "$tmp" "${port[knot]}" "$zone"
 cat > "$tmp/nsd.conf" <<N
 server:
     ip-address: 127.0.0.1@${port[nsd]}

@@ -33,30 +33,7 @@ state_dir: state
 workers: 1
 Y
 "$build/dnsd" check -c "$tmp/dnsd.yaml" | grep -v '^;' > "$tmp/bench.zone"
-mkdir -p "$tmp/knot"
-cat > "$tmp/knot.conf" <<K
-server:
-    listen: 127.0.0.1@${port[knot]}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-    rundir: $tmp/knot
-    user: root:root
-database:
-    storage: $tmp/knot
-log:
-  - target: stderr
-    any: error
-acl:
-  - id: local
-    address: 127.0.0.0/8
-    action: transfer
-zone:
-  - domain: $zone
-    file: $tmp/bench.zone
-    semantic-checks: off
-    acl: local
-K
+"$src/tests/bench/knot_conf.sh" "$tmp" "${port[knot]}" "$zone" transfer
 
 start() {  # start NAME COMMAND...: pinned to CPU 0
   taskset -c 0 "${@:2}" > "$tmp/$1.log" 2>&1 &

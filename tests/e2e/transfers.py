@@ -45,10 +45,15 @@ def primary_zone(secondaries):
     return text
 
 
-def start_knot(h, ip):
+def knot_dir(h):
     d = h.path("knot")
     subprocess.run(["mkdir", "-p", d], check=True)
-    conf = f"""server:
+    return d
+
+
+def knot_head(d, ip):
+    """knot.conf up to its remotes: Knot on ip:53, its files in d, a control socket, the TSIG key."""
+    return f"""server:
     rundir: {d}
     listen: {ip}@53
 control:
@@ -59,7 +64,12 @@ key:
   - id: {KEY}
     algorithm: hmac-sha256
     secret: {SECRET}
-remote:
+"""
+
+
+def start_knot(h, ip):
+    d = knot_dir(h)
+    conf = knot_head(d, ip) + f"""remote:
   - id: primary
     address: {PRIMARY}@53
     via: {ip}
@@ -288,22 +298,10 @@ def zone_file(zone, ip):
 
 
 def start_knot_primary(h):
-    d = h.path("knot")
-    subprocess.run(["mkdir", "-p", d], check=True)
+    d = knot_dir(h)
     with open(f"{d}/{KNOT_ZONE}.zone", "w") as f:
         f.write(zone_file(KNOT_ZONE, KNOT_IP))
-    conf = f"""server:
-    rundir: {d}
-    listen: {KNOT_IP}@53
-control:
-    listen: {d}/knot.sock
-database:
-    storage: {d}
-key:
-  - id: {KEY}
-    algorithm: hmac-sha256
-    secret: {SECRET}
-remote:
+    conf = knot_head(d, KNOT_IP) + f"""remote:
   - id: dnsd
     address: {PRIMARY}@53
     via: {KNOT_IP}
@@ -375,7 +373,7 @@ def dnsd_secondary_of_knot_and_bind(h):
     it still answers from its copies."""
     for ip in (KNOT_IP, BIND_IP):
         subprocess.run(["ip", "addr", "add", f"{ip}/8", "dev", "lo"], check=False, capture_output=True)
-    knot, knot_dir = start_knot_primary(h)
+    knot, knot_files = start_knot_primary(h)
     bind, _ = start_bind_primary(h)
     dnsd = h.start_dnsd(secondary_zone(KNOT_ZONE, KNOT_IP), extra_conf=DNSD_KEYS,
                         extra_zones={"b.yaml": secondary_zone(BIND_ZONE, BIND_IP)})
@@ -388,8 +386,8 @@ def dnsd_secondary_of_knot_and_bind(h):
         print(f"{zone}: dnsd's AXFR equals its primary's ({len(want)} records)")
 
     changes = (
-        (KNOT_ZONE, "knotc", lambda: knotc(knot_dir, "zone-begin", KNOT_ZONE) and
-         knotc(knot_dir, "zone-set", KNOT_ZONE, "new", "60", "A", "192.0.2.81") and knotc(knot_dir, "zone-commit", KNOT_ZONE)),
+        (KNOT_ZONE, "knotc", lambda: knotc(knot_files, "zone-begin", KNOT_ZONE) and
+         knotc(knot_files, "zone-set", KNOT_ZONE, "new", "60", "A", "192.0.2.81") and knotc(knot_files, "zone-commit", KNOT_ZONE)),
         (BIND_ZONE, "nsupdate", lambda: nsupdate(h, f"update add new.{BIND_ZONE} 60 A 192.0.2.81", server=BIND_IP, zone=BIND_ZONE)),
     )
     for zone, how, act in changes:

@@ -8,32 +8,18 @@ file damaged on disk is never served. Usage: secondary_test.py DNSD"""
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from checks import check, failures, free_port
 
 DNSD = sys.argv[1]
 KEY = "xfr-key"
 SECRET = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ="
 TSIG = ["-y", f"hmac-sha256:{KEY}:{SECRET}"]
 ZONE = "lab.example.com"
-failures = []
-
-
-def check(what, ok, detail=""):
-    print(("ok   " if ok else "FAIL ") + what + ("" if ok else f": {detail}"))
-    if not ok:
-        failures.append(what)
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def dig(port, *args, source="127.0.0.1"):
