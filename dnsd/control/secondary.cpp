@@ -54,7 +54,7 @@ class SecondaryService::Check {
         std::shared_ptr<const ZoneCopy> held)
       : owner_(owner), key_(std::move(key)), zone_(std::move(zone)), primaries_(std::move(primaries)), held_(std::move(held)) {
     deadline_.reset(evtimer_new(owner_.base_, [](evutil_socket_t, short, void* self) {
-      static_cast<Check*>(self)->give_up("the check took longer than " + std::to_string(check_deadline.count()) + " s");
+      guarded(self, [](Check& c) { c.give_up("the check took longer than " + std::to_string(check_deadline.count()) + " s"); });
     }, this));
     const timeval tv{check_deadline.count(), 0};
     if (!deadline_ || evtimer_add(deadline_.get(), &tv) != 0) throw std::runtime_error("cannot arm a timer");
@@ -63,6 +63,18 @@ class SecondaryService::Check {
   void begin() { try_primary(0); }
 
  private:
+  // Runs a callback of libevent's: an exception (no memory, no socket) ends the check, never
+  // reaches C code.
+  template <typename F>
+  static void guarded(void* self, F f) {
+    Check& c = *static_cast<Check*>(self);
+    try {
+      f(c);
+    } catch (const std::exception& e) {
+      c.give_up(e.what());
+    }
+  }
+
   void try_primary(size_t i) {
     for (; i < primaries_.size(); ++i) {
       const RemoteServer& p = primaries_[i];
@@ -85,8 +97,8 @@ class SecondaryService::Check {
       if (!bev_) throw std::runtime_error("cannot create a connection");
       fd.release();  // the connection owns it now
       bufferevent_setcb(
-          bev_.get(), [](bufferevent*, void* self) { static_cast<Check*>(self)->on_read(); }, nullptr,
-          [](bufferevent*, short what, void* self) { static_cast<Check*>(self)->on_event(what); }, this);
+          bev_.get(), [](bufferevent*, void* self) { guarded(self, [](Check& c) { c.on_read(); }); }, nullptr,
+          [](bufferevent*, short what, void* self) { guarded(self, [what](Check& c) { c.on_event(what); }); }, this);
       const timeval io{io_timeout.count(), 0};
       bufferevent_set_timeouts(bev_.get(), &io, &io);
       bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
@@ -276,6 +288,7 @@ void SecondaryService::arm(Secondary& s) {
 }
 
 void SecondaryService::on_timer(const std::string& key) {
+  finished_checks_.clear();  // no check's code is running now
   const auto it = zones_by_key_.find(key);
   if (it == zones_by_key_.end()) return;
   Secondary& s = it->second;
@@ -307,11 +320,8 @@ void SecondaryService::finished(const std::string& key, const std::string& error
   const auto it = zones_by_key_.find(key);
   if (it == zones_by_key_.end()) return;
   Secondary& s = it->second;
-  // The check object is still on the stack below us: free it after this event, not now.
-  if (s.check) {
-    Check* done = s.check.release();
-    event_base_once(base_, -1, EV_TIMEOUT, [](evutil_socket_t, short, void* c) { delete static_cast<Check*>(c); }, done, nullptr);
-  }
+  // The check object is still on the stack below us: it is freed at the next timer, not now.
+  if (s.check) finished_checks_.push_back(std::move(s.check));
   const std::time_t now = std::time(nullptr);
   const std::shared_ptr<const ZoneCopy> copy = zones_.copy(key);
   if (error.empty()) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config.hpp"
 #include "raii.hpp"
@@ -75,6 +76,7 @@ class SecondaryService {
   event_base* base_;
   ZoneState& zones_;
   std::map<std::string, Secondary> zones_by_key_;  // by name_key
+  std::vector<std::unique_ptr<Check>> finished_checks_;  // ended, freed at the next timer
   std::map<std::string, uint64_t> counts_;  // zone|type|result -> transfers in (and SOA checks)
   uint64_t notify_refused_ = 0;
 };
