@@ -189,7 +189,7 @@ def main():
         check("past the SOA expire with the primary down: SERVFAIL", got,
               secondary.log()[-800:])
         check("expiry shows in the metrics", 'dnsd_secondary_expired{zone="lab.example.com."} 1' in secondary.metrics())
-        primary.start()
+        check("primary restarted", primary.start(), primary.log()[-800:])
         got = wait_until(lambda: "127.0.0.80" in dig(secondary.port, "+short", "A", f"www.{ZONE}"), 10)
         check("the primary back: the secondary answers again", got, secondary.log()[-800:])
     finally:
