@@ -20,6 +20,7 @@
 #include "secondary.hpp"
 #include "zone_copy.hpp"
 #include "register.hpp"
+#include "verify.hpp"
 #include "registration_api.hpp"
 #include "served.hpp"
 #include "server.hpp"
@@ -53,6 +54,10 @@ const char* usage = R"(usage:
                 [--wait] [--timeout SECONDS] [-o flags|env|dropin]
       register a member through the control API (retrying while dnsd is unreachable), with --wait
       until its cluster is complete, then print the member's etcd configuration
+  dnsd verify --server ADDR[:PORT] --domain ZONE [--name CLUSTER] [--etcd-version 3.4|3.5]
+              [--expect-size N] [--member NAME --peer-url URL] [-o text|json]
+      would etcd bootstrap with --discovery-srv ZONE [--discovery-srv-name CLUSTER] from this server
+      (any DNS server)? Exit 0: yes; 1: no (each reason an error: line); 2: usage, or unreachable
   dnsd --version
   dnsd --help
 
@@ -272,6 +277,29 @@ int cmd_register(const std::vector<std::string>& args) {
   return dnsd::run_register(o);
 }
 
+int cmd_verify(const std::vector<std::string>& args) {
+  dnsd::VerifyOptions o;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (i + 1 >= args.size()) return fail_usage("'" + a + "' needs a value");
+    const std::string v = args[++i];
+    try {
+      if (a == "--server") o.server = v;
+      else if (a == "--domain") o.domain = v;
+      else if (a == "--name") o.name = v;
+      else if (a == "--etcd-version") o.version = v;
+      else if (a == "--expect-size") o.expect_size = std::stoi(v);
+      else if (a == "--member") o.member = v;
+      else if (a == "--peer-url") o.peer_url = v;
+      else if (a == "-o" || a == "--output") o.output = v;
+      else return fail_usage("unexpected argument '" + a + "'");
+    } catch (const std::exception&) {
+      return fail_usage("'" + a + "' needs a number, not '" + v + "'");
+    }
+  }
+  return dnsd::run_verify(o);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -287,6 +315,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = args[0];
   if (command == "register") return cmd_register(args);
+  if (command == "verify") return cmd_verify(args);
   if (command != "run" && command != "check") return fail_usage("unknown command '" + command + "'");
   RunOptions options;
   for (size_t i = 1; i < args.size(); ++i) {

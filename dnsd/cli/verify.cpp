@@ -1,0 +1,533 @@
+// `dnsd verify` (see verify.hpp).
+#include "verify.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+
+#include "config.hpp"
+#include "dname.hpp"
+#include "endpoint.hpp"
+#include "json.hpp"
+#include "ldns.hpp"
+#include "names.hpp"
+#include "raii.hpp"
+#include "wire.hpp"
+
+namespace dnsd {
+
+namespace {
+
+constexpr int timeout_ms = 2000;  // per try, as Go's default (resolv.conf timeout:2 attempts:2 is ours)
+constexpr int tries = 2;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
+}
+
+std::string no_dot(const std::string& name) {
+  return name.size() > 1 && name.back() == '.' ? name.substr(0, name.size() - 1) : name;
+}
+
+// One exchange with the server, as Go's resolver does it: UDP with EDNS0 (1232), the reply matched by
+// ID and question (anything else is ignored, and the wait goes on); over TCP when TC is set.
+struct Reply {
+  std::vector<uint8_t> bytes;
+  bool tcp = false;
+  std::string failure;  // "" when a reply came
+};
+
+class Client {
+ public:
+  explicit Client(Endpoint server) : server_(std::move(server)) {}
+  const std::string& text() const noexcept { return server_.text; }
+
+  Reply exchange(const std::string& name, uint16_t qtype) {
+    std::vector<uint8_t> q = query(name, qtype);
+    Reply r;
+    for (int t = 0; t < tries && r.bytes.empty(); ++t) r.failure = udp(q, r.bytes);
+    if (r.bytes.empty()) return r;
+    if (r.bytes[2] & 0x02) {  // TC: Go asks again over TCP
+      r.tcp = true;
+      r.bytes.clear();
+      for (int t = 0; t < tries && r.bytes.empty(); ++t) r.failure = tcp(q, r.bytes);
+    }
+    if (!r.bytes.empty()) r.failure.clear();
+    return r;
+  }
+
+ private:
+  std::vector<uint8_t> query(const std::string& name, uint16_t qtype) {
+    std::vector<uint8_t> m(header_size);
+    const uint16_t id = uint16_t(rng_());
+    put16(m.data(), id);
+    m[2] = 0x01;  // RD, as Go sends
+    put16(m.data() + 4, 1);
+    put16(m.data() + 10, 1);
+    const std::string wire = wire_name(name);
+    m.insert(m.end(), wire.begin(), wire.end());
+    const uint8_t tail[4] = {uint8_t(qtype >> 8), uint8_t(qtype), 0, 1};
+    m.insert(m.end(), tail, tail + 4);
+    const uint8_t opt[11] = {0, 0, 41, uint8_t(go_udp_read >> 8), uint8_t(go_udp_read & 0xFF), 0, 0, 0, 0, 0, 0};
+    m.insert(m.end(), opt, opt + 11);
+    return m;
+  }
+
+  // Whether `reply` answers `q`: ID, QR, and the same question (names compared case-insensitively).
+  static bool answers(const std::vector<uint8_t>& q, const uint8_t* reply, size_t len) {
+    if (len < header_size || get16(reply) != get16(q.data()) || !(reply[2] & 0x80) || get16(reply + 4) != 1) return false;
+    const size_t qlen = q.size() - header_size - 11;
+    if (len < header_size + qlen) return false;
+    for (size_t i = 0; i < qlen; ++i)
+      if (fold(reply[header_size + i]) != fold(q[header_size + i])) return false;
+    return true;
+  }
+
+  std::string udp(const std::vector<uint8_t>& q, std::vector<uint8_t>& out) {
+    const Fd fd(::socket(server_.addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd || ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&server_.addr), server_.len) != 0 ||
+        ::send(fd.get(), q.data(), q.size(), 0) < 0)
+      return std::string("cannot send: ") + std::strerror(errno);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    std::vector<uint8_t> buf(65535);
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{fd.get(), POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, int(left.count())) <= 0) return "i/o timeout";
+      const ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
+      if (n < 0) return errno == ECONNREFUSED ? "connection refused" : std::strerror(errno);
+      if (answers(q, buf.data(), size_t(n))) {
+        out.assign(buf.begin(), buf.begin() + n);
+        return {};
+      }
+    }
+  }
+
+  std::string tcp(const std::vector<uint8_t>& q, std::vector<uint8_t>& out) {
+    const Fd fd(::socket(server_.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return std::strerror(errno);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    auto wait = [&](short events) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{fd.get(), events, 0};
+      return left.count() > 0 && ::poll(&p, 1, int(left.count())) > 0 && !(p.revents & (POLLERR | POLLHUP) && !(p.revents & POLLIN));
+    };
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&server_.addr), server_.len) != 0 && errno != EINPROGRESS)
+      return std::strerror(errno);
+    if (!wait(POLLOUT)) return "tcp: cannot connect";
+    std::vector<uint8_t> framed = {uint8_t(q.size() >> 8), uint8_t(q.size())};
+    framed.insert(framed.end(), q.begin(), q.end());
+    if (::send(fd.get(), framed.data(), framed.size(), MSG_NOSIGNAL) != ssize_t(framed.size())) return "tcp: cannot send";
+    std::vector<uint8_t> in;
+    uint8_t buf[65536];
+    while (in.size() < 2 || in.size() < 2 + size_t(get16(in.data()))) {
+      if (!wait(POLLIN)) return "tcp: i/o timeout";
+      const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+      if (n <= 0) return "tcp: connection closed";
+      in.insert(in.end(), buf, buf + n);
+    }
+    if (!answers(q, in.data() + 2, get16(in.data()))) return "tcp: a reply to another question";
+    out.assign(in.begin() + 2, in.begin() + 2 + get16(in.data()));
+    return {};
+  }
+
+  Endpoint server_;
+  std::mt19937 rng_{std::random_device{}()};
+};
+
+struct Report {
+  std::vector<std::string> errors, warnings;
+  void error(std::string s) {
+    if (std::find(errors.begin(), errors.end(), s) == errors.end()) errors.push_back(std::move(s));
+  }
+  void warning(std::string s) {
+    if (std::find(warnings.begin(), warnings.end(), s) == warnings.end()) warnings.push_back(std::move(s));
+  }
+};
+
+// A lookup as Go does it: the records of the answer, or Go's error for it.
+struct Lookup {
+  std::string error;  // as Go words it ("no such host", "i/o timeout", "cannot unmarshal DNS message", ...)
+  PktPtr pkt;
+};
+
+class Verifier {
+ public:
+  Verifier(Client& client, Report& report) : client_(client), report_(report) {}
+
+  // The reply to (name, type), held to Go's rules. `what` names the record set in findings; wire
+  // problems are errors when `fatal` (etcd's own lookups), warnings otherwise (etcdctl's).
+  Lookup lookup(const std::string& name, uint16_t qtype, const std::string& what, bool fatal) {
+    auto finding = [&](std::string s) { fatal ? report_.error(std::move(s)) : report_.warning("etcdctl: " + s); };
+    Lookup out;
+    const Reply r = client_.exchange(name, qtype);
+    if (!r.failure.empty()) {
+      out.error = r.failure;
+      if (r.failure == "i/o timeout" && qtype == rr_type::aaaa)
+        report_.warning(what + ": no answer to AAAA (etcd waits for it: about 10 s per target)");
+      return out;
+    }
+    const WireFacts facts = wire_facts(r.bytes.data(), r.bytes.size());
+    if (!r.tcp && r.bytes.size() > go_udp_read && !facts.tc) {
+      if (!facts.readable || facts.answer_end > go_udp_read) {
+        finding(what + ": a UDP reply of " + std::to_string(r.bytes.size()) + " bytes without TC: Go reads " +
+                std::to_string(go_udp_read) + " and the answer is cut (cannot unmarshal DNS message)");
+        out.error = "cannot unmarshal DNS message";
+        return out;
+      }
+      report_.warning(what + ": a UDP reply of " + std::to_string(r.bytes.size()) + " bytes without TC: Go reads " +
+                      std::to_string(go_udp_read) + " bytes, which cuts only the additional section");
+    }
+    if (!facts.compressed_srv_targets.empty()) {
+      finding(what + ": SRV target names are compressed (RFC 2782 forbids it): Go rejects the whole reply "
+                     "(cannot unmarshal DNS message)");
+      out.error = "cannot unmarshal DNS message";
+      return out;
+    }
+    ldns_pkt* parsed = nullptr;
+    if (ldns_wire2pkt(&parsed, r.bytes.data(), r.bytes.size()) != LDNS_STATUS_OK) {
+      ldns_pkt_free(parsed);
+      finding(what + ": a malformed reply (cannot unmarshal DNS message)");
+      out.error = "cannot unmarshal DNS message";
+      return out;
+    }
+    out.pkt.reset(parsed);
+    const uint8_t rc = uint8_t(ldns_pkt_get_rcode(parsed));
+    const size_t answers = ldns_rr_list_rr_count(ldns_pkt_answer(parsed));
+    if (rc == rcode::nxdomain) out.error = "no such host";
+    else if (rc != rcode::noerror) out.error = "server misbehaving";
+    else if (answers == 0 && !facts.aa) {
+      finding(what + ": an empty reply without AA: Go takes it for a lame referral");
+      out.error = "lame referral";
+    } else if (answers == 0) out.error = "no such host";
+    else if (!facts.aa) report_.warning(what + ": the answer has no AA bit (not authoritative)");
+    return out;
+  }
+
+  struct Target {
+    std::string host;  // as etcd writes it: no trailing dot
+    uint16_t port = 0;
+    std::vector<std::string> v4, v6;
+    std::string key() const { return (v4.empty() ? (v6.empty() ? "" : "[" + v6[0] + "]") : v4[0]) + ":" + std::to_string(port); }
+  };
+
+  // resolveTCPAddr("tcp", host:port): A and AAAA, the first IPv4 address preferred. Empty when the
+  // name has no address.
+  Target resolve(const std::string& host, uint16_t port, bool fatal) {
+    Target t{no_dot(host), port, {}, {}};
+    for (uint16_t qtype : {rr_type::a, rr_type::aaaa}) {
+      const std::string what = std::string(qtype == rr_type::a ? "A" : "AAAA") + " " + t.host;
+      Lookup l = lookup(host, qtype, what, fatal);
+      if (!l.pkt) continue;
+      // The name and the CNAME chain from it, as far as the answer goes.
+      std::set<std::string> names = {lower(host)};
+      const ldns_rr_list* answer = ldns_pkt_answer(l.pkt.get());
+      bool cname = false;
+      for (bool grew = true; grew;) {
+        grew = false;
+        for (size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
+          const ldns_rr* rr = ldns_rr_list_rr(answer, i);
+          if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME || !names.count(lower(text(ldns_rr_owner(rr))))) continue;
+          cname = true;
+          grew |= names.insert(lower(text(ldns_rr_rdf(rr, 0)))).second;
+        }
+      }
+      if (cname) report_.warning("target " + t.host + " is a CNAME; its chain is in the answer, so etcd boots (Go never re-queries a CNAME target)");
+      for (size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
+        const ldns_rr* rr = ldns_rr_list_rr(answer, i);
+        if (ldns_rr_get_type(rr) != ldns_rr_type(qtype) || !names.count(lower(text(ldns_rr_owner(rr))))) continue;
+        (qtype == rr_type::a ? t.v4 : t.v6).push_back(text(ldns_rr_rdf(rr, 0)));
+      }
+    }
+    if (!t.v4.empty() && !t.v6.empty())
+      report_.warning("target " + t.host + " has both A and AAAA: etcd matches its own peer URL against the first IPv4 "
+                      "address, so advertise the host name");
+    return t;
+  }
+
+  // One SRV set, as etcd's GetCluster reads it: the targets that resolve (etcd skips the others).
+  struct SrvSet {
+    std::string service;  // e.g. etcd-server-ssl-c1
+    std::string error;    // etcd's words, when the lookup failed
+    std::vector<Target> targets;
+    bool found = false;   // the lookup answered records
+  };
+
+  SrvSet srv(const std::string& service, const std::string& domain, bool fatal) {
+    SrvSet s;
+    s.service = service;
+    const std::string name = "_" + service + "._tcp." + no_dot(domain) + ".";
+    Lookup l = lookup(name, rr_type::srv, "SRV _" + service + "._tcp", fatal);
+    auto fail = [&](const std::string& go) {
+      s.error = "error querying DNS SRV records for _" + service + " lookup " + name + " on " + client_.text() + ": " + go;
+    };
+    if (!l.error.empty()) {
+      fail(l.error);
+      return s;
+    }
+    const ldns_rr_list* answer = ldns_pkt_answer(l.pkt.get());
+    std::vector<std::pair<std::string, uint16_t>> records;
+    for (size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
+      const ldns_rr* rr = ldns_rr_list_rr(answer, i);
+      if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SRV || ldns_rr_rd_count(rr) != 4) continue;
+      const std::string target = text(ldns_rr_rdf(rr, 3));
+      if (!go_valid_hostname(target)) {
+        const std::string finding = "SRV _" + service + "._tcp: target '" + target +
+                                    "' is not a valid host name: Go fails the whole lookup (DNS response contained records which contain invalid names)";
+        fatal ? report_.error(finding) : report_.warning("etcdctl: " + finding);
+        fail("DNS response contained records which contain invalid names");
+        return s;
+      }
+      records.emplace_back(target, uint16_t(ldns_rdf2native_int16(ldns_rr_rdf(rr, 2))));
+    }
+    if (records.empty()) {
+      fail("no such host");
+      return s;
+    }
+    s.found = true;
+    for (const auto& [target, port] : records) {
+      Target t = resolve(target, port, fatal);
+      if (t.v4.empty() && t.v6.empty()) {
+        const std::string finding = "SRV _" + service + "._tcp: target " + no_dot(target) +
+                                    " has no address: the member on it cannot start, and the others skip it and form a smaller cluster";
+        fatal ? report_.error(finding) : report_.warning("etcdctl: " + finding);
+        continue;
+      }
+      s.targets.push_back(std::move(t));
+    }
+    if (s.targets.empty()) fail("no such host");
+    return s;
+  }
+
+  static std::string text(const ldns_rdf* rdf) { return take_ldns_string(ldns_rdf2str(rdf)); }
+
+ private:
+  Client& client_;
+  Report& report_;
+};
+
+std::optional<Endpoint> server_endpoint(const std::string& server) {
+  std::optional<HostPort> hp = parse_host_port(server);
+  if (!hp && is_ip_address(server)) hp = HostPort{server, 53, server.find(':') != std::string::npos};
+  if (!hp) return std::nullopt;
+  return make_endpoint(hp->address, hp->port);
+}
+
+// The host and port of a URL (scheme://host[:port][/...]); port 0 when absent.
+bool split_url(const std::string& url, std::string& scheme, std::string& host, uint16_t& port) {
+  const size_t colon = url.find("://");
+  if (colon == std::string::npos) return false;
+  scheme = url.substr(0, colon);
+  std::string rest = url.substr(colon + 3);
+  rest = rest.substr(0, rest.find('/'));
+  port = 0;
+  if (!rest.empty() && rest[0] == '[') {
+    const size_t close = rest.find(']');
+    if (close == std::string::npos) return false;
+    host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size() && rest[close + 1] == ':') port = uint16_t(std::atoi(rest.c_str() + close + 2));
+  } else {
+    const size_t c = rest.rfind(':');
+    host = rest.substr(0, c);
+    if (c != std::string::npos) port = uint16_t(std::atoi(rest.c_str() + c + 1));
+  }
+  return !host.empty() && !scheme.empty();
+}
+
+}  // namespace
+
+WireFacts wire_facts(const uint8_t* msg, size_t len) {
+  WireFacts f;
+  if (len < header_size) return f;
+  f.tc = msg[2] & 0x02;
+  f.aa = msg[2] & 0x04;
+  f.rcode = msg[3] & 0x0F;
+  size_t pos = header_size;
+  for (size_t i = 0, n = get16(msg + 4); i < n; ++i) {
+    const size_t after = skip_dname(msg, len, pos);
+    if (!after || len - after < 4) return f;
+    pos = after + 4;
+  }
+  f.answer_end = pos;  // with no answer, the question is all Go parses
+  const size_t an = get16(msg + 6), rest = size_t(get16(msg + 8)) + get16(msg + 10);
+  for (size_t i = 0; i < an + rest; ++i) {
+    const size_t owner = pos;
+    const size_t after = skip_dname(msg, len, pos);
+    if (!after || len - after < 10) return f;
+    const uint16_t type = get16(msg + after);
+    const size_t rdlen = get16(msg + after + 8), rdata = after + 10;
+    if (len - rdata < rdlen) return f;
+    // An SRV target (after priority, weight and port) that is not written out in full.
+    if (i < an && type == rr_type::srv && rdlen > 6 && parse_dname(msg, rdata + rdlen, rdata + 6, nullptr) == 0) {
+      uint8_t name[max_dname_wire];
+      std::string shown = "?";
+      if (parse_dname(msg, len, owner, name)) {
+        shown.clear();
+        for (size_t p = 0; name[p]; p += name[p] + 1) shown += std::string(reinterpret_cast<const char*>(name + p + 1), name[p]) + ".";
+      }
+      f.compressed_srv_targets.push_back(shown);
+    }
+    pos = rdata + rdlen;
+    if (i + 1 == an) f.answer_end = pos;
+  }
+  f.readable = pos == len;
+  return f;
+}
+
+int run_verify(const VerifyOptions& o) {
+  if (o.server.empty() || o.domain.empty()) {
+    std::cerr << "dnsd verify: --server and --domain are required\n";
+    return 2;
+  }
+  if (o.version != "3.4" && o.version != "3.5") {
+    std::cerr << "dnsd verify: --etcd-version is 3.4 or 3.5\n";
+    return 2;
+  }
+  if (o.output != "text" && o.output != "json") {
+    std::cerr << "dnsd verify: -o is text or json\n";
+    return 2;
+  }
+  if (o.member.empty() != o.peer_url.empty()) {
+    std::cerr << "dnsd verify: --member and --peer-url go together\n";
+    return 2;
+  }
+  std::string own_scheme, own_host;
+  uint16_t own_port = 0;
+  if (!o.peer_url.empty() && !split_url(o.peer_url, own_scheme, own_host, own_port)) {
+    std::cerr << "dnsd verify: --peer-url '" << o.peer_url << "' is not scheme://host:port\n";
+    return 2;
+  }
+  const std::optional<Endpoint> server = server_endpoint(o.server);
+  if (!server) {
+    std::cerr << "dnsd verify: --server '" << o.server << "' is not ADDR, ADDR:PORT or [V6]:PORT\n";
+    return 2;
+  }
+  Client client(*server);
+  // Reachability first: the zone's SOA (an unreachable server is exit 2 within 2 x 2 s).
+  const Reply soa = client.exchange(no_dot(o.domain) + ".", rr_type::soa);
+  if (!soa.failure.empty()) {
+    std::cerr << "dnsd verify: cannot reach " << server->text << ": " << soa.failure << "\n";
+    return 2;
+  }
+  Report report;
+  Verifier v(client, report);
+  const std::string suffix = o.name.empty() ? "" : "-" + o.name;
+
+  // etcd's own lookups (embed.Config.GetDNSClusterNames, srv.GetCluster).
+  Verifier::SrvSet ssl = v.srv("etcd-server-ssl" + suffix, o.domain, true);
+  Verifier::SrvSet plain = v.srv("etcd-server" + suffix, o.domain, o.version == "3.5");
+  std::vector<std::pair<std::string, Verifier::Target>> peers;  // (scheme, target)
+  if (o.version == "3.4") {
+    if (!ssl.error.empty())
+      report.error("etcd 3.4 would exit: couldn't resolve during SRV discovery (" + ssl.error + ")" +
+                   (plain.found ? "; the plain _etcd-server" + suffix + " records are ignored by etcd 3.4 (publish "
+                                  "_etcd-server-ssl" + suffix + ": TLS peers, --peer-auto-tls is enough)"
+                                : ""));
+    else if (plain.found)
+      report.warning("_etcd-server" + suffix + " records are ignored by etcd 3.4, and on 3.5 the two sets can fuse: publish one scheme");
+    for (const auto& t : ssl.targets) peers.emplace_back("https", t);
+  } else {
+    if (!ssl.error.empty() && !plain.error.empty())
+      report.error("etcd 3.5 would exit: srv discovery failed: " + ssl.error + ", " + plain.error);
+    if (ssl.found && plain.found)
+      report.warning("both _etcd-server-ssl" + suffix + " and _etcd-server" + suffix + " exist: etcd 3.5 joins them, and each "
+                     "numbers unknown members from 0: publish one scheme");
+    for (const auto& t : ssl.targets) peers.emplace_back("https", t);
+    for (const auto& t : plain.targets) peers.emplace_back("http", t);
+  }
+
+  // Names as etcd gives them: the member's own name for its URL, numbers for the others.
+  std::string own_key;
+  if (!o.peer_url.empty()) {
+    if (is_ip_address(own_host)) own_key = (own_host.find(':') != std::string::npos ? "[" + own_host + "]" : own_host) + ":" + std::to_string(own_port);
+    else own_key = v.resolve(own_host + ".", own_port, true).key();
+    if (own_key.front() == ':') report.error("etcd would exit: the --peer-url host " + own_host + " has no address on this server (lookup " + own_host + ": no such host)");
+  }
+  std::vector<std::string> cluster;
+  std::set<std::string> urls;
+  bool found_self = false;
+  int temp = 0;
+  for (const auto& [scheme, t] : peers) {
+    const std::string url = scheme + "://" + t.host + ":" + std::to_string(t.port);
+    std::string name = std::to_string(temp);
+    if (!own_key.empty() && t.key() == own_key) {
+      if (scheme != own_scheme)
+        report.error("etcd would exit: bootstrap at " + url + " from DNS has scheme mismatch with expected peer " + o.peer_url);
+      name = o.member;
+      found_self = true;
+    } else {
+      ++temp;
+    }
+    if (!urls.insert(url).second) report.error("etcd would exit: duplicate url " + url + " (the same target and port twice)");
+    cluster.push_back(name + "=" + url);
+  }
+  if (!o.member.empty() && !found_self && own_key.front() != ':')
+    report.error("etcd would exit: cannot find local etcd member \"" + o.member + "\" in SRV records (" + o.peer_url +
+                 " resolves to " + own_key + ", which no target does)");
+  if (o.expect_size >= 0 && int(peers.size()) != o.expect_size)
+    report.error("the server set has " + std::to_string(peers.size()) + " member(s), not the " + std::to_string(o.expect_size) +
+                 " expected: etcd would form a cluster of that size");
+
+  // etcdctl --discovery-srv: the client sets, joined; problems there are warnings.
+  std::vector<std::string> clients;
+  bool any_client = false;
+  for (const char* kind : {"etcd-client-ssl", "etcd-client"}) {
+    Verifier::SrvSet c = v.srv(kind + suffix, o.domain, false);
+    any_client |= c.found;
+    for (const auto& t : c.targets)
+      clients.push_back(std::string(std::string(kind) == "etcd-client-ssl" ? "https" : "http") + "://" + t.host + ":" + std::to_string(t.port));
+  }
+  if (!any_client) report.warning("etcdctl --discovery-srv finds no client endpoints (_etcd-client-ssl" + suffix + ", _etcd-client" + suffix + ")");
+
+  const bool ok = report.errors.empty();
+  if (o.output == "json") {
+    auto list = [](const std::vector<std::string>& items) {
+      std::string out;
+      for (const std::string& s : items) out += (out.empty() ? "" : ",") + json_quote(s);
+      return "[" + out + "]";
+    };
+    std::vector<std::string> peer_urls;
+    for (const auto& [scheme, t] : peers) peer_urls.push_back(scheme + "://" + t.host + ":" + std::to_string(t.port));
+    std::cout << "{\"server\":" << json_quote(server->text) << ",\"domain\":" << json_quote(no_dot(o.domain))
+              << ",\"cluster\":" << json_quote(o.name) << ",\"etcd_version\":" << json_quote(o.version)
+              << ",\"bootstrap\":" << (ok ? "true" : "false") << ",\"peers\":" << list(peer_urls)
+              << ",\"initial_cluster\":" << json_quote([&] {
+                   std::string s;
+                   for (const std::string& c : cluster) s += (s.empty() ? "" : ",") + c;
+                   return s;
+                 }())
+              << ",\"clients\":" << list(clients) << ",\"errors\":" << list(report.errors)
+              << ",\"warnings\":" << list(report.warnings) << "}\n";
+  } else {
+    std::cout << "server " << server->text << ", domain " << no_dot(o.domain)
+              << (o.name.empty() ? "" : ", cluster " + o.name) << ", etcd " << o.version << "\n";
+    std::cout << "peers (" << peers.size() << "):\n";
+    for (const auto& [scheme, t] : peers)
+      std::cout << "  " << scheme << "://" << t.host << ":" << t.port << "  (" << t.key() << ")\n";
+    if (!cluster.empty()) {
+      std::cout << "initial cluster: ";
+      for (size_t i = 0; i < cluster.size(); ++i) std::cout << (i ? "," : "") << cluster[i];
+      std::cout << "\n";
+    }
+    std::cout << "clients (" << clients.size() << "):\n";
+    for (const std::string& c : clients) std::cout << "  " << c << "\n";
+    for (const std::string& w : report.warnings) std::cout << "warning: " << w << "\n";
+    for (const std::string& e : report.errors) std::cout << "error: " << e << "\n";
+    std::cout << "etcd " << o.version << " would " << (ok ? "bootstrap from this server" : "not bootstrap from this server") << "\n";
+  }
+  return ok ? 0 : 1;
+}
+
+}  // namespace dnsd
