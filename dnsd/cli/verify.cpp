@@ -170,13 +170,16 @@ class Verifier {
   // The reply to (name, type), held to Go's rules. `what` names the record set in findings; wire
   // problems are errors when `fatal` (etcd's own lookups), warnings otherwise (etcdctl's).
   Lookup lookup(const std::string& name, uint16_t qtype, const std::string& what, bool fatal) {
-    auto finding = [&](std::string s) { fatal ? report_.error(std::move(s)) : report_.warning("etcdctl: " + s); };
+    return lookup(name, qtype, what, fatal, report_);
+  }
+  Lookup lookup(const std::string& name, uint16_t qtype, const std::string& what, bool fatal, Report& report) {
+    auto finding = [&](std::string s) { fatal ? report.error(std::move(s)) : report.warning("etcdctl: " + s); };
     Lookup out;
     const Reply r = client_.exchange(name, qtype);
     if (!r.failure.empty()) {
       out.error = r.failure;
       if (r.failure == "i/o timeout" && qtype == rr_type::aaaa)
-        report_.warning(what + ": no answer to AAAA (etcd waits for it: about 10 s per target)");
+        report.warning(what + ": no answer to AAAA (etcd waits for it: about 10 s per target)");
       return out;
     }
     const WireFacts facts = wire_facts(r.bytes.data(), r.bytes.size());
@@ -187,7 +190,7 @@ class Verifier {
         out.error = "cannot unmarshal DNS message";
         return out;
       }
-      report_.warning(what + ": a UDP reply of " + std::to_string(r.bytes.size()) + " bytes without TC: Go reads " +
+      report.warning(what + ": a UDP reply of " + std::to_string(r.bytes.size()) + " bytes without TC: Go reads " +
                       std::to_string(go_udp_read) + " bytes, which cuts only the additional section");
     }
     if (!facts.compressed_srv_targets.empty()) {
@@ -212,7 +215,7 @@ class Verifier {
       finding(what + ": an empty reply without AA: Go takes it for a lame referral");
       out.error = "lame referral";
     } else if (answers == 0) out.error = "no such host";
-    else if (!facts.aa) report_.warning(what + ": the answer has no AA bit (not authoritative)");
+    else if (!facts.aa) report.warning(what + ": the answer has no AA bit (not authoritative)");
     return out;
   }
 
@@ -227,9 +230,19 @@ class Verifier {
   // name has no address.
   Target resolve(const std::string& host, uint16_t port, bool fatal) {
     Target t{no_dot(host), port, {}, {}};
+    // Each name is looked up once; a second SRV set naming it reuses the addresses (and its findings
+    // are not repeated).
+    if (const auto seen = resolved_.find(lower(host)); seen != resolved_.end()) {
+      t.v4 = seen->second.v4;
+      t.v6 = seen->second.v6;
+      return t;
+    }
+    // Go asks A and AAAA together and keeps what either gives: a failure of one family matters only
+    // when the other has no address either.
+    Report local;
     for (uint16_t qtype : {rr_type::a, rr_type::aaaa}) {
       const std::string what = std::string(qtype == rr_type::a ? "A" : "AAAA") + " " + t.host;
-      Lookup l = lookup(host, qtype, what, fatal);
+      Lookup l = lookup(host, qtype, what, true, local);
       if (!l.pkt) continue;
       // The name and the CNAME chain from it, as far as the answer goes.
       std::set<std::string> names = {lower(host)};
@@ -244,16 +257,22 @@ class Verifier {
           grew |= names.insert(lower(text(ldns_rr_rdf(rr, 0)))).second;
         }
       }
-      if (cname) report_.warning("target " + t.host + " is a CNAME; its chain is in the answer, so etcd boots (Go never re-queries a CNAME target)");
+      if (cname) local.warning("target " + t.host + " is a CNAME; its chain is in the answer, so etcd boots (Go never re-queries a CNAME target)");
       for (size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
         const ldns_rr* rr = ldns_rr_list_rr(answer, i);
         if (ldns_rr_get_type(rr) != ldns_rr_type(qtype) || !names.count(lower(text(ldns_rr_owner(rr))))) continue;
         (qtype == rr_type::a ? t.v4 : t.v6).push_back(text(ldns_rr_rdf(rr, 0)));
       }
     }
+    const bool none = t.v4.empty() && t.v6.empty();
+    for (const std::string& e : local.errors)
+      if (none && fatal) report_.error(e);
+      else report_.warning((fatal ? "" : "etcdctl: ") + e + (none ? "" : " (the other family's addresses are used)"));
+    for (const std::string& w : local.warnings) report_.warning((fatal ? "" : "etcdctl: ") + w);
     if (!t.v4.empty() && !t.v6.empty())
       report_.warning("target " + t.host + " has both A and AAAA: etcd matches its own peer URL against the first IPv4 "
                       "address, so advertise the host name");
+    resolved_[lower(host)] = t;
     return t;
   }
 
@@ -316,6 +335,7 @@ class Verifier {
  private:
   Client& client_;
   Report& report_;
+  std::map<std::string, Target> resolved_;  // by lower-case name
 };
 
 std::optional<Endpoint> server_endpoint(const std::string& server) {
@@ -371,13 +391,11 @@ WireFacts wire_facts(const uint8_t* msg, size_t len) {
     if (len - rdata < rdlen) return f;
     // An SRV target (after priority, weight and port) that is not written out in full.
     if (i < an && type == rr_type::srv && rdlen > 6 && parse_dname(msg, rdata + rdlen, rdata + 6, nullptr) == 0) {
-      uint8_t name[max_dname_wire];
-      std::string shown = "?";
-      if (parse_dname(msg, len, owner, name)) {
-        shown.clear();
-        for (size_t p = 0; name[p]; p += name[p] + 1) shown += std::string(reinterpret_cast<const char*>(name + p + 1), name[p]) + ".";
-      }
-      f.compressed_srv_targets.push_back(shown);
+      ldns_rdf* name = nullptr;
+      size_t at = owner;
+      const bool read = ldns_wire2dname(&name, msg, len, &at) == LDNS_STATUS_OK;
+      const RdfPtr owned(name);
+      f.compressed_srv_targets.push_back(read ? take_ldns_string(ldns_rdf2str(name)) : "?");
     }
     pos = rdata + rdlen;
     if (i + 1 == an) f.answer_end = pos;
