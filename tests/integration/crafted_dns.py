@@ -138,6 +138,10 @@ class Server:
                     pass
 
     def stop(self):
+        # The threads notice within their 0.2 s timeouts; the sockets close after them (a socket
+        # closed under a thread still waiting on it stays bound).
         self.running = False
+        for t in self.threads:
+            t.join()
         self.udp.close()
         self.tcp.close()

@@ -11,6 +11,7 @@ import time
 
 from checks import check, failures, free_port
 from crafted_dns import Server, Zone
+import verify_cases
 
 DNSD = sys.argv[1]
 ORIGIN = "lab.example.com"
@@ -76,6 +77,17 @@ def main():
          "--member", "m9", "--peer-url", "https://127.0.9.9:2380")
     case("a set of another size than expected", good(), 1, "has 3 member(s), not the 4 expected", "--expect-size", "4")
     case("no server set at all", Zone(ORIGIN), 1, "couldn't resolve during SRV discovery")
+
+    # The zones real etcd was started against (tests/e2e/verify_agrees.py): verify agrees with etcd.
+    for name, (build, _, etcd_bootstraps) in verify_cases.CASES.items():
+        port = free_port()
+        server = Server(build(), port)
+        try:
+            codes = [verify(port, *verify_cases.verify_args(m))[0] for m in verify_cases.MEMBERS]
+        finally:
+            server.stop()
+        check(f"as etcd 3.4.23 does ({'bootstraps' if etcd_bootstraps else 'fails'}): {name}",
+              all(c == 0 for c in codes) == etcd_bootstraps and all(c in (0, 1) for c in codes), codes)
 
     # Unreachable: a port nobody listens on, and one that never answers (exit 2 within 10 s, naming it).
     port = free_port()
