@@ -94,6 +94,33 @@ int cmd_check(const std::string& path) {
     const dnsd::Served served = dnsd::compile_served(cfg, registry, state);
     for (const auto& w : served.compiled.warnings) std::cerr << dnsd::to_string(w) << "\n";
     for (const auto& z : served.compiled.zones) std::cout << dnsd::zone_text(z) << "\n";
+    // What `dnsd verify` would find for each cluster if a server answered with these records (etcd
+    // 3.4, as Debian ships it): warnings, never errors (the config itself is valid).
+    for (const dnsd::ZoneConfig& z : served.config.zones)
+      for (const dnsd::Cluster& c : z.clusters) {
+        dnsd::VerifyOptions vo;
+        vo.domain = z.zone;
+        vo.name = c.name;
+        if (c.expected_size) vo.expect_size = int(c.expected_size);
+        const std::string who = c.name.empty() ? "the unnamed cluster" : "cluster '" + c.name + "'";
+        // Targets outside the zone are resolved elsewhere: only `dnsd verify` against the live
+        // servers can judge them, so findings that name them are left out here.
+        std::vector<std::string> outside;
+        for (const dnsd::Member& m : c.members)
+          if (!dnsd::name_in_zone(m.host, z.zone)) outside.push_back(dnsd::name_key(m.host).substr(0, dnsd::name_key(m.host).size() - 1));
+        if (!outside.empty() && outside.size() == c.members.size()) {
+          std::cerr << dnsd::to_string({c.loc, who + ": every target is outside the zone: check it with dnsd verify against the servers", true}) << "\n";
+          continue;
+        }
+        auto about_outside = [&](const std::string& finding) {
+          return std::any_of(outside.begin(), outside.end(), [&](const std::string& h) { return finding.find(h) != std::string::npos; });
+        };
+        const dnsd::Discovery d = dnsd::verify_offline(*served.compiled.snapshot, vo);
+        for (const std::string& e : d.errors)
+          if (!about_outside(e)) std::cerr << dnsd::to_string({c.loc, who + ": etcd 3.4 would not bootstrap from these records: " + e, true}) << "\n";
+        for (const std::string& w : d.warnings)
+          if (!about_outside(w)) std::cerr << dnsd::to_string({c.loc, who + ": " + w, true}) << "\n";
+      }
     return 0;
   } catch (const dnsd::ConfigError& e) {
     return print_diagnostics(e.diagnostics());

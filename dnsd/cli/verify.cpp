@@ -22,6 +22,8 @@
 #include "json.hpp"
 #include "ldns.hpp"
 #include "names.hpp"
+#include "query.hpp"
+#include "snapshot.hpp"
 #include "raii.hpp"
 #include "wire.hpp"
 
@@ -49,13 +51,37 @@ struct Reply {
   std::string failure;  // "" when a reply came
 };
 
-class Client {
+// The query Go sends: RD, EDNS0 with a 1232-byte UDP size.
+std::vector<uint8_t> go_query(const std::string& name, uint16_t qtype, uint16_t id) {
+  std::vector<uint8_t> m(header_size);
+  put16(m.data(), id);
+  m[2] = 0x01;  // RD, as Go sends
+  put16(m.data() + 4, 1);
+  put16(m.data() + 10, 1);
+  const std::string wire = wire_name(name);
+  m.insert(m.end(), wire.begin(), wire.end());
+  const uint8_t tail[4] = {uint8_t(qtype >> 8), uint8_t(qtype), 0, 1};
+  m.insert(m.end(), tail, tail + 4);
+  const uint8_t opt[11] = {0, 0, 41, uint8_t(go_udp_read >> 8), uint8_t(go_udp_read & 0xFF), 0, 0, 0, 0, 0, 0};
+  m.insert(m.end(), opt, opt + 11);
+  return m;
+}
+
+// Where the lookups go: a server over the network, or a snapshot in this process (`dnsd check`).
+class Exchanger {
+ public:
+  virtual ~Exchanger() = default;
+  virtual Reply exchange(const std::string& name, uint16_t qtype) = 0;
+  virtual std::string text() const = 0;  // names the server in etcd's messages
+};
+
+class Client : public Exchanger {
  public:
   explicit Client(Endpoint server) : server_(std::move(server)) {}
-  const std::string& text() const noexcept { return server_.text; }
+  std::string text() const override { return server_.text; }
 
-  Reply exchange(const std::string& name, uint16_t qtype) {
-    std::vector<uint8_t> q = query(name, qtype);
+  Reply exchange(const std::string& name, uint16_t qtype) override {
+    std::vector<uint8_t> q = go_query(name, qtype, uint16_t(rng_()));
     Reply r;
     for (int t = 0; t < tries && r.bytes.empty(); ++t) r.failure = udp(q, r.bytes);
     if (r.bytes.empty()) return r;
@@ -69,22 +95,6 @@ class Client {
   }
 
  private:
-  std::vector<uint8_t> query(const std::string& name, uint16_t qtype) {
-    std::vector<uint8_t> m(header_size);
-    const uint16_t id = uint16_t(rng_());
-    put16(m.data(), id);
-    m[2] = 0x01;  // RD, as Go sends
-    put16(m.data() + 4, 1);
-    put16(m.data() + 10, 1);
-    const std::string wire = wire_name(name);
-    m.insert(m.end(), wire.begin(), wire.end());
-    const uint8_t tail[4] = {uint8_t(qtype >> 8), uint8_t(qtype), 0, 1};
-    m.insert(m.end(), tail, tail + 4);
-    const uint8_t opt[11] = {0, 0, 41, uint8_t(go_udp_read >> 8), uint8_t(go_udp_read & 0xFF), 0, 0, 0, 0, 0, 0};
-    m.insert(m.end(), opt, opt + 11);
-    return m;
-  }
-
   // Whether `reply` answers `q`: ID, QR, and the same question (names compared case-insensitively).
   static bool answers(const std::vector<uint8_t>& q, const uint8_t* reply, size_t len) {
     if (len < header_size || get16(reply) != get16(q.data()) || !(reply[2] & 0x80) || get16(reply + 4) != 1) return false;
@@ -165,7 +175,7 @@ struct Lookup {
 
 class Verifier {
  public:
-  Verifier(Client& client, Report& report) : client_(client), report_(report) {}
+  Verifier(Exchanger& client, Report& report) : client_(client), report_(report) {}
 
   // The reply to (name, type), held to Go's rules. `what` names the record set in findings; wire
   // problems are errors when `fatal` (etcd's own lookups), warnings otherwise (etcdctl's).
@@ -333,7 +343,7 @@ class Verifier {
   static std::string text(const ldns_rdf* rdf) { return take_ldns_string(ldns_rdf2str(rdf)); }
 
  private:
-  Client& client_;
+  Exchanger& client_;
   Report& report_;
   std::map<std::string, Target> resolved_;  // by lower-case name
 };
@@ -404,41 +414,11 @@ WireFacts wire_facts(const uint8_t* msg, size_t len) {
   return f;
 }
 
-int run_verify(const VerifyOptions& o) {
-  if (o.server.empty() || o.domain.empty()) {
-    std::cerr << "dnsd verify: --server and --domain are required\n";
-    return 2;
-  }
-  if (o.version != "3.4" && o.version != "3.5") {
-    std::cerr << "dnsd verify: --etcd-version is 3.4 or 3.5\n";
-    return 2;
-  }
-  if (o.output != "text" && o.output != "json") {
-    std::cerr << "dnsd verify: -o is text or json\n";
-    return 2;
-  }
-  if (o.member.empty() != o.peer_url.empty()) {
-    std::cerr << "dnsd verify: --member and --peer-url go together\n";
-    return 2;
-  }
-  std::string own_scheme, own_host;
-  uint16_t own_port = 0;
-  if (!o.peer_url.empty() && !split_url(o.peer_url, own_scheme, own_host, own_port)) {
-    std::cerr << "dnsd verify: --peer-url '" << o.peer_url << "' is not scheme://host:port\n";
-    return 2;
-  }
-  const std::optional<Endpoint> server = server_endpoint(o.server);
-  if (!server) {
-    std::cerr << "dnsd verify: --server '" << o.server << "' is not ADDR, ADDR:PORT or [V6]:PORT\n";
-    return 2;
-  }
-  Client client(*server);
-  // Reachability first: the zone's SOA (an unreachable server is exit 2 within 2 x 2 s).
-  const Reply soa = client.exchange(no_dot(o.domain) + ".", rr_type::soa);
-  if (!soa.failure.empty()) {
-    std::cerr << "dnsd verify: cannot reach " << server->text << ": " << soa.failure << "\n";
-    return 2;
-  }
+// etcd's discovery, then etcdctl's, through `client` (see verify.hpp). own_*: the member's peer URL,
+// split (empty when no --member is given).
+Discovery discover(Exchanger& client, const VerifyOptions& o, const std::string& own_scheme, const std::string& own_host,
+                   uint16_t own_port) {
+  Discovery d;
   Report report;
   Verifier v(client, report);
   const std::string suffix = o.name.empty() ? "" : "-" + o.name;
@@ -509,40 +489,118 @@ int run_verify(const VerifyOptions& o) {
   }
   if (!any_client) report.warning("etcdctl --discovery-srv finds no client endpoints (_etcd-client-ssl" + suffix + ", _etcd-client" + suffix + ")");
 
-  const bool ok = report.errors.empty();
+  for (const auto& [scheme, t] : peers) {
+    d.peers.push_back(scheme + "://" + t.host + ":" + std::to_string(t.port));
+    d.peer_addresses.push_back(t.key());
+  }
+  d.cluster = cluster;
+  d.clients = clients;
+  d.errors = report.errors;
+  d.warnings = report.warnings;
+  return d;
+}
+
+namespace {
+
+// A compiled snapshot as the server: each query answered by query_process, as a worker would, over
+// UDP and again over TCP when the reply is truncated.
+class SnapshotExchanger : public Exchanger {
+ public:
+  explicit SnapshotExchanger(const Snapshot& snap) : snap_(snap) {}
+  std::string text() const override { return "the configured zones"; }
+  Reply exchange(const std::string& name, uint16_t qtype) override {
+    const std::vector<uint8_t> q = go_query(name, qtype, 1);
+    Reply r;
+    for (Transport t : {Transport::udp, Transport::tcp}) {
+      std::vector<uint8_t> out(max_message);
+      const Processed p = query_process(&snap_, q.data(), q.size(), out.data(), out.size(), t, counters_, nullptr);
+      if (p.verdict != Verdict::reply) {
+        r.failure = "i/o timeout";
+        return r;
+      }
+      out.resize(p.size);
+      r.bytes = std::move(out);
+      r.tcp = t == Transport::tcp;
+      if (!(r.bytes[2] & 0x02)) break;
+    }
+    return r;
+  }
+
+ private:
+  const Snapshot& snap_;
+  Counters counters_;
+};
+
+}  // namespace
+
+Discovery verify_offline(const Snapshot& snap, const VerifyOptions& options) {
+  SnapshotExchanger ex(snap);
+  return discover(ex, options, "", "", 0);
+}
+
+int run_verify(const VerifyOptions& o) {
+  if (o.server.empty() || o.domain.empty()) {
+    std::cerr << "dnsd verify: --server and --domain are required\n";
+    return 2;
+  }
+  if (o.version != "3.4" && o.version != "3.5") {
+    std::cerr << "dnsd verify: --etcd-version is 3.4 or 3.5\n";
+    return 2;
+  }
+  if (o.output != "text" && o.output != "json") {
+    std::cerr << "dnsd verify: -o is text or json\n";
+    return 2;
+  }
+  if (o.member.empty() != o.peer_url.empty()) {
+    std::cerr << "dnsd verify: --member and --peer-url go together\n";
+    return 2;
+  }
+  std::string own_scheme, own_host;
+  uint16_t own_port = 0;
+  if (!o.peer_url.empty() && !split_url(o.peer_url, own_scheme, own_host, own_port)) {
+    std::cerr << "dnsd verify: --peer-url '" << o.peer_url << "' is not scheme://host:port\n";
+    return 2;
+  }
+  const std::optional<Endpoint> server = server_endpoint(o.server);
+  if (!server) {
+    std::cerr << "dnsd verify: --server '" << o.server << "' is not ADDR, ADDR:PORT or [V6]:PORT\n";
+    return 2;
+  }
+  Client client(*server);
+  // Reachability first: the zone's SOA (an unreachable server is exit 2 within 2 x 2 s).
+  const Reply soa = client.exchange(no_dot(o.domain) + ".", rr_type::soa);
+  if (!soa.failure.empty()) {
+    std::cerr << "dnsd verify: cannot reach " << server->text << ": " << soa.failure << "\n";
+    return 2;
+  }
+  const Discovery d = discover(client, o, own_scheme, own_host, own_port);
+  const bool ok = d.errors.empty();
+  auto joined = [](const std::vector<std::string>& items) {
+    std::string out;
+    for (const std::string& s : items) out += (out.empty() ? "" : ",") + s;
+    return out;
+  };
   if (o.output == "json") {
     auto list = [](const std::vector<std::string>& items) {
       std::string out;
       for (const std::string& s : items) out += (out.empty() ? "" : ",") + json_quote(s);
       return "[" + out + "]";
     };
-    std::vector<std::string> peer_urls;
-    for (const auto& [scheme, t] : peers) peer_urls.push_back(scheme + "://" + t.host + ":" + std::to_string(t.port));
     std::cout << "{\"server\":" << json_quote(server->text) << ",\"domain\":" << json_quote(no_dot(o.domain))
               << ",\"cluster\":" << json_quote(o.name) << ",\"etcd_version\":" << json_quote(o.version)
-              << ",\"bootstrap\":" << (ok ? "true" : "false") << ",\"peers\":" << list(peer_urls)
-              << ",\"initial_cluster\":" << json_quote([&] {
-                   std::string s;
-                   for (const std::string& c : cluster) s += (s.empty() ? "" : ",") + c;
-                   return s;
-                 }())
-              << ",\"clients\":" << list(clients) << ",\"errors\":" << list(report.errors)
-              << ",\"warnings\":" << list(report.warnings) << "}\n";
+              << ",\"bootstrap\":" << (ok ? "true" : "false") << ",\"peers\":" << list(d.peers)
+              << ",\"initial_cluster\":" << json_quote(joined(d.cluster)) << ",\"clients\":" << list(d.clients)
+              << ",\"errors\":" << list(d.errors) << ",\"warnings\":" << list(d.warnings) << "}\n";
   } else {
     std::cout << "server " << server->text << ", domain " << no_dot(o.domain)
               << (o.name.empty() ? "" : ", cluster " + o.name) << ", etcd " << o.version << "\n";
-    std::cout << "peers (" << peers.size() << "):\n";
-    for (const auto& [scheme, t] : peers)
-      std::cout << "  " << scheme << "://" << t.host << ":" << t.port << "  (" << t.key() << ")\n";
-    if (!cluster.empty()) {
-      std::cout << "initial cluster: ";
-      for (size_t i = 0; i < cluster.size(); ++i) std::cout << (i ? "," : "") << cluster[i];
-      std::cout << "\n";
-    }
-    std::cout << "clients (" << clients.size() << "):\n";
-    for (const std::string& c : clients) std::cout << "  " << c << "\n";
-    for (const std::string& w : report.warnings) std::cout << "warning: " << w << "\n";
-    for (const std::string& e : report.errors) std::cout << "error: " << e << "\n";
+    std::cout << "peers (" << d.peers.size() << "):\n";
+    for (size_t i = 0; i < d.peers.size(); ++i) std::cout << "  " << d.peers[i] << "  (" << d.peer_addresses[i] << ")\n";
+    if (!d.cluster.empty()) std::cout << "initial cluster: " << joined(d.cluster) << "\n";
+    std::cout << "clients (" << d.clients.size() << "):\n";
+    for (const std::string& c : d.clients) std::cout << "  " << c << "\n";
+    for (const std::string& w : d.warnings) std::cout << "warning: " << w << "\n";
+    for (const std::string& e : d.errors) std::cout << "error: " << e << "\n";
     std::cout << "etcd " << o.version << " would " << (ok ? "bootstrap from this server" : "not bootstrap from this server") << "\n";
   }
   return ok ? 0 : 1;

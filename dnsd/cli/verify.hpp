@@ -22,6 +22,18 @@ struct VerifyOptions {
   std::string output = "text";  // text | json
 };
 
+// What the lookups found: the peer URLs as etcd writes them (with the address each resolved to), the
+// initial cluster etcd would build, the client endpoints, and the findings.
+struct Discovery {
+  std::vector<std::string> peers, peer_addresses, cluster, clients;
+  std::vector<std::string> errors, warnings;  // errors: etcd would not bootstrap
+};
+
+class Snapshot;
+// What `verify` would find if a server answered from `snap` (no network; `dnsd check`). server is
+// not used; member/peer_url are ignored.
+Discovery verify_offline(const Snapshot& snap, const VerifyOptions& options);
+
 // Prints the report to stdout. Exit 0: etcd would bootstrap; 1: it would not; 2: a usage error, or
 // the server cannot be reached.
 int run_verify(const VerifyOptions& options);

@@ -98,6 +98,21 @@ def main():
     rc, out, took = verify(silent.getsockname()[1])
     check("a server that never answers: exit 2 within 10 s", rc == 2 and "i/o timeout" in out and took < 10, (rc, out, took))
 
+    # `dnsd check` tells the same story offline, as warnings (exit 0): a clear-text cluster fails on 3.4,
+    # the TLS one does not.
+    tmp = tempfile.mkdtemp(prefix="dnsd-check-")
+    with open(f"{tmp}/lab.yaml", "w") as f:
+        f.write(f"zone: {ORIGIN}\nsoa: {{ mname: ns1.{ORIGIN}, rname: h.example.org }}\nns: [ns1.{ORIGIN}]\n"
+                "records: |\n  ns1 IN A 127.0.0.1\nclusters:\n"
+                f"  - name: c1\n    members:\n      - {{ name: m1, host: etcd-1.c1.{ORIGIN}, addresses: [127.0.1.1] }}\n"
+                f"  - name: plain\n    peer_tls: false\n    members:\n      - {{ name: m1, host: etcd-1.plain.{ORIGIN}, addresses: [127.0.2.1] }}\n")
+    with open(f"{tmp}/dnsd.yaml", "w") as f:
+        f.write('listen: ["127.0.0.1:1"]\nzones: ["lab.yaml"]\nstate_dir: state\n')
+    r = subprocess.run([DNSD, "check", "-c", f"{tmp}/dnsd.yaml"], capture_output=True, text=True, timeout=30)
+    check("dnsd check: what verify would find, as warnings (exit 0)",
+          r.returncode == 0 and "cluster 'plain': etcd 3.4 would not bootstrap from these records: etcd 3.4 would exit: "
+          "couldn't resolve during SRV discovery" in r.stderr and "cluster 'c1': etcd 3.4 would not" not in r.stderr, r.stderr)
+
     # dnsd itself, with JSON output.
     tmp = tempfile.mkdtemp(prefix="dnsd-verify-")
     port = free_port()
