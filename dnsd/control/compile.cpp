@@ -200,6 +200,9 @@ CompiledConfig compile_config(const DaemonConfig& config, StateStore& state, con
   std::vector<Diagnostic> diags;
   CompiledConfig out;
   for (const ZoneConfig& z : config.zones) out.zones.push_back(build_zone(z, diags, health));
+  // Reverse zones: PTRs for the member addresses of their forward zones, in the same snapshot.
+  for (size_t i = 0; i < config.zones.size(); ++i)
+    if (!config.zones[i].reverse_of.empty()) add_reverse_records(config.zones[i], config.zones, out.zones[i], diags);
   // Nested zones: the child answers for its names, so the parent may hold nothing at or below it.
   for (size_t p = 0; p < out.zones.size(); ++p)
     for (size_t c = 0; c < out.zones.size(); ++c) {

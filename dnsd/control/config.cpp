@@ -284,6 +284,9 @@ DaemonConfig load_config(const std::string& path) {
         if (!known(rule.key)) diags.push_back({rule.loc, "transfer key '" + rule.key + "' is not in tsig_keys of " + path, false});
       for (const RemoteServer& t : z.notify)
         if (!known(t.key)) diags.push_back({t.loc, "notify key '" + t.key + "' is not in tsig_keys of " + path, false});
+      for (const std::string& forward : z.reverse_of)
+        if (std::none_of(cfg.zones.begin(), cfg.zones.end(), [&](const ZoneConfig& o) { return name_key(o.zone) == forward; }))
+          diags.push_back({z.reverse_loc, "reverse_of zone '" + forward + "' is not served here", false});
       for (const RemoteServer& p : z.primaries)
         if (!known(p.key)) diags.push_back({p.loc, "primary key '" + p.key + "' is not in tsig_keys of " + path, false});
     }

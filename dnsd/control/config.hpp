@@ -134,6 +134,10 @@ struct ZoneConfig {
   SourceLoc update_loc;
   std::vector<TransferRule> transfer_allow;  // empty: every transfer is REFUSED
   std::vector<RemoteServer> notify;
+  // reverse_of: a reverse zone (in-addr.arpa, ip6.arpa) that serves a PTR for every member address
+  // (configured or registered) of these zones that falls inside it (absolute, lower case).
+  std::vector<std::string> reverse_of;
+  SourceLoc reverse_loc;
   // A secondary zone: its content is transferred from these (tried in order); it has no soa, ns,
   // records, clusters or update of its own (docs/ARCHITECTURE.md, "Secondary zones").
   std::vector<RemoteServer> primaries;

@@ -223,7 +223,7 @@ ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diag
   }
   if (!r.check_keys(root, "zone file", {{"zone", true}, {"ttl", false}, {"soa", true}, {"ns", true},
                                          {"records", false}, {"clusters", false}, {"update", false},
-                                         {"transfer", false}}))
+                                         {"transfer", false}, {"reverse_of", false}}))
     return z;
   z.zone = r.domain(root, "zone").value_or("");
   z.ttl = uint32_t(r.integer(root, "ttl", 0, 2147483647).value_or(30));
@@ -267,6 +267,16 @@ ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diag
     for (const std::string& k : r.strings(update, "keys").value_or(std::vector<std::string>{})) z.update_keys.push_back(name_key(k));
   }
   if (const YAML::Node transfer = root["transfer"]) read_transfer(r, transfer, z);
+  if (const YAML::Node reverse = root["reverse_of"]) {
+    z.reverse_loc = r.loc(reverse);
+    for (const std::string& zone : r.strings(root, "reverse_of").value_or(std::vector<std::string>{})) z.reverse_of.push_back(name_key(zone));
+    const std::string self = name_key(z.zone);
+    auto ends_with = [&](const std::string& suffix) {
+      return self.size() >= suffix.size() && self.compare(self.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    if (!z.zone.empty() && !ends_with("in-addr.arpa.") && !ends_with("ip6.arpa."))
+      r.error(reverse, "reverse_of is for reverse zones (under in-addr.arpa or ip6.arpa), not " + z.zone);
+  }
   // Two clusters with one name would generate the same SRV names.
   std::set<std::string> cluster_names;
   for (const Cluster& c : z.clusters)

@@ -318,6 +318,41 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
   return out;
 }
 
+void add_reverse_records(const ZoneConfig& reverse, const std::vector<ZoneConfig>& zones, ZoneRecords& out,
+                         std::vector<Diagnostic>& diags) {
+  const std::string apex = lower_wire(reverse.zone);
+  if (apex.empty()) return;
+  std::set<std::string> own_ptr;  // PTR names `records:` has: those win
+  for (const Record& rec : out.records)
+    if (ldns_rr_get_type(rec.rr.get()) == LDNS_RR_TYPE_PTR) own_ptr.insert(lower_wire(ldns_rr_owner(rec.rr.get())));
+  std::set<std::pair<std::string, std::string>> added;  // (owner, target): one PTR per pair
+  for (const ZoneConfig& z : zones) {
+    if (std::find(reverse.reverse_of.begin(), reverse.reverse_of.end(), name_key(z.zone)) == reverse.reverse_of.end()) continue;
+    for (const Cluster& c : z.clusters)
+      for (size_t i = 0; i < c.members.size(); ++i) {
+        const Member& m = c.members[i];
+        for (const std::string& a : m.addresses) {
+          const RdfPtr address(ldns_rdf_new_frm_str(a.find(':') != std::string::npos ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, a.c_str()));
+          const RdfPtr name(address ? ldns_rdf_address_reverse(address.get()) : nullptr);
+          if (!name) continue;
+          const std::string owner = lower_wire(name.get());
+          if (!is_subdomain_or_equal(owner, apex)) continue;
+          if (own_ptr.count(owner)) {
+            // A configured member's PTR that records: also writes is an error; a registered one's
+            // (saved state) never stops a start: the config's record is served.
+            const bool registered = i >= c.static_members;
+            diags.push_back({m.loc, "the PTR for " + a + " (member '" + m.name + "') is also in records: of " + reverse.zone +
+                                        (registered ? ": the config's record is served" : ""), registered});
+            continue;
+          }
+          if (!added.insert({owner, name_key(m.host)}).second) continue;
+          if (RrPtr rr = make_rr(name.get(), reverse.ttl, LDNS_RR_TYPE_PTR, {ldns_dname_new_frm_str(m.host.c_str())}))
+            out.records.push_back({std::move(rr), m.loc, true});
+        }
+      }
+  }
+}
+
 std::set<std::string> withheld_srv_names(const ZoneRecords& zr) {
   std::set<std::string> out;
   auto add = [&out](const std::string& name) {

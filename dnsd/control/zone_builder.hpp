@@ -45,6 +45,12 @@ struct ZoneRecords {
 ZoneRecords build_zone(const ZoneConfig& zone, std::vector<Diagnostic>& diagnostics,
                        const HealthTable* health = nullptr);
 
+// reverse_of: adds to `out` (the records of the reverse zone `reverse`) a PTR for every member address
+// of the zones it is the reverse of that falls inside it, naming the member's host. A PTR that the
+// zone's records: already has wins: an error for a configured member, a warning for a registered one.
+void add_reverse_records(const ZoneConfig& reverse, const std::vector<ZoneConfig>& zones, ZoneRecords& out,
+                         std::vector<Diagnostic>& diags);
+
 // A digest of the records (not the SOA serial): the serial is bumped only when it changes.
 uint64_t zone_digest(const ZoneRecords& records);
 
