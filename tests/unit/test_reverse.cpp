@@ -65,7 +65,7 @@ TEST_CASE("reverse_of: a registration's PTR is in the same snapshot as its recor
   CHECK(f.ptr("23.2.0.192.in-addr.arpa.") == "23.2.0.192.in-addr.arpa.\t30\tIN\tPTR\tetcd-3.lab.example.com.\n");
 }
 
-TEST_CASE("reverse_of: records: wins; an error for a configured member, a warning for a registered one", "[reverse]") {
+TEST_CASE("reverse_of: records: wins, as an error for a configured member and a warning for a registered one", "[reverse]") {
   TempDir dir;
   const std::string conf =
       dir.write("dnsd.yaml", "listen: [\"127.0.0.1:1\"]\nzones: [\"zones/*.yaml\"]\nstate_dir: state\n");
