@@ -1,5 +1,6 @@
 """What the Python integration tests share: named checks that print ok/FAIL (ctest fails the test on
 "FAIL "), and free loopback ports."""
+import random
 import socket
 
 failures = []
@@ -11,9 +12,19 @@ def check(what, ok, detail=""):
         failures.append(what)
 
 
-def free_port(kind=socket.SOCK_DGRAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def free_port():
+    """A loopback port free for both UDP and TCP, below the kernel's ephemeral range (32768+): a port
+    picked there could be taken meanwhile by a client socket of another test (as harness.cpp does)."""
+    rng = random.SystemRandom()
+    for _ in range(1000):
+        port = rng.randrange(20000, 32000)
+        if port == 5353:
+            continue
+        try:
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                with socket.socket(socket.AF_INET, kind) as s:
+                    s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port")
