@@ -129,22 +129,8 @@ zone:
 
 
 def start_bind(h, ip):
-    d = h.path("bind")
-    subprocess.run(["mkdir", "-p", d], check=True)
-    conf = f"""options {{
-    directory "{d}";
-    pid-file "{d}/named.pid";
-    listen-on port 53 {{ {ip}; }};
-    listen-on-v6 {{ none; }};
-    recursion no;
-    notify no;
-    dnssec-validation no;
-    transfer-source {ip};
-    query-source address {ip};
-}};
-controls {{ }};
-key "{KEY}" {{ algorithm hmac-sha256; secret "{SECRET}"; }};
-server {PRIMARY} {{ keys {{ {KEY}; }}; }};
+    d = bind_dir(h)
+    zone = f"""server {PRIMARY} {{ keys {{ {KEY}; }}; }};
 zone "{ZONE}" {{
     type secondary;
     primaries {{ {PRIMARY} key {KEY}; }};
@@ -153,9 +139,33 @@ zone "{ZONE}" {{
     allow-transfer {{ 127.0.0.0/8; }};
 }};
 """
+    return spawn_named(h, "named", d, ip, "    notify no;\n", zone)
+
+
+def bind_dir(h):
+    d = h.path("bind")
+    subprocess.run(["mkdir", "-p", d], check=True)
+    return d
+
+
+def spawn_named(h, name, d, ip, options, zones):
+    """named on ip:53 (no recursion, no DNSSEC validation, requests from ip), its files in d, the TSIG
+    key, more `options` lines, then `zones`."""
     with open(f"{d}/named.conf", "w") as f:
-        f.write(conf)
-    return h.spawn("named", ["named", "-g", "-c", f"{d}/named.conf", "-u", "root"])
+        f.write(f"""options {{
+    directory "{d}";
+    pid-file "{d}/named.pid";
+    listen-on port 53 {{ {ip}; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    transfer-source {ip};
+    query-source address {ip};
+{options}}};
+controls {{ }};
+key "{KEY}" {{ algorithm hmac-sha256; secret "{SECRET}"; }};
+{zones}""")
+    return h.spawn(name, ["named", "-g", "-c", f"{d}/named.conf", "-u", "root"])
 
 
 SECONDARIES = {"knot": "127.0.0.2", "nsd": "127.0.0.3", "bind": "127.0.0.4"}
@@ -327,26 +337,10 @@ zone:
 
 
 def start_bind_primary(h):
-    d = h.path("bind")
-    subprocess.run(["mkdir", "-p", d], check=True)
+    d = bind_dir(h)
     with open(f"{d}/{BIND_ZONE}.db", "w") as f:
         f.write(zone_file(BIND_ZONE, BIND_IP))
-    conf = f"""options {{
-    directory "{d}";
-    pid-file "{d}/named.pid";
-    listen-on port 53 {{ {BIND_IP}; }};
-    listen-on-v6 {{ none; }};
-    recursion no;
-    dnssec-validation no;
-    notify explicit;
-    notify-delay 0;
-    notify-source {BIND_IP};
-    transfer-source {BIND_IP};
-    query-source address {BIND_IP};
-}};
-controls {{ }};
-key "{KEY}" {{ algorithm hmac-sha256; secret "{SECRET}"; }};
-zone "{BIND_ZONE}" {{
+    zone = f"""zone "{BIND_ZONE}" {{
     type primary;
     file "{d}/{BIND_ZONE}.db";
     also-notify {{ {PRIMARY} key {KEY}; }};
@@ -354,9 +348,8 @@ zone "{BIND_ZONE}" {{
     allow-update {{ key {KEY}; }};
 }};
 """
-    with open(f"{d}/named.conf", "w") as f:
-        f.write(conf)
-    proc = h.spawn("named-primary", ["named", "-g", "-c", f"{d}/named.conf", "-u", "root"])
+    options = f"    notify explicit;\n    notify-delay 0;\n    notify-source {BIND_IP};\n"
+    proc = spawn_named(h, "named-primary", d, BIND_IP, options, zone)
     wait_until("BIND to serve its zone", lambda: serial(h, BIND_IP, BIND_ZONE) == 1, 15)
     return proc, d
 
