@@ -1,7 +1,9 @@
-// Durable state (see state_store.hpp). File: <state_dir>/serials, one "zone serial digest" a line.
+// Durable state (see state_store.hpp). Files: <state_dir>/serials, one "zone serial digest" a line;
+// <state_dir>/lock, the pid of the dnsd holding the directory.
 #include "state_store.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,6 +115,27 @@ StateStore::Parsed StateStore::parse(const std::string& text, const std::string&
   }
   if (headed && !ended) out.problems.push_back(path + ": truncated: no end line");
   return out;
+}
+
+Fd lock_state_dir(const std::string& dir) {
+  const std::string path = dir + "/lock";
+  Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char pid[32] = {};
+    const ssize_t n = ::pread(fd.get(), pid, sizeof pid - 1, 0);
+    std::string holder = n > 0 ? std::string(pid, size_t(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    if (err == EWOULDBLOCK)
+      throw std::runtime_error("state_dir " + dir + " is in use by another dnsd" + (holder.empty() ? "" : " (pid " + holder + ")") +
+                               ": two instances cannot share one (give each its own state_dir)");
+    throw std::runtime_error(path + ": cannot lock: " + std::strerror(err));
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) != ssize_t(pid.size()))
+    throw std::runtime_error(path + ": cannot write: " + std::strerror(errno));
+  return fd;
 }
 
 StateStore::StateStore(std::string dir, bool read_only) : dir_(std::move(dir)), read_only_(read_only) {

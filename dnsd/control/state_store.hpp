@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "raii.hpp"
 #include "result.hpp"
 
 namespace dnsd {
@@ -67,6 +68,12 @@ class StateStore {
   std::optional<uint32_t> damage_floor_;  // after a damaged load: the highest serial left
   std::string write_error_;
 };
+
+// Locks state_dir for this process (an exclusive flock on DIR/lock, which holds our pid): a second
+// dnsd on the same directory would overwrite the registry and serials under the first one. Throws
+// std::runtime_error naming the directory (and the holder's pid) when another process holds it. The
+// lock lasts as long as the returned descriptor (the kernel drops it when the process dies).
+Fd lock_state_dir(const std::string& dir);
 
 // Writes `content` to `path` atomically and durably: temp file, fsync, rename, fsync of the directory.
 // With keep_previous, the file being replaced stays available under that name (a hard link). An io

@@ -53,7 +53,8 @@ std::set<std::string> changed_origins(const Registry& before, const Registry& ne
 ZoneState::ZoneState(SnapshotSlot& slot, const HealthTable& health) : slot_(slot), health_(health) {}
 
 void ZoneState::start(DaemonConfig config) {
-  state_ = std::make_unique<StateStore>(config.state_dir, false);
+  state_ = std::make_unique<StateStore>(config.state_dir, false);  // creates the directory
+  state_lock_ = lock_state_dir(config.state_dir);
   for (const std::string& p : state_->load_problems()) spdlog::error("state: {}", p);
   // Registrations are loaded before the first answer: acknowledged members are served from the start.
   std::vector<std::string> problems;

@@ -86,6 +86,7 @@ class ZoneState {
 
   SnapshotSlot& slot_;
   const HealthTable& health_;
+  Fd state_lock_;  // held for the life of the daemon (lock_state_dir)
   std::unique_ptr<StateStore> state_;
   DaemonConfig config_;
   Registry registry_;

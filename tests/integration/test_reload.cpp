@@ -83,8 +83,10 @@ TEST_CASE("start-up refuses a port that another process holds, and a broken conf
   TempDir dir;
   const std::string conf = write_config(dir);
   DnsdProcess first(conf);
-  // The second one must not share the port through SO_REUSEPORT.
-  const std::string cmd = std::string(DNSD_BINARY) + " run -c " + conf + " --listen 127.0.0.1:" +
+  // The second one must not share the port through SO_REUSEPORT (its own state_dir: the first holds
+  // this one).
+  const std::string other = dir.write("other.yaml", "listen: [\"127.0.0.1:1\"]\nzones: [\"zones/*.yaml\"]\nstate_dir: state2\n");
+  const std::string cmd = std::string(DNSD_BINARY) + " run -c " + other + " --listen 127.0.0.1:" +
                           std::to_string(first.port()) + " 2>" + dir.path("second.log");
   CHECK(WEXITSTATUS(std::system(cmd.c_str())) == 1);
   std::ifstream in(dir.path("second.log"));
@@ -97,4 +99,22 @@ TEST_CASE("start-up refuses a port that another process holds, and a broken conf
   std::ifstream in2(dir.path("bad.log"));
   const std::string log2((std::istreambuf_iterator<char>(in2)), std::istreambuf_iterator<char>());
   CHECK_THAT(log2, Catch::Contains("lab.example.com.yaml:1: missing required key 'soa' in zone file"));
+}
+
+TEST_CASE("a second dnsd on the same state_dir refuses to start, naming it and the first one's pid", "[reload]") {
+  TempDir dir;
+  const std::string conf = write_config(dir);
+  DnsdProcess first(conf);
+  const std::string cmd = std::string(DNSD_BINARY) + " run -c " + conf + " --listen 127.0.0.1:0 2>" + dir.path("second.log");
+  CHECK(WEXITSTATUS(std::system(cmd.c_str())) == 1);
+  std::ifstream in(dir.path("second.log"));
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK_THAT(log, Catch::Contains("state_dir " + dir.path("state") + " is in use by another dnsd (pid " +
+                                  std::to_string(first.pid()) + ")"));
+  // The first one is unharmed, and once it is gone the directory is free again.
+  CHECK(udp_exchange(first.port(), make_query("lab.example.com", 6), 1000));
+  first.signal(SIGTERM);
+  REQUIRE(first.wait_exit(5000));
+  DnsdProcess again(conf);
+  CHECK(udp_exchange(again.port(), make_query("lab.example.com", 6), 1000));
 }

@@ -3,6 +3,7 @@
 multi-message AXFR): a zone too big for one message, IXFR over UDP (the SOA alone), AXFR over UDP
 (NOTIMP), a zone without rules (REFUSED), NOTIFY to a target that answers (once, signed, within
 100 ms of a change, a burst coalesced) and to one that does not (retried). Usage: transfer_test.py DNSD"""
+import datetime
 import os
 import re
 import socket
@@ -152,17 +153,23 @@ def notifies():
                 f.write(text)
             dnsd.send_signal(1)
             time.sleep(0.003)
-        notified = []
+        notified, first_wall = [], None
         answering.settimeout(0.5)
         try:
             while True:
                 msg, peer = answering.recvfrom(4096)
                 notified.append((time.monotonic() - started) * 1000)
+                first_wall = first_wall or time.time()
                 reply_to(answering, msg, peer)
         except socket.timeout:
             pass
-        check("a burst of three reloads: NOTIFY within 100 ms, fewer than three", 1 <= len(notified) <= 2 and notified[0] < 100,
-              notified)
+        # Within 100 ms of the change being served: from the first reload's publish (its log line),
+        # not from the SIGHUP (reading and compiling the config come first, slower on a busy machine).
+        reloaded = [datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f").timestamp()  # local time, as logged
+                    for line in open(log_path) if "control: reloaded" in line]
+        after_publish = (first_wall - reloaded[0]) * 1000 if first_wall and reloaded else None
+        check("a burst of three reloads: NOTIFY within 100 ms of the first publish, fewer than three",
+              1 <= len(notified) <= 2 and after_publish is not None and after_publish < 100, (notified, after_publish))
         # The silent target got the burst's NOTIFY too; with nothing changing since, what it gets next
         # is a retry (the first 1 s after the send).
         silent.setblocking(False)
