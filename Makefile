@@ -16,11 +16,17 @@ deps test-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# CI (CI=true) builds with -Werror: a default build has no warnings, and keeps none.
+WERROR := $(if $(filter true,$(CI)),-DDNSD_WERROR=ON,)
+
 build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(WERROR) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j2
 
-run: build
+# The daemon alone: no test, fuzz or bench target is built for a first run.
+run: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j2 --target dnsd
 	$(BUILD)/dnsd run -c conf/dnsd.yaml
 
 # The whole suite on the release build, then unit and integration tests again with ASan and UBSan
@@ -30,7 +36,7 @@ test: test-deps build
 	$(MAKE) test-sanitize
 
 test-sanitize: test-deps
-	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DDNSD_SANITIZE=ON
+	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DDNSD_SANITIZE=ON $(WERROR)
 	cmake --build $(BUILD)-asan -j2
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j2 --timeout 300 -LE e2e
