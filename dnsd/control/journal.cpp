@@ -11,6 +11,11 @@ namespace dnsd {
 
 namespace {
 
+
+uint32_t soa_serial(const ZoneRecords& zr) { return ldns_rdf2native_int32(ldns_rr_rdf(zr.records.at(0).rr.get(), 2)); }
+
+}  // namespace
+
 std::string rr_wire(const ldns_rr* rr, uint32_t ttl) {
   const RrPtr copy(ldns_rr_clone(rr));
   if (!copy) throw std::runtime_error("out of memory");
@@ -22,10 +27,6 @@ std::string rr_wire(const ldns_rr* rr, uint32_t ttl) {
   free(wire);  // ldns allocated it with malloc
   return out;
 }
-
-uint32_t soa_serial(const ZoneRecords& zr) { return ldns_rdf2native_int32(ldns_rr_rdf(zr.records.at(0).rr.get(), 2)); }
-
-}  // namespace
 
 std::vector<uint32_t> served_ttls(const ZoneRecords& zr) {
   std::map<std::pair<std::string, ldns_rr_type>, uint32_t> first;

@@ -17,6 +17,10 @@
 
 namespace dnsd {
 
+// A record in uncompressed wire form (names as they are), with the given TTL. Throws when ldns cannot
+// write it.
+std::string rr_wire(const ldns_rr* rr, uint32_t ttl);
+
 // Each record of a zone in uncompressed wire form, with its RRset's TTL (the first record's: RFC
 // 2181 §5.2, as the answers are compiled). The SOA (records[0]) is left out.
 std::vector<std::string> zone_rrs_wire(const ZoneRecords& zr);

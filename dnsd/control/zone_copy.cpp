@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "hash.hpp"
+#include "journal.hpp"
 #include "names.hpp"
 #include "state_store.hpp"
 #include "wire.hpp"
@@ -21,21 +22,13 @@ constexpr const char* checked_magic = "checked ";
 
 std::string name_text(const ldns_rdf* dname) { return take_ldns_string(ldns_rdf2str(dname)); }
 
-// The record in uncompressed wire form, names as sent. null: it cannot be written.
-std::string rr_wire(const ldns_rr* rr) {
-  const CPtr<ldns_buffer, ldns_buffer_free> buf(ldns_buffer_new(512));
-  if (!buf || ldns_rr2buffer_wire(buf.get(), rr, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK) return {};
-  return std::string(reinterpret_cast<const char*>(ldns_buffer_begin(buf.get())), ldns_buffer_position(buf.get()));
-}
-
 // What makes two records the same record (RFC 1995: a deletion names the record, not its TTL): the
 // canonical form (RFC 4034 §6.2: names in lower case) with the TTL left out.
 std::string identity(const ldns_rr* rr) {
   const RrPtr copy(ldns_rr_clone(rr));
-  if (!copy) return {};
-  ldns_rr_set_ttl(copy.get(), 0);
+  if (!copy) throw std::runtime_error("out of memory");
   ldns_rr2canonical(copy.get());
-  return rr_wire(copy.get());
+  return rr_wire(copy.get(), 0);
 }
 
 void put32s(std::string& out, uint32_t v) {
@@ -156,7 +149,7 @@ std::string copy_file(const ZoneCopy& copy) {
   std::string out = copy_magic;
   put32s(out, uint32_t(copy.rrs.size()));
   for (const RrPtr& rr : copy.rrs) {
-    const std::string wire = rr_wire(rr.get());
+    const std::string wire = rr_wire(rr.get(), ldns_rr_ttl(rr.get()));
     put32s(out, uint32_t(wire.size()));
     out += wire;
   }
