@@ -1,161 +1,28 @@
 // `dnsd verify` (see verify.hpp).
 #include "verify.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <chrono>
 #include <iostream>
 #include <map>
 #include <optional>
-#include <random>
 #include <set>
 
 #include "config.hpp"
 #include "dname.hpp"
 #include "endpoint.hpp"
+#include "exchanger.hpp"
 #include "json.hpp"
 #include "ldns.hpp"
 #include "names.hpp"
-#include "query.hpp"
-#include "snapshot.hpp"
-#include "raii.hpp"
 #include "wire.hpp"
 
 namespace dnsd {
 
 namespace {
 
-constexpr int timeout_ms = 2000;  // per try, as Go's default (resolv.conf timeout:2 attempts:2 is ours)
-constexpr int tries = 2;
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return s;
-}
-
 std::string no_dot(const std::string& name) {
   return name.size() > 1 && name.back() == '.' ? name.substr(0, name.size() - 1) : name;
 }
-
-// One exchange with the server, as Go's resolver does it: UDP with EDNS0 (1232), the reply matched by
-// ID and question (anything else is ignored, and the wait goes on); over TCP when TC is set.
-struct Reply {
-  std::vector<uint8_t> bytes;
-  bool tcp = false;
-  std::string failure;  // "" when a reply came
-};
-
-// The query Go sends: RD, EDNS0 with a 1232-byte UDP size.
-std::vector<uint8_t> go_query(const std::string& name, uint16_t qtype, uint16_t id) {
-  std::vector<uint8_t> m(header_size);
-  put16(m.data(), id);
-  m[2] = 0x01;  // RD, as Go sends
-  put16(m.data() + 4, 1);
-  put16(m.data() + 10, 1);
-  const std::string wire = wire_name(name);
-  m.insert(m.end(), wire.begin(), wire.end());
-  const uint8_t tail[4] = {uint8_t(qtype >> 8), uint8_t(qtype), 0, 1};
-  m.insert(m.end(), tail, tail + 4);
-  const uint8_t opt[11] = {0, 0, 41, uint8_t(go_udp_read >> 8), uint8_t(go_udp_read & 0xFF), 0, 0, 0, 0, 0, 0};
-  m.insert(m.end(), opt, opt + 11);
-  return m;
-}
-
-// Where the lookups go: a server over the network, or a snapshot in this process (`dnsd check`).
-class Exchanger {
- public:
-  virtual ~Exchanger() = default;
-  virtual Reply exchange(const std::string& name, uint16_t qtype) = 0;
-  virtual std::string text() const = 0;  // names the server in etcd's messages
-};
-
-class Client : public Exchanger {
- public:
-  explicit Client(Endpoint server) : server_(std::move(server)) {}
-  std::string text() const override { return server_.text; }
-
-  Reply exchange(const std::string& name, uint16_t qtype) override {
-    std::vector<uint8_t> q = go_query(name, qtype, uint16_t(rng_()));
-    Reply r;
-    for (int t = 0; t < tries && r.bytes.empty(); ++t) r.failure = udp(q, r.bytes);
-    if (r.bytes.empty()) return r;
-    if (r.bytes[2] & 0x02) {  // TC: Go asks again over TCP
-      r.tcp = true;
-      r.bytes.clear();
-      for (int t = 0; t < tries && r.bytes.empty(); ++t) r.failure = tcp(q, r.bytes);
-    }
-    if (!r.bytes.empty()) r.failure.clear();
-    return r;
-  }
-
- private:
-  // Whether `reply` answers `q`: ID, QR, and the same question (names compared case-insensitively).
-  static bool answers(const std::vector<uint8_t>& q, const uint8_t* reply, size_t len) {
-    if (len < header_size || get16(reply) != get16(q.data()) || !(reply[2] & 0x80) || get16(reply + 4) != 1) return false;
-    const size_t qlen = q.size() - header_size - 11;
-    if (len < header_size + qlen) return false;
-    for (size_t i = 0; i < qlen; ++i)
-      if (fold(reply[header_size + i]) != fold(q[header_size + i])) return false;
-    return true;
-  }
-
-  std::string udp(const std::vector<uint8_t>& q, std::vector<uint8_t>& out) {
-    const Fd fd(::socket(server_.addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!fd || ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&server_.addr), server_.len) != 0 ||
-        ::send(fd.get(), q.data(), q.size(), 0) < 0)
-      return std::string("cannot send: ") + std::strerror(errno);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    std::vector<uint8_t> buf(65535);
-    for (;;) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      pollfd p{fd.get(), POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&p, 1, int(left.count())) <= 0) return "i/o timeout";
-      const ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
-      if (n < 0) return errno == ECONNREFUSED ? "connection refused" : std::strerror(errno);
-      if (answers(q, buf.data(), size_t(n))) {
-        out.assign(buf.begin(), buf.begin() + n);
-        return {};
-      }
-    }
-  }
-
-  std::string tcp(const std::vector<uint8_t>& q, std::vector<uint8_t>& out) {
-    const Fd fd(::socket(server_.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd) return std::strerror(errno);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    auto wait = [&](short events) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      pollfd p{fd.get(), events, 0};
-      return left.count() > 0 && ::poll(&p, 1, int(left.count())) > 0 && !(p.revents & (POLLERR | POLLHUP) && !(p.revents & POLLIN));
-    };
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&server_.addr), server_.len) != 0 && errno != EINPROGRESS)
-      return std::strerror(errno);
-    if (!wait(POLLOUT)) return "tcp: cannot connect";
-    std::vector<uint8_t> framed = {uint8_t(q.size() >> 8), uint8_t(q.size())};
-    framed.insert(framed.end(), q.begin(), q.end());
-    if (::send(fd.get(), framed.data(), framed.size(), MSG_NOSIGNAL) != ssize_t(framed.size())) return "tcp: cannot send";
-    std::vector<uint8_t> in;
-    uint8_t buf[65536];
-    while (in.size() < 2 || in.size() < 2 + size_t(get16(in.data()))) {
-      if (!wait(POLLIN)) return "tcp: i/o timeout";
-      const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
-      if (n <= 0) return "tcp: connection closed";
-      in.insert(in.end(), buf, buf + n);
-    }
-    if (!answers(q, in.data() + 2, get16(in.data()))) return "tcp: a reply to another question";
-    out.assign(in.begin() + 2, in.begin() + 2 + get16(in.data()));
-    return {};
-  }
-
-  Endpoint server_;
-  std::mt19937 rng_{std::random_device{}()};
-};
 
 struct Report {
   std::vector<std::string> errors, warnings;
@@ -242,7 +109,7 @@ class Verifier {
     Target t{no_dot(host), port, {}, {}};
     // Each name is looked up once; a second SRV set naming it reuses the addresses (and its findings
     // are not repeated).
-    if (const auto seen = resolved_.find(lower(host)); seen != resolved_.end()) {
+    if (const auto seen = resolved_.find(name_key(host)); seen != resolved_.end()) {
       t.v4 = seen->second.v4;
       t.v6 = seen->second.v6;
       return t;
@@ -255,22 +122,22 @@ class Verifier {
       Lookup l = lookup(host, qtype, what, true, local);
       if (!l.pkt) continue;
       // The name and the CNAME chain from it, as far as the answer goes.
-      std::set<std::string> names = {lower(host)};
+      std::set<std::string> names = {name_key(host)};
       const ldns_rr_list* answer = ldns_pkt_answer(l.pkt.get());
       bool cname = false;
       for (bool grew = true; grew;) {
         grew = false;
         for (size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
           const ldns_rr* rr = ldns_rr_list_rr(answer, i);
-          if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME || !names.count(lower(text(ldns_rr_owner(rr))))) continue;
+          if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME || !names.count(name_key(text(ldns_rr_owner(rr))))) continue;
           cname = true;
-          grew |= names.insert(lower(text(ldns_rr_rdf(rr, 0)))).second;
+          grew |= names.insert(name_key(text(ldns_rr_rdf(rr, 0)))).second;
         }
       }
       if (cname) local.warning("target " + t.host + " is a CNAME; its chain is in the answer, so etcd boots (Go never re-queries a CNAME target)");
       for (size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
         const ldns_rr* rr = ldns_rr_list_rr(answer, i);
-        if (ldns_rr_get_type(rr) != ldns_rr_type(qtype) || !names.count(lower(text(ldns_rr_owner(rr))))) continue;
+        if (ldns_rr_get_type(rr) != ldns_rr_type(qtype) || !names.count(name_key(text(ldns_rr_owner(rr))))) continue;
         (qtype == rr_type::a ? t.v4 : t.v6).push_back(text(ldns_rr_rdf(rr, 0)));
       }
     }
@@ -282,7 +149,7 @@ class Verifier {
     if (!t.v4.empty() && !t.v6.empty())
       report_.warning("target " + t.host + " has both A and AAAA: etcd matches its own peer URL against the first IPv4 "
                       "address, so advertise the host name");
-    resolved_[lower(host)] = t;
+    resolved_[name_key(host)] = t;
     return t;
   }
 
@@ -500,38 +367,6 @@ Discovery discover(Exchanger& client, const VerifyOptions& o, const std::string&
   return d;
 }
 
-namespace {
-
-// A compiled snapshot as the server: each query answered by query_process, as a worker would, over
-// UDP and again over TCP when the reply is truncated.
-class SnapshotExchanger : public Exchanger {
- public:
-  explicit SnapshotExchanger(const Snapshot& snap) : snap_(snap) {}
-  std::string text() const override { return "the configured zones"; }
-  Reply exchange(const std::string& name, uint16_t qtype) override {
-    const std::vector<uint8_t> q = go_query(name, qtype, 1);
-    Reply r;
-    for (Transport t : {Transport::udp, Transport::tcp}) {
-      std::vector<uint8_t> out(max_message);
-      const Processed p = query_process(&snap_, q.data(), q.size(), out.data(), out.size(), t, counters_, nullptr);
-      if (p.verdict != Verdict::reply) {
-        r.failure = "i/o timeout";
-        return r;
-      }
-      out.resize(p.size);
-      r.bytes = std::move(out);
-      r.tcp = t == Transport::tcp;
-      if (!(r.bytes[2] & 0x02)) break;
-    }
-    return r;
-  }
-
- private:
-  const Snapshot& snap_;
-  Counters counters_;
-};
-
-}  // namespace
 
 Discovery verify_offline(const Snapshot& snap, const VerifyOptions& options) {
   SnapshotExchanger ex(snap);
