@@ -51,9 +51,12 @@ const char* usage = R"(usage:
   dnsd register --control http[s]://HOST:PORT --token-file FILE --zone ZONE [--cluster NAME]
                 [--ca-file F] [--cert-file F --key-file F]
                 --member NAME --host HOST [--address ADDR ...] [--peer-port N] [--client-port N]
-                [--wait] [--timeout SECONDS] [-o flags|env|dropin]
-      register a member through the control API (retrying while dnsd is unreachable), with --wait
-      until its cluster is complete, then print the member's etcd configuration
+                [--wait] [--timeout SECONDS] [-o flags|env|envfile|dropin]
+                [--join-strategy prepare|add|replace|prune] [--cluster-size N] [--data-dir DIR]
+                [--etcd-ca-file F] [--etcd-cert-file F --etcd-key-file F]
+      register a member through the control API (retrying while dnsd is unreachable) and print its
+      etcd configuration: before the cluster forms, a bootstrap (--wait: until it is complete);
+      once formed, a restart or a join through etcd's API behind the quorum guard
   dnsd verify --server ADDR[:PORT] --domain ZONE [--name CLUSTER] [--etcd-version 3.4|3.5]
               [--expect-size N] [--member NAME --peer-url URL] [-o text|json]
       would etcd bootstrap with --discovery-srv ZONE [--discovery-srv-name CLUSTER] from this server
@@ -296,6 +299,12 @@ int cmd_register(const std::vector<std::string>& args) {
       else if (a == "--client-port") o.client_port = std::stoi(v);
       else if (a == "--timeout") o.timeout_s = std::stod(v);
       else if (a == "-o" || a == "--output") o.output = v;
+      else if (a == "--join-strategy") o.join_strategy = v;
+      else if (a == "--cluster-size") o.cluster_size = std::stoi(v);
+      else if (a == "--data-dir") o.data_dir = v;
+      else if (a == "--etcd-ca-file") o.etcd_ca_file = v;
+      else if (a == "--etcd-cert-file") o.etcd_cert_file = v;
+      else if (a == "--etcd-key-file") o.etcd_key_file = v;
       else return fail_usage("unexpected argument '" + a + "'");
     } catch (const std::exception&) {
       return fail_usage("'" + a + "' needs a number, not '" + v + "'");

@@ -1,161 +1,51 @@
-// `dnsd register` (see register.hpp): a small blocking HTTP/1.1 client for the control API.
+// `dnsd register` (see register.hpp): bootstrap through the control API, or a join through etcd's
+// gateway decided by plan_join (join.hpp), then the etcd configuration on stdout.
 #include "register.hpp"
 
-#include <netdb.h>
-#include <openssl/err.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <iostream>
-#include <memory>
-#include <sstream>
+#include <map>
 #include <stdexcept>
 #include <thread>
 
 #include "config.hpp"
+#include "etcd_gateway.hpp"
+#include "http_client.hpp"
+#include "join.hpp"
+#include "json.hpp"
 #include "names.hpp"
 #include "openssl.hpp"
-#include "raii.hpp"
 
 namespace dnsd {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr double etcd_timeout_s = 5;
+constexpr double unhealthy_retry_s = 8;  // etcd refuses adds for ~5 s after its peer links come up
 
-struct Endpoint {
-  std::string host;
-  std::string port;
-  bool tls = false;
-  std::shared_ptr<SSL_CTX> ctx;  // https only (an SslCtxPtr's handle)
-};
-
-using AddrInfoPtr = CPtr<addrinfo, freeaddrinfo>;
-
-struct Response {
-  int status = 0;
-  std::string body;
-};
-
-// Thrown when dnsd cannot be reached (worth retrying), as opposed to an answer saying no.
-struct Unreachable : std::runtime_error {
+// Thrown when the run must stop with exit 1; the message is the reason.
+struct Refused : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-Endpoint parse_url(const std::string& url, const RegisterOptions& o) {
-  const bool tls = url.rfind("https://", 0) == 0;
-  if (!tls && url.rfind("http://", 0) != 0)
-    throw std::runtime_error("--control must be http://HOST:PORT or https://HOST:PORT, not '" + url + "'");
-  std::string rest = url.substr(tls ? 8 : 7);
-  if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-  Endpoint ep;
-  ep.tls = tls;
-  const auto colon = rest.rfind(':');
-  if (colon == std::string::npos || rest.back() == ']') {
-    ep.host = rest;
-    ep.port = tls ? "443" : "80";
-  } else {
-    ep.host = rest.substr(0, colon);
-    ep.port = rest.substr(colon + 1);
-  }
-  if (ep.host.size() > 1 && ep.host.front() == '[') ep.host = ep.host.substr(1, ep.host.size() - 2);
-  if (!tls) return ep;
-  ep.ctx = client_tls_context("TLS", o.ca_file, o.cert_file, o.key_file);
-  return ep;
+void say(const std::string& line) { std::cerr << "dnsd register: " << line << "\n"; }
+
+std::string lower(std::string s) {
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
-std::string tls_error() {
-  const unsigned long e = ERR_get_error();
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return e ? buf : "TLS failure";
+std::string without_dot(std::string s) {
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
 }
 
-Response http(const Endpoint& ep, const std::string& method, const std::string& path, const std::string& token,
-              const std::string& body) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (int rc = getaddrinfo(ep.host.c_str(), ep.port.c_str(), &hints, &found); rc != 0)
-    throw Unreachable("cannot resolve " + ep.host + ": " + gai_strerror(rc));
-  const AddrInfoPtr res(found);
-  Fd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  const int rc = fd ? ::connect(fd.get(), res->ai_addr, res->ai_addrlen) : -1;
-  const int err = errno;
-  if (rc != 0) throw Unreachable(std::string("cannot connect to ") + ep.host + ":" + ep.port + ": " + std::strerror(err));
-  SslPtr ssl;
-  if (ep.tls) {
-    ssl.reset(SSL_new(ep.ctx.get()));
-    if (!ssl) throw std::runtime_error("cannot create a TLS session");
-    verify_peer_name(ssl.get(), ep.host);  // the endpoint's certificate must be valid for --control's host
-    SSL_set_fd(ssl.get(), fd.get());
-    if (SSL_connect(ssl.get()) != 1) throw std::runtime_error("TLS with " + ep.host + ": " + tls_error());
-  }
-  auto send_some = [&](const char* p, size_t n) -> ssize_t {
-    return ssl ? SSL_write(ssl.get(), p, int(n)) : ::send(fd.get(), p, n, MSG_NOSIGNAL);
-  };
-  auto recv_some = [&](char* p, size_t n) -> ssize_t {
-    return ssl ? SSL_read(ssl.get(), p, int(n)) : ::recv(fd.get(), p, n, 0);
-  };
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + ep.host + "\r\nConnection: close\r\n";
-  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
-  if (!body.empty() || method == "PUT") req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  req += "\r\n" + body;
-  for (size_t sent = 0; sent < req.size();) {
-    const ssize_t n = send_some(req.data() + sent, req.size() - sent);
-    if (n <= 0) throw Unreachable("connection lost while sending");
-    sent += size_t(n);
-  }
-  std::string raw;
-  char buf[4096];
-  for (;;) {
-    pollfd p{fd.get(), POLLIN, 0};
-    if (!(ssl && SSL_pending(ssl.get()) > 0) && ::poll(&p, 1, 10000) != 1) throw Unreachable("no reply within 10 s");
-    const ssize_t n = recv_some(buf, sizeof buf);
-    if (n < 0 && !ssl) throw Unreachable("connection lost while reading");
-    if (n <= 0) break;  // TLS: close_notify or the end of the stream
-    raw.append(buf, size_t(n));
-  }
-  Response r;
-  if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) throw Unreachable("not an HTTP reply");
-  r.status = std::atoi(raw.c_str() + 9);
-  const auto head_end = raw.find("\r\n\r\n");
-  r.body = head_end == std::string::npos ? "" : raw.substr(head_end + 4);
-  return r;
-}
-
-// Retries while dnsd is unreachable, with exponential backoff up to the deadline.
-Response http_retrying(const Endpoint& ep, const std::string& method, const std::string& path, const std::string& token,
-                       const std::string& body, Clock::time_point deadline) {
-  double delay = 0.2;
-  for (;;) {
-    try {
-      return http(ep, method, path, token, body);
-    } catch (const Unreachable& e) {
-      if (Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay)) > deadline)
-        throw std::runtime_error(std::string(e.what()) + " (gave up)");
-      std::cerr << "dnsd register: " << e.what() << " (retrying in " << delay << " s)\n";
-      std::this_thread::sleep_for(std::chrono::duration<double>(delay));
-      delay = std::min(delay * 2, 5.0);
-    }
-  }
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string error_text(const Response& r) {
+std::string error_text(const HttpResult& r) {
   try {
     YAML::Node n = YAML::Load(r.body);
     std::string msg = n["error"] ? n["error"].as<std::string>() : r.body;
@@ -166,37 +56,356 @@ std::string error_text(const Response& r) {
   }
 }
 
-void print_config(const RegisterOptions& o, const YAML::Node& cluster) {
-  const std::string host = o.host.back() == '.' ? o.host.substr(0, o.host.size() - 1) : o.host;
-  const int peer_port = o.peer_port ? o.peer_port : cluster["peer_port"].as<int>();
-  const int client_port = o.client_port ? o.client_port : cluster["client_port"].as<int>();
-  const std::string peer_scheme = cluster["peer_tls"].as<bool>() ? "https" : "http";
-  const std::string client_scheme = cluster["client_tls"].as<bool>() ? "https" : "http";
-  std::string zone = o.zone;
-  if (!zone.empty() && zone.back() == '.') zone.pop_back();
-  // Different tokens keep two clusters of one zone from fusing.
-  const std::string token = (o.cluster.empty() ? "" : o.cluster + ".") + zone;
-  std::vector<std::pair<std::string, std::string>> kv = {
-      {"name", o.member},
-      {"discovery-srv", zone},
-  };
-  if (!o.cluster.empty()) kv.emplace_back("discovery-srv-name", o.cluster);
-  kv.emplace_back("initial-advertise-peer-urls", peer_scheme + "://" + host + ":" + std::to_string(peer_port));
-  kv.emplace_back("advertise-client-urls", client_scheme + "://" + host + ":" + std::to_string(client_port));
-  kv.emplace_back("initial-cluster-token", token);
-  kv.emplace_back("initial-cluster-state", "new");
-  if (o.output == "flags") {
+// The control API of dnsd, retried while unreachable.
+class ControlApi {
+ public:
+  ControlApi(const RegisterOptions& o, Clock::time_point deadline) : deadline_(deadline) {
+    target_ = parse_http_url(o.control, "--control");
+    if (target_.tls) target_.ctx = client_tls_context("dnsd register", o.ca_file, o.cert_file, o.key_file);
+    token_ = read_token_file(o.token_file);
+    base_ = "/v1/zones/" + o.zone + "/clusters/" + (o.cluster.empty() ? "_" : o.cluster);
+  }
+  const std::string& base() const { return base_; }
+
+  YAML::Node cluster() {
+    const HttpResult r = call("GET", base_, "");
+    if (r.status != 200) throw Refused("cannot read the cluster from dnsd: " + error_text(r));
+    return YAML::Load(r.body);
+  }
+  // Returns the cluster after the change; throws Refused when dnsd says no.
+  YAML::Node put_member(const std::string& member, const std::string& body) {
+    const HttpResult r = call("PUT", base_ + "/members/" + member, body);
+    if (r.status / 100 != 2) throw Refused("registration refused: " + error_text(r));
+    return YAML::Load(r.body);
+  }
+  void delete_member(const std::string& member) {
+    const HttpResult r = call("DELETE", base_ + "/members/" + member, "");
+    if (r.status / 100 != 2 && r.status != 404)
+      throw Refused("cannot delete " + member + " from dnsd's registry: " + error_text(r));
+  }
+
+ private:
+  HttpResult call(const std::string& method, const std::string& path, const std::string& body) {
+    const std::string auth = method == "GET" ? "" : "Authorization: Bearer " + token_ + "\r\n";
+    double delay = 0.2;
+    for (;;) {
+      try {
+        return http_exchange(target_, method, path, auth, body, 10);
+      } catch (const Unreachable& e) {
+        if (Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay)) > deadline_)
+          throw Refused(std::string(e.what()) + " (gave up)");
+        say(std::string(e.what()) + " (retrying in " + std::to_string(delay).substr(0, 3) + " s)");
+        std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+        delay = std::min(delay * 2, 5.0);
+      }
+    }
+  }
+
+  HttpTarget target_;
+  std::string token_;
+  std::string base_;
+  Clock::time_point deadline_;
+};
+
+// What dnsd knows of one member (its cluster's JSON).
+struct KnownMember {
+  std::string name;
+  std::string host;
+  std::string address;  // the first, or empty
+  std::string peer_url;
+  std::string client_url;
+  bool registered = false;
+};
+
+struct ClusterInfo {
+  std::string gate;
+  size_t expected_size = 0;
+  std::string peer_scheme, client_scheme;
+  int peer_port = 0, client_port = 0;
+  std::vector<KnownMember> members;
+};
+
+ClusterInfo read_cluster(const YAML::Node& c) {
+  ClusterInfo info;
+  info.gate = c["gate"].as<std::string>();
+  info.expected_size = c["expected_size"].as<size_t>();
+  info.peer_scheme = c["peer_tls"].as<bool>() ? "https" : "http";
+  info.client_scheme = c["client_tls"].as<bool>() ? "https" : "http";
+  info.peer_port = c["peer_port"].as<int>();
+  info.client_port = c["client_port"].as<int>();
+  for (const auto& m : c["members"]) {
+    KnownMember k;
+    k.name = m["name"].as<std::string>();
+    k.host = without_dot(m["host"].as<std::string>());
+    if (m["addresses"] && m["addresses"].size() > 0) k.address = m["addresses"][0].as<std::string>();
+    const int pp = m["peer_port"] ? m["peer_port"].as<int>() : info.peer_port;
+    const int cp = m["client_port"] ? m["client_port"].as<int>() : info.client_port;
+    k.peer_url = info.peer_scheme + "://" + k.host + ":" + std::to_string(pp);
+    k.client_url = info.client_scheme + "://" + k.host + ":" + std::to_string(cp);
+    k.registered = m["source"].as<std::string>() == "registered";
+    info.members.push_back(std::move(k));
+  }
+  return info;
+}
+
+std::string registration_body(const RegisterOptions& o) {
+  std::string body = "{\"host\": " + json_quote(absolute_name(o.host)) + ", \"addresses\": [";
+  for (size_t i = 0; i < o.addresses.size(); ++i) body += (i ? ", " : "") + json_quote(o.addresses[i]);
+  body += "]";
+  if (o.peer_port) body += ", \"peer_port\": " + std::to_string(o.peer_port);
+  if (o.client_port) body += ", \"client_port\": " + std::to_string(o.client_port);
+  return body + "}";
+}
+
+using Settings = std::vector<std::pair<std::string, std::string>>;
+
+void print_settings(const std::string& output, const Settings& kv) {
+  if (output == "flags") {
     std::string line;
     for (const auto& [k, v] : kv) line += (line.empty() ? "" : " ") + ("--" + k + "=" + v);
     std::cout << line << "\n";
     return;
   }
-  if (o.output == "dropin") std::cout << "[Service]\n";
+  if (output == "dropin") std::cout << "[Service]\n";
   for (const auto& [k, v] : kv) {
     std::string env = "ETCD_" + k;
     for (char& c : env) c = c == '-' ? '_' : char(std::toupper(static_cast<unsigned char>(c)));
-    if (o.output == "dropin") std::cout << "Environment=" << env << "=" << v << "\n";
-    else std::cout << env << "=" << v << "\n";
+    if (output == "dropin") std::cout << "Environment=" << env << "=" << v << "\n";
+    else if (output == "env") std::cout << "export " << env << "='" << v << "'\n";  // for eval
+    else std::cout << env << "=" << v << "\n";  // envfile: systemd's EnvironmentFile=
+  }
+}
+
+Settings own_settings(const RegisterOptions& o, const ClusterInfo& c) {
+  const std::string host = without_dot(o.host);
+  return {{"name", o.member},
+          {"initial-advertise-peer-urls", c.peer_scheme + "://" + host + ":" + std::to_string(o.peer_port ? o.peer_port : c.peer_port)},
+          {"advertise-client-urls", c.client_scheme + "://" + host + ":" + std::to_string(o.client_port ? o.client_port : c.client_port)}};
+}
+
+// --- bootstrap ---------------------------------------------------------------------------------
+
+int bootstrap(const RegisterOptions& o, ControlApi& api, Clock::time_point deadline) {
+  YAML::Node cluster = api.put_member(o.member, registration_body(o));
+  say(o.member + " registered in " + api.base().substr(10));
+  size_t last_count = SIZE_MAX;
+  while (o.wait && cluster["gate"].as<std::string>() == "closed") {
+    const size_t count = cluster["members"].size();
+    if (count != last_count)
+      say("waiting for the cluster to complete (" + std::to_string(count) + "/" +
+          std::to_string(cluster["expected_size"].as<int>()) + " members)");
+    last_count = count;
+    if (Clock::now() > deadline) throw Refused("the cluster did not complete in time");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cluster = api.cluster();
+  }
+  const ClusterInfo info = read_cluster(cluster);
+  Settings kv = own_settings(o, info);
+  const std::string zone = without_dot(o.zone);
+  kv.insert(kv.begin() + 1, {"discovery-srv", zone});
+  if (!o.cluster.empty()) kv.insert(kv.begin() + 2, {"discovery-srv-name", o.cluster});
+  // Different tokens keep two clusters of one zone from fusing.
+  kv.emplace_back("initial-cluster-token", (o.cluster.empty() ? "" : o.cluster + ".") + zone);
+  kv.emplace_back("initial-cluster-state", "new");
+  print_settings(o.output, kv);
+  return 0;
+}
+
+// --- joining a formed cluster ------------------------------------------------------------------
+
+// etcd's view of the cluster, read from a healthy member (a partitioned one serves a stale list).
+struct EtcdView {
+  std::string via;  // the client URL changes are sent to
+  std::vector<ObservedMember> members;
+};
+
+std::optional<EtcdView> observe(const EtcdGateway& etcd, const ClusterInfo& info, const std::string& self_peer_url,
+                                std::string& tried) {
+  std::map<std::string, std::pair<EtcdHealth, std::string>> health;  // by client URL
+  std::optional<std::vector<EtcdMember>> list;
+  std::string via;
+  bool via_healthy = false;
+  tried.clear();
+  for (const KnownMember& k : info.members) {
+    if (lower(k.peer_url) == lower(self_peer_url)) continue;
+    std::string why;
+    const EtcdHealth h = etcd.health(k.client_url, why);
+    health[k.client_url] = {h, why};
+    tried += (tried.empty() ? "" : ", ") + k.name + " (" + (h == EtcdHealth::healthy ? "healthy" : why) + ")";
+    if (h == EtcdHealth::down || (list && (via_healthy || h != EtcdHealth::healthy))) continue;
+    try {
+      list = etcd.member_list(k.client_url);
+      via = k.client_url;
+      via_healthy = h == EtcdHealth::healthy;
+    } catch (const std::exception& e) {
+      say("member list from " + k.client_url + ": " + e.what());
+    }
+  }
+  if (!list) return std::nullopt;
+  EtcdView view;
+  view.via = via;
+  for (const EtcdMember& m : *list) {
+    ObservedMember om;
+    om.member = m;
+    om.label = m.name;
+    for (const KnownMember& k : info.members)
+      for (const std::string& url : m.peer_urls)
+        if (om.label.empty() && lower(url) == lower(k.peer_url)) om.label = k.name;
+    if (om.label.empty()) om.label = m.peer_urls.empty() ? "ID " + m.id : m.peer_urls.front();
+    if (!m.started()) {
+      om.health = EtcdHealth::unstarted;
+    } else if (m.client_urls.empty()) {
+      om.health = EtcdHealth::down;
+      om.why = "no client URL";
+    } else if (auto it = health.find(m.client_urls.front()); it != health.end()) {
+      std::tie(om.health, om.why) = it->second;
+    } else {
+      om.health = etcd.health(m.client_urls.front(), om.why);
+    }
+    view.members.push_back(std::move(om));
+  }
+  return view;
+}
+
+// --initial-cluster after the change: etcd's names, the registry's for members not started yet.
+std::string initial_cluster(const std::vector<EtcdMember>& members, const ClusterInfo& info, const std::string& self_name,
+                            const std::string& self_peer_url) {
+  std::string out;
+  for (const EtcdMember& m : members) {
+    for (const std::string& url : m.peer_urls) {
+      std::string name = m.name;
+      if (lower(url) == lower(self_peer_url)) name = self_name;
+      for (const KnownMember& k : info.members)
+        if (name.empty() && lower(k.peer_url) == lower(url)) name = k.name;
+      if (name.empty()) name = "member-" + m.id;
+      out += (out.empty() ? "" : ",") + name + "=" + url;
+    }
+  }
+  return out;
+}
+
+bool has_wal(const std::string& data_dir) {
+  struct stat st{};
+  return !data_dir.empty() && ::stat((data_dir + "/member/wal").c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// Registers this member unless the zone config already has it.
+void register_self(const RegisterOptions& o, ControlApi& api, const ClusterInfo& info) {
+  for (const KnownMember& k : info.members)
+    if (k.name == o.member && !k.registered) return;
+  api.put_member(o.member, registration_body(o));
+  say(o.member + " registered in " + api.base().substr(10));
+}
+
+// Adds the member, retrying while etcd says its cluster is not ready for an add.
+std::pair<EtcdMember, std::vector<EtcdMember>> add_member(const EtcdGateway& etcd, const std::string& via,
+                                                          const std::string& peer_url) {
+  const Clock::time_point until =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(unhealthy_retry_s));
+  for (;;) {
+    try {
+      return etcd.member_add(via, peer_url);
+    } catch (const EtcdError& e) {
+      const std::string what = e.what();
+      const bool not_ready = what.find("unhealthy cluster") != std::string::npos ||
+                             what.find("not enough started members") != std::string::npos;
+      if (!not_ready || Clock::now() > until) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+}
+
+int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std::string& self_peer_url) {
+  JoinStrategy strategy = JoinStrategy::replace;
+  parse_join_strategy(o.join_strategy, strategy);
+  std::map<std::string, std::string> addresses;
+  for (const KnownMember& k : info.members)
+    if (!k.address.empty()) addresses[lower(k.host)] = k.address;
+  const EtcdGateway etcd({o.etcd_ca_file, o.etcd_cert_file, o.etcd_key_file}, addresses, etcd_timeout_s);
+
+  for (int attempt = 1;; ++attempt) {
+    std::string tried;
+    const std::optional<EtcdView> view = observe(etcd, info, self_peer_url, tried);
+    if (!view) {
+      if (info.gate == "none" && attempt == 1) {
+        say("no member answers etcd's API (" + (tried.empty() ? std::string("none registered") : tried) +
+            "): bootstrapping");
+        return -1;  // the caller bootstraps
+      }
+      throw Refused("the cluster has formed, but no member answers etcd's API: tried " +
+                    (tried.empty() ? std::string("none") : tried));
+    }
+    JoinInput in;
+    in.strategy = strategy;
+    in.limit = o.cluster_size >= 0 ? size_t(o.cluster_size) : info.expected_size;
+    in.peer_url = self_peer_url;
+    in.data_dir_given = !o.data_dir.empty();
+    in.has_wal = has_wal(o.data_dir);
+    in.members = view->members;
+    const JoinPlan plan = plan_join(in);
+    std::vector<EtcdMember> after;
+    for (const ObservedMember& m : view->members) after.push_back(m.member);
+    switch (plan.kind) {
+      case JoinPlan::Kind::refuse:
+        throw Refused(plan.message);
+      case JoinPlan::Kind::restart:
+      case JoinPlan::Kind::prepared:
+        say(plan.message);
+        register_self(o, api, info);
+        break;
+      case JoinPlan::Kind::change: {
+        say(plan.message + " (member list from " + view->via + ")");
+        bool changed = false;
+        try {
+          for (const ObservedMember& r : plan.remove) {
+            etcd.member_remove(view->via, r.member.id);
+            changed = true;
+            say("removed " + r.label + " (ID " + r.member.id + ") from etcd");
+            for (const KnownMember& k : info.members)
+              for (const std::string& url : r.member.peer_urls)
+                if (lower(url) == lower(k.peer_url) && k.name != o.member) {
+                  if (k.registered) api.delete_member(k.name), say("deleted " + k.name + " from dnsd's registry");
+                  else say("warning: " + k.name + " is in the zone config: remove it there");
+                }
+          }
+          std::tie(std::ignore, after) = add_member(etcd, view->via, self_peer_url);
+        } catch (const EtcdError& e) {
+          // Another run got there first (the member it removed is gone, or this peer URL was added):
+          // read the list again and decide afresh, unless this run has already changed something.
+          if (!changed && attempt < 3 && (e.code == 5 || e.code == 9)) {
+            say(std::string("etcd: ") + e.what() + "; the member list changed meanwhile, reading it again");
+            info = read_cluster(api.cluster());
+            continue;
+          }
+          throw Refused(std::string(changed ? "after the removal, " : "") + "etcd refused the change: " + e.what());
+        }
+        const auto added = std::find_if(after.begin(), after.end(), [&](const EtcdMember& m) {
+          return !m.peer_urls.empty() && lower(m.peer_urls.front()) == lower(self_peer_url);
+        });
+        say("added " + self_peer_url + " to etcd" + (added != after.end() ? " (ID " + added->id + ")" : ""));
+        try {
+          register_self(o, api, info);
+        } catch (const std::exception& e) {
+          if (added != after.end()) {
+            // DNS must serve a joining member (etcd loops on "no such host" otherwise): undo the add.
+            try {
+              etcd.member_remove(view->via, added->id);
+              say("the member add is undone");
+            } catch (const std::exception& undo) {
+              say(std::string("cannot undo the member add: ") + undo.what() + "; run `etcdctl member remove " +
+                  added->id + "`");
+            }
+          }
+          throw;
+        }
+        break;
+      }
+    }
+    Settings kv = own_settings(o, info);
+    kv.emplace_back("initial-cluster", initial_cluster(after, info, o.member, self_peer_url));
+    kv.emplace_back("initial-cluster-state", "existing");
+    print_settings(o.output, kv);
+    return 0;
   }
 }
 
@@ -205,44 +414,23 @@ void print_config(const RegisterOptions& o, const YAML::Node& cluster) {
 int run_register(const RegisterOptions& o) {
   std::signal(SIGPIPE, SIG_IGN);  // TLS writes go through write(): a closed connection must be an error, not death
   try {
-    if (o.output != "flags" && o.output != "env" && o.output != "dropin")
-      throw std::runtime_error("-o must be flags, env or dropin");
+    if (o.output != "flags" && o.output != "env" && o.output != "envfile" && o.output != "dropin")
+      throw std::runtime_error("-o must be flags, env, envfile or dropin");
+    if (JoinStrategy s; !parse_join_strategy(o.join_strategy, s))
+      throw std::runtime_error("--join-strategy must be prepare, add, replace or prune");
     if (o.zone.empty() || o.member.empty() || o.host.empty() || o.control.empty() || o.token_file.empty())
       throw std::runtime_error("--control, --token-file, --zone, --member and --host are required");
-    const Endpoint ep = parse_url(o.control, o);
-    const std::string token = read_token_file(o.token_file);
     const Clock::time_point deadline =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.timeout_s));
-    const std::string base = "/v1/zones/" + o.zone + "/clusters/" + (o.cluster.empty() ? "_" : o.cluster);
-
-    std::string body = "{\"host\": " + json_string(absolute_name(o.host)) + ", \"addresses\": [";
-    for (size_t i = 0; i < o.addresses.size(); ++i) body += (i ? ", " : "") + json_string(o.addresses[i]);
-    body += "]";
-    if (o.peer_port) body += ", \"peer_port\": " + std::to_string(o.peer_port);
-    if (o.client_port) body += ", \"client_port\": " + std::to_string(o.client_port);
-    body += "}";
-    const Response put = http_retrying(ep, "PUT", base + "/members/" + o.member, token, body, deadline);
-    if (put.status / 100 != 2) throw std::runtime_error("registration refused: " + error_text(put));
-    std::cerr << "dnsd register: " << o.member << " registered in " << base.substr(10) << "\n";
-
-    YAML::Node cluster = YAML::Load(put.body);
-    size_t last_count = SIZE_MAX;
-    while (o.wait && cluster["gate"].as<std::string>() == "closed") {
-      const size_t count = cluster["members"].size();
-      if (count != last_count)
-        std::cerr << "dnsd register: waiting for the cluster to complete (" << count << "/"
-                  << cluster["expected_size"].as<int>() << " members)\n";
-      last_count = count;
-      if (Clock::now() > deadline) throw std::runtime_error("the cluster did not complete in time");
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      const Response get = http_retrying(ep, "GET", base, "", "", deadline);
-      if (get.status != 200) throw std::runtime_error("cannot read the cluster: " + error_text(get));
-      cluster = YAML::Load(get.body);
-    }
-    print_config(o, cluster);
-    return 0;
+    ControlApi api(o, deadline);
+    const ClusterInfo info = read_cluster(api.cluster());
+    if (info.gate == "closed") return bootstrap(o, api, deadline);
+    const std::string self_peer_url = info.peer_scheme + "://" + without_dot(o.host) + ":" +
+                                      std::to_string(o.peer_port ? o.peer_port : info.peer_port);
+    const int rc = join(o, api, info, self_peer_url);
+    return rc >= 0 ? rc : bootstrap(o, api, deadline);
   } catch (const std::exception& e) {
-    std::cerr << "dnsd register: " << e.what() << "\n";
+    say(e.what());
     return 1;
   }
 }

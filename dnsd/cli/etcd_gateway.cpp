@@ -1,0 +1,128 @@
+// etcd's v3 JSON gateway (see etcd_gateway.hpp).
+#include "etcd_gateway.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include "json.hpp"
+#include "openssl.hpp"
+
+namespace dnsd {
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+YAML::Node load_json(const std::string& body, const std::string& what) {
+  try {
+    return YAML::Load(body);  // JSON is YAML: one parser for both
+  } catch (const YAML::Exception&) {
+    throw std::runtime_error(what + ": the reply is not JSON");
+  }
+}
+
+std::vector<std::string> strings(const YAML::Node& n) {
+  std::vector<std::string> out;
+  if (n && n.IsSequence())
+    for (const auto& s : n)
+      if (s.IsScalar()) out.push_back(s.Scalar());
+  return out;
+}
+
+EtcdMember parse_member(const YAML::Node& m) {
+  EtcdMember out;
+  if (!m.IsMap() || !m["ID"] || !m["ID"].IsScalar()) throw std::runtime_error("a member without an ID");
+  out.id = m["ID"].Scalar();
+  if (m["name"] && m["name"].IsScalar()) out.name = m["name"].Scalar();
+  out.peer_urls = strings(m["peerURLs"]);
+  out.client_urls = strings(m["clientURLs"]);
+  return out;
+}
+
+}  // namespace
+
+const char* to_string(EtcdHealth h) noexcept {
+  switch (h) {
+    case EtcdHealth::healthy: return "healthy";
+    case EtcdHealth::no_quorum: return "up without quorum";
+    case EtcdHealth::down: return "down";
+    case EtcdHealth::unstarted: return "added, not started";
+  }
+  return "?";
+}
+
+std::vector<EtcdMember> parse_etcd_members(const std::string& json) {
+  const YAML::Node doc = load_json(json, "member list");
+  if (!doc.IsMap() || !doc["members"] || !doc["members"].IsSequence())
+    throw std::runtime_error("member list: no members in the reply");
+  std::vector<EtcdMember> out;
+  for (const auto& m : doc["members"]) out.push_back(parse_member(m));
+  return out;
+}
+
+EtcdGateway::EtcdGateway(EtcdTls tls, std::map<std::string, std::string> addresses, double timeout_s)
+    : tls_files_(std::move(tls)), addresses_(std::move(addresses)), timeout_s_(timeout_s) {}
+
+HttpTarget EtcdGateway::target(const std::string& client_url) const {
+  HttpTarget t = parse_http_url(client_url, "a client URL");
+  if (auto it = addresses_.find(lower(t.host)); it != addresses_.end()) t.address = it->second;
+  if (t.tls) {
+    if (!tls_) tls_ = client_tls_context("etcd", tls_files_.ca_file, tls_files_.cert_file, tls_files_.key_file);
+    t.ctx = tls_;
+  }
+  return t;
+}
+
+EtcdHealth EtcdGateway::health(const std::string& client_url, std::string& why) const {
+  try {
+    const HttpResult r = http_exchange(target(client_url), "GET", "/health", "", "", timeout_s_);
+    const bool says_true = r.body.find("\"true\"") != std::string::npos;
+    if (r.status == 200 && says_true) return EtcdHealth::healthy;
+    if (r.status == 503 && r.body.find("\"false\"") != std::string::npos) {
+      why = "up without quorum";
+      return EtcdHealth::no_quorum;
+    }
+    why = "HTTP " + std::to_string(r.status) + " from /health";
+    return EtcdHealth::down;
+  } catch (const std::exception& e) {
+    why = e.what();
+    return EtcdHealth::down;
+  }
+}
+
+std::string EtcdGateway::post(const std::string& client_url, const std::string& path, const std::string& body) const {
+  const HttpResult r = http_exchange(target(client_url), "POST", path, "", body, timeout_s_);
+  if (r.status == 200) return r.body;
+  const YAML::Node e = [&] {
+    try {
+      return YAML::Load(r.body);
+    } catch (const YAML::Exception&) {
+      return YAML::Node();
+    }
+  }();
+  if (e.IsMap() && e["error"] && e["error"].IsScalar()) {
+    const int code = e["code"] && e["code"].IsScalar() ? std::atoi(e["code"].Scalar().c_str()) : 0;
+    throw EtcdError(r.status, code, e["error"].Scalar());
+  }
+  throw std::runtime_error(client_url + path + ": HTTP " + std::to_string(r.status) + " without an etcd error");
+}
+
+std::vector<EtcdMember> EtcdGateway::member_list(const std::string& client_url) const {
+  return parse_etcd_members(post(client_url, "/v3/cluster/member/list", "{}"));
+}
+
+std::pair<EtcdMember, std::vector<EtcdMember>> EtcdGateway::member_add(const std::string& client_url,
+                                                                      const std::string& peer_url) const {
+  const std::string body = post(client_url, "/v3/cluster/member/add", "{\"peerURLs\":[" + json_quote(peer_url) + "]}");
+  const YAML::Node doc = load_json(body, "member add");
+  if (!doc.IsMap() || !doc["member"]) throw std::runtime_error("member add: no member in the reply");
+  return {parse_member(doc["member"]), parse_etcd_members(body)};
+}
+
+void EtcdGateway::member_remove(const std::string& client_url, const std::string& id) const {
+  post(client_url, "/v3/cluster/member/remove", "{\"ID\":" + json_quote(id) + "}");
+}
+
+}  // namespace dnsd
