@@ -227,7 +227,7 @@ int cmd_run(const RunOptions& options) {
     dnsd::UpdateService updates(loop.base(), server.handoff(), zones, transfers, secondaries);
     dnsd::RegistrationApi registrations(zones);
     registrations.set_token(read_token(config.token_file));
-    dnsd::StatusView status(zones, health.table());
+    dnsd::StatusView status(zones, health.table(), health.drift());
     status.add_details([&notifier](const std::string& zone) { return notifier.status_json(zone); });
     status.add_details([&secondaries](const std::string& zone) { return secondaries.status_json(zone); });
     std::optional<dnsd::ControlHttp> http;

@@ -4,44 +4,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include "json.hpp"
+#include "names.hpp"
 #include "openssl.hpp"
 
 namespace dnsd {
-
-namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-YAML::Node load_json(const std::string& body, const std::string& what) {
-  try {
-    return YAML::Load(body);  // JSON is YAML: one parser for both
-  } catch (const YAML::Exception&) {
-    throw std::runtime_error(what + ": the reply is not JSON");
-  }
-}
-
-std::vector<std::string> strings(const YAML::Node& n) {
-  std::vector<std::string> out;
-  if (n && n.IsSequence())
-    for (const auto& s : n)
-      if (s.IsScalar()) out.push_back(s.Scalar());
-  return out;
-}
-
-EtcdMember parse_member(const YAML::Node& m) {
-  EtcdMember out;
-  if (!m.IsMap() || !m["ID"] || !m["ID"].IsScalar()) throw std::runtime_error("a member without an ID");
-  out.id = m["ID"].Scalar();
-  if (m["name"] && m["name"].IsScalar()) out.name = m["name"].Scalar();
-  out.peer_urls = strings(m["peerURLs"]);
-  out.client_urls = strings(m["clientURLs"]);
-  return out;
-}
-
-}  // namespace
 
 const char* to_string(EtcdHealth h) noexcept {
   switch (h) {
@@ -53,21 +19,12 @@ const char* to_string(EtcdHealth h) noexcept {
   return "?";
 }
 
-std::vector<EtcdMember> parse_etcd_members(const std::string& json) {
-  const YAML::Node doc = load_json(json, "member list");
-  if (!doc.IsMap() || !doc["members"] || !doc["members"].IsSequence())
-    throw std::runtime_error("member list: no members in the reply");
-  std::vector<EtcdMember> out;
-  for (const auto& m : doc["members"]) out.push_back(parse_member(m));
-  return out;
-}
-
 EtcdGateway::EtcdGateway(EtcdTls tls, std::map<std::string, std::string> addresses, double timeout_s)
     : tls_files_(std::move(tls)), addresses_(std::move(addresses)), timeout_s_(timeout_s) {}
 
 HttpTarget EtcdGateway::target(const std::string& client_url) const {
   HttpTarget t = parse_http_url(client_url, "a client URL");
-  if (auto it = addresses_.find(lower(t.host)); it != addresses_.end()) t.address = it->second;
+  if (auto it = addresses_.find(ascii_lower(t.host)); it != addresses_.end()) t.address = it->second;
   if (t.tls) {
     if (!tls_) tls_ = client_tls_context("etcd", tls_files_.ca_file, tls_files_.cert_file, tls_files_.key_file);
     t.ctx = tls_;
@@ -116,9 +73,7 @@ std::vector<EtcdMember> EtcdGateway::member_list(const std::string& client_url) 
 std::pair<EtcdMember, std::vector<EtcdMember>> EtcdGateway::member_add(const std::string& client_url,
                                                                       const std::string& peer_url) const {
   const std::string body = post(client_url, "/v3/cluster/member/add", "{\"peerURLs\":[" + json_quote(peer_url) + "]}");
-  const YAML::Node doc = load_json(body, "member add");
-  if (!doc.IsMap() || !doc["member"]) throw std::runtime_error("member add: no member in the reply");
-  return {parse_member(doc["member"]), parse_etcd_members(body)};
+  return {parse_etcd_added_member(body), parse_etcd_members(body)};
 }
 
 void EtcdGateway::member_remove(const std::string& client_url, const std::string& id) const {

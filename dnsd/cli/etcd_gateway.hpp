@@ -9,17 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "etcd_members.hpp"
 #include "http_client.hpp"
 
 namespace dnsd {
-
-struct EtcdMember {
-  std::string id;  // decimal, as the gateway writes uint64
-  std::string name;  // empty until the member has started (an added, unstarted member)
-  std::vector<std::string> peer_urls;
-  std::vector<std::string> client_urls;
-  bool started() const noexcept { return !name.empty(); }
-};
 
 // What GET /health says about a member.
 enum class EtcdHealth {
@@ -68,8 +61,5 @@ class EtcdGateway {
   double timeout_s_;
   mutable std::shared_ptr<SSL_CTX> tls_;  // built on first https use
 };
-
-// Parses a gateway member list ({"members":[...]}); exposed for tests.
-std::vector<EtcdMember> parse_etcd_members(const std::string& json);
 
 }  // namespace dnsd

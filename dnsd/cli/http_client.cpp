@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "names.hpp"
 #include "openssl.hpp"
 #include "raii.hpp"
 
@@ -27,11 +28,6 @@ std::string tls_error() {
   char buf[256];
   ERR_error_string_n(e, buf, sizeof buf);
   return e ? buf : "TLS failure";
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 // Fills `out` with the body of a chunked reply; false while the reply is incomplete.
@@ -59,7 +55,7 @@ bool complete(const std::string& raw, HttpResult& r, bool eof) {
   if (head_end == std::string::npos) return false;
   if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) throw Unreachable("not an HTTP reply");
   r.status = std::atoi(raw.c_str() + 9);
-  const std::string head = lower(raw.substr(0, head_end));
+  const std::string head = ascii_lower(raw.substr(0, head_end));
   if (head.find("\r\ntransfer-encoding: chunked") != std::string::npos) return dechunk(raw, head_end + 4, r.body);
   if (const size_t cl = head.find("\r\ncontent-length:"); cl != std::string::npos) {
     const size_t length = std::strtoul(head.c_str() + cl + 17, nullptr, 10);

@@ -3,14 +3,11 @@
 
 #include <algorithm>
 
+#include "names.hpp"
+
 namespace dnsd {
 
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string describe(const ObservedMember& m) {
   return m.health == EtcdHealth::healthy ? m.label : m.label + " (" + (m.why.empty() ? to_string(m.health) : m.why) + ")";
@@ -48,7 +45,7 @@ JoinPlan plan_join(const JoinInput& in) {
     (m.health == EtcdHealth::healthy ? healthy : unhealthy).push_back(&m);
     if (m.health == EtcdHealth::down) dead.push_back(&m);
     for (const std::string& url : m.member.peer_urls)
-      if (lower(url) == lower(in.peer_url)) self = &m;
+      if (ascii_lower(url) == ascii_lower(in.peer_url)) self = &m;
     if (!m.member.started() && self != &m) unstarted.push_back(&m);
   }
   const size_t n = in.members.size();

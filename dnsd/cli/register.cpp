@@ -27,6 +27,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr double etcd_timeout_s = 5;
 constexpr double unhealthy_retry_s = 8;  // etcd refuses adds for ~5 s after its peer links come up
+constexpr double election_wait_s = 10;   // members up without quorum: a leader election may be under way
 
 // Thrown when the run must stop with exit 1; the message is the reason.
 struct Refused : std::runtime_error {
@@ -34,11 +35,6 @@ struct Refused : std::runtime_error {
 };
 
 void say(const std::string& line) { std::cerr << "dnsd register: " << line << "\n"; }
-
-std::string lower(std::string s) {
-  for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string without_dot(std::string s) {
   if (!s.empty() && s.back() == '.') s.pop_back();
@@ -227,7 +223,7 @@ std::optional<EtcdView> observe(const EtcdGateway& etcd, const ClusterInfo& info
   bool via_healthy = false;
   tried.clear();
   for (const KnownMember& k : info.members) {
-    if (lower(k.peer_url) == lower(self_peer_url)) continue;
+    if (ascii_lower(k.peer_url) == ascii_lower(self_peer_url)) continue;
     std::string why;
     const EtcdHealth h = etcd.health(k.client_url, why);
     health[k.client_url] = {h, why};
@@ -250,7 +246,7 @@ std::optional<EtcdView> observe(const EtcdGateway& etcd, const ClusterInfo& info
     om.label = m.name;
     for (const KnownMember& k : info.members)
       for (const std::string& url : m.peer_urls)
-        if (om.label.empty() && lower(url) == lower(k.peer_url)) om.label = k.name;
+        if (om.label.empty() && ascii_lower(url) == ascii_lower(k.peer_url)) om.label = k.name;
     if (om.label.empty()) om.label = m.peer_urls.empty() ? "ID " + m.id : m.peer_urls.front();
     if (!m.started()) {
       om.health = EtcdHealth::unstarted;
@@ -274,9 +270,9 @@ std::string initial_cluster(const std::vector<EtcdMember>& members, const Cluste
   for (const EtcdMember& m : members) {
     for (const std::string& url : m.peer_urls) {
       std::string name = m.name;
-      if (lower(url) == lower(self_peer_url)) name = self_name;
+      if (ascii_lower(url) == ascii_lower(self_peer_url)) name = self_name;
       for (const KnownMember& k : info.members)
-        if (name.empty() && lower(k.peer_url) == lower(url)) name = k.name;
+        if (name.empty() && ascii_lower(k.peer_url) == ascii_lower(url)) name = k.name;
       if (name.empty()) name = "member-" + m.id;
       out += (out.empty() ? "" : ",") + name + "=" + url;
     }
@@ -320,9 +316,13 @@ int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std:
   parse_join_strategy(o.join_strategy, strategy);
   std::map<std::string, std::string> addresses;
   for (const KnownMember& k : info.members)
-    if (!k.address.empty()) addresses[lower(k.host)] = k.address;
+    if (!k.address.empty()) addresses[ascii_lower(k.host)] = k.address;
   const EtcdGateway etcd({o.etcd_ca_file, o.etcd_cert_file, o.etcd_key_file}, addresses, etcd_timeout_s);
 
+  const Clock::time_point settle_until =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(election_wait_s));
+  int conflicts = 0;
+  bool told = false;
   for (int attempt = 1;; ++attempt) {
     std::string tried;
     const std::optional<EtcdView> view = observe(etcd, info, self_peer_url, tried);
@@ -345,6 +345,15 @@ int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std:
     const JoinPlan plan = plan_join(in);
     std::vector<EtcdMember> after;
     for (const ObservedMember& m : view->members) after.push_back(m.member);
+    const bool electing = std::any_of(view->members.begin(), view->members.end(),
+                                      [](const ObservedMember& m) { return m.health == EtcdHealth::no_quorum; });
+    if (plan.kind == JoinPlan::Kind::refuse && electing && Clock::now() < settle_until) {
+      // Right after a member dies the others have no leader for a moment: look again before refusing.
+      if (!std::exchange(told, true)) say("members are up without quorum (a leader election?): looking again for " +
+                            std::to_string(int(election_wait_s)) + " s before refusing");
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
     switch (plan.kind) {
       case JoinPlan::Kind::refuse:
         throw Refused(plan.message);
@@ -363,7 +372,7 @@ int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std:
             say("removed " + r.label + " (ID " + r.member.id + ") from etcd");
             for (const KnownMember& k : info.members)
               for (const std::string& url : r.member.peer_urls)
-                if (lower(url) == lower(k.peer_url) && k.name != o.member) {
+                if (ascii_lower(url) == ascii_lower(k.peer_url) && k.name != o.member) {
                   if (k.registered) api.delete_member(k.name), say("deleted " + k.name + " from dnsd's registry");
                   else say("warning: " + k.name + " is in the zone config: remove it there");
                 }
@@ -372,7 +381,7 @@ int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std:
         } catch (const EtcdError& e) {
           // Another run got there first (the member it removed is gone, or this peer URL was added):
           // read the list again and decide afresh, unless this run has already changed something.
-          if (!changed && attempt < 3 && (e.code == 5 || e.code == 9)) {
+          if (!changed && ++conflicts < 3 && (e.code == 5 || e.code == 9)) {
             say(std::string("etcd: ") + e.what() + "; the member list changed meanwhile, reading it again");
             info = read_cluster(api.cluster());
             continue;
@@ -380,7 +389,7 @@ int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std:
           throw Refused(std::string(changed ? "after the removal, " : "") + "etcd refused the change: " + e.what());
         }
         const auto added = std::find_if(after.begin(), after.end(), [&](const EtcdMember& m) {
-          return !m.peer_urls.empty() && lower(m.peer_urls.front()) == lower(self_peer_url);
+          return !m.peer_urls.empty() && ascii_lower(m.peer_urls.front()) == ascii_lower(self_peer_url);
         });
         say("added " + self_peer_url + " to etcd" + (added != after.end() ? " (ID " + added->id + ")" : ""));
         try {

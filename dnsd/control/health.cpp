@@ -1,6 +1,12 @@
 // Member health state machine (see health.hpp).
 #include "health.hpp"
 
+#include <algorithm>
+#include <set>
+
+#include "json.hpp"
+#include "names.hpp"
+
 namespace dnsd {
 
 const char* to_string(Health h) noexcept {
@@ -36,15 +42,48 @@ std::vector<ProbedCluster> probed_clusters(const DaemonConfig& config) {
   for (const ZoneConfig& z : config.zones)
     for (const Cluster& c : z.clusters) {
       if (!c.health) continue;
-      ProbedCluster& p = out.emplace_back(ProbedCluster{z.zone, c.name, *c.health, {}});
-      for (const Member& m : c.members) p.members.push_back(m.name);
+      ProbedCluster& p = out.emplace_back(ProbedCluster{z.zone, c.name, *c.health, {}, {}, false});
+      p.formed = c.expected_size == 0 || c.gate_open || c.members.size() >= c.expected_size;
+      for (const Member& m : c.members) {
+        p.members.push_back(m.name);
+        p.peer_urls.push_back(std::string(c.peer_tls ? "https" : "http") + "://" +
+                              ascii_lower(m.host.substr(0, m.host.size() - 1)) + ":" +
+                              std::to_string(m.peer_port.value_or(c.peer_port)));
+      }
     }
   return out;
 }
 
+ClusterDrift compute_drift(const ProbedCluster& c, const std::vector<EtcdMember>& etcd) {
+  ClusterDrift d;
+  std::set<std::string> listed, served(c.peer_urls.begin(), c.peer_urls.end());
+  for (const EtcdMember& m : etcd) {
+    bool is_served = false;
+    for (const std::string& url : m.peer_urls) {
+      listed.insert(ascii_lower(url));
+      is_served = is_served || served.count(ascii_lower(url));
+    }
+    if (!is_served) d.not_served.push_back(m.started() ? m.name : m.peer_urls.empty() ? "ID " + m.id : m.peer_urls.front());
+  }
+  for (size_t i = 0; i < c.members.size(); ++i)
+    if (!listed.count(c.peer_urls[i])) d.not_in_etcd.push_back(c.members[i]);
+  std::sort(d.not_served.begin(), d.not_served.end());
+  return d;
+}
+
+std::string drift_json(const ClusterDrift& d) {
+  auto list = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const std::string& s : v) out += (out.empty() ? "" : ",") + json_quote(s);
+    return "[" + out + "]";
+  };
+  return "{\"not_in_etcd\":" + list(d.not_in_etcd) + ",\"not_served\":" + list(d.not_served) +
+         ",\"checked\":" + std::to_string(d.checked) + ",\"error\":" + json_quote(d.error) + "}";
+}
+
 std::string render_health_metrics(const std::vector<ProbedCluster>& clusters, const HealthTable& health,
-                                  size_t in_flight) {
-  std::string results, latency_sum, latency_count, last, healthy;
+                                  const DriftTable& drift, size_t in_flight) {
+  std::string results, latency_sum, latency_count, last, healthy, drifted;
   for (const ProbedCluster& c : clusters) {
     const std::string cl = "zone=\"" + c.zone + "\",cluster=\"" + c.name + "\"";
     size_t up = 0;
@@ -61,6 +100,12 @@ std::string render_health_metrics(const std::vector<ProbedCluster>& clusters, co
       last += "dnsd_probe_last_duration_seconds{" + ml + "} " + std::to_string(h.last_latency_s) + "\n";
     }
     healthy += "dnsd_cluster_members_healthy{" + cl + "} " + std::to_string(up) + "\n";
+    if (auto d = drift.find(health_key(c.zone, c.name, "")); d != drift.end() && d->second.checked) {
+      drifted += "dnsd_cluster_drift_members{" + cl + ",kind=\"not_in_etcd\"} " +
+                 std::to_string(d->second.not_in_etcd.size()) + "\n";
+      drifted += "dnsd_cluster_drift_members{" + cl + ",kind=\"not_served\"} " +
+                 std::to_string(d->second.not_served.size()) + "\n";
+    }
   }
   return "# HELP dnsd_probe_results_total Health probe results, by member.\n# TYPE dnsd_probe_results_total counter\n" +
          results +
@@ -70,6 +115,9 @@ std::string render_health_metrics(const std::vector<ProbedCluster>& clusters, co
          "# TYPE dnsd_probe_last_duration_seconds gauge\n" + last +
          "# HELP dnsd_cluster_members_healthy Members whose probes say healthy, by cluster.\n"
          "# TYPE dnsd_cluster_members_healthy gauge\n" + healthy +
+         "# HELP dnsd_cluster_drift_members Members DNS serves that etcd does not list (not_in_etcd), and members "
+         "etcd lists that DNS does not serve (not_served), by formed cluster.\n"
+         "# TYPE dnsd_cluster_drift_members gauge\n" + drifted +
          "# HELP dnsd_probes_in_flight Health probes waiting for their result.\n# TYPE dnsd_probes_in_flight gauge\n"
          "dnsd_probes_in_flight " + std::to_string(in_flight) + "\n";
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "etcd_members.hpp"
 
 namespace dnsd {
 
@@ -50,11 +51,29 @@ struct ProbedCluster {
   std::string name;
   HealthOptions options;
   std::vector<std::string> members;  // names, in config order
+  std::vector<std::string> peer_urls;  // each member's, as etcd lists it (scheme://host:port)
+  bool formed = false;                 // its gate is open (or it has none): etcd is asked for drift
 };
+
+// DNS against etcd for one formed, probed cluster (docs/ARCHITECTURE.md, "Life after bootstrap"):
+// the members DNS serves that etcd's member list lacks, and the ones etcd lists that DNS does not serve.
+struct ClusterDrift {
+  std::vector<std::string> not_in_etcd;  // served members' names
+  std::vector<std::string> not_served;   // etcd's names (the peer URL for one not started yet)
+  std::time_t checked = 0;               // the last member list read; 0: never
+  std::string error;                     // why the last read failed; "" when it did not
+  bool same_lists(const ClusterDrift& o) const { return not_in_etcd == o.not_in_etcd && not_served == o.not_served; }
+};
+// Keyed by health_key(zone, cluster, "").
+using DriftTable = std::map<std::string, ClusterDrift>;
+
+// Compares the served members of `c` with etcd's member list (peer URLs, case-insensitive).
+ClusterDrift compute_drift(const ProbedCluster& c, const std::vector<EtcdMember>& etcd);
+std::string drift_json(const ClusterDrift& d);
 std::vector<ProbedCluster> probed_clusters(const DaemonConfig& config);
 
 // Prometheus text for the probes: results and latency by member, healthy members per cluster.
 std::string render_health_metrics(const std::vector<ProbedCluster>& clusters, const HealthTable& health,
-                                  size_t in_flight);
+                                  const DriftTable& drift, size_t in_flight);
 
 }  // namespace dnsd

@@ -13,6 +13,11 @@ HealthMonitor::HealthMonitor(event_base* base)
   republish_event_.reset(evtimer_new(
       base, [](evutil_socket_t, short, void* self) { static_cast<HealthMonitor*>(self)->republish_now(); }, this));
   if (!republish_event_) throw std::runtime_error("cannot create the republish timer");
+  drift_timer_.reset(event_new(
+      base, -1, EV_PERSIST, [](evutil_socket_t, short, void* self) { static_cast<HealthMonitor*>(self)->check_drift(); },
+      this));
+  const timeval second{1, 0};
+  if (!drift_timer_ || event_add(drift_timer_.get(), &second) != 0) throw std::runtime_error("cannot create the drift timer");
 }
 
 void HealthMonitor::set_config(const DaemonConfig& config) {
@@ -37,6 +42,11 @@ void HealthMonitor::set_config(const DaemonConfig& config) {
   member_cluster_.clear();
   for (const ProbedCluster& c : clusters_)
     for (const std::string& m : c.members) member_cluster_[health_key(c.zone, c.name, m)] = &c;
+  DriftTable drift;
+  for (const ProbedCluster& c : clusters_)
+    if (auto it = drift_.find(health_key(c.zone, c.name, "")); c.formed && it != drift_.end()) drift.insert(*it);
+  drift_ = std::move(drift);
+  drift_in_flight_.clear();  // set_targets() dropped their replies
   const bool dropped = kept.size() != health_.size();
   health_ = std::move(kept);
   if (dropped) schedule_republish("probed members removed");
@@ -96,11 +106,69 @@ void HealthMonitor::republish_now() noexcept {
   next_publish_ = published + 2 * (published - compile_start);
 }
 
+void HealthMonitor::check_drift() noexcept {
+  const auto now = std::chrono::steady_clock::now();
+  for (const ProbedCluster& c : clusters_) {
+    const std::string key = health_key(c.zone, c.name, "");
+    if (!c.formed || drift_in_flight_[key] || now < drift_due_[key]) continue;
+    // A healthy member's list: a partitioned one serves a stale local view.
+    const auto healthy = std::find_if(c.members.begin(), c.members.end(), [&](const std::string& m) {
+      auto it = health_.find(health_key(c.zone, c.name, m));
+      return it != health_.end() && it->second.state.state() == Health::healthy;
+    });
+    if (healthy == c.members.end()) continue;
+    drift_due_[key] = now + std::chrono::milliseconds(std::max<uint32_t>(c.options.interval_ms, 1000));
+    drift_in_flight_[key] = true;
+    try {
+      prober_->fetch(health_key(c.zone, c.name, *healthy), "/v3/cluster/member/list", "{}",
+                     [this, key](int status, const std::string& body, const std::string& error) {
+                       drift_in_flight_[key] = false;
+                       on_member_list(key, status, body, error);
+                     });
+    } catch (const std::exception& e) {
+      drift_in_flight_[key] = false;
+      spdlog::error("drift: cannot ask for the member list of {}: {}", key, e.what());
+    }
+  }
+}
+
+void HealthMonitor::on_member_list(const std::string& key, int status, const std::string& body, const std::string& error) {
+  const auto c = std::find_if(clusters_.begin(), clusters_.end(),
+                              [&](const ProbedCluster& p) { return health_key(p.zone, p.name, "") == key; });
+  if (c == clusters_.end()) return;
+  ClusterDrift& d = drift_[key];
+  ClusterDrift next;
+  try {
+    if (status != 200) throw std::runtime_error(status ? "HTTP status " + std::to_string(status) : error);
+    next = compute_drift(*c, parse_etcd_members(body));
+  } catch (const std::exception& e) {
+    if (d.error.empty()) spdlog::warn("drift: cannot read etcd's member list of cluster '{}' of {}: {}", c->name, c->zone, e.what());
+    d.error = e.what();
+    return;
+  }
+  next.checked = std::time(nullptr);
+  // One line per change: the first check logs only a drift, later ones every change.
+  const bool changed = d.checked ? !d.same_lists(next) : !(next.not_in_etcd.empty() && next.not_served.empty());
+  if (changed) {
+    auto names = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
+      return out.empty() ? std::string("none") : out;
+    };
+    if (next.not_in_etcd.empty() && next.not_served.empty())
+      spdlog::info("drift: cluster '{}' of {}: DNS serves what etcd lists again", c->name, c->zone);
+    else
+      spdlog::warn("drift: cluster '{}' of {}: served but not in etcd's member list: {}; in etcd but not served: {}",
+                   c->name, c->zone, names(next.not_in_etcd), names(next.not_served));
+  }
+  d = std::move(next);
+}
+
 std::string HealthMonitor::metrics() const {
   return "# HELP dnsd_snapshot_publish_seconds Time from a probe result to its snapshot being published (last flip).\n"
          "# TYPE dnsd_snapshot_publish_seconds gauge\n"
          "dnsd_snapshot_publish_seconds " + std::to_string(last_publish_s_) + "\n" +
-         render_health_metrics(clusters_, health_, prober_->in_flight());
+         render_health_metrics(clusters_, health_, drift_, prober_->in_flight());
 }
 
 }  // namespace dnsd

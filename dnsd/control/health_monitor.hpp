@@ -27,6 +27,9 @@ class HealthMonitor {
 
   // The states zones are compiled with (filtering the client SRV sets). Lives as long as the monitor.
   const HealthTable& table() const noexcept { return health_; }
+  // DNS against etcd's member list, for formed clusters (read from a healthy member every probe
+  // interval, at most once a second). Lives as long as the monitor.
+  const DriftTable& drift() const noexcept { return drift_; }
   // Who recompiles and publishes when flips change records (the zone state).
   void on_flips(Republish republish) { republish_ = std::move(republish); }
   // The probed members of `config` become the targets; known states are kept, members that left are
@@ -40,12 +43,19 @@ class HealthMonitor {
   // At once, unless the last publish was so recent that compiling again would crowd out the probes.
   void schedule_republish(const std::string& why);
   void republish_now() noexcept;
+  // Asks a healthy member of every formed cluster that is due for etcd's member list.
+  void check_drift() noexcept;
+  void on_member_list(const std::string& cluster_key, int status, const std::string& body, const std::string& error);
 
   HealthTable health_;
   std::vector<ProbedCluster> clusters_;
   std::unordered_map<std::string, const ProbedCluster*> member_cluster_;  // health_key -> its cluster
   Republish republish_;
   std::unique_ptr<Prober> prober_;
+  DriftTable drift_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> drift_due_;  // by cluster key
+  std::unordered_map<std::string, bool> drift_in_flight_;
+  EventPtr drift_timer_;
   // Flips are coalesced: every result handled before the timer fires goes into one publish (at
   // start-up thousands of members flip within moments of each other).
   EventPtr republish_event_;

@@ -12,11 +12,12 @@ std::string absolute_name(const std::string& name) {
   return name + ".";
 }
 
-std::string name_key(const std::string& name) {
-  std::string out = absolute_name(name);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return out;
+std::string ascii_lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
 }
+
+std::string name_key(const std::string& name) { return ascii_lower(absolute_name(name)); }
 
 bool name_in_zone(const std::string& name, const std::string& zone) {
   const std::string n = name_key(name), z = name_key(zone);

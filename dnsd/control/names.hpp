@@ -13,6 +13,9 @@ namespace dnsd {
 // The name with exactly one trailing dot ("" stays "").
 std::string absolute_name(const std::string& name);
 
+// ASCII lower case (host names in URLs, HTTP header names).
+std::string ascii_lower(std::string s);
+
 // Lower case, with exactly one trailing dot: how zones, TSIG key names and hosts are compared.
 std::string name_key(const std::string& name);
 

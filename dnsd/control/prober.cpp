@@ -72,6 +72,7 @@ struct Prober::Probe {
   EventPtr deadline;
   std::string error_hint;
   bool done = false;
+  Fetched fetched;  // a fetch(), not a probe
 };
 
 Prober::Prober(event_base* base, OnResult on_result, size_t max_in_flight)
@@ -131,7 +132,27 @@ void Prober::on_timer(evutil_socket_t, short, void* arg) noexcept {
 }
 
 void Prober::start(Target& t) {
-  const ProbeSpec& s = t.spec;
+  Probe* probe = open(t.spec);
+  send(probe, t.spec, false, t.spec.options.path, "");
+  schedule(t, false);
+}
+
+bool Prober::fetch(const std::string& key, const std::string& path, const std::string& json_body, Fetched done) {
+  const auto it = targets_.find(key);
+  if (it == targets_.end()) return false;
+  Probe* p = nullptr;
+  try {
+    p = open(it->second->spec);
+  } catch (const std::exception& e) {
+    done(0, "", e.what());
+    return true;
+  }
+  p->fetched = std::move(done);
+  send(p, it->second->spec, true, path, json_body);
+  return true;
+}
+
+Prober::Probe* Prober::open(const ProbeSpec& s) {
   auto p = std::make_unique<Probe>();
   p->owner = this;
   p->key = s.key;
@@ -163,7 +184,10 @@ void Prober::start(Target& t) {
   evhttp_connection_set_retries(probe->conn.get(), 0);
   probe->deadline.reset(evtimer_new(base_, &Prober::on_deadline, probe));
   if (probe->deadline) evtimer_add(probe->deadline.get(), &timeout);
+  return probe;
+}
 
+void Prober::send(Probe* probe, const ProbeSpec& s, bool post, const std::string& path, const std::string& body) {
   evhttp_request* req = evhttp_request_new(&Prober::on_response, probe);
   evhttp_request_set_error_cb(req, [](evhttp_request_error e, void* arg) {
     static_cast<Probe*>(arg)->error_hint = request_error_text(e);
@@ -173,9 +197,12 @@ void Prober::start(Target& t) {
   evhttp_add_header(headers, "Host", host_header.c_str());
   evhttp_add_header(headers, "Connection", "close");
   evhttp_add_header(headers, "User-Agent", "dnsd-probe");
-  if (evhttp_make_request(probe->conn.get(), req, EVHTTP_REQ_GET, s.options.path.c_str()) != 0)
+  if (post) {
+    evhttp_add_header(headers, "Content-Type", "application/json");
+    evbuffer_add(evhttp_request_get_output_buffer(req), body.data(), body.size());
+  }
+  if (evhttp_make_request(probe->conn.get(), req, post ? EVHTTP_REQ_POST : EVHTTP_REQ_GET, path.c_str()) != 0)
     finish(probe, {false, 0, "cannot send the request"});
-  schedule(t, false);
 }
 
 void Prober::on_response(evhttp_request* req, void* arg) noexcept {
@@ -186,8 +213,14 @@ void Prober::on_response(evhttp_request* req, void* arg) noexcept {
   std::string body;
   if (req) {
     evbuffer* in = evhttp_request_get_input_buffer(req);
-    body.resize(std::min<size_t>(evbuffer_get_length(in), 4096));
+    body.resize(std::min<size_t>(evbuffer_get_length(in), p->fetched ? 1 << 20 : 4096));
     evbuffer_copyout(in, body.data(), body.size());
+  }
+  if (p->fetched) {
+    const std::string tls = status == 0 ? openssl_errors(evhttp_connection_get_bufferevent(p->conn.get())) : "";
+    const std::string error = status != 0 ? "" : !tls.empty() ? "TLS: " + tls : !p->error_hint.empty() ? p->error_hint : "connection failed";
+    p->owner->finish(p, {status == 200, 0, error}, status, body);
+    return;
   }
   const Result<void> verdict = check_health_reply(status, body);
   r.ok = verdict.ok();
@@ -204,7 +237,7 @@ void Prober::on_deadline(evutil_socket_t, short, void* arg) noexcept {
   if (!p->done) p->owner->finish(p, {false, 0, "timeout"});
 }
 
-void Prober::finish(Probe* p, ProbeResult result) noexcept {
+void Prober::finish(Probe* p, ProbeResult result, int status, const std::string& body) noexcept {
   p->done = true;
   result.latency_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - p->started).count();
   if (p->deadline) evtimer_del(p->deadline.get());
@@ -221,7 +254,8 @@ void Prober::finish(Probe* p, ProbeResult result) noexcept {
   }
   if (p->generation != generation_ || !targets_.count(p->key)) return;  // target removed meanwhile
   try {
-    on_result_(p->key, result);
+    if (p->fetched) p->fetched(status, body, result.error);
+    else on_result_(p->key, result);
   } catch (...) {
     // The result handler logs its own failures; a probe must never take the control thread down.
   }

@@ -48,6 +48,13 @@ class Prober {
   // probes still in flight for removed targets are dropped. Throws std::runtime_error when a TLS
   // context cannot be built (unreadable CA, certificate or key), naming the file.
   void set_targets(std::vector<ProbeSpec> targets);
+  // One request outside the probe schedule (etcd's member list, for drift): a POST of `json_body` to
+  // target `key`'s address and port, with its scheme, TLS options and timeout. `done` gets the HTTP
+  // status (0: no reply), the body (up to 1 MiB) and why it failed; it is called once, and never after
+  // set_targets() replaced the target or the prober is gone. False when `key` is not a target.
+  using Fetched = std::function<void(int status, const std::string& body, const std::string& error)>;
+  bool fetch(const std::string& key, const std::string& path, const std::string& json_body, Fetched done);
+
   size_t in_flight() const noexcept { return probes_.size(); }
   size_t targets() const noexcept { return targets_.size(); }
 
@@ -58,7 +65,10 @@ class Prober {
   static void on_response(evhttp_request* req, void* arg) noexcept;
   static void on_deadline(evutil_socket_t, short, void* arg) noexcept;
   void start(Target& t);
-  void finish(Probe* p, ProbeResult result) noexcept;
+  // A connection for one request to `s`, owned by probes_; throws when it cannot be made.
+  Probe* open(const ProbeSpec& s);
+  void send(Probe* p, const ProbeSpec& s, bool post, const std::string& path, const std::string& body);
+  void finish(Probe* p, ProbeResult result, int status = 0, const std::string& body = {}) noexcept;
   void schedule(Target& t, bool first);
   SSL_CTX* tls_context(const HealthOptions& o);
   evdns_base* dns();

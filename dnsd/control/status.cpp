@@ -43,9 +43,11 @@ HttpReply StatusView::handle(const HttpRequest& request) const {
       size_t healthy = 0;
       for (const Member& m : c.members)
         members += std::string(members.empty() ? "" : ",") + member_json(m, c, z.zone, health_, healthy);
+      const auto drift = drift_.find(health_key(z.zone, c.name, ""));
       clusters += std::string(clusters.empty() ? "" : ",") + "{\"name\":" + json_quote(c.name) +
                   ",\"probed\":" + (c.health ? "true" : "false") + ",\"healthy\":" + std::to_string(healthy) +
-                  ",\"members\":[" + members + "]}";
+                  ",\"members\":[" + members + "]" +
+                  (drift != drift_.end() ? ",\"drift\":" + drift_json(drift->second) : "") + "}";
     }
     std::string more;
     for (const Details& details : details_)

@@ -17,7 +17,8 @@ namespace dnsd {
 
 class StatusView {
  public:
-  StatusView(const ZoneState& zones, const HealthTable& health) : zones_(zones), health_(health) {}
+  StatusView(const ZoneState& zones, const HealthTable& health, const DriftTable& drift)
+      : zones_(zones), health_(health), drift_(drift) {}
 
   static bool matches(std::string_view path);  // /v1/zones and /v1/zones/...
   // More of a zone's state from another service (NOTIFY targets, a secondary's copy): JSON object
@@ -29,6 +30,7 @@ class StatusView {
  private:
   const ZoneState& zones_;
   const HealthTable& health_;
+  const DriftTable& drift_;
   std::vector<Details> details_;
 };
 
