@@ -321,7 +321,6 @@ int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std:
 
   const Clock::time_point settle_until =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(election_wait_s));
-  int conflicts = 0;
   bool told = false;
   for (int attempt = 1;; ++attempt) {
     std::string tried;
@@ -379,13 +378,11 @@ int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std:
           }
           std::tie(std::ignore, after) = add_member(etcd, view->via, self_peer_url);
         } catch (const EtcdError& e) {
-          // Another run got there first (the member it removed is gone, or this peer URL was added):
-          // read the list again and decide afresh, unless this run has already changed something.
-          if (!changed && ++conflicts < 3 && (e.code == 5 || e.code == 9)) {
-            say(std::string("etcd: ") + e.what() + "; the member list changed meanwhile, reading it again");
-            info = read_cluster(api.cluster());
-            continue;
-          }
+          // Another run got there first (the member to remove is gone, or this peer URL was added): it
+          // is changing the cluster; this one stops without a change rather than race it.
+          if (!changed && (e.code == 5 || e.code == 9))
+            throw Refused(std::string("etcd: ") + e.what() + ": another join changed the member list meanwhile; " +
+                          "nothing changed here, run again once it has finished");
           throw Refused(std::string(changed ? "after the removal, " : "") + "etcd refused the change: " + e.what());
         }
         const auto added = std::find_if(after.begin(), after.end(), [&](const EtcdMember& m) {
