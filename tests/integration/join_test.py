@@ -206,8 +206,11 @@ def main():
         # behind dnsd's back.
         def drift():
             return d.get(f"/v1/zones/{ZONE}")["clusters"][0].get("drift")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not (drift() or {}).get("checked"):
+        def agree():
+            d = drift() or {}
+            return d.get("checked") and d["not_in_etcd"] == [] and d["not_served"] == []
+        deadline = time.monotonic() + 10  # a check between etcd's add and the registration sees the join half done
+        while time.monotonic() < deadline and not agree():
             time.sleep(0.1)
         check("drift: none while DNS serves what etcd lists", drift() and drift()["not_in_etcd"] == [] and
               drift()["not_served"] == [], drift())

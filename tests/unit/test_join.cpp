@@ -77,7 +77,7 @@ TEST_CASE("replace refuses with two of three down: the quorum guard names who is
                      "b (connection refused), c (connection refused))");
 }
 
-TEST_CASE("replace on a full, healthy cluster is refused as full; below the limit it only adds") {
+TEST_CASE("replace on a full, healthy cluster is refused as full, below the limit it only adds") {
   const auto full = std::vector<ObservedMember>{member("a", ok), member("b", ok), member("c", ok)};
   const JoinPlan p = plan_join(cluster(JoinStrategy::replace, full));
   CHECK(p.kind == JoinPlan::Kind::refuse);
