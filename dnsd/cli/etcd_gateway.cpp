@@ -1,6 +1,7 @@
 // etcd's v3 JSON gateway (see etcd_gateway.hpp).
 #include "etcd_gateway.hpp"
 
+#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include "json.hpp"
@@ -8,6 +9,36 @@
 #include "openssl.hpp"
 
 namespace dnsd {
+
+namespace {
+
+std::string base64(const std::string& in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), int(in.size()));
+  out.resize(size_t(n));
+  return out;
+}
+
+std::string unbase64(const std::string& in) {
+  std::string out(3 * (in.size() / 4) + 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), int(in.size()));
+  if (n < 0) return "";
+  out.resize(size_t(n));
+  while (!out.empty() && out.back() == '\0') out.pop_back();  // the padding's zero bytes
+  return out;
+}
+
+YAML::Node reply_json(const std::string& body, const std::string& what) {
+  try {
+    return YAML::Load(body);
+  } catch (const YAML::Exception&) {
+    throw std::runtime_error(what + ": the reply is not JSON");
+  }
+}
+
+}  // namespace
 
 const char* to_string(EtcdHealth h) noexcept {
   switch (h) {
@@ -74,6 +105,36 @@ std::pair<EtcdMember, std::vector<EtcdMember>> EtcdGateway::member_add(const std
                                                                       const std::string& peer_url) const {
   const std::string body = post(client_url, "/v3/cluster/member/add", "{\"peerURLs\":[" + json_quote(peer_url) + "]}");
   return {parse_etcd_added_member(body), parse_etcd_members(body)};
+}
+
+std::string EtcdGateway::lease_grant(const std::string& client_url, int ttl_s) const {
+  const YAML::Node r = reply_json(post(client_url, "/v3/lease/grant", "{\"TTL\":" + std::to_string(ttl_s) + "}"), "lease grant");
+  if (!r.IsMap() || !r["ID"] || !r["ID"].IsScalar()) throw std::runtime_error("lease grant: no ID in the reply");
+  return r["ID"].Scalar();
+}
+
+std::string EtcdGateway::try_lock(const std::string& client_url, const std::string& key, const std::string& holder,
+                                  const std::string& lease) const {
+  const std::string k = json_quote(base64(key));
+  const YAML::Node r = reply_json(
+      post(client_url, "/v3/kv/txn",
+           "{\"compare\":[{\"key\":" + k + ",\"target\":\"CREATE\",\"result\":\"EQUAL\",\"create_revision\":\"0\"}],"
+           "\"success\":[{\"request_put\":{\"key\":" + k + ",\"value\":" + json_quote(base64(holder)) +
+               ",\"lease\":" + json_quote(lease) + "}}],"
+           "\"failure\":[{\"request_range\":{\"key\":" + k + "}}]}"),
+      "lock");
+  if (r.IsMap() && r["succeeded"] && r["succeeded"].IsScalar() && r["succeeded"].Scalar() == "true") return "";
+  // Held: the failure branch read the holder's value.
+  try {
+    const std::string value = unbase64(r["responses"][0]["response_range"]["kvs"][0]["value"].as<std::string>());
+    return value.empty() ? "another dnsd register" : value;
+  } catch (const YAML::Exception&) {
+    return "another dnsd register";  // released between the compare and the read
+  }
+}
+
+void EtcdGateway::lease_revoke(const std::string& client_url, const std::string& lease) const {
+  post(client_url, "/v3/lease/revoke", "{\"ID\":" + json_quote(lease) + "}");
 }
 
 void EtcdGateway::member_remove(const std::string& client_url, const std::string& id) const {

@@ -52,6 +52,14 @@ class EtcdGateway {
   std::pair<EtcdMember, std::vector<EtcdMember>> member_add(const std::string& client_url, const std::string& peer_url) const;
   void member_remove(const std::string& client_url, const std::string& id) const;
 
+  // A lock in etcd's keyspace that only one `dnsd register` holds while it changes the membership: a
+  // key created under a lease (it goes with the lease: a crashed holder's lock lapses after ttl_s).
+  // Returns "" when taken, else the current holder's text.
+  std::string lease_grant(const std::string& client_url, int ttl_s) const;
+  std::string try_lock(const std::string& client_url, const std::string& key, const std::string& holder,
+                       const std::string& lease) const;
+  void lease_revoke(const std::string& client_url, const std::string& lease) const;
+
  private:
   HttpTarget target(const std::string& client_url) const;
   std::string post(const std::string& client_url, const std::string& path, const std::string& body) const;

@@ -3,12 +3,14 @@
 #include "register.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <csignal>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 
@@ -155,6 +157,22 @@ std::string registration_body(const RegisterOptions& o) {
 
 using Settings = std::vector<std::pair<std::string, std::string>>;
 
+// For env, envfile and dropin: where etcd listens (each --address) and its data dir, so that the
+// output starts etcd alone; TLS files are the one thing left out, and a comment says so.
+Settings listen_settings(const RegisterOptions& o, const std::string& peer_scheme, const std::string& client_scheme,
+                         int peer_port, int client_port) {
+  Settings kv;
+  std::string peers, clients;
+  for (const std::string& a : o.addresses) {
+    const std::string host = a.find(':') != std::string::npos ? "[" + a + "]" : a;
+    peers += (peers.empty() ? "" : ",") + peer_scheme + "://" + host + ":" + std::to_string(peer_port);
+    clients += (clients.empty() ? "" : ",") + client_scheme + "://" + host + ":" + std::to_string(client_port);
+  }
+  if (!peers.empty()) kv = {{"listen-peer-urls", peers}, {"listen-client-urls", clients}};
+  if (!o.data_dir.empty()) kv.emplace_back("data-dir", o.data_dir);
+  return kv;
+}
+
 void print_settings(const std::string& output, const Settings& kv) {
   if (output == "flags") {
     std::string line;
@@ -174,9 +192,24 @@ void print_settings(const std::string& output, const Settings& kv) {
 
 Settings own_settings(const RegisterOptions& o, const ClusterInfo& c) {
   const std::string host = without_dot(o.host);
-  return {{"name", o.member},
-          {"initial-advertise-peer-urls", c.peer_scheme + "://" + host + ":" + std::to_string(o.peer_port ? o.peer_port : c.peer_port)},
-          {"advertise-client-urls", c.client_scheme + "://" + host + ":" + std::to_string(o.client_port ? o.client_port : c.client_port)}};
+  const int peer_port = o.peer_port ? o.peer_port : c.peer_port;
+  const int client_port = o.client_port ? o.client_port : c.client_port;
+  Settings kv = {{"name", o.member},
+                 {"initial-advertise-peer-urls", c.peer_scheme + "://" + host + ":" + std::to_string(peer_port)},
+                 {"advertise-client-urls", c.client_scheme + "://" + host + ":" + std::to_string(client_port)}};
+  if (o.output != "flags")
+    for (auto& setting : listen_settings(o, c.peer_scheme, c.client_scheme, peer_port, client_port))
+      kv.push_back(std::move(setting));
+  return kv;
+}
+
+// What the env, envfile and dropin outputs leave to the operator.
+void print_tls_note(const std::string& output, const ClusterInfo& c) {
+  if (output == "flags" || (c.peer_scheme != "https" && c.client_scheme != "https")) return;
+  std::cout << "# not set here: TLS files (" << (c.peer_scheme == "https" ? "ETCD_PEER_CERT_FILE, ETCD_PEER_KEY_FILE, "
+                                                 "ETCD_PEER_TRUSTED_CA_FILE, or ETCD_PEER_AUTO_TLS=true" : "")
+            << (c.peer_scheme == "https" && c.client_scheme == "https" ? "; " : "")
+            << (c.client_scheme == "https" ? "ETCD_CERT_FILE, ETCD_KEY_FILE" : "") << ")\n";
 }
 
 // --- bootstrap ---------------------------------------------------------------------------------
@@ -204,6 +237,7 @@ int bootstrap(const RegisterOptions& o, ControlApi& api, Clock::time_point deadl
   kv.emplace_back("initial-cluster-token", (o.cluster.empty() ? "" : o.cluster + ".") + zone);
   kv.emplace_back("initial-cluster-state", "new");
   print_settings(o.output, kv);
+  print_tls_note(o.output, info);
   return 0;
 }
 
@@ -311,6 +345,49 @@ std::pair<EtcdMember, std::vector<EtcdMember>> add_member(const EtcdGateway& etc
   }
 }
 
+// The membership lock (EtcdGateway::try_lock), held for the length of one change; released when
+// destroyed. Empty when etcd would not give one (auth, say): the change goes on without it.
+class JoinLock {
+ public:
+  JoinLock(const EtcdGateway& etcd, const std::string& url, const std::string& who, double wait_s) : etcd_(etcd) {
+    try {
+      lease_ = etcd.lease_grant(url, lock_ttl_s);
+    } catch (const std::exception& e) {
+      say(std::string("warning: no membership lock (") + e.what() + "); going on without it");
+      return;
+    }
+    url_ = url;
+    const Clock::time_point until =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait_s));
+    for (bool told = false;; told = true) {
+      const std::string holder = etcd.try_lock(url, lock_key, who, lease_);
+      if (holder.empty()) return;
+      if (Clock::now() > until) throw Refused("another join holds the membership lock: " + holder + "; nothing changed");
+      if (!told) say("waiting for " + holder + " to finish its change to the cluster");
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  }
+  ~JoinLock() {
+    if (url_.empty()) return;
+    try {
+      etcd_.lease_revoke(url_, lease_);
+    } catch (const std::exception& e) {
+      say(std::string("warning: the membership lock stays until its lease ends (") + std::to_string(lock_ttl_s) +
+          " s): " + e.what());
+    }
+  }
+  JoinLock(const JoinLock&) = delete;
+  JoinLock& operator=(const JoinLock&) = delete;
+
+  static constexpr int lock_ttl_s = 60;
+  static constexpr const char* lock_key = "dnsd/register/membership-lock";
+
+ private:
+  const EtcdGateway& etcd_;
+  std::string url_;
+  std::string lease_;
+};
+
 int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std::string& self_peer_url) {
   JoinStrategy strategy = JoinStrategy::replace;
   parse_join_strategy(o.join_strategy, strategy);
@@ -322,6 +399,7 @@ int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std:
   const Clock::time_point settle_until =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(election_wait_s));
   bool told = false;
+  std::unique_ptr<JoinLock> lock;
   for (int attempt = 1;; ++attempt) {
     std::string tried;
     const std::optional<EtcdView> view = observe(etcd, info, self_peer_url, tried);
@@ -362,6 +440,15 @@ int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std:
         register_self(o, api, info);
         break;
       case JoinPlan::Kind::change: {
+        if (!lock) {
+          // One change at a time: with the lock held, read the list again and decide afresh (another
+          // run may have changed it while this one waited).
+          char hostname[256] = "?";
+          gethostname(hostname, sizeof hostname - 1);
+          lock = std::make_unique<JoinLock>(etcd, view->via, "dnsd register " + o.member + " (pid " +
+                                            std::to_string(getpid()) + " on " + hostname + ")", std::min(o.timeout_s, 60.0));
+          continue;
+        }
         say(plan.message + " (member list from " + view->via + ")");
         bool changed = false;
         try {
@@ -411,6 +498,7 @@ int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std:
     kv.emplace_back("initial-cluster", initial_cluster(after, info, o.member, self_peer_url));
     kv.emplace_back("initial-cluster-state", "existing");
     print_settings(o.output, kv);
+    print_tls_note(o.output, info);
     return 0;
   }
 }

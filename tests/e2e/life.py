@@ -219,8 +219,10 @@ def prepare_add_prune(h):
     life.start("g1-4", flags)
     life.wait_healthy(["g1-1", "g1-2", "g1-3", "g1-4"])
 
-    flags, said = life.register("g1-5", "--join-strategy", "add", "--cluster-size", "5")
-    life.start("g1-5", flags)
+    # As the README shows: eval "$(dnsd register ... -o env)", then etcd with nothing but the TLS choice.
+    shell = f'set -e; eval "$({" ".join(life.argv("g1-5", "--join-strategy", "add", "--cluster-size", "5", "-o", "env"))})"; ' \
+            'exec etcd --peer-auto-tls --logger zap --log-outputs stderr'
+    life.etcds["g1-5"] = h.spawn("etcd-g1-5-env", ["sh", "-c", shell])
     life.wait_healthy(["g1-1", "g1-2", "g1-3", "g1-4", "g1-5"])
     life.assert_dns_follows_etcd()
 
