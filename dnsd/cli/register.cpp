@@ -447,6 +447,7 @@ int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std:
           gethostname(hostname, sizeof hostname - 1);
           lock = std::make_unique<JoinLock>(etcd, view->via, "dnsd register " + o.member + " (pid " +
                                             std::to_string(getpid()) + " on " + hostname + ")", std::min(o.timeout_s, 60.0));
+          info = read_cluster(api.cluster());  // the registry too may have changed meanwhile
           continue;
         }
         say(plan.message + " (member list from " + view->via + ")");

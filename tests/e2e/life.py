@@ -51,8 +51,9 @@ class Life:
 
     def register(self, name, *extra, expect=0):
         """Runs dnsd register; returns (printed flags, stderr). Asserts the exit status."""
+        started = time.monotonic()
         r = subprocess.run(self.argv(name, *extra), capture_output=True, text=True, timeout=120)
-        print(f"register {name} {' '.join(extra)} -> {r.returncode}\n  stderr: {r.stderr.strip()}\n  stdout: {r.stdout.strip()}")
+        print(f"register {name} {' '.join(extra)} -> {r.returncode} in {time.monotonic() - started:.2f}s\n  stderr: {r.stderr.strip()}\n  stdout: {r.stdout.strip()}")
         assert r.returncode == expect, f"register {name} exited {r.returncode}, not {expect}: {r.stderr}"
         return r.stdout.split(), r.stderr
 
