@@ -14,6 +14,7 @@
 #include "config.hpp"
 #include "control_http.hpp"
 #include "control_loop.hpp"
+#include "service_manager.hpp"
 #include "health_monitor.hpp"
 #include "log.hpp"
 #include "notify.hpp"
@@ -41,14 +42,19 @@ struct RunOptions {
   std::optional<std::string> control_listen;  // --control
 };
 
-const char* usage = R"(usage:
-  dnsd run -c CONFIG [--listen ADDR:PORT ...] [--control ADDR:PORT]
+// Each command's help (`dnsd COMMAND --help`); `dnsd --help` prints them all.
+const std::vector<std::pair<std::string, std::string>> command_help = {
+    {"run", R"(  dnsd run -c CONFIG [--listen ADDR:PORT ...] [--control ADDR:PORT]
       serve the zones of CONFIG in the foreground, logging to stderr;
       --listen replaces the config's listen list, --control its control endpoint
-  dnsd check -c CONFIG
-      validate CONFIG and its zones and print them as RFC 1035 text;
+      signals: SIGHUP reloads (a broken config is reported, the old zones keep serving);
+               SIGTERM and SIGINT stop
+)"},
+    {"check", R"(  dnsd check -c CONFIG [--quiet]
+      validate CONFIG and its zones and print them as RFC 1035 text (--quiet: print nothing but problems);
       errors as file:line: message on stderr (exit 1), warnings on stderr (exit 0)
-  dnsd register --control http[s]://HOST:PORT --token-file FILE --zone ZONE [--cluster NAME]
+)"},
+    {"register", R"(  dnsd register --control http[s]://HOST:PORT --token-file FILE --zone ZONE [--cluster NAME]
                 [--ca-file F] [--cert-file F --key-file F]
                 --member NAME --host HOST [--address ADDR ...] [--peer-port N] [--client-port N]
                 [--wait] [--timeout SECONDS] [-o flags|env|envfile|dropin]
@@ -57,20 +63,36 @@ const char* usage = R"(usage:
       register a member through the control API (retrying while dnsd is unreachable) and print its
       etcd configuration: before the cluster forms, a bootstrap (--wait: until it is complete);
       once formed, a restart or a join through etcd's API behind the quorum guard
-  dnsd verify --server ADDR[:PORT] --domain ZONE [--name CLUSTER] [--etcd-version 3.4|3.5]
+)"},
+    {"verify", R"(  dnsd verify --server ADDR[:PORT] --domain ZONE [--name CLUSTER] [--etcd-version 3.4|3.5]
               [--expect-size N] [--member NAME --peer-url URL] [-o text|json]
       would etcd bootstrap with --discovery-srv ZONE [--discovery-srv-name CLUSTER] from this server
       (any DNS server)? Exit 0: yes; 1: no (each reason an error: line); 2: usage, or unreachable
-  dnsd --version
-  dnsd --help
+)"},
+};
 
-signals: SIGHUP reloads (a broken config is reported, the old zones keep serving);
-         SIGTERM and SIGINT stop.
-)";
+std::string full_usage() {
+  std::string out = "usage:\n";
+  for (const auto& [command, help] : command_help) out += help;
+  return out + "  dnsd --version\n  dnsd --help | dnsd COMMAND --help\n";
+}
 
-int fail_usage(const std::string& message) {
-  std::cerr << "dnsd: " << message << "\n" << usage;
+// One line: what is wrong, and where the help is.
+int fail_usage(const std::string& message, const std::string& command = "") {
+  std::cerr << "dnsd" << (command.empty() ? "" : " " + command) << ": " << message << " (see: dnsd "
+            << (command.empty() ? "" : command + " ") << "--help)\n";
   return 2;
+}
+
+// `dnsd COMMAND --help` anywhere among the arguments.
+bool wants_help(const std::vector<std::string>& args) {
+  return std::any_of(args.begin() + 1, args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; });
+}
+
+int print_help(const std::string& command) {
+  for (const auto& [name, help] : command_help)
+    if (name == command) std::cout << "usage:\n" << help;
+  return 0;
 }
 
 int print_diagnostics(const std::vector<dnsd::Diagnostic>& diags) {
@@ -78,7 +100,7 @@ int print_diagnostics(const std::vector<dnsd::Diagnostic>& diags) {
   return 1;
 }
 
-int cmd_check(const std::string& path) {
+int cmd_check(const std::string& path, bool quiet) {
   try {
     dnsd::DaemonConfig cfg = dnsd::load_config(path);
     for (const auto& w : cfg.warnings) std::cerr << dnsd::to_string(w) << "\n";
@@ -96,7 +118,8 @@ int cmd_check(const std::string& path) {
     }
     const dnsd::Served served = dnsd::compile_served(cfg, registry, state);
     for (const auto& w : served.compiled.warnings) std::cerr << dnsd::to_string(w) << "\n";
-    for (const auto& z : served.compiled.zones) std::cout << dnsd::zone_text(z) << "\n";
+    if (!quiet)
+      for (const auto& z : served.compiled.zones) std::cout << dnsd::zone_text(z) << "\n";
     // What `dnsd verify` would find for each cluster if a server answered with these records (etcd
     // 3.4, as Debian ships it): warnings, never errors (the config itself is valid).
     for (const dnsd::ZoneConfig& z : served.config.zones)
@@ -248,12 +271,23 @@ int cmd_run(const RunOptions& options) {
                    tls && !tls->client_ca_file.empty() ? " (client certificates required)" : "");
     }
 
+    dnsd::ServiceManager systemd(loop.base());
+    auto serving = [&zones] { return "serving " + std::to_string(zones.config().zones.size()) + " zone(s)"; };
     loop.on_reload([&] {
+      systemd.reloading();
+      // READY=1 again whatever the outcome: a refused reload leaves the old zones serving.
+      struct Ready {
+        dnsd::ServiceManager& sm;
+        std::function<std::string()> serving;
+        bool applied = false;
+        ~Ready() { sm.ready(serving() + (applied ? "; reloaded" : "; reload refused, the old zones keep serving")); }
+      } ready{systemd, serving};
       dnsd::DaemonConfig next = load_run_config(options, cookie_secret);
       const std::string token = read_token(next.token_file);
       zones.reload(std::move(next));  // publishes, then tells the health monitor
       registrations.set_token(token);
       dnsd::set_log_level(zones.config().log_level);
+      ready.applied = true;
     });
     loop.install_signals();
     health.set_config(zones.config());
@@ -262,7 +296,9 @@ int cmd_run(const RunOptions& options) {
     std::string where;
     for (const dnsd::Endpoint& ep : server.bound()) where += (where.empty() ? "" : ", ") + ep.text;
     spdlog::info("server: answering on {} (udp+tcp) with {} worker(s)", where, so.workers);
+    systemd.ready(serving() + " on " + where);
     const int rc = loop.run();
+    systemd.stopping();
     server.stop();
     spdlog::info("control: stopped");
     return rc;
@@ -282,7 +318,7 @@ int cmd_register(const std::vector<std::string>& args) {
       o.wait = true;
       continue;
     }
-    if (i + 1 >= args.size()) return fail_usage("'" + a + "' needs a value");
+    if (i + 1 >= args.size()) return fail_usage("'" + a + "' needs a value", "register");
     const std::string v = args[++i];
     try {
       if (a == "--control") o.control = v;
@@ -305,9 +341,9 @@ int cmd_register(const std::vector<std::string>& args) {
       else if (a == "--etcd-ca-file") o.etcd_ca_file = v;
       else if (a == "--etcd-cert-file") o.etcd_cert_file = v;
       else if (a == "--etcd-key-file") o.etcd_key_file = v;
-      else return fail_usage("unexpected argument '" + a + "'");
+      else return fail_usage("unexpected argument '" + a + "'", "register");
     } catch (const std::exception&) {
-      return fail_usage("'" + a + "' needs a number, not '" + v + "'");
+      return fail_usage("'" + a + "' needs a number, not '" + v + "'", "register");
     }
   }
   return dnsd::run_register(o);
@@ -317,7 +353,7 @@ int cmd_verify(const std::vector<std::string>& args) {
   dnsd::VerifyOptions o;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (i + 1 >= args.size()) return fail_usage("'" + a + "' needs a value");
+    if (i + 1 >= args.size()) return fail_usage("'" + a + "' needs a value", "verify");
     const std::string v = args[++i];
     try {
       if (a == "--server") o.server = v;
@@ -328,9 +364,9 @@ int cmd_verify(const std::vector<std::string>& args) {
       else if (a == "--member") o.member = v;
       else if (a == "--peer-url") o.peer_url = v;
       else if (a == "-o" || a == "--output") o.output = v;
-      else return fail_usage("unexpected argument '" + a + "'");
+      else return fail_usage("unexpected argument '" + a + "'", "verify");
     } catch (const std::exception&) {
-      return fail_usage("'" + a + "' needs a number, not '" + v + "'");
+      return fail_usage("'" + a + "' needs a number, not '" + v + "'", "verify");
     }
   }
   return dnsd::run_verify(o);
@@ -342,7 +378,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return fail_usage("missing command");
   if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::cout << usage;
+    std::cout << full_usage();
     return 0;
   }
   if (args[0] == "--version" || args[0] == "version") {
@@ -350,10 +386,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string command = args[0];
+  if (std::none_of(command_help.begin(), command_help.end(), [&](const auto& c) { return c.first == command; }))
+    return fail_usage("unknown command '" + command + "'");
+  if (wants_help(args)) return print_help(command);
   if (command == "register") return cmd_register(args);
   if (command == "verify") return cmd_verify(args);
-  if (command != "run" && command != "check") return fail_usage("unknown command '" + command + "'");
   RunOptions options;
+  bool quiet = false;
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string& out) {
@@ -362,11 +401,14 @@ int main(int argc, char** argv) {
       return true;
     };
     std::string v;
-    if ((a == "-c" || a == "--config") && value(v)) options.config_path = v;
-    else if (command == "run" && a == "--listen" && value(v)) options.listen.push_back(v);
-    else if (command == "run" && a == "--control" && value(v)) options.control_listen = v;
-    else return fail_usage("unexpected argument '" + a + "'");
+    const bool takes_value = a == "-c" || a == "--config" || (command == "run" && (a == "--listen" || a == "--control"));
+    if (takes_value && !value(v)) return fail_usage("'" + a + "' needs a value", command);
+    if (a == "-c" || a == "--config") options.config_path = v;
+    else if (command == "run" && a == "--listen") options.listen.push_back(v);
+    else if (command == "run" && a == "--control") options.control_listen = v;
+    else if (command == "check" && (a == "--quiet" || a == "-q")) quiet = true;
+    else return fail_usage("unexpected argument '" + a + "'", command);
   }
-  if (options.config_path.empty()) return fail_usage("-c CONFIG is required");
-  return command == "check" ? cmd_check(options.config_path) : cmd_run(options);
+  if (options.config_path.empty()) return fail_usage("-c CONFIG is required", command);
+  return command == "check" ? cmd_check(options.config_path, quiet) : cmd_run(options);
 }
