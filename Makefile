@@ -4,7 +4,7 @@ BUILD ?= build
 DEPS := cmake g++ make pkg-config libldns-dev libevent-dev libyaml-cpp-dev libspdlog-dev catch2 libssl-dev libsystemd-dev \
         bind9-dnsutils ldnsutils
 TEST_DEPS := $(DEPS) knot-dnsutils ldnsutils dnsperf iproute2 procps util-linux mount \
-        etcd-server etcd-client unbound dnsmasq-base python3 knot nsd bind9 curl prometheus
+        etcd-server etcd-client unbound dnsmasq-base python3 knot nsd bind9 curl prometheus chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps test-deps bench-deps build run test test-sanitize fuzz bench clean

@@ -15,6 +15,7 @@
 #include "control_http.hpp"
 #include "control_loop.hpp"
 #include "service_manager.hpp"
+#include "status_page.hpp"
 #include "health_monitor.hpp"
 #include "log.hpp"
 #include "notify.hpp"
@@ -209,6 +210,9 @@ void add_routes(dnsd::ControlHttp& http, const dnsd::ControlLoop& loop, const st
                 dnsd::RegistrationApi& registrations, const dnsd::StatusView& status) {
   using dnsd::HttpReply;
   using dnsd::HttpRequest;
+  http.route("/", [](const HttpRequest&) {
+    return HttpReply{200, std::string(dnsd::status_page_html()), "text/html; charset=utf-8"};
+  });
   http.route("/healthz", [](const HttpRequest&) { return HttpReply{200, "ok\n", "text/plain"}; });
   http.route("/readyz", [&loop](const HttpRequest&) {
     return loop.ready() ? HttpReply{200, "ready\n", "text/plain"} : HttpReply{503, "not ready\n", "text/plain"};

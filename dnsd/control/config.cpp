@@ -297,4 +297,9 @@ DaemonConfig load_config(const std::string& path) {
   return cfg;
 }
 
+const char* gate_state(const Cluster& c) noexcept {
+  if (c.expected_size == 0) return "none";
+  return c.gate_open || c.members.size() >= c.expected_size ? "open" : "closed";
+}
+
 }  // namespace dnsd

@@ -80,6 +80,10 @@ struct Cluster {
   SourceLoc loc;
 };
 
+// The bootstrap gate as the API and the status show it: "none" (no expected_size), "closed" (fewer
+// members than expected, never opened) or "open". A cluster has formed unless it is "closed".
+const char* gate_state(const Cluster& c) noexcept;
+
 struct Soa {
   std::string mname;
   std::string rname;

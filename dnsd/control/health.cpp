@@ -43,7 +43,7 @@ std::vector<ProbedCluster> probed_clusters(const DaemonConfig& config) {
     for (const Cluster& c : z.clusters) {
       if (!c.health) continue;
       ProbedCluster& p = out.emplace_back(ProbedCluster{z.zone, c.name, *c.health, {}, {}, false});
-      p.formed = c.expected_size == 0 || c.gate_open || c.members.size() >= c.expected_size;
+      p.formed = std::string_view(gate_state(c)) != "closed";
       for (const Member& m : c.members) {
         p.members.push_back(m.name);
         p.peer_urls.push_back(std::string(c.peer_tls ? "https" : "http") + "://" +

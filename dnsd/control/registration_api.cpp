@@ -79,13 +79,12 @@ std::string cluster_json(const Cluster& c, const std::string& zone) {
   std::string members;
   for (size_t i = 0; i < c.members.size(); ++i)
     members += (members.empty() ? "" : ",") + member_json(c.members[i], i >= c.static_members);
-  const bool open = c.gate_open || c.members.size() >= c.expected_size;
   return "{\"zone\":" + json_quote(zone) + ",\"cluster\":" + json_quote(c.name) +
          ",\"peer_tls\":" + (c.peer_tls ? "true" : "false") + ",\"client_tls\":" + (c.client_tls ? "true" : "false") +
          ",\"peer_port\":" + std::to_string(c.peer_port) + ",\"client_port\":" + std::to_string(c.client_port) +
          ",\"registration\":" + (c.registration ? "true" : "false") +
          ",\"expected_size\":" + std::to_string(c.expected_size) +
-         ",\"gate\":" + (c.expected_size == 0 ? "\"none\"" : open ? "\"open\"" : "\"closed\"") +
+         ",\"gate\":" + json_quote(gate_state(c)) +
          ",\"members\":[" + members + "]}\n";
 }
 

@@ -46,6 +46,7 @@ HttpReply StatusView::handle(const HttpRequest& request) const {
       const auto drift = drift_.find(health_key(z.zone, c.name, ""));
       clusters += std::string(clusters.empty() ? "" : ",") + "{\"name\":" + json_quote(c.name) +
                   ",\"probed\":" + (c.health ? "true" : "false") + ",\"healthy\":" + std::to_string(healthy) +
+                  ",\"expected_size\":" + std::to_string(c.expected_size) + ",\"gate\":" + json_quote(gate_state(c)) +
                   ",\"members\":[" + members + "]" +
                   (drift != drift_.end() ? ",\"drift\":" + drift_json(drift->second) : "") + "}";
     }
