@@ -3,14 +3,15 @@ BUILD ?= build
 # Building and running; the tests add the DNS tools, etcd and the resolvers the end-to-end tests drive.
 DEPS := cmake g++ make pkg-config libldns-dev libevent-dev libyaml-cpp-dev libspdlog-dev catch2 libssl-dev libsystemd-dev \
         bind9-dnsutils ldnsutils
-TEST_DEPS := $(DEPS) knot-dnsutils ldnsutils dnsperf iproute2 procps util-linux mount \
+PACKAGE_DEPS := debhelper dpkg-dev fakeroot lintian
+TEST_DEPS := $(DEPS) $(PACKAGE_DEPS) knot-dnsutils ldnsutils dnsperf iproute2 procps util-linux mount \
         etcd-server etcd-client unbound dnsmasq-base python3 knot nsd bind9 curl prometheus chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps bench-deps build run test test-sanitize fuzz bench clean
+.PHONY: deps test-deps package-deps bench-deps build run test test-sanitize fuzz bench clean deb
 
-deps test-deps:
-	@missing=$$(for p in $(if $(filter test-deps,$@),$(TEST_DEPS),$(DEPS)); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+deps test-deps package-deps:
+	@missing=$$(for p in $(if $(filter test-deps,$@),$(TEST_DEPS),$(if $(filter package-deps,$@),$(DEPS) $(PACKAGE_DEPS),$(DEPS))); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing: $$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
@@ -39,7 +40,7 @@ test-sanitize: test-deps
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DDNSD_SANITIZE=ON $(WERROR)
 	cmake --build $(BUILD)-asan -j2
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure -j2 --timeout 300 -LE e2e
+	  ctest --output-on-failure -j2 --timeout 300 -LE 'e2e|package'
 
 # libFuzzer (clang, ASan) on every fuzz target for FUZZ_SECONDS each. New inputs go to
 # $(BUILD)-fuzz/corpus/TARGET (copy the interesting ones into tests/fuzz/corpus/TARGET), crashes to
@@ -71,4 +72,8 @@ bench: bench-deps build
 	tests/bench/compare.sh $(BUILD) $(BENCH_SECONDS) $(BENCH_ROUNDS)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz obj-*-linux-gnu* debian/.debhelper debian/dnsd debian/dnsd.service debian/files debian/debhelper-build-stamp debian/*.substvars debian/*.debhelper.log
+
+# The Debian package (debian/) into $(BUILD)/deb/: lintian it with `lintian $(BUILD)/deb/dnsd_*.deb`.
+deb: package-deps
+	tests/package/build_deb.sh $(BUILD)/deb
