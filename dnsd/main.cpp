@@ -103,7 +103,7 @@ int print_diagnostics(const std::vector<dnsd::Diagnostic>& diags) {
 
 int cmd_check(const std::string& path, bool quiet) {
   try {
-    dnsd::DaemonConfig cfg = dnsd::load_config(path);
+    dnsd::DaemonConfig cfg = dnsd::load_config_reporting_all(path);
     for (const auto& w : cfg.warnings) std::cerr << dnsd::to_string(w) << "\n";
     // The live state as `run` would load it (read-only, never locked): the same outcome as a start.
     dnsd::StateStore state(cfg.state_dir, true);
@@ -178,13 +178,13 @@ std::string random_cookie_secret() {
 
 // The config file with the command line's overrides. Throws ConfigError or std::runtime_error.
 dnsd::DaemonConfig load_run_config(const RunOptions& options, const std::string& cookie_secret) {
-  dnsd::DaemonConfig config = dnsd::load_config(options.config_path);
+  dnsd::DaemonConfig config = dnsd::load_config_reporting_all(options.config_path);
   if (config.cookie_secret.empty()) config.cookie_secret = cookie_secret;
   if (!options.listen.empty()) config.listen = options.listen;
   if (options.control_listen) config.control_listen = options.control_listen;
   for (const std::string& l : config.listen)
     if (!dnsd::parse_host_port(l)) throw std::runtime_error("--listen '" + l + "' must be ADDRESS:PORT or [IPV6]:PORT");
-  for (const dnsd::Diagnostic& d : config.warnings) spdlog::warn("config: {}", dnsd::to_string(d));
+  for (const dnsd::Diagnostic& d : config.warnings) spdlog::warn("config: {}", dnsd::located(d));
   return config;
 }
 
@@ -234,6 +234,7 @@ int cmd_run(const RunOptions& options) {
     const std::string cookie_secret = random_cookie_secret();
     dnsd::DaemonConfig config = load_run_config(options, cookie_secret);
     dnsd::set_log_level(config.log_level);
+    spdlog::info("dnsd {} starting: config {}, state_dir {}", DNSD_VERSION, config.file, config.state_dir);
 
     // The control thread's services; each runs on the loop's event base (declared first: freed last).
     dnsd::ControlLoop loop;

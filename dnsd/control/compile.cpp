@@ -2,6 +2,7 @@
 // question is the owner name at offset 12; the bytes after the question become the Answer body.
 #include "compile.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 #include <set>
@@ -194,6 +195,25 @@ void compile_zone(const ZoneRecords& records, Snapshot& snapshot) {
     return;
   }
   ZoneCompiler(records, snapshot).run();
+}
+
+DaemonConfig load_config_reporting_all(const std::string& path) {
+  try {
+    return load_config(path);
+  } catch (const ConfigError& e) {
+    if (!e.partial()) throw;
+    std::vector<Diagnostic> diags = e.diagnostics();
+    for (const ZoneConfig& z : e.partial()->zones) {
+      const bool file_clean = std::none_of(e.diagnostics().begin(), e.diagnostics().end(), [&](const Diagnostic& d) {
+        return !d.warning && d.loc.file == z.file;
+      });
+      if (!z.zone.empty() && file_clean && !z.copy && z.primaries.empty()) build_zone(z, diags);
+    }
+    std::vector<Diagnostic> errors;
+    for (Diagnostic& d : diags)
+      if (!d.warning) errors.push_back(std::move(d));
+    throw ConfigError(std::move(errors));
+  }
 }
 
 CompiledConfig compile_config(const DaemonConfig& config, StateStore& state, const HealthTable* health) {

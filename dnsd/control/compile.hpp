@@ -25,6 +25,10 @@ struct CompiledConfig {
 
 // Every zone of the config: build and validate records, pick serials (persisted through `state`),
 // compile. All-or-nothing: throws ConfigError listing every problem, and nothing is published.
+// load_config, and when the config has errors, the build problems of every zone that loaded cleanly
+// too (an out-of-zone record, a target without addresses): every problem in one pass, each once.
+DaemonConfig load_config_reporting_all(const std::string& path);
+
 CompiledConfig compile_config(const DaemonConfig& config, StateStore& state, const HealthTable* health = nullptr);
 
 }  // namespace dnsd

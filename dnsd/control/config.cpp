@@ -21,11 +21,17 @@
 
 namespace dnsd {
 
-std::string to_string(const Diagnostic& d) {
+std::string located(const Diagnostic& d) {
   std::string out = d.loc.file;
   if (d.loc.line > 0) out += ":" + std::to_string(d.loc.line);
-  out += d.warning ? ": warning: " : ": ";
-  return out + d.message;
+  return out + ": " + d.message;
+}
+
+std::string to_string(const Diagnostic& d) {
+  if (!d.warning) return located(d);
+  Diagnostic shown = d;
+  shown.message = "warning: " + d.message;
+  return located(shown);
 }
 
 namespace {
@@ -36,8 +42,20 @@ std::string join_messages(const std::vector<Diagnostic>& diagnostics) {
 }
 }  // namespace
 
-ConfigError::ConfigError(std::vector<Diagnostic> diagnostics)
-    : std::runtime_error(join_messages(diagnostics)), diagnostics_(std::move(diagnostics)) {}
+namespace {
+std::vector<Diagnostic> each_once(std::vector<Diagnostic> in) {
+  std::vector<Diagnostic> out;
+  std::set<std::string> seen;
+  for (Diagnostic& d : in)
+    if (seen.insert(to_string(d)).second) out.push_back(std::move(d));
+  return out;
+}
+}  // namespace
+
+ConfigError::ConfigError(std::vector<Diagnostic> diagnostics, std::shared_ptr<const DaemonConfig> partial)
+    : std::runtime_error(join_messages(each_once(diagnostics))),
+      diagnostics_(each_once(std::move(diagnostics))),
+      partial_(std::move(partial)) {}
 
 std::optional<uint64_t> parse_duration_ms(const std::string& text) {
   uint64_t value = 0;
@@ -51,28 +69,50 @@ std::optional<uint64_t> parse_duration_ms(const std::string& text) {
   return value * it->second;
 }
 
-std::optional<HostPort> parse_host_port(const std::string& text) {
+namespace {
+
+// parse_host_port's work; `problem` says why it failed.
+std::optional<HostPort> read_host_port(const std::string& text, std::string& problem) {
   HostPort hp;
   std::string port;
+  const std::string form = "'" + text + "' must be ADDRESS:PORT or [IPV6]:PORT";
   if (!text.empty() && text[0] == '[') {
     const auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return problem = form, std::nullopt;
     hp.address = text.substr(1, close - 1);
     port = text.substr(close + 2);
     hp.v6 = true;
   } else {
     const auto colon = text.rfind(':');
-    if (colon == std::string::npos || text.find(':') != colon) return std::nullopt;
+    if (colon == std::string::npos) return problem = form, std::nullopt;
+    if (text.find(':') != colon) return problem = form + " (an IPv6 address goes in brackets: [::1]:53)", std::nullopt;
     hp.address = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
   unsigned char buf[16];
-  if (inet_pton(hp.v6 ? AF_INET6 : AF_INET, hp.address.c_str(), buf) != 1) return std::nullopt;
-  unsigned value = 0;
+  if (inet_pton(hp.v6 ? AF_INET6 : AF_INET, hp.address.c_str(), buf) != 1)
+    return problem = "'" + text + "': '" + hp.address + "' is not an IPv" + (hp.v6 ? "6" : "4") + " address", std::nullopt;
+  unsigned long value = 0;
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (ec != std::errc() || ptr != port.data() + port.size() || port.empty() || value > 65535) return std::nullopt;
+  if (port.empty() || ec == std::errc::invalid_argument || ptr != port.data() + port.size())
+    return problem = "'" + text + "': the port '" + port + "' is not a number", std::nullopt;
+  if (ec != std::errc() || value > 65535)
+    return problem = "'" + text + "': port " + port + " is out of range (0-65535)", std::nullopt;
   hp.port = uint16_t(value);
   return hp;
+}
+
+}  // namespace
+
+std::optional<HostPort> parse_host_port(const std::string& text) {
+  std::string problem;
+  return read_host_port(text, problem);
+}
+
+std::string host_port_problem(const std::string& text) {
+  std::string problem;
+  read_host_port(text, problem);
+  return problem;
 }
 
 const TsigKey* DaemonConfig::find_key(const std::string& name) const noexcept {
@@ -171,13 +211,16 @@ std::vector<TsigKey> read_tsig_keys(ConfigReader& r, const YAML::Node& list, con
 
 }  // namespace
 
-DaemonConfig load_config(const std::string& path) {
+DaemonConfig load_config(const std::string& given_path) {
+  // Absolute, like the zone files' paths, so every diagnostic names a file the same way.
+  const std::string path = std::filesystem::absolute(given_path).lexically_normal().string();
   std::vector<Diagnostic> diags;
   DaemonConfig cfg;
   cfg.file = path;
   const YAML::Node root = load_yaml(path, diags);
+  const bool loaded = diags.empty();  // a file that cannot be read or parsed has nothing more to say
   ConfigReader r(path, diags);
-  if (root && r.check_keys(root, "daemon config", {{"listen", true}, {"zones", true}, {"state_dir", false},
+  if (loaded && root && r.check_keys(root, "daemon config", {{"listen", true}, {"zones", true}, {"state_dir", false},
                                                     {"control", false}, {"log", false}, {"workers", false},
                                                     {"tcp", false}, {"tsig_keys", false}, {"rrl", false},
                                                     {"cookies", false}})) {
@@ -186,7 +229,7 @@ DaemonConfig load_config(const std::string& path) {
     for (size_t i = 0; i < cfg.listen.size(); ++i)
       if (!parse_host_port(cfg.listen[i]))
         r.error(root["listen"].IsSequence() ? root["listen"][i] : root["listen"],
-                "listen '" + cfg.listen[i] + "' must be ADDRESS:PORT or [IPV6]:PORT");
+                "listen " + host_port_problem(cfg.listen[i]));
     if (root["listen"] && cfg.listen.empty()) r.error(root["listen"], "listen must name at least one address");
     cfg.zone_globs = r.strings(root, "zones").value_or(std::vector<std::string>{});
     if (auto s = r.string(root, "state_dir")) cfg.state_dir = (dir / *s).lexically_normal().string();
@@ -221,7 +264,7 @@ DaemonConfig load_config(const std::string& path) {
           r.error(control["token_file"], "token_file '" + cfg.token_file + "' does not exist");
       }
       if (cfg.control_listen && !parse_host_port(*cfg.control_listen))
-        r.error(control["listen"], "control listen '" + *cfg.control_listen + "' must be ADDRESS:PORT or [IPV6]:PORT");
+        r.error(control["listen"], "control listen " + host_port_problem(*cfg.control_listen));
     }
     if (const YAML::Node log = root["log"]; log && r.check_keys(log, "log", {{"level", false}})) {
       cfg.log_level = r.string(log, "level").value_or("info");
@@ -229,7 +272,7 @@ DaemonConfig load_config(const std::string& path) {
       if (!levels.count(cfg.log_level)) r.error(log["level"], "log level '" + cfg.log_level + "' is not one of trace, debug, info, warn, error, critical, off");
     }
     if (const YAML::Node workers = root["workers"]; workers && workers.Scalar() != "auto")
-      cfg.workers = unsigned(r.integer(root, "workers", 1, 256).value_or(0));
+      cfg.workers = unsigned(r.integer(root, "workers", 1, 256, "or auto (one per usable core)").value_or(0));
     if (const YAML::Node tcp = root["tcp"];
         tcp && r.check_keys(tcp, "tcp", {{"idle_timeout", false}, {"message_timeout", false}, {"max_connections", false},
                                         {"max_connections_per_source", false}, {"output_budget_mb", false}})) {
@@ -293,7 +336,7 @@ DaemonConfig load_config(const std::string& path) {
   }
   std::vector<Diagnostic> errors;
   for (auto& d : diags) (d.warning ? cfg.warnings : errors).push_back(d);
-  if (!errors.empty()) throw ConfigError(std::move(errors));
+  if (!errors.empty()) throw ConfigError(std::move(errors), std::make_shared<const DaemonConfig>(std::move(cfg)));
   return cfg;
 }
 

@@ -24,15 +24,22 @@ struct Diagnostic {
   bool warning = false;
 };
 std::string to_string(const Diagnostic& d);  // "file:line: message" (warnings say "warning: ")
+std::string located(const Diagnostic& d);    // "file:line: message" alone: for a log line whose level says which
 
 // Thrown by the loaders with every error found (all collected, never just the first).
+struct DaemonConfig;
+
+// Every problem found, each once (two records on one line can hit the same rule). `partial` is what
+// load_config could read despite them: the zones' own build problems are looked for in it.
 class ConfigError : public std::runtime_error {
  public:
-  explicit ConfigError(std::vector<Diagnostic> diagnostics);
+  explicit ConfigError(std::vector<Diagnostic> diagnostics, std::shared_ptr<const DaemonConfig> partial = nullptr);
   const std::vector<Diagnostic>& diagnostics() const noexcept { return diagnostics_; }
+  const std::shared_ptr<const DaemonConfig>& partial() const noexcept { return partial_; }
 
  private:
   std::vector<Diagnostic> diagnostics_;
+  std::shared_ptr<const DaemonConfig> partial_;
 };
 
 struct Member {
@@ -102,6 +109,8 @@ struct HostPort {
   bool v6 = false;
 };
 std::optional<HostPort> parse_host_port(const std::string& text);
+// Why parse_host_port refuses `text`, for a diagnostic: "'TEXT': port 99999 is out of range (0-65535)".
+std::string host_port_problem(const std::string& text);
 
 // transfer.allow: who may AXFR/IXFR a zone (docs/ARCHITECTURE.md, "Zone transfers"). A rule matches
 // when the source is inside `network`/`prefix_len` and the request is signed with `key` (a rule

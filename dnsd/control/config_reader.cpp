@@ -1,6 +1,11 @@
 // The YAML reader of both config files (see config_reader.hpp).
 #include "config_reader.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
@@ -34,7 +39,8 @@ std::optional<std::string> ConfigReader::string(const YAML::Node& map, const cha
   return n.Scalar();
 }
 
-std::optional<uint64_t> ConfigReader::integer(const YAML::Node& map, const char* key, uint64_t min, uint64_t max) {
+std::optional<uint64_t> ConfigReader::integer(const YAML::Node& map, const char* key, uint64_t min, uint64_t max,
+                                              const char* also) {
   const YAML::Node n = map[key];
   if (!n) return std::nullopt;
   uint64_t value = 0;
@@ -42,7 +48,7 @@ std::optional<uint64_t> ConfigReader::integer(const YAML::Node& map, const char*
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (!n.IsScalar() || s.empty() || ec != std::errc() || ptr != s.data() + s.size() || value < min || value > max) {
     error(n, std::string(key) + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max) +
-                 (n.IsScalar() ? ", not '" + s + "'" : ""));
+                 (also ? std::string(" ") + also : "") + (n.IsScalar() ? ", not '" + s + "'" : ""));
     return std::nullopt;
   }
   return value;
@@ -113,7 +119,9 @@ YAML::Node load_yaml(const std::string& path, std::vector<Diagnostic>& diags) {
   try {
     return YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
-    diags.push_back({{path, 0}, "cannot read file", false});
+    // yaml-cpp does not say why: ask the system.
+    const int err = ::access(path.c_str(), R_OK) != 0 ? errno : 0;
+    diags.push_back({{path, 0}, std::string("cannot read file") + (err ? std::string(": ") + std::strerror(err) : ""), false});
   } catch (const YAML::ParserException& e) {
     diags.push_back({{path, e.mark.line + 1}, "YAML syntax error: " + e.msg, false});
   } catch (const std::exception& e) {  // a read error under the parser (ios_base::failure)

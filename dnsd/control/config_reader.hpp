@@ -36,7 +36,9 @@ class ConfigReader {
   // is not a mapping at all.
   bool check_keys(const YAML::Node& map, const std::string& what, std::initializer_list<Key> keys);
   std::optional<std::string> string(const YAML::Node& map, const char* key);
-  std::optional<uint64_t> integer(const YAML::Node& map, const char* key, uint64_t min, uint64_t max);
+  // `also` names another accepted value in the error ("or auto ...").
+  std::optional<uint64_t> integer(const YAML::Node& map, const char* key, uint64_t min, uint64_t max,
+                                  const char* also = nullptr);
   std::optional<uint16_t> port(const YAML::Node& map, const char* key);
   std::optional<bool> boolean(const YAML::Node& map, const char* key);
   // A sequence of strings; a lone string is accepted as a one-element list.

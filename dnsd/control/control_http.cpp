@@ -12,6 +12,7 @@
 #include "endpoint.hpp"
 #include "json.hpp"
 #include "log.hpp"
+#include "names.hpp"
 
 namespace dnsd {
 
@@ -260,6 +261,7 @@ void ControlHttp::advance(Connections::iterator it) {
   }
   if (c.state != Connection::State::body || evbuffer_get_length(in) < c.head.content_length) return;
   HttpRequest& request = c.head.request;
+  request.peer = address_text(c.source);
   request.body.resize(c.head.content_length);
   evbuffer_remove(in, request.body.data(), request.body.size());
   HttpReply reply;

@@ -27,6 +27,7 @@ struct HttpRequest {
   std::string method;  // GET, HEAD, PUT, POST, DELETE, or what the client sent
   std::string path;    // without the query string
   std::string authorization;  // the Authorization header, "" when absent
+  std::string peer;           // the client's address, as text (for log lines)
   std::string body;
 };
 

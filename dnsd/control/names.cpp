@@ -12,6 +12,13 @@ std::string absolute_name(const std::string& name) {
   return name + ".";
 }
 
+std::string address_text(std::string_view bytes) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (bytes.size() == 4 || bytes.size() == 16)
+    inet_ntop(bytes.size() == 4 ? AF_INET : AF_INET6, bytes.data(), text, sizeof text);
+  return text;
+}
+
 std::string ascii_lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
   return s;

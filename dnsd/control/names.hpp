@@ -13,6 +13,9 @@ namespace dnsd {
 // The name with exactly one trailing dot ("" stays "").
 std::string absolute_name(const std::string& name);
 
+// A client address as text, from its address bytes (4: IPv4, 16: IPv6), for log lines.
+std::string address_text(std::string_view bytes);
+
 // ASCII lower case (host names in URLs, HTTP header names).
 std::string ascii_lower(std::string s);
 

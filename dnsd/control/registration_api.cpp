@@ -118,13 +118,13 @@ HttpReply RegistrationApi::handle(const HttpRequest& req) {
   if (!c->registration) return http_error(403, "this cluster does not take registrations (registration: true)", "cluster");
   if (!valid_member_name(p[7]))
     return http_error(400, "member names are 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit", "member");
-  if (req.method == "DELETE") return delete_member(*c, zone, p[7]);
+  if (req.method == "DELETE") return delete_member(*c, zone, p[7], req.peer);
   if (req.body.size() > max_body) return http_error(413, "the body is over 4096 bytes");
-  return put_member(*c, zone, p[7], req.body);
+  return put_member(*c, zone, p[7], req.body, req.peer);
 }
 
 HttpReply RegistrationApi::put_member(const Cluster& c, const std::string& zone, const std::string& name,
-                                      const std::string& body) {
+                                      const std::string& body, const std::string& peer) {
   YAML::Node doc;
   try {
     doc = YAML::Load(body);  // JSON is YAML: one parser for both
@@ -181,10 +181,11 @@ HttpReply RegistrationApi::put_member(const Cluster& c, const std::string& zone,
   const int status = existing ? 200 : 201;
   if (existing) *existing = r;  // a changed address replaces the old one in the same snapshot
   else next.members.push_back(r);
-  return commit(std::move(next), status, zone, c.name);
+  return commit(std::move(next), status, zone, c.name, "member '" + name + "' " + (existing ? "changed" : "registered"), peer);
 }
 
-HttpReply RegistrationApi::delete_member(const Cluster& c, const std::string& zone, const std::string& name) {
+HttpReply RegistrationApi::delete_member(const Cluster& c, const std::string& zone, const std::string& name,
+                                         const std::string& peer) {
   for (size_t i = 0; i < c.static_members; ++i)
     if (c.members[i].name == name) return http_error(409, "a configured member cannot be deleted through the API", "member");
   Registry next = zones_.registry();
@@ -193,18 +194,24 @@ HttpReply RegistrationApi::delete_member(const Cluster& c, const std::string& zo
   });
   if (it == next.members.end()) return http_error(404, "no such registered member", "member");
   next.members.erase(it);
-  return commit(std::move(next), 200, zone, c.name);
+  return commit(std::move(next), 200, zone, c.name, "member '" + name + "' deleted", peer);
 }
 
-HttpReply RegistrationApi::commit(Registry next, int status, std::string zone, std::string cluster) {
+HttpReply RegistrationApi::commit(Registry next, int status, std::string zone, std::string cluster, const std::string& what,
+                                  const std::string& peer) {
   // zone and cluster are copies: the config they were read from is replaced by commit().
+  const auto gates_before = zones_.registry().open_gates;
   if (Result<void> done = zones_.commit(std::move(next)); !done) {
     // 400: the change cannot be served; 507: the disk is full; 503: another write failure (retry).
     const ErrorKind kind = done.error().kind;
     return http_error(kind == ErrorKind::rejected ? 400 : kind == ErrorKind::no_space ? 507 : 503, done.error().message);
   }
-  spdlog::info("registry: cluster '{}' of {} changed; {} registered member(s) in all", cluster, zone,
-               zones_.registry().members.size());
+  spdlog::info("registry: {} in cluster '{}' of {} by {}; {} registered member(s) in all", what, cluster, zone,
+               peer.empty() ? "the API" : peer, zones_.registry().members.size());
+  // After the line of the change that completed it.
+  for (const auto& gate : zones_.registry().open_gates)
+    if (!gates_before.count(gate))
+      spdlog::info("registry: the bootstrap gate of cluster '{}' in {} is open", gate.second, gate.first);
   const Cluster* c = find_cluster(zones_.config(), zone, cluster);
   return {status, c ? cluster_json(*c, zone) : "{}\n"};
 }

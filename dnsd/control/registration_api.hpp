@@ -24,9 +24,12 @@ class RegistrationApi {
   HttpReply handle(const HttpRequest& request);
 
  private:
-  HttpReply put_member(const Cluster& cluster, const std::string& zone, const std::string& member, const std::string& body);
-  HttpReply delete_member(const Cluster& cluster, const std::string& zone, const std::string& member);
-  HttpReply commit(Registry next, int status, std::string zone, std::string cluster);
+  HttpReply put_member(const Cluster& cluster, const std::string& zone, const std::string& member, const std::string& body,
+                       const std::string& peer);
+  HttpReply delete_member(const Cluster& cluster, const std::string& zone, const std::string& member, const std::string& peer);
+  // `what` says what changed ("g1-4 registered"), `peer` who asked: both go into the log line.
+  HttpReply commit(Registry next, int status, std::string zone, std::string cluster, const std::string& what,
+                   const std::string& peer);
 
   ZoneState& zones_;
   std::string token_;

@@ -86,12 +86,6 @@ std::optional<uint32_t> ixfr_serial(const std::vector<uint8_t>& request) {
 // Transfer refusals (any source can ask): at most 20 log lines a second.
 LogBudget refusals_logged("transfer", 20);
 
-std::string source_text(std::string_view source) {
-  char text[64] = "?";
-  inet_ntop(source.size() == 4 ? AF_INET : AF_INET6, source.data(), text, sizeof text);
-  return text;
-}
-
 }  // namespace
 
 TransferService::TransferService(ZoneState& zones) : zones_(zones) {
@@ -131,7 +125,7 @@ std::vector<std::vector<uint8_t>> TransferService::answer(const std::vector<uint
   if (!allowed) {
     count(type, "refused");
     if (refusals_logged.allow())
-      spdlog::warn("transfer: {} {} from {} refused ({})", type, zk, source_text(source),
+      spdlog::warn("transfer: {} {} from {} refused ({})", type, zk, address_text(source),
                    key ? "key " + *key + " is not allowed" : "unsigned, no rule for this address");
     return {empty_reply(request, q, rcode::refused, false)};
   }
@@ -167,7 +161,7 @@ std::vector<std::vector<uint8_t>> TransferService::answer(const std::vector<uint
       }
       out.add(soa, ttls[0]);
       count("ixfr", "ok");
-      spdlog::info("transfer: ixfr {} {} -> {} ({} change(s)) to {}", zk, *have, current, changes->size(), source_text(source));
+      spdlog::info("transfer: ixfr {} {} -> {} ({} change(s)) to {}", zk, *have, current, changes->size(), address_text(source));
       return out.finish();
     }
     type = "ixfr-axfr";  // the journal does not reach back: the whole zone, AXFR-style
@@ -178,7 +172,7 @@ std::vector<std::vector<uint8_t>> TransferService::answer(const std::vector<uint
   std::vector<std::vector<uint8_t>> messages = out.finish();
   count(type, "ok");
   spdlog::info("transfer: {} {} serial {} ({} records, {} message(s)) to {}", type, zk, current, served->records.size() + 1,
-               messages.size(), source_text(source));
+               messages.size(), address_text(source));
   return messages;
 }
 

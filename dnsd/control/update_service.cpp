@@ -132,7 +132,7 @@ std::vector<std::vector<uint8_t>> UpdateService::answer(const std::vector<uint8_
       reply[2] |= 0x04 | 0x02;  // AA, TC
     }
   } else if (q.opcode == opcode_update) {
-    const uint8_t rc = update(body, q, key);
+    const uint8_t rc = update(body, q, key, source);
     ++results_[rcode_text(rc)];
     reply = empty_reply(body, q, rc, q.edns);
   } else if (q.opcode == opcode_notify) {
@@ -150,14 +150,15 @@ std::vector<std::vector<uint8_t>> UpdateService::answer(const std::vector<uint8_
   return {reply};
 }
 
-uint8_t UpdateService::update(const std::vector<uint8_t>& msg, const QueryView& q, const TsigKey* key) {
+uint8_t UpdateService::update(const std::vector<uint8_t>& msg, const QueryView& q, const TsigKey* key,
+                              std::string_view source) {
   // The zone section: one SOA "question" naming a zone we serve (RFC 2136 §3.1).
   if (q.qtype != rr_type::soa || q.qclass != class_in) return rcode::formerr;
   const ZoneConfig* zone = zones_.zone_config({reinterpret_cast<const char*>(q.lname), q.qname_len});
   const ZoneRecords* served = zone ? zones_.served(name_key(zone->zone)) : nullptr;
   if (!zone || !served) return rcode_update::notauth;
   const std::string zk = name_key(zone->zone);
-  const std::string who = key ? "key " + key->name : "an unsigned message";
+  const std::string who = (key ? "key " + key->name : std::string("an unsigned message")) + " from " + address_text(source);
   if (zone->update_keys.empty() || !key ||
       std::find(zone->update_keys.begin(), zone->update_keys.end(), key->name) == zone->update_keys.end()) {
     if (update_log.allow())
@@ -172,7 +173,10 @@ uint8_t UpdateService::update(const std::vector<uint8_t>& msg, const QueryView& 
   const UpdateResult result = apply_update(
       pkt.get(), *served, current == zones_.registry().records.end() ? std::vector<std::string>{} : current->second);
   if (result.rcode != rcode::noerror) {
-    if (update_log.allow()) spdlog::info("update: {} by {}: {} ({})", zk, who, rcode_text(result.rcode), result.why);
+    // An RR's text form has tabs between fields: one space each in a log line.
+    std::string why = result.why;
+    std::replace(why.begin(), why.end(), '\t', ' ');
+    if (update_log.allow()) spdlog::info("update: {} by {}: {} ({})", zk, who, rcode_text(result.rcode), why);
     return result.rcode;
   }
   if (!result.changed) return rcode::noerror;

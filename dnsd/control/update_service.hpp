@@ -42,7 +42,7 @@ class UpdateService {
  private:
   void on_mailbox();
   // RFC 2136 §3 for a verified UPDATE (key null: unsigned). Returns the rcode.
-  uint8_t update(const std::vector<uint8_t>& message, const QueryView& q, const TsigKey* key);
+  uint8_t update(const std::vector<uint8_t>& message, const QueryView& q, const TsigKey* key, std::string_view source);
 
   Mailbox<Handoff>& mailbox_;
   ZoneState& zones_;

@@ -18,7 +18,7 @@ std::string zone_list(const CompiledConfig& compiled) {
 }
 
 void log_warnings(const CompiledConfig& compiled) {
-  for (const Diagnostic& d : compiled.warnings) spdlog::warn("config: {}", to_string(d));
+  for (const Diagnostic& d : compiled.warnings) spdlog::warn("config: {}", located(d));
 }
 
 // Logs the registrations no cluster takes any more (kept on disk, not served).
@@ -127,9 +127,6 @@ Result<void> ZoneState::commit(Registry next) {
     return Error{saved.error().kind, "cannot write the change to disk: " + saved.error().message};
   }
   publish(std::move(compiled));
-  for (const auto& gate : next.open_gates)
-    if (!registry_.open_gates.count(gate))
-      spdlog::info("registry: the bootstrap gate of cluster '{}' in {} is open", gate.second, gate.first);
   registry_ = std::move(next);
   config_ = std::move(candidate);
   set_aside_ = std::move(aside);

@@ -56,8 +56,14 @@ Result<Fd> open_socket(const Endpoint& ep, int type, bool reuse_port) {
     if (setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &linger, sizeof linger) != 0)
       return sys_error("set the receive timeout of", ep);
   }
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ep.addr), ep.len) != 0)
-    return sys_error(type == SOCK_STREAM ? "bind TCP" : "bind UDP", ep);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&ep.addr), ep.len) != 0) {
+    const int err = errno;
+    Error e = sys_error(type == SOCK_STREAM ? "bind TCP" : "bind UDP", ep);
+    // Say what to do about the two causes an operator meets.
+    if (err == EACCES) e.message += " (ports below 1024 need root or CAP_NET_BIND_SERVICE)";
+    if (err == EADDRINUSE) e.message += " (is another server running?)";
+    return e;
+  }
   if (type == SOCK_STREAM && ::listen(fd.get(), 1024) != 0) return sys_error("listen on", ep);
   return fd;
 }
@@ -144,8 +150,7 @@ Result<void> Server::bind() {
       // Probe without SO_REUSEPORT: fails when any other socket holds the port, so we never share
       // it with a foreign process.
       for (int type : {SOCK_DGRAM, SOCK_STREAM})
-        if (Result<Fd> probe = open_socket(ep, type, false); !probe)
-          return io_error(probe.error().message + " (is another server running?)");
+        if (Result<Fd> probe = open_socket(ep, type, false); !probe) return probe.error();
     }
   }
   for (unsigned i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(slot_, options_, handoff_));

@@ -28,3 +28,9 @@ def free_port():
         except OSError:
             continue
     raise RuntimeError("no free port")
+
+
+def zone_head(zone):
+    """The first lines of a test zone file: the zone, its SOA and NS, and ns1's address."""
+    return (f"zone: {zone}\nsoa: {{ mname: ns1.{zone}, rname: hostmaster.{zone} }}\nns: [ns1.{zone}]\n"
+            "records: |\n  ns1 IN A 127.0.0.1\n")

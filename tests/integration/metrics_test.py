@@ -8,7 +8,7 @@ import tempfile
 import time
 import urllib.request
 
-from checks import check, failures, free_port
+from checks import check, failures, free_port, zone_head
 
 DNSD = sys.argv[1]
 ZONE = "lab.example.com"
@@ -18,12 +18,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="dnsd-metrics-")
     port, control = free_port(), free_port()
     with open(f"{tmp}/zone.yaml", "w") as f:
-        f.write(f"""zone: {ZONE}
-soa: {{ mname: ns1.{ZONE}, rname: hostmaster.{ZONE} }}
-ns: [ns1.{ZONE}]
-records: |
-  ns1 IN A 127.0.0.1
-transfer: {{ allow: [{{ address: 127.0.0.1/32 }}], notify: [{{ address: "127.0.0.1:9" }}] }}
+        f.write(zone_head(ZONE) + f"""transfer: {{ allow: [{{ address: 127.0.0.1/32 }}], notify: [{{ address: "127.0.0.1:9" }}] }}
 clusters:
   - name: c1
     health: {{ interval: 200ms, timeout: 150ms }}

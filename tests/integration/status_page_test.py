@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.request
 
-from checks import check, failures, free_port
+from checks import check, failures, free_port, zone_head
 
 DNSD, SHOT = sys.argv[1], sys.argv[2]
 ZONE = "lab.example.com"
@@ -50,12 +50,7 @@ def main():
 
     port, control, closed = free_port(), free_port(), free_port()
     with open(f"{tmp}/zone.yaml", "w") as f:
-        f.write(f"""zone: {ZONE}
-soa: {{ mname: ns1.{ZONE}, rname: hostmaster.{ZONE} }}
-ns: [ns1.{ZONE}]
-records: |
-  ns1 IN A 127.0.0.1
-clusters:
+        f.write(zone_head(ZONE) + f"""clusters:
   - name: c1
     health: {{ interval: 300ms, timeout: 250ms, rise: 1, fall: 1 }}
     members:

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-from checks import check, failures, free_port
+from checks import check, failures, free_port, zone_head
 
 DNSD = sys.argv[1]
 ZONE = "lab.example.com"
@@ -42,7 +42,7 @@ def dig_status(port):
 def main():
     tmp = tempfile.mkdtemp(prefix="dnsd-systemd-")
     port = free_port()
-    zone = f"zone: {ZONE}\nsoa: {{ mname: ns1.{ZONE}, rname: hostmaster.{ZONE} }}\nns: [ns1.{ZONE}]\nrecords: |\n  ns1 IN A 127.0.0.1\n"
+    zone = zone_head(ZONE)
     with open(f"{tmp}/zone.yaml", "w") as f:
         f.write(zone)
     with open(f"{tmp}/dnsd.yaml", "w") as f:

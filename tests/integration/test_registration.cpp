@@ -347,7 +347,7 @@ TEST_CASE("saved state never stops a start or a reload, and dnsd check says what
   s.dnsd->signal(SIGHUP);
   REQUIRE(s.dnsd->wait_for_log("reloaded", 5000));
   CHECK_THAT(s.dnsd->log(), !Catch::Contains("reload failed"));
-  CHECK_THAT(s.dnsd->log(), Catch::Contains("registered member m1 (cluster r1 of lab.example.com.): warning: set aside"));
+  CHECK_THAT(s.dnsd->log(), Catch::Contains("warning config: registered member m1 (cluster r1 of lab.example.com.): set aside"));
   auto a = parse_reply(udp_exchange(dns, make_query("m1.r1.lab.example.com", 1)));
   REQUIRE(a);
   CHECK(rrs(ldns_pkt_answer(a.get())) == "m1.r1.lab.example.com.\t30\tIN\tA\t192.0.2.99\n");

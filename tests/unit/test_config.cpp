@@ -299,3 +299,65 @@ TEST_CASE("health config keys: defaults and errors with file:line", "[health][co
     CHECK_THAT(m, Catch::Contains("z.yaml:7: timeout must not exceed interval"));
   }
 }
+
+TEST_CASE("a listen address says what is wrong with it", "[config]") {
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"127.0.0.1:99999", "'127.0.0.1:99999': port 99999 is out of range (0-65535)"},
+      {"127.0.0.1:x", "'127.0.0.1:x': the port 'x' is not a number"},
+      {"1.2.3:53", "'1.2.3:53': '1.2.3' is not an IPv4 address"},
+      {"[1.2.3.4]:53", "'[1.2.3.4]:53': '1.2.3.4' is not an IPv6 address"},
+      {"::1:53", "'::1:53' must be ADDRESS:PORT or [IPV6]:PORT (an IPv6 address goes in brackets: [::1]:53)"},
+      {"127.0.0.1", "'127.0.0.1' must be ADDRESS:PORT or [IPV6]:PORT"},
+  };
+  for (const auto& [text, problem] : rows) {
+    INFO(text);
+    CHECK_FALSE(parse_host_port(text));
+    CHECK(host_port_problem(text) == problem);
+  }
+  CHECK(parse_host_port("[::1]:0"));
+  CHECK(host_port_problem("127.0.0.1:53").empty());
+}
+
+TEST_CASE("every problem in one pass: the daemon config's and the zones', each once", "[config]") {
+  TempDir dir;
+  const std::string conf = dir.write("dnsd.yaml", "listen: [\"127.0.0.1:99999\", \"1.2.3:53\"]\nzones: [\"zones/*.yaml\"]\n"
+                                                  "workers: many\nstate_dir: state\n");
+  dir.write("zones/lab.yaml", std::string(zone_head) +
+                                  "records: |\n"                              // 4
+                                  "  ns1 IN A 192.0.2.53\n"                   // 5
+                                  "  www.other.org. IN A 192.0.2.1\n"         // 6
+                                  "clusters:\n"                               // 7
+                                  "  - name: c1\n"                            // 8
+                                  "    members:\n"                            // 9
+                                  "      - { name: a, host: a.lab.example.com }\n");  // 10
+  try {
+    load_config_reporting_all(conf);
+    FAIL("the config loaded");
+  } catch (const ConfigError& e) {
+    std::vector<std::string> got;
+    for (const Diagnostic& d : e.diagnostics()) got.push_back(d.loc.file.substr(dir.path().size()) + ":" +
+                                                               std::to_string(d.loc.line) + ": " + d.message);
+    CHECK(got == std::vector<std::string>{
+                     "dnsd.yaml:1: listen '127.0.0.1:99999': port 99999 is out of range (0-65535)",
+                     "dnsd.yaml:1: listen '1.2.3:53': '1.2.3' is not an IPv4 address",
+                     "dnsd.yaml:3: workers must be an integer from 1 to 256 or auto (one per usable core), not 'many'",
+                     "zones/lab.yaml:6: record 'www.other.org.' is outside the zone lab.example.com.",
+                     "zones/lab.yaml:10: target 'a.lab.example.com.' is inside the zone but has no A or AAAA record"});
+  }
+}
+
+TEST_CASE("a config that cannot be read says why, and nothing else", "[config]") {
+  TempDir dir;
+  for (const auto& [file, want] : std::vector<std::pair<std::string, std::string>>{
+           {dir.path("missing.yaml"), "cannot read file: No such file or directory"},
+           {dir.write("broken.yaml", "listen: [\n"), "YAML syntax error: end of sequence flow not found"}}) {
+    try {
+      load_config(file);
+      FAIL("loaded");
+    } catch (const ConfigError& e) {
+      REQUIRE(e.diagnostics().size() == 1);
+      CHECK(e.diagnostics()[0].message == want);
+      CHECK(e.diagnostics()[0].loc.file == file);  // absolute, as the zones' paths
+    }
+  }
+}
