@@ -2,9 +2,9 @@
 BUILD ?= build
 # Building and running; the tests add the DNS tools, etcd and the resolvers the end-to-end tests drive.
 DEPS := cmake g++ make pkg-config libldns-dev libevent-dev libyaml-cpp-dev libspdlog-dev catch2 libssl-dev libsystemd-dev \
-        bind9-dnsutils ldnsutils
+        bind9-dnsutils ldnsutils knot-dnsutils
 PACKAGE_DEPS := debhelper dpkg-dev fakeroot lintian
-TEST_DEPS := $(DEPS) $(PACKAGE_DEPS) knot-dnsutils ldnsutils dnsperf iproute2 procps util-linux mount \
+TEST_DEPS := $(DEPS) $(PACKAGE_DEPS) dnsperf iproute2 procps util-linux mount \
         etcd-server etcd-client unbound dnsmasq-base python3 knot nsd bind9 curl prometheus chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -44,7 +44,8 @@ HttpReply StatusView::handle(const HttpRequest& request) const {
       for (const Member& m : c.members)
         members += std::string(members.empty() ? "" : ",") + member_json(m, c, z.zone, health_, healthy);
       const auto drift = drift_.find(health_key(z.zone, c.name, ""));
-      clusters += std::string(clusters.empty() ? "" : ",") + "{\"name\":" + json_quote(c.name) +
+      // The unnamed cluster is "_", as in the registration API's paths.
+      clusters += std::string(clusters.empty() ? "" : ",") + "{\"name\":" + json_quote(c.name.empty() ? "_" : c.name) +
                   ",\"probed\":" + (c.health ? "true" : "false") + ",\"healthy\":" + std::to_string(healthy) +
                   ",\"expected_size\":" + std::to_string(c.expected_size) + ",\"gate\":" + json_quote(gate_state(c)) +
                   ",\"members\":[" + members + "]" +

@@ -68,7 +68,7 @@ function details(z) {
 function cluster(c) {
   const s = el("div", "cluster");
   s.dataset.cluster = c.name;
-  const h = el("h3", null, c.name === "" ? "(unnamed cluster)" : "cluster " + c.name);
+  const h = el("h3", null, c.name === "_" ? "the unnamed cluster (_)" : "cluster " + c.name);
   h.append(" ", el("span", "gate", c.gate === "closed" ? "· gate closed (" + c.members.length + "/" + c.expected_size + ")" :
                                      c.gate === "open" ? "· gate open" : ""));
   h.append(" ", el("span", "healthy", c.probed ? "· " + c.healthy + "/" + c.members.length + " healthy" : "· not probed"));
