@@ -1,6 +1,9 @@
-// Health probes (see prober.hpp). One HTTP/1.1 GET per probe on a fresh connection ("Connection:
-// close"), so a probe tests exactly what a new client would meet: connect, TLS, and /health. Every
-// probe is owned by the prober (probes_, then finished_ until its connection can be freed).
+// Health probes (see prober.hpp). Over http each target keeps one connection open between probes
+// (HTTP/1.1 keep-alive): a probe is one GET on it, and a failed probe retires the connection so the
+// next one connects afresh (a member that restarted, or a connection gone stale, is met as a new
+// client would meet it). Over https each probe is one GET on a fresh connection ("Connection: close").
+// Every probe is owned by the prober (probes_, then finished_ until its connection can be freed);
+// retired keep-alive connections are freed on the same next turn of the loop.
 #include "prober.hpp"
 
 #include <event2/buffer.h>
@@ -61,6 +64,8 @@ struct Prober::Target {
   Prober* owner;
   ProbeSpec spec;
   EventPtr timer;
+  HttpConnectionPtr conn;  // http: kept open between probes
+  bool busy = false;       // a probe is in flight on conn
 };
 
 struct Prober::Probe {
@@ -68,7 +73,8 @@ struct Prober::Probe {
   std::string key;
   uint64_t generation;
   std::chrono::steady_clock::time_point started;
-  HttpConnectionPtr conn;
+  HttpConnectionPtr conn;         // its own connection (https, a fetch, or http while conn is busy)
+  evhttp_connection* shared = nullptr;  // http: the target's keep-alive connection instead
   EventPtr deadline;
   std::string error_hint;
   bool done = false;
@@ -77,23 +83,32 @@ struct Prober::Probe {
 
 Prober::Prober(event_base* base, OnResult on_result, size_t max_in_flight)
     : base_(base), on_result_(std::move(on_result)), max_in_flight_(max_in_flight) {
-  reap_.reset(evtimer_new(base_, [](evutil_socket_t, short, void* self) { static_cast<Prober*>(self)->finished_.clear(); },
-                          this));
+  reap_.reset(evtimer_new(
+      base_,
+      [](evutil_socket_t, short, void* self) {
+        auto* prober = static_cast<Prober*>(self);
+        prober->retired_.clear();  // connections first: a probe may still be pending on one
+        prober->finished_.clear();
+      },
+      this));
   if (!reap_) throw std::runtime_error("cannot create the probe timer");
 }
 
 Prober::~Prober() {
   reap_.reset();
   for (auto& [raw, probe] : probes_) probe->done = true;  // freeing a connection must not report a result
+  retired_.clear();  // connections before the probes pending on them
+  targets_.clear();
   probes_.clear();
   finished_.clear();
-  targets_.clear();
 }
 
 void Prober::set_targets(std::vector<ProbeSpec> specs) {
   for (const ProbeSpec& s : specs)
     if (s.options.scheme == "https") tls_context(s.options);  // fail now, with the file's name
   ++generation_;
+  for (auto& [key, t] : targets_)
+    if (t->conn) retire(std::move(t->conn));
   targets_.clear();
   for (ProbeSpec& s : specs) {
     auto t = std::make_unique<Target>();
@@ -132,9 +147,47 @@ void Prober::on_timer(evutil_socket_t, short, void* arg) noexcept {
 }
 
 void Prober::start(Target& t) {
-  Probe* probe = open(t.spec);
+  const bool keep_alive = t.spec.options.scheme == "http" && !t.busy;
+  Probe* probe = keep_alive ? open_shared(t) : open(t.spec);
   send(probe, t.spec, false, t.spec.options.path, "");
   schedule(t, false);
+}
+
+Prober::Probe* Prober::open_shared(Target& t) {
+  const ProbeSpec& s = t.spec;
+  if (!t.conn) {
+    const std::string connect_to = s.address.empty() ? s.host : s.address;
+    t.conn.reset(evhttp_connection_base_new(base_, is_ip_address(connect_to) ? nullptr : dns(), connect_to.c_str(), s.port));
+    if (!t.conn) throw std::runtime_error("cannot create an HTTP connection");
+    // libevent applies its timeout to an idle connection too (it would close it between probes): the
+    // probe's own deadline bounds each probe, and retires the connection when it passes.
+    const timeval idle{3600, 0};
+    evhttp_connection_set_timeout_tv(t.conn.get(), &idle);
+    evhttp_connection_set_retries(t.conn.get(), 0);
+  }
+  auto p = std::make_unique<Probe>();
+  p->owner = this;
+  p->key = s.key;
+  p->generation = generation_;
+  p->started = std::chrono::steady_clock::now();
+  p->shared = t.conn.get();
+  t.busy = true;
+  Probe* probe = p.get();
+  probes_.emplace(probe, std::move(p));
+  const timeval timeout = to_tv(s.options.timeout_ms);
+  probe->deadline.reset(evtimer_new(base_, &Prober::on_deadline, probe));
+  if (probe->deadline) evtimer_add(probe->deadline.get(), &timeout);
+  return probe;
+}
+
+void Prober::retire(HttpConnectionPtr conn) noexcept {
+  try {
+    retired_.push_back(std::move(conn));
+  } catch (...) {
+    conn.release();  // out of memory: leak it rather than free it under libevent's feet
+  }
+  const timeval now{0, 0};
+  evtimer_add(reap_.get(), &now);
 }
 
 bool Prober::fetch(const std::string& key, const std::string& path, const std::string& json_body, Fetched done) {
@@ -195,13 +248,14 @@ void Prober::send(Probe* probe, const ProbeSpec& s, bool post, const std::string
   evkeyvalq* headers = evhttp_request_get_output_headers(req);
   const std::string host_header = s.host.find(':') != std::string::npos ? "[" + s.host + "]" : s.host;
   evhttp_add_header(headers, "Host", host_header.c_str());
-  evhttp_add_header(headers, "Connection", "close");
+  if (!probe->shared) evhttp_add_header(headers, "Connection", "close");
   evhttp_add_header(headers, "User-Agent", "dnsd-probe");
   if (post) {
     evhttp_add_header(headers, "Content-Type", "application/json");
     evbuffer_add(evhttp_request_get_output_buffer(req), body.data(), body.size());
   }
-  if (evhttp_make_request(probe->conn.get(), req, post ? EVHTTP_REQ_POST : EVHTTP_REQ_GET, path.c_str()) != 0)
+  evhttp_connection* conn = probe->shared ? probe->shared : probe->conn.get();
+  if (evhttp_make_request(conn, req, post ? EVHTTP_REQ_POST : EVHTTP_REQ_GET, path.c_str()) != 0)
     finish(probe, {false, 0, "cannot send the request"});
 }
 
@@ -226,7 +280,7 @@ void Prober::on_response(evhttp_request* req, void* arg) noexcept {
   r.ok = verdict.ok();
   if (!r.ok) r.error = verdict.error().message;
   if (!r.ok && status == 0) {
-    const std::string tls = openssl_errors(evhttp_connection_get_bufferevent(p->conn.get()));
+    const std::string tls = p->conn ? openssl_errors(evhttp_connection_get_bufferevent(p->conn.get())) : "";
     r.error = !tls.empty() ? "TLS: " + tls : !p->error_hint.empty() ? p->error_hint : "connection failed";
   }
   p->owner->finish(p, r);
@@ -253,6 +307,12 @@ void Prober::finish(Probe* p, ProbeResult result, int status, const std::string&
     evtimer_add(reap_.get(), &now);
   }
   if (p->generation != generation_ || !targets_.count(p->key)) return;  // target removed meanwhile
+  if (p->shared) {
+    Target& t = *targets_[p->key];
+    t.busy = false;
+    // A failure may leave the request pending or the stream mid-reply: the next probe connects afresh.
+    if (!result.ok && t.conn.get() == p->shared) retire(std::move(t.conn));
+  }
   try {
     if (p->fetched) p->fetched(status, body, result.error);
     else on_result_(p->key, result);

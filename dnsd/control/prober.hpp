@@ -1,6 +1,7 @@
 // HTTP/HTTPS health probes of the members' client URLs (etcd's /health), asynchronously on the control
-// thread's event base: libevent's HTTP client over bufferevent_openssl, with jitter, a timeout and a
-// bound on the probes in flight. Never touches a worker. Control plane: control thread only.
+// thread's event base: libevent's HTTP client (over bufferevent_openssl for https), with jitter, a
+// timeout and a bound on the probes in flight; over http one keep-alive connection per member, reopened
+// after a failed probe. Never touches a worker. Control plane: control thread only.
 #pragma once
 
 #include <functional>
@@ -65,6 +66,10 @@ class Prober {
   static void on_response(evhttp_request* req, void* arg) noexcept;
   static void on_deadline(evutil_socket_t, short, void* arg) noexcept;
   void start(Target& t);
+  // A probe on t's keep-alive connection (opened when there is none).
+  Probe* open_shared(Target& t);
+  // Frees a keep-alive connection on the next turn of the loop (never inside its own callback).
+  void retire(HttpConnectionPtr conn) noexcept;
   // A connection for one request to `s`, owned by probes_; throws when it cannot be made.
   Probe* open(const ProbeSpec& s);
   void send(Probe* p, const ProbeSpec& s, bool post, const std::string& path, const std::string& body);
@@ -84,6 +89,7 @@ class Prober {
   // inside the libevent callback that finished them). Declared last: freed first.
   std::map<const Probe*, std::unique_ptr<Probe>> probes_;
   std::vector<std::unique_ptr<Probe>> finished_;
+  std::vector<HttpConnectionPtr> retired_;
   EventPtr reap_;
 };
 

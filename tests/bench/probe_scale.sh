@@ -13,6 +13,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 port=25354 http=25380 hz=$(getconf CLK_TCK)
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"  # keep-alive: one connection per member, held by the responder
 
 taskset -c 1 "$build/tests/bench_http_responder" 127.0.0.1 $http &
 pids+=($!)

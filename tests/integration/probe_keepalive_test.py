@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""Health probes over http keep one connection per member open (HTTP/1.1 keep-alive): many probes on
+one connection; a server that closes its connections now and then (Connection: close every 4th reply)
+costs no failed probe; a member that stops answering on its open connection is unhealthy within
+fall x interval + timeout; after it comes back the member is healthy again on a new connection.
+Usage: probe_keepalive_test.py DNSD"""
+import http.server
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+from checks import check, failures, free_port, zone_head
+
+DNSD = sys.argv[1]
+ZONE = "lab.example.com"
+
+
+class Member:
+    """An etcd /health stand-in that counts probe connections and requests; every `close_every`-th reply
+    ends its connection, `hang` holds requests unanswered."""
+
+    def __init__(self, port):
+        self.connections = self.requests = 0
+        self.close_every = 0
+        self.hang = False
+        member = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # connections that carried a probe (dnsd's drift reads are POSTs)
+                if not getattr(self, "counted", False):
+                    self.counted = True
+                    member.connections += 1
+                member.requests += 1
+                while member.hang:
+                    time.sleep(0.05)
+                body = b'{"health":"true"}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                if member.close_every and member.requests % member.close_every == 0:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.server.handle_error = lambda *args: None  # replies to probes that timed out: broken pipes
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def counts(self):
+        return self.connections, self.requests
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="dnsd-keepalive-")
+    etcd_port, port, control = free_port(), free_port(), free_port()
+    member = Member(etcd_port)
+    with open(f"{tmp}/zone.yaml", "w") as f:
+        f.write(zone_head(ZONE) + f"""clusters:
+  - name: c1
+    health: {{ interval: 100ms, timeout: 80ms, rise: 1, fall: 2 }}
+    members:
+      - {{ name: a, host: a.{ZONE}, addresses: [127.0.0.1], client_port: {etcd_port} }}
+""")
+    with open(f"{tmp}/dnsd.yaml", "w") as f:
+        f.write(f'listen: ["127.0.0.1:{port}"]\nzones: ["zone.yaml"]\nstate_dir: state\nworkers: 1\n'
+                f'control: {{ listen: "127.0.0.1:{control}" }}\n')
+    log = open(f"{tmp}/dnsd.log", "w")
+    proc = subprocess.Popen([DNSD, "run", "-c", f"{tmp}/dnsd.yaml"], stdout=log, stderr=subprocess.STDOUT)
+
+    def health():
+        try:
+            z = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{control}/v1/zones", timeout=2).read())
+            return z["zones"][0]["clusters"][0]["members"][0]["health"]
+        except OSError:
+            return None
+
+    def wait(state, seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and health() != state:
+            time.sleep(0.02)
+        return health() == state
+
+    try:
+        check("the member is probed healthy", wait("healthy", 5))
+        c0, r0 = member.counts()
+        time.sleep(2)
+        c1, r1 = member.counts()
+        check("keep-alive: 2 s of probes every 100 ms on one connection", r1 - r0 >= 12 and c1 - c0 == 0,
+              f"{r1 - r0} requests on {c1 - c0} new connection(s)")
+
+        member.close_every = 4  # the server ends every 4th reply's connection
+        c0, r0 = member.counts()
+        time.sleep(2)
+        c1, r1 = member.counts()
+        text = open(f"{tmp}/dnsd.log").read()
+        check("connections the server closes are reopened, no probe fails", r1 - r0 >= 12 and c1 - c0 >= 3 and
+              "is now unhealthy" not in text and health() == "healthy", f"{r1 - r0} requests, {c1 - c0} connections")
+
+        member.close_every = 0
+        member.hang = True  # the open connection stops answering
+        hung = time.monotonic()
+        check("a member hanging on its open connection is unhealthy within fall x interval + timeout",
+              wait("unhealthy", 1.5), health())
+        print(f"unhealthy {time.monotonic() - hung:.2f} s after it stopped answering")
+        member.hang = False
+        c0, _ = member.counts()
+        check("and healthy again once it answers, on a new connection", wait("healthy", 3) and member.counts()[0] > c0,
+              member.counts())
+    finally:
+        member.hang = False
+        proc.terminate()
+        check("dnsd stopped cleanly", proc.wait(10) == 0)
+        member.server.shutdown()
+    print(f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
