@@ -8,7 +8,7 @@ import tempfile
 import time
 import urllib.request
 
-from checks import check, failures, free_port, zone_head
+from checks import check, failures, free_port, start_dnsd, zone_head
 
 DNSD = sys.argv[1]
 ZONE = "lab.example.com"
@@ -17,19 +17,13 @@ ZONE = "lab.example.com"
 def main():
     tmp = tempfile.mkdtemp(prefix="dnsd-metrics-")
     port, control = free_port(), free_port()
-    with open(f"{tmp}/zone.yaml", "w") as f:
-        f.write(zone_head(ZONE) + f"""transfer: {{ allow: [{{ address: 127.0.0.1/32 }}], notify: [{{ address: "127.0.0.1:9" }}] }}
+    proc = start_dnsd(DNSD, tmp, zone_head(ZONE) + f"""transfer: {{ allow: [{{ address: 127.0.0.1/32 }}], notify: [{{ address: "127.0.0.1:9" }}] }}
 clusters:
   - name: c1
     health: {{ interval: 200ms, timeout: 150ms }}
     members:
       - {{ name: a, host: a.{ZONE}, addresses: [127.0.0.1], client_port: 9 }}
-""")
-    with open(f"{tmp}/dnsd.yaml", "w") as f:
-        f.write(f'listen: ["127.0.0.1:{port}"]\nzones: ["zone.yaml"]\nstate_dir: state\nworkers: 1\n'
-                f'control: {{ listen: "127.0.0.1:{control}" }}\nrrl: {{ responses_per_second: 5 }}\n')
-    log = open(f"{tmp}/dnsd.log", "w")
-    proc = subprocess.Popen([DNSD, "run", "-c", f"{tmp}/dnsd.yaml"], stdout=log, stderr=subprocess.STDOUT)
+""", port, control, "rrl: { responses_per_second: 5 }\n")
     try:
         text = ""
         for _ in range(100):

@@ -6,14 +6,13 @@ fall x interval + timeout; after it comes back the member is healthy again on a 
 Usage: probe_keepalive_test.py DNSD"""
 import http.server
 import json
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
 
-from checks import check, failures, free_port, zone_head
+from checks import check, failures, free_port, start_dnsd, zone_head
 
 DNSD = sys.argv[1]
 ZONE = "lab.example.com"
@@ -64,18 +63,12 @@ def main():
     tmp = tempfile.mkdtemp(prefix="dnsd-keepalive-")
     etcd_port, port, control = free_port(), free_port(), free_port()
     member = Member(etcd_port)
-    with open(f"{tmp}/zone.yaml", "w") as f:
-        f.write(zone_head(ZONE) + f"""clusters:
+    proc = start_dnsd(DNSD, tmp, zone_head(ZONE) + f"""clusters:
   - name: c1
     health: {{ interval: 100ms, timeout: 80ms, rise: 1, fall: 2 }}
     members:
       - {{ name: a, host: a.{ZONE}, addresses: [127.0.0.1], client_port: {etcd_port} }}
-""")
-    with open(f"{tmp}/dnsd.yaml", "w") as f:
-        f.write(f'listen: ["127.0.0.1:{port}"]\nzones: ["zone.yaml"]\nstate_dir: state\nworkers: 1\n'
-                f'control: {{ listen: "127.0.0.1:{control}" }}\n')
-    log = open(f"{tmp}/dnsd.log", "w")
-    proc = subprocess.Popen([DNSD, "run", "-c", f"{tmp}/dnsd.yaml"], stdout=log, stderr=subprocess.STDOUT)
+""", port, control)
 
     def health():
         try:

@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.request
 
-from checks import check, failures, free_port, zone_head
+from checks import check, failures, free_port, start_dnsd, zone_head
 
 DNSD, SHOT = sys.argv[1], sys.argv[2]
 ZONE = "lab.example.com"
@@ -49,19 +49,13 @@ def main():
     threading.Thread(target=server.serve_forever, daemon=True).start()
 
     port, control, closed = free_port(), free_port(), free_port()
-    with open(f"{tmp}/zone.yaml", "w") as f:
-        f.write(zone_head(ZONE) + f"""clusters:
+    proc = start_dnsd(DNSD, tmp, zone_head(ZONE) + f"""clusters:
   - name: c1
     health: {{ interval: 300ms, timeout: 250ms, rise: 1, fall: 1 }}
     members:
       - {{ name: good, host: good.{ZONE}, addresses: [127.0.0.1], client_port: {etcd_port} }}
       - {{ name: bad, host: bad.{ZONE}, addresses: [127.0.0.1], client_port: {closed} }}
-""")
-    with open(f"{tmp}/dnsd.yaml", "w") as f:
-        f.write(f'listen: ["127.0.0.1:{port}"]\nzones: ["zone.yaml"]\nstate_dir: state\nworkers: 1\n'
-                f'control: {{ listen: "127.0.0.1:{control}" }}\n')
-    log = open(f"{tmp}/dnsd.log", "w")
-    proc = subprocess.Popen([DNSD, "run", "-c", f"{tmp}/dnsd.yaml"], stdout=log, stderr=subprocess.STDOUT)
+""", port, control)
     base = f"http://127.0.0.1:{control}"
     try:
         def states():
