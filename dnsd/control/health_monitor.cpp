@@ -47,6 +47,10 @@ void HealthMonitor::set_config(const DaemonConfig& config) {
     if (auto it = drift_.find(health_key(c.zone, c.name, "")); c.formed && it != drift_.end()) drift.insert(*it);
   drift_ = std::move(drift);
   drift_in_flight_.clear();  // set_targets() dropped their replies
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> due;  // clusters that left are forgotten
+  for (const ProbedCluster& c : clusters_)
+    if (auto it = drift_due_.find(health_key(c.zone, c.name, "")); it != drift_due_.end()) due.insert(*it);
+  drift_due_ = std::move(due);
   const bool dropped = kept.size() != health_.size();
   health_ = std::move(kept);
   if (dropped) schedule_republish("probed members removed");
