@@ -135,7 +135,7 @@ int cmd_check(const std::string& path, bool quiet) {
         // servers can judge them, so findings that name them are left out here.
         std::vector<std::string> outside;
         for (const dnsd::Member& m : c.members)
-          if (!dnsd::name_in_zone(m.host, z.zone)) outside.push_back(dnsd::name_key(m.host).substr(0, dnsd::name_key(m.host).size() - 1));
+          if (!dnsd::name_in_zone(m.host, z.zone)) outside.push_back(dnsd::dotless_name(dnsd::name_key(m.host)));
         if (!outside.empty() && outside.size() == c.members.size()) {
           std::cerr << dnsd::to_string({c.loc, who + ": every target is outside the zone: check it with dnsd verify against the servers", true}) << "\n";
           continue;

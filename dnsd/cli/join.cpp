@@ -3,8 +3,6 @@
 
 #include <algorithm>
 
-#include "names.hpp"
-
 namespace dnsd {
 
 namespace {
@@ -45,7 +43,7 @@ JoinPlan plan_join(const JoinInput& in) {
     (m.health == EtcdHealth::healthy ? healthy : unhealthy).push_back(&m);
     if (m.health == EtcdHealth::down) dead.push_back(&m);
     for (const std::string& url : m.member.peer_urls)
-      if (ascii_lower(url) == ascii_lower(in.peer_url)) self = &m;
+      if (same_url(url, in.peer_url)) self = &m;
     if (!m.member.started() && self != &m) unstarted.push_back(&m);
   }
   const size_t n = in.members.size();

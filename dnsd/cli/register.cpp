@@ -38,9 +38,9 @@ struct Refused : std::runtime_error {
 
 void say(const std::string& line) { std::cerr << "dnsd register: " << line << "\n"; }
 
-std::string without_dot(std::string s) {
-  if (!s.empty() && s.back() == '.') s.pop_back();
-  return s;
+// A deadline `seconds` from now.
+Clock::time_point after_seconds(double seconds) {
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
 std::string error_text(const HttpResult& r) {
@@ -90,7 +90,7 @@ class ControlApi {
       try {
         return http_exchange(target_, method, path, auth, body, 10);
       } catch (const Unreachable& e) {
-        if (Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay)) > deadline_)
+        if (after_seconds(delay) > deadline_)
           throw Refused(std::string(e.what()) + " (gave up)");
         say(std::string(e.what()) + " (retrying in " + std::to_string(delay).substr(0, 3) + " s)");
         std::this_thread::sleep_for(std::chrono::duration<double>(delay));
@@ -118,7 +118,7 @@ struct KnownMember {
 struct ClusterInfo {
   std::string gate;
   size_t expected_size = 0;
-  std::string peer_scheme, client_scheme;
+  bool peer_tls = true, client_tls = false;
   int peer_port = 0, client_port = 0;
   std::vector<KnownMember> members;
 };
@@ -127,19 +127,19 @@ ClusterInfo read_cluster(const YAML::Node& c) {
   ClusterInfo info;
   info.gate = c["gate"].as<std::string>();
   info.expected_size = c["expected_size"].as<size_t>();
-  info.peer_scheme = c["peer_tls"].as<bool>() ? "https" : "http";
-  info.client_scheme = c["client_tls"].as<bool>() ? "https" : "http";
+  info.peer_tls = c["peer_tls"].as<bool>();
+  info.client_tls = c["client_tls"].as<bool>();
   info.peer_port = c["peer_port"].as<int>();
   info.client_port = c["client_port"].as<int>();
   for (const auto& m : c["members"]) {
     KnownMember k;
     k.name = m["name"].as<std::string>();
-    k.host = without_dot(m["host"].as<std::string>());
+    k.host = dotless_name(m["host"].as<std::string>());
     if (m["addresses"] && m["addresses"].size() > 0) k.address = m["addresses"][0].as<std::string>();
     const int pp = m["peer_port"] ? m["peer_port"].as<int>() : info.peer_port;
     const int cp = m["client_port"] ? m["client_port"].as<int>() : info.client_port;
-    k.peer_url = info.peer_scheme + "://" + k.host + ":" + std::to_string(pp);
-    k.client_url = info.client_scheme + "://" + k.host + ":" + std::to_string(cp);
+    k.peer_url = member_url(info.peer_tls, k.host, pp);
+    k.client_url = member_url(info.client_tls, k.host, cp);
     k.registered = m["source"].as<std::string>() == "registered";
     info.members.push_back(std::move(k));
   }
@@ -159,14 +159,12 @@ using Settings = std::vector<std::pair<std::string, std::string>>;
 
 // For env, envfile and dropin: where etcd listens (each --address) and its data dir, so that the
 // output starts etcd alone; TLS files are the one thing left out, and a comment says so.
-Settings listen_settings(const RegisterOptions& o, const std::string& peer_scheme, const std::string& client_scheme,
-                         int peer_port, int client_port) {
+Settings listen_settings(const RegisterOptions& o, bool peer_tls, bool client_tls, int peer_port, int client_port) {
   Settings kv;
   std::string peers, clients;
   for (const std::string& a : o.addresses) {
-    const std::string host = a.find(':') != std::string::npos ? "[" + a + "]" : a;
-    peers += (peers.empty() ? "" : ",") + peer_scheme + "://" + host + ":" + std::to_string(peer_port);
-    clients += (clients.empty() ? "" : ",") + client_scheme + "://" + host + ":" + std::to_string(client_port);
+    peers += (peers.empty() ? "" : ",") + member_url(peer_tls, a, peer_port);
+    clients += (clients.empty() ? "" : ",") + member_url(client_tls, a, client_port);
   }
   if (!peers.empty()) kv = {{"listen-peer-urls", peers}, {"listen-client-urls", clients}};
   if (!o.data_dir.empty()) kv.emplace_back("data-dir", o.data_dir);
@@ -191,25 +189,23 @@ void print_settings(const std::string& output, const Settings& kv) {
 }
 
 Settings own_settings(const RegisterOptions& o, const ClusterInfo& c) {
-  const std::string host = without_dot(o.host);
   const int peer_port = o.peer_port ? o.peer_port : c.peer_port;
   const int client_port = o.client_port ? o.client_port : c.client_port;
   Settings kv = {{"name", o.member},
-                 {"initial-advertise-peer-urls", c.peer_scheme + "://" + host + ":" + std::to_string(peer_port)},
-                 {"advertise-client-urls", c.client_scheme + "://" + host + ":" + std::to_string(client_port)}};
+                 {"initial-advertise-peer-urls", member_url(c.peer_tls, o.host, peer_port)},
+                 {"advertise-client-urls", member_url(c.client_tls, o.host, client_port)}};
   if (o.output != "flags")
-    for (auto& setting : listen_settings(o, c.peer_scheme, c.client_scheme, peer_port, client_port))
+    for (auto& setting : listen_settings(o, c.peer_tls, c.client_tls, peer_port, client_port))
       kv.push_back(std::move(setting));
   return kv;
 }
 
 // What the env, envfile and dropin outputs leave to the operator.
 void print_tls_note(const std::string& output, const ClusterInfo& c) {
-  if (output == "flags" || (c.peer_scheme != "https" && c.client_scheme != "https")) return;
-  std::cout << "# not set here: TLS files (" << (c.peer_scheme == "https" ? "ETCD_PEER_CERT_FILE, ETCD_PEER_KEY_FILE, "
-                                                 "ETCD_PEER_TRUSTED_CA_FILE, or ETCD_PEER_AUTO_TLS=true" : "")
-            << (c.peer_scheme == "https" && c.client_scheme == "https" ? "; " : "")
-            << (c.client_scheme == "https" ? "ETCD_CERT_FILE, ETCD_KEY_FILE" : "") << ")\n";
+  if (output == "flags" || (!c.peer_tls && !c.client_tls)) return;
+  std::cout << "# not set here: TLS files ("
+            << (c.peer_tls ? "ETCD_PEER_CERT_FILE, ETCD_PEER_KEY_FILE, ETCD_PEER_TRUSTED_CA_FILE, or ETCD_PEER_AUTO_TLS=true" : "")
+            << (c.peer_tls && c.client_tls ? "; " : "") << (c.client_tls ? "ETCD_CERT_FILE, ETCD_KEY_FILE" : "") << ")\n";
 }
 
 // --- bootstrap ---------------------------------------------------------------------------------
@@ -230,7 +226,7 @@ int bootstrap(const RegisterOptions& o, ControlApi& api, Clock::time_point deadl
   }
   const ClusterInfo info = read_cluster(cluster);
   Settings kv = own_settings(o, info);
-  const std::string zone = without_dot(o.zone);
+  const std::string zone = dotless_name(o.zone);
   kv.insert(kv.begin() + 1, {"discovery-srv", zone});
   if (!o.cluster.empty()) kv.insert(kv.begin() + 2, {"discovery-srv-name", o.cluster});
   // Different tokens keep two clusters of one zone from fusing.
@@ -257,7 +253,7 @@ std::optional<EtcdView> observe(const EtcdGateway& etcd, const ClusterInfo& info
   bool via_healthy = false;
   tried.clear();
   for (const KnownMember& k : info.members) {
-    if (ascii_lower(k.peer_url) == ascii_lower(self_peer_url)) continue;
+    if (same_url(k.peer_url, self_peer_url)) continue;
     std::string why;
     const EtcdHealth h = etcd.health(k.client_url, why);
     health[k.client_url] = {h, why};
@@ -280,7 +276,7 @@ std::optional<EtcdView> observe(const EtcdGateway& etcd, const ClusterInfo& info
     om.label = m.name;
     for (const KnownMember& k : info.members)
       for (const std::string& url : m.peer_urls)
-        if (om.label.empty() && ascii_lower(url) == ascii_lower(k.peer_url)) om.label = k.name;
+        if (om.label.empty() && same_url(url, k.peer_url)) om.label = k.name;
     if (om.label.empty()) om.label = m.peer_urls.empty() ? "ID " + m.id : m.peer_urls.front();
     if (!m.started()) {
       om.health = EtcdHealth::unstarted;
@@ -304,9 +300,9 @@ std::string initial_cluster(const std::vector<EtcdMember>& members, const Cluste
   for (const EtcdMember& m : members) {
     for (const std::string& url : m.peer_urls) {
       std::string name = m.name;
-      if (ascii_lower(url) == ascii_lower(self_peer_url)) name = self_name;
+      if (same_url(url, self_peer_url)) name = self_name;
       for (const KnownMember& k : info.members)
-        if (name.empty() && ascii_lower(k.peer_url) == ascii_lower(url)) name = k.name;
+        if (name.empty() && same_url(k.peer_url, url)) name = k.name;
       if (name.empty()) name = "member-" + m.id;
       out += (out.empty() ? "" : ",") + name + "=" + url;
     }
@@ -331,7 +327,7 @@ void register_self(const RegisterOptions& o, ControlApi& api, const ClusterInfo&
 std::pair<EtcdMember, std::vector<EtcdMember>> add_member(const EtcdGateway& etcd, const std::string& via,
                                                           const std::string& peer_url) {
   const Clock::time_point until =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(unhealthy_retry_s));
+      after_seconds(unhealthy_retry_s);
   for (;;) {
     try {
       return etcd.member_add(via, peer_url);
@@ -358,7 +354,7 @@ class JoinLock {
     }
     url_ = url;
     const Clock::time_point until =
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait_s));
+        after_seconds(wait_s);
     for (bool told = false;; told = true) {
       const std::string holder = etcd.try_lock(url, lock_key, who, lease_);
       if (holder.empty()) return;
@@ -397,7 +393,7 @@ int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std:
   const EtcdGateway etcd({o.etcd_ca_file, o.etcd_cert_file, o.etcd_key_file}, addresses, etcd_timeout_s);
 
   const Clock::time_point settle_until =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(election_wait_s));
+      after_seconds(election_wait_s);
   bool told = false;
   std::unique_ptr<JoinLock> lock;
   for (int attempt = 1;; ++attempt) {
@@ -459,7 +455,7 @@ int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std:
             say("removed " + r.label + " (ID " + r.member.id + ") from etcd");
             for (const KnownMember& k : info.members)
               for (const std::string& url : r.member.peer_urls)
-                if (ascii_lower(url) == ascii_lower(k.peer_url) && k.name != o.member) {
+                if (same_url(url, k.peer_url) && k.name != o.member) {
                   if (k.registered) api.delete_member(k.name), say("deleted " + k.name + " from dnsd's registry");
                   else say("warning: " + k.name + " is in the zone config: remove it there");
                 }
@@ -474,7 +470,7 @@ int join(const RegisterOptions& o, ControlApi& api, ClusterInfo info, const std:
           throw Refused(std::string(changed ? "after the removal, " : "") + "etcd refused the change: " + e.what());
         }
         const auto added = std::find_if(after.begin(), after.end(), [&](const EtcdMember& m) {
-          return !m.peer_urls.empty() && ascii_lower(m.peer_urls.front()) == ascii_lower(self_peer_url);
+          return !m.peer_urls.empty() && same_url(m.peer_urls.front(), self_peer_url);
         });
         say("added " + self_peer_url + " to etcd" + (added != after.end() ? " (ID " + added->id + ")" : ""));
         try {
@@ -516,12 +512,11 @@ int run_register(const RegisterOptions& o) {
     if (o.zone.empty() || o.member.empty() || o.host.empty() || o.control.empty() || o.token_file.empty())
       throw std::runtime_error("--control, --token-file, --zone, --member and --host are required");
     const Clock::time_point deadline =
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.timeout_s));
+        after_seconds(o.timeout_s);
     ControlApi api(o, deadline);
     const ClusterInfo info = read_cluster(api.cluster());
     if (info.gate == "closed") return bootstrap(o, api, deadline);
-    const std::string self_peer_url = info.peer_scheme + "://" + without_dot(o.host) + ":" +
-                                      std::to_string(o.peer_port ? o.peer_port : info.peer_port);
+    const std::string self_peer_url = member_url(info.peer_tls, o.host, o.peer_port ? o.peer_port : info.peer_port);
     const int rc = join(o, api, info, self_peer_url);
     return rc >= 0 ? rc : bootstrap(o, api, deadline);
   } catch (const std::exception& e) {

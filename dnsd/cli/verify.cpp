@@ -20,10 +20,6 @@ namespace dnsd {
 
 namespace {
 
-std::string no_dot(const std::string& name) {
-  return name.size() > 1 && name.back() == '.' ? name.substr(0, name.size() - 1) : name;
-}
-
 struct Report {
   std::vector<std::string> errors, warnings;
   void error(std::string s) {
@@ -106,7 +102,7 @@ class Verifier {
   // resolveTCPAddr("tcp", host:port): A and AAAA, the first IPv4 address preferred. Empty when the
   // name has no address.
   Target resolve(const std::string& host, uint16_t port, bool fatal) {
-    Target t{no_dot(host), port, {}, {}};
+    Target t{dotless_name(host), port, {}, {}};
     // Each name is looked up once; a second SRV set naming it reuses the addresses (and its findings
     // are not repeated).
     if (const auto seen = resolved_.find(name_key(host)); seen != resolved_.end()) {
@@ -164,7 +160,7 @@ class Verifier {
   SrvSet srv(const std::string& service, const std::string& domain, bool fatal) {
     SrvSet s;
     s.service = service;
-    const std::string name = "_" + service + "._tcp." + no_dot(domain) + ".";
+    const std::string name = "_" + service + "._tcp." + dotless_name(domain) + ".";
     Lookup l = lookup(name, rr_type::srv, "SRV _" + service + "._tcp", fatal);
     auto fail = [&](const std::string& go) {
       s.error = "error querying DNS SRV records for _" + service + " lookup " + name + " on " + client_.text() + ": " + go;
@@ -196,7 +192,7 @@ class Verifier {
     for (const auto& [target, port] : records) {
       Target t = resolve(target, port, fatal);
       if (t.v4.empty() && t.v6.empty()) {
-        const std::string finding = "SRV _" + service + "._tcp: target " + no_dot(target) +
+        const std::string finding = "SRV _" + service + "._tcp: target " + dotless_name(target) +
                                     " has no address: the member on it cannot start, and the others skip it and form a smaller cluster";
         fatal ? report_.error(finding) : report_.warning("etcdctl: " + finding);
         continue;
@@ -325,7 +321,7 @@ Discovery discover(Exchanger& client, const VerifyOptions& o, const std::string&
   bool found_self = false;
   int temp = 0;
   for (const auto& [scheme, t] : peers) {
-    const std::string url = scheme + "://" + t.host + ":" + std::to_string(t.port);
+    const std::string url = member_url(scheme == "https", t.host, t.port);
     std::string name = std::to_string(temp);
     if (!own_key.empty() && t.key() == own_key) {
       if (scheme != own_scheme)
@@ -352,12 +348,12 @@ Discovery discover(Exchanger& client, const VerifyOptions& o, const std::string&
     Verifier::SrvSet c = v.srv(kind + suffix, o.domain, false);
     any_client |= c.found;
     for (const auto& t : c.targets)
-      clients.push_back(std::string(std::string(kind) == "etcd-client-ssl" ? "https" : "http") + "://" + t.host + ":" + std::to_string(t.port));
+      clients.push_back(member_url(std::string(kind) == "etcd-client-ssl", t.host, t.port));
   }
   if (!any_client) report.warning("etcdctl --discovery-srv finds no client endpoints (_etcd-client-ssl" + suffix + ", _etcd-client" + suffix + ")");
 
   for (const auto& [scheme, t] : peers) {
-    d.peers.push_back(scheme + "://" + t.host + ":" + std::to_string(t.port));
+    d.peers.push_back(member_url(scheme == "https", t.host, t.port));
     d.peer_addresses.push_back(t.key());
   }
   d.cluster = cluster;
@@ -403,7 +399,7 @@ int run_verify(const VerifyOptions& o) {
   }
   Client client(*server);
   // Reachability first: the zone's SOA (an unreachable server is exit 2 within 2 x 2 s).
-  const Reply soa = client.exchange(no_dot(o.domain) + ".", rr_type::soa);
+  const Reply soa = client.exchange(dotless_name(o.domain) + ".", rr_type::soa);
   if (!soa.failure.empty()) {
     std::cerr << "dnsd verify: cannot reach " << server->text << ": " << soa.failure << "\n";
     return 2;
@@ -421,13 +417,13 @@ int run_verify(const VerifyOptions& o) {
       for (const std::string& s : items) out += (out.empty() ? "" : ",") + json_quote(s);
       return "[" + out + "]";
     };
-    std::cout << "{\"server\":" << json_quote(server->text) << ",\"domain\":" << json_quote(no_dot(o.domain))
+    std::cout << "{\"server\":" << json_quote(server->text) << ",\"domain\":" << json_quote(dotless_name(o.domain))
               << ",\"cluster\":" << json_quote(o.name) << ",\"etcd_version\":" << json_quote(o.version)
               << ",\"bootstrap\":" << (ok ? "true" : "false") << ",\"peers\":" << list(d.peers)
               << ",\"initial_cluster\":" << json_quote(joined(d.cluster)) << ",\"clients\":" << list(d.clients)
               << ",\"errors\":" << list(d.errors) << ",\"warnings\":" << list(d.warnings) << "}\n";
   } else {
-    std::cout << "server " << server->text << ", domain " << no_dot(o.domain)
+    std::cout << "server " << server->text << ", domain " << dotless_name(o.domain)
               << (o.name.empty() ? "" : ", cluster " + o.name) << ", etcd " << o.version << "\n";
     std::cout << "peers (" << d.peers.size() << "):\n";
     for (size_t i = 0; i < d.peers.size(); ++i) std::cout << "  " << d.peers[i] << "  (" << d.peer_addresses[i] << ")\n";

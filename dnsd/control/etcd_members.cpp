@@ -3,6 +3,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 namespace dnsd {
@@ -36,6 +38,12 @@ EtcdMember parse_member(const YAML::Node& m) {
 }
 
 }  // namespace
+
+bool same_url(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
 
 std::vector<EtcdMember> parse_etcd_members(const std::string& json) {
   const YAML::Node doc = load_json(json, "member list");

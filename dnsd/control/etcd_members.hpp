@@ -16,6 +16,9 @@ struct EtcdMember {
   bool started() const noexcept { return !name.empty(); }
 };
 
+// Whether two peer or client URLs name the same endpoint (etcd keeps the case a member advertised).
+bool same_url(const std::string& a, const std::string& b);
+
 // Parses {"members":[{"ID","name","peerURLs","clientURLs"}...]} (a member add's reply too). Throws
 // std::runtime_error for anything else.
 std::vector<EtcdMember> parse_etcd_members(const std::string& json);

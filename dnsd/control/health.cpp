@@ -46,9 +46,7 @@ std::vector<ProbedCluster> probed_clusters(const DaemonConfig& config) {
       p.formed = std::string_view(gate_state(c)) != "closed";
       for (const Member& m : c.members) {
         p.members.push_back(m.name);
-        p.peer_urls.push_back(std::string(c.peer_tls ? "https" : "http") + "://" +
-                              ascii_lower(m.host.substr(0, m.host.size() - 1)) + ":" +
-                              std::to_string(m.peer_port.value_or(c.peer_port)));
+        p.peer_urls.push_back(ascii_lower(member_url(c.peer_tls, m.host, m.peer_port.value_or(c.peer_port))));
       }
     }
   return out;

@@ -29,7 +29,7 @@ void HealthMonitor::set_config(const DaemonConfig& config) {
       for (const Member& m : c.members) {
         ProbeSpec s;
         s.key = health_key(z.zone, c.name, m.name);
-        s.host = m.host.substr(0, m.host.size() - 1);  // without the trailing dot
+        s.host = dotless_name(m.host);
         s.address = m.addresses.empty() ? "" : m.addresses.front();
         s.port = m.client_port.value_or(c.client_port);
         s.options = *c.health;

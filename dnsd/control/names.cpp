@@ -12,6 +12,16 @@ std::string absolute_name(const std::string& name) {
   return name + ".";
 }
 
+std::string dotless_name(const std::string& name) {
+  return name.size() > 1 && name.back() == '.' ? name.substr(0, name.size() - 1) : name;
+}
+
+std::string member_url(bool tls, const std::string& host, int port) {
+  const std::string h = dotless_name(host);
+  return std::string(tls ? "https" : "http") + "://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" +
+         std::to_string(port);
+}
+
 std::string address_text(std::string_view bytes) {
   char text[INET6_ADDRSTRLEN] = "?";
   if (bytes.size() == 4 || bytes.size() == 16)

@@ -13,6 +13,13 @@ namespace dnsd {
 // The name with exactly one trailing dot ("" stays "").
 std::string absolute_name(const std::string& name);
 
+// The name without its trailing dot, as URLs, etcd's flags and Go spell hosts ("" and the root "." stay).
+std::string dotless_name(const std::string& name);
+
+// A member's peer or client URL: https://HOST:PORT when tls, else http://; the host without its
+// trailing dot, an IPv6 address in brackets.
+std::string member_url(bool tls, const std::string& host, int port);
+
 // A client address as text, from its address bytes (4: IPv4, 16: IPv6), for log lines.
 std::string address_text(std::string_view bytes);
 

@@ -59,3 +59,12 @@ TEST_CASE("wire forms: plain labels, labels folded but never length bytes", "[na
   CHECK(is_ip_address("2001:db8::1"));
   CHECK_FALSE(is_ip_address("etcd-1.lab.example.com"));
 }
+
+TEST_CASE("member URLs: scheme from TLS, host without its dot, IPv6 in brackets") {
+  CHECK(member_url(true, "etcd-1.c1.example.com.", 2380) == "https://etcd-1.c1.example.com:2380");
+  CHECK(member_url(false, "etcd-1.c1.example.com", 2379) == "http://etcd-1.c1.example.com:2379");
+  CHECK(member_url(true, "2001:db8::1", 2380) == "https://[2001:db8::1]:2380");
+  CHECK(dotless_name("a.example.") == "a.example");
+  CHECK(dotless_name(".") == ".");
+  CHECK(dotless_name("") == "");
+}
