@@ -53,9 +53,10 @@ std::vector<Diagnostic> each_once(std::vector<Diagnostic> in) {
 }  // namespace
 
 ConfigError::ConfigError(std::vector<Diagnostic> diagnostics, std::shared_ptr<const DaemonConfig> partial)
-    : std::runtime_error(join_messages(each_once(diagnostics))),
-      diagnostics_(each_once(std::move(diagnostics))),
-      partial_(std::move(partial)) {}
+    : ConfigError(Deduplicated{}, each_once(std::move(diagnostics)), std::move(partial)) {}
+
+ConfigError::ConfigError(Deduplicated, std::vector<Diagnostic> once, std::shared_ptr<const DaemonConfig> partial)
+    : std::runtime_error(join_messages(once)), diagnostics_(std::move(once)), partial_(std::move(partial)) {}
 
 std::optional<uint64_t> parse_duration_ms(const std::string& text) {
   uint64_t value = 0;

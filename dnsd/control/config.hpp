@@ -38,6 +38,8 @@ class ConfigError : public std::runtime_error {
   const std::shared_ptr<const DaemonConfig>& partial() const noexcept { return partial_; }
 
  private:
+  struct Deduplicated {};
+  ConfigError(Deduplicated, std::vector<Diagnostic> once, std::shared_ptr<const DaemonConfig> partial);
   std::vector<Diagnostic> diagnostics_;
   std::shared_ptr<const DaemonConfig> partial_;
 };

@@ -42,15 +42,16 @@ void HealthMonitor::set_config(const DaemonConfig& config) {
   member_cluster_.clear();
   for (const ProbedCluster& c : clusters_)
     for (const std::string& m : c.members) member_cluster_[health_key(c.zone, c.name, m)] = &c;
+  // Clusters that left (or are no longer formed) are forgotten; set_targets() dropped the reads in flight.
   DriftTable drift;
-  for (const ProbedCluster& c : clusters_)
-    if (auto it = drift_.find(health_key(c.zone, c.name, "")); c.formed && it != drift_.end()) drift.insert(*it);
+  std::unordered_map<std::string, DriftCheck> checks;
+  for (const ProbedCluster& c : clusters_) {
+    const std::string key = health_key(c.zone, c.name, "");
+    if (auto it = drift_.find(key); c.formed && it != drift_.end()) drift.insert(*it);
+    if (auto it = drift_checks_.find(key); it != drift_checks_.end()) checks[key].due = it->second.due;
+  }
   drift_ = std::move(drift);
-  drift_in_flight_.clear();  // set_targets() dropped their replies
-  std::unordered_map<std::string, std::chrono::steady_clock::time_point> due;  // clusters that left are forgotten
-  for (const ProbedCluster& c : clusters_)
-    if (auto it = drift_due_.find(health_key(c.zone, c.name, "")); it != drift_due_.end()) due.insert(*it);
-  drift_due_ = std::move(due);
+  drift_checks_ = std::move(checks);
   const bool dropped = kept.size() != health_.size();
   health_ = std::move(kept);
   if (dropped) schedule_republish("probed members removed");
@@ -114,23 +115,24 @@ void HealthMonitor::check_drift() noexcept {
   const auto now = std::chrono::steady_clock::now();
   for (const ProbedCluster& c : clusters_) {
     const std::string key = health_key(c.zone, c.name, "");
-    if (!c.formed || drift_in_flight_[key] || now < drift_due_[key]) continue;
+    DriftCheck& check = drift_checks_[key];
+    if (!c.formed || check.in_flight || now < check.due) continue;
     // A healthy member's list: a partitioned one serves a stale local view.
     const auto healthy = std::find_if(c.members.begin(), c.members.end(), [&](const std::string& m) {
       auto it = health_.find(health_key(c.zone, c.name, m));
       return it != health_.end() && it->second.state.state() == Health::healthy;
     });
     if (healthy == c.members.end()) continue;
-    drift_due_[key] = now + std::chrono::milliseconds(std::max<uint32_t>(c.options.interval_ms, 1000));
-    drift_in_flight_[key] = true;
+    check.due = now + std::chrono::milliseconds(std::max<uint32_t>(c.options.interval_ms, 1000));
+    check.in_flight = true;
     try {
       prober_->fetch(health_key(c.zone, c.name, *healthy), "/v3/cluster/member/list", "{}",
                      [this, key](int status, const std::string& body, const std::string& error) {
-                       drift_in_flight_[key] = false;
+                       drift_checks_[key].in_flight = false;
                        on_member_list(key, status, body, error);
                      });
     } catch (const std::exception& e) {
-      drift_in_flight_[key] = false;
+      check.in_flight = false;
       spdlog::error("drift: cannot ask for the member list of {}: {}", key, e.what());
     }
   }

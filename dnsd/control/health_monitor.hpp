@@ -53,8 +53,12 @@ class HealthMonitor {
   Republish republish_;
   std::unique_ptr<Prober> prober_;
   DriftTable drift_;
-  std::unordered_map<std::string, std::chrono::steady_clock::time_point> drift_due_;  // by cluster key
-  std::unordered_map<std::string, bool> drift_in_flight_;
+  // When each formed cluster's member list is next due, and whether a read of it is in flight.
+  struct DriftCheck {
+    std::chrono::steady_clock::time_point due;
+    bool in_flight = false;
+  };
+  std::unordered_map<std::string, DriftCheck> drift_checks_;  // by cluster key
   EventPtr drift_timer_;
   // Flips are coalesced: every result handled before the timer fires goes into one publish (at
   // start-up thousands of members flip within moments of each other).
