@@ -56,15 +56,19 @@ bool complete(const std::string& raw, HttpResult& r, bool eof) {
   if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) throw Unreachable("not an HTTP reply");
   r.status = std::atoi(raw.c_str() + 9);
   const std::string head = ascii_lower(raw.substr(0, head_end));
-  if (head.find("\r\ntransfer-encoding: chunked") != std::string::npos) return dechunk(raw, head_end + 4, r.body);
+  // A chunked body ends with the last chunk and its (possibly empty) trailers: "...\r\n\r\n". Until the
+  // bytes read end so, decoding is not tried (each read would decode everything so far again).
+  if (head.find("\r\ntransfer-encoding: chunked") != std::string::npos)
+    return (eof || raw.compare(raw.size() - 4, 4, "\r\n\r\n") == 0) && dechunk(raw, head_end + 4, r.body);
   if (const size_t cl = head.find("\r\ncontent-length:"); cl != std::string::npos) {
     const size_t length = std::strtoul(head.c_str() + cl + 17, nullptr, 10);
     if (raw.size() < head_end + 4 + length) return false;
     r.body = raw.substr(head_end + 4, length);
     return true;
   }
+  if (!eof) return false;  // no length: the body ends with the connection
   r.body = raw.substr(head_end + 4);
-  return eof;  // no length: the body ends with the connection
+  return true;
 }
 
 }  // namespace
