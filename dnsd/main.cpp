@@ -283,21 +283,16 @@ int cmd_run(const RunOptions& options) {
     dnsd::ServiceManager systemd(loop.base());
     auto serving = [&zones] { return "serving " + std::to_string(zones.config().zones.size()) + " zone(s)"; };
     loop.on_reload([&] {
-      systemd.reloading();
-      // READY=1 again whatever the outcome: a refused reload leaves the old zones serving.
-      struct Ready {
-        dnsd::ServiceManager& sm;
-        std::function<std::string()> serving;
-        bool applied = false;
-        ~Ready() { sm.ready(serving() + (applied ? "; reloaded" : "; reload refused, the old zones keep serving")); }
-      } ready{systemd, serving};
       dnsd::DaemonConfig next = load_run_config(options, cookie_secret);
       const std::string token = read_token(next.token_file);
       zones.reload(std::move(next));  // publishes, then tells the health monitor
       registrations.set_token(token);
       dnsd::set_log_level(zones.config().log_level);
       malloc_trim(0);  // the YAML tree of the new config is freed: give it back (see the start)
-      ready.applied = true;
+    });
+    // READY=1 again whatever the outcome: a refused reload leaves the old zones serving.
+    loop.around_reload([&] { systemd.reloading(); }, [&](bool applied) {
+      systemd.ready(serving() + (applied ? "; reloaded" : "; reload refused, the old zones keep serving"));
     });
     loop.install_signals();
     health.set_config(zones.config());

@@ -15,16 +15,19 @@ ControlLoop::ControlLoop() : base_(event_base_new()) {
 
 bool ControlLoop::reload() {
   ++reloads_;
+  if (reload_begins_) reload_begins_();
+  bool applied = false;
   try {
     if (reload_) reload_();
-    return true;
+    applied = true;
   } catch (const ConfigError& e) {
     for (const Diagnostic& d : e.diagnostics()) spdlog::error("control: reload failed, keeping the old zones: {}", to_string(d));
   } catch (const std::exception& e) {
     spdlog::error("control: reload failed, keeping the old zones: {}", e.what());
   }
-  ++reload_failures_;
-  return false;
+  if (!applied) ++reload_failures_;
+  if (reload_ends_) reload_ends_(applied);
+  return applied;
 }
 
 void ControlLoop::install_signals() {

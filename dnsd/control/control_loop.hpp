@@ -24,6 +24,11 @@ class ControlLoop {
   // What SIGHUP does. It throws ConfigError or another exception to refuse the new config: that is
   // logged and counted, and whatever it had not yet replaced keeps serving.
   void on_reload(std::function<void()> reload) { reload_ = std::move(reload); }
+  // Told before each reload, and after it whether it was applied (systemd's RELOADING and READY).
+  void around_reload(std::function<void()> begins, std::function<void(bool applied)> ends) {
+    reload_begins_ = std::move(begins);
+    reload_ends_ = std::move(ends);
+  }
   // Runs the reload now (SIGHUP calls this). Returns false when it was refused.
   bool reload();
   // SIGHUP, SIGTERM and SIGINT from now on; SIGPIPE ignored (a client gone mid-reply is an error, not death).
@@ -41,6 +46,8 @@ class ControlLoop {
   EventBasePtr base_;
   std::vector<EventPtr> signals_;
   std::function<void()> reload_;
+  std::function<void()> reload_begins_;
+  std::function<void(bool applied)> reload_ends_;
   bool ready_ = false;
   uint64_t reloads_ = 0;
   uint64_t reload_failures_ = 0;
