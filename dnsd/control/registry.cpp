@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 
@@ -261,11 +262,13 @@ bool Registry::is_origin(const std::string& file) {
 
 void Registry::apply(DaemonConfig& config, std::vector<std::string>* skipped, const std::set<std::string>* set_aside) const {
   const auto aside = [set_aside](const std::string& origin) { return set_aside && set_aside->count(origin) > 0; };
-  for (ZoneConfig& z : config.zones)
+  for (ZoneConfig& z : config.zones) {
+    const std::string zone = name_key(z.zone);
     for (Cluster& c : z.clusters) {
       c.members.resize(c.static_members);  // applying twice must not duplicate
-      c.gate_open = open_gates.count({name_key(z.zone), c.name}) > 0;
+      c.gate_open = open_gates.count({zone, c.name}) > 0;
     }
+  }
   for (ZoneConfig& z : config.zones) {
     z.dynamic_records.clear();
     const std::string zone = name_key(z.zone);
@@ -273,12 +276,17 @@ void Registry::apply(DaemonConfig& config, std::vector<std::string>* skipped, co
       for (const std::string& text : it->second)
         if (!aside(origin(zone, text))) z.dynamic_records.push_back(text);
   }
+  // (zone, cluster) -> the cluster taking registrations: one pass over the config, not one per member.
+  std::map<std::pair<std::string, std::string>, Cluster*> open;
+  for (ZoneConfig& z : config.zones) {
+    const std::string zone = name_key(z.zone);
+    for (Cluster& c : z.clusters)
+      if (c.registration) open[{zone, c.name}] = &c;  // the last of equal names, as before
+  }
   for (const Registration& r : members) {
-    if (aside(origin(r))) continue;
-    Cluster* target = nullptr;
-    for (ZoneConfig& z : config.zones)
-      for (Cluster& c : z.clusters)
-        if (name_key(z.zone) == r.zone && c.name == r.cluster && c.registration) target = &c;
+    if (set_aside && aside(origin(r))) continue;
+    const auto found = open.find(std::make_pair(r.zone, r.cluster));
+    Cluster* target = found == open.end() ? nullptr : found->second;
     if (!target) {
       if (skipped) skipped->push_back(r.zone + " " + (r.cluster.empty() ? "_" : r.cluster) + " " + r.member);
       continue;

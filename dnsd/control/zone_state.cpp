@@ -2,6 +2,7 @@
 #include "zone_state.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "log.hpp"
 #include "names.hpp"
@@ -33,11 +34,11 @@ void log_unplaced(const Registry& registry, const DaemonConfig& config) {
 // The entries of `next` that differ from `before` (added or changed): a commit serves them or fails.
 std::set<std::string> changed_origins(const Registry& before, const Registry& next) {
   std::set<std::string> out;
+  std::map<std::tuple<std::string_view, std::string_view, std::string_view>, const Registration*> was;
+  for (const Registration& b : before.members) was.emplace(std::tie(b.zone, b.cluster, b.member), &b);
   for (const Registration& r : next.members) {
-    const auto old = std::find_if(before.members.begin(), before.members.end(), [&](const Registration& b) {
-      return b.zone == r.zone && b.cluster == r.cluster && b.member == r.member;
-    });
-    if (old == before.members.end() || !(*old == r)) out.insert(Registry::origin(r));
+    const auto old = was.find(std::tie(r.zone, r.cluster, r.member));
+    if (old == was.end() || !(*old->second == r)) out.insert(Registry::origin(r));
   }
   for (const auto& [zone, texts] : next.records) {
     const auto old = before.records.find(zone);
