@@ -175,33 +175,28 @@ HttpReply RegistrationApi::put_member(const Cluster& c, const std::string& zone,
     if (m.name != name && name_key(m.host) == name_key(r.host))
       return http_error(409, "member '" + m.name + "' has this host", "host");
   }
-  Registry next = zones_.registry();
-  Registration* existing = next.find(zone, c.name, name);
+  const Registration* existing = zones_.registry().find(zone, c.name, name);
   if (existing && *existing == r) return {200, cluster_json(c, zone)};  // idempotent: already durable
   const int status = existing ? 200 : 201;
-  if (existing) *existing = r;  // a changed address replaces the old one in the same snapshot
-  else next.members.push_back(r);
-  return commit(std::move(next), status, zone, c.name, "member '" + name + "' " + (existing ? "changed" : "registered"), peer);
+  // A changed address replaces the old one in the same snapshot.
+  return commit({RegistryChange::Kind::put, r}, status, zone, c.name,
+                "member '" + name + "' " + (existing ? "changed" : "registered"), peer);
 }
 
 HttpReply RegistrationApi::delete_member(const Cluster& c, const std::string& zone, const std::string& name,
                                          const std::string& peer) {
   for (size_t i = 0; i < c.static_members; ++i)
     if (c.members[i].name == name) return http_error(409, "a configured member cannot be deleted through the API", "member");
-  Registry next = zones_.registry();
-  const auto it = std::find_if(next.members.begin(), next.members.end(), [&](const Registration& r) {
-    return r.zone == zone && r.cluster == c.name && r.member == name;
-  });
-  if (it == next.members.end()) return http_error(404, "no such registered member", "member");
-  next.members.erase(it);
-  return commit(std::move(next), 200, zone, c.name, "member '" + name + "' deleted", peer);
+  if (!zones_.registry().find(zone, c.name, name)) return http_error(404, "no such registered member", "member");
+  return commit({RegistryChange::Kind::remove, Registration{zone, c.name, name, {}, {}, {}, {}}}, 200, zone, c.name,
+                "member '" + name + "' deleted", peer);
 }
 
-HttpReply RegistrationApi::commit(Registry next, int status, std::string zone, std::string cluster, const std::string& what,
-                                  const std::string& peer) {
-  // zone and cluster are copies: the config they were read from is replaced by commit().
+HttpReply RegistrationApi::commit(const RegistryChange& change, int status, std::string zone, std::string cluster,
+                                  const std::string& what, const std::string& peer) {
+  // zone and cluster are copies: the config they were read from is replaced by change_member().
   const auto gates_before = zones_.registry().open_gates;
-  if (Result<void> done = zones_.commit(std::move(next)); !done) {
+  if (Result<void> done = zones_.change_member(change); !done) {
     // 400: the change cannot be served; 507: the disk is full; 503: another write failure (retry).
     const ErrorKind kind = done.error().kind;
     return http_error(kind == ErrorKind::rejected ? 400 : kind == ErrorKind::no_space ? 507 : 503, done.error().message);

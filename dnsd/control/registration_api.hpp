@@ -1,6 +1,6 @@
 // The registration API of the control endpoint: members register and deregister themselves under
 // /v1/zones/{zone}/clusters/{cluster}[/members/{member}]; GET shows a cluster and its gate. A 2xx to a
-// write means the change is on disk and in the published snapshot (ZoneState::commit).
+// write means the change is on disk and in the published snapshot (ZoneState::change_member).
 // Control plane: control thread only.
 #pragma once
 
@@ -28,7 +28,7 @@ class RegistrationApi {
                        const std::string& peer);
   HttpReply delete_member(const Cluster& cluster, const std::string& zone, const std::string& member, const std::string& peer);
   // `what` says what changed ("g1-4 registered"), `peer` who asked: both go into the log line.
-  HttpReply commit(Registry next, int status, std::string zone, std::string cluster, const std::string& what,
+  HttpReply commit(const RegistryChange& change, int status, std::string zone, std::string cluster, const std::string& what,
                    const std::string& peer);
 
   ZoneState& zones_;

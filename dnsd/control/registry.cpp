@@ -4,8 +4,14 @@
 //   gate ZONE CLUSTER|_
 //   record ZONE RR         (added by DNS UPDATE; RR is RFC 1035 text to the end of the line)
 //   end COUNT CHECKSUM        (FNV-1a 64 of every byte before this line, hex)
+// and the change log beside it (registrations.log), one change a line, each with its own checksum:
+//   put ZONE CLUSTER|_ NAME HOST PEER_PORT|- CLIENT_PORT|- ADDR,ADDR|- CHECKSUM
+//   remove ZONE CLUSTER|_ NAME CHECKSUM
+//   gate ZONE CLUSTER|_ CHECKSUM   (CHECKSUM: FNV-1a 64 of the line before its last space, hex)
 #include "registry.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,8 +24,11 @@
 #include <map>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "hash.hpp"
+#include "log.hpp"
+#include "raii.hpp"
 #include "names.hpp"
 #include "state_store.hpp"
 
@@ -64,25 +73,137 @@ bool valid_record(const std::string& text) {
          std::all_of(text.begin(), text.end(), [](char c) { return c == '\t' || (c >= ' ' && c < 0x7F); });
 }
 
+std::string cluster_field(const std::string& cluster) { return cluster.empty() ? std::string("_") : cluster; }
+std::string cluster_value(const std::string& field) { return field == "_" ? std::string() : field; }
+
+// The fields of a member line after its keyword.
+std::string member_fields(const Registration& r) {
+  std::string addrs;
+  for (const auto& a : r.addresses) addrs += (addrs.empty() ? "" : ",") + a;
+  return r.zone + " " + cluster_field(r.cluster) + " " + r.member + " " + r.host + " " +
+         (r.peer_port ? std::to_string(*r.peer_port) : "-") + " " + (r.client_port ? std::to_string(*r.client_port) : "-") +
+         " " + (addrs.empty() ? "-" : addrs);
+}
+
+// Reads what member_fields writes; nothing may follow.
+Result<Registration> parse_member(std::istream& f) {
+  Registration r;
+  std::string peer, client, addrs, extra;
+  if (!(f >> r.zone >> r.cluster >> r.member >> r.host >> peer >> client >> addrs) || (f >> extra))
+    return rejected("a member line needs 7 fields");
+  r.cluster = cluster_value(r.cluster);
+  const auto peer_port = parse_port(peer), client_port = parse_port(client);
+  if (!peer_port || !client_port) return (peer_port ? client_port : peer_port).error();
+  r.peer_port = peer_port.value();
+  r.client_port = client_port.value();
+  if (addrs != "-")
+    for (size_t from = 0; from <= addrs.size();) {
+      const size_t comma = std::min(addrs.find(',', from), addrs.size());
+      r.addresses.push_back(addrs.substr(from, comma - from));
+      from = comma + 1;
+    }
+  if (!valid_member(r)) return rejected("member '" + r.member + "' has an invalid host, name or address");
+  return r;
+}
+
+std::string log_path(const std::string& dir) { return dir + "/registrations.log"; }
+
+// Replays the change log at `path` onto `reg`.
+void replay_log(const std::string& path, Registry& reg, std::vector<std::string>& problems,
+                std::vector<std::string>* cut_short, size_t* log_lines) {
+  if (!std::filesystem::exists(path)) return;
+  const Result<std::string> text = read_file(path);
+  if (!text) {
+    problems.push_back(text.error().message + ": the changes since the last compaction are not served");
+    return;
+  }
+  const std::string& t = text.value();
+  int line_no = 0;
+  for (size_t from = 0; from < t.size();) {
+    ++line_no;
+    const size_t nl = t.find('\n', from);
+    const std::string line = t.substr(from, nl == std::string::npos ? std::string::npos : nl - from);
+    from = nl == std::string::npos ? t.size() : nl + 1;
+    const std::string at = path + ":" + std::to_string(line_no) + ": ";
+    if (nl == std::string::npos) {  // only a crash in the middle of a write leaves this
+      if (cut_short) cut_short->push_back(at + "the last change was cut short (never acknowledged): dropped");
+      break;
+    }
+    const size_t space = line.rfind(' ');
+    if (space == std::string::npos || fnv1a_hex(std::string_view(line).substr(0, space)) != line.substr(space + 1)) {
+      problems.push_back(at + "checksum mismatch: the change was damaged, skipped");
+      continue;
+    }
+    const Result<RegistryChange> change = RegistryChange::parse(line.substr(0, space));
+    if (!change) {
+      problems.push_back(at + change.error().message);
+      continue;
+    }
+    change.value().apply(reg);
+    if (log_lines) ++*log_lines;
+  }
+}
+
 }  // namespace
 
-Registration* Registry::find(const std::string& zone, const std::string& cluster, const std::string& member) {
-  for (Registration& r : members)
+std::string RegistryChange::line() const {
+  std::string body;
+  switch (kind) {
+    case Kind::put: body = "put " + member_fields(member); break;
+    case Kind::remove: body = "remove " + member.zone + " " + cluster_field(member.cluster) + " " + member.member; break;
+    case Kind::gate: body = "gate " + member.zone + " " + cluster_field(member.cluster); break;
+  }
+  return body + " " + fnv1a_hex(body) + "\n";
+}
+
+Result<RegistryChange> RegistryChange::parse(const std::string& line) {
+  std::istringstream f(line);
+  std::string kind, extra;
+  f >> kind;
+  RegistryChange c;
+  if (kind == "put") {
+    Result<Registration> r = parse_member(f);
+    if (!r) return r.error();
+    c.member = std::move(r.value());
+    return c;
+  }
+  c.kind = kind == "remove" ? Kind::remove : Kind::gate;
+  if (kind != "remove" && kind != "gate") return rejected("unknown change '" + kind + "'");
+  if (!(f >> c.member.zone >> c.member.cluster) || !token(c.member.zone) || !token(c.member.cluster) ||
+      (c.kind == Kind::remove && !(f >> c.member.member)) || (f >> extra))
+    return rejected("a " + kind + " line needs " + (c.kind == Kind::remove ? "3" : "2") + " fields");
+  c.member.cluster = cluster_value(c.member.cluster);
+  return c;
+}
+
+void RegistryChange::apply(Registry& reg) const {
+  if (kind == Kind::gate) {
+    reg.open_gates.emplace(member.zone, member.cluster);
+    return;
+  }
+  Registration* existing = reg.find(member.zone, member.cluster, member.member);
+  if (kind == Kind::put) {
+    if (existing) *existing = member;
+    else reg.members.push_back(member);
+  } else if (existing) {
+    reg.members.erase(reg.members.begin() + (existing - reg.members.data()));
+  }
+}
+
+const Registration* Registry::find(const std::string& zone, const std::string& cluster, const std::string& member) const {
+  for (const Registration& r : members)
     if (r.zone == zone && r.cluster == cluster && r.member == member) return &r;
   return nullptr;
 }
 
+Registration* Registry::find(const std::string& zone, const std::string& cluster, const std::string& member) {
+  return const_cast<Registration*>(std::as_const(*this).find(zone, cluster, member));
+}
+
 std::string Registry::serialize() const {
   std::string out = std::string(header) + "\n";
-  auto c = [](const std::string& cluster) { return cluster.empty() ? std::string("_") : cluster; };
-  for (const Registration& r : members) {
-    std::string addrs;
-    for (const auto& a : r.addresses) addrs += (addrs.empty() ? "" : ",") + a;
-    out += "member " + r.zone + " " + c(r.cluster) + " " + r.member + " " + r.host + " " +
-           (r.peer_port ? std::to_string(*r.peer_port) : "-") + " " +
-           (r.client_port ? std::to_string(*r.client_port) : "-") + " " + (addrs.empty() ? "-" : addrs) + "\n";
-  }
-  for (const auto& [zone, cluster] : open_gates) out += "gate " + zone + " " + c(cluster) + "\n";
+  for (const Registration& r : members) out += "member " + member_fields(r) + "\n";
+  for (const auto& [zone, cluster] : open_gates) out += "gate " + zone + " " + cluster_field(cluster) + "\n";
   size_t count = members.size() + open_gates.size();
   for (const auto& [zone, rrs] : records) {
     for (const std::string& rr : rrs) out += "record " + zone + " " + rr + "\n";
@@ -114,7 +235,6 @@ Registry::Parsed Registry::parse(const std::string& text, const std::string& pat
   bool ended = false, bad_lines = false, end_ok = false;
   size_t records = 0;
   auto problem = [&](const std::string& what) { out.problems.push_back(path + ":" + std::to_string(line_no) + ": " + what); };
-  auto cluster = [](const std::string& c) { return c == "_" ? std::string() : c; };
   while (std::getline(in, line)) {
     ++line_no;
     const size_t start = consumed;
@@ -137,34 +257,13 @@ Registry::Parsed Registry::parse(const std::string& text, const std::string& pat
       continue;
     }
     if (kind == "member") {
-      Registration r;
-      std::string peer, client, addrs, extra;
-      if (!(f >> r.zone >> r.cluster >> r.member >> r.host >> peer >> client >> addrs) || (f >> extra) || !complete) {
-        problem("a member line needs 7 fields");
+      Result<Registration> r = complete ? parse_member(f) : rejected("a member line needs 7 fields");
+      if (!r) {
+        problem(r.error().message);
         bad_lines = true;
         continue;
       }
-      r.cluster = cluster(r.cluster);
-      const auto peer_port = parse_port(peer), client_port = parse_port(client);
-      if (!peer_port || !client_port) {
-        problem((peer_port ? client_port : peer_port).error().message);
-        bad_lines = true;
-        continue;
-      }
-      r.peer_port = peer_port.value();
-      r.client_port = client_port.value();
-      if (addrs != "-")
-        for (size_t from = 0; from <= addrs.size();) {
-          const size_t comma = std::min(addrs.find(',', from), addrs.size());
-          r.addresses.push_back(addrs.substr(from, comma - from));
-          from = comma + 1;
-        }
-      if (!valid_member(r)) {
-        problem("member '" + r.member + "' has an invalid host, name or address");
-        bad_lines = true;
-        continue;
-      }
-      reg.members.push_back(std::move(r));
+      reg.members.push_back(std::move(r.value()));
     } else if (kind == "gate") {
       std::string zone, c, extra;
       if (!(f >> zone >> c) || (f >> extra) || !complete || !token(zone) || !token(c)) {
@@ -172,7 +271,7 @@ Registry::Parsed Registry::parse(const std::string& text, const std::string& pat
         bad_lines = true;
         continue;
       }
-      reg.open_gates.emplace(zone, cluster(c));
+      reg.open_gates.emplace(zone, cluster_value(c));
     } else if (kind == "record") {
       std::string zone, rr;
       if (!(f >> zone) || !token(zone) || !std::getline(f >> std::ws, rr) || !valid_record(rr) || !complete) {
@@ -205,7 +304,15 @@ Registry::Parsed Registry::parse(const std::string& text, const std::string& pat
   return out;
 }
 
-Registry Registry::load(const std::string& dir, std::vector<std::string>& problems) {
+Registry Registry::load(const std::string& dir, std::vector<std::string>& problems, std::vector<std::string>* cut_short,
+                        size_t* log_lines) {
+  if (log_lines) *log_lines = 0;
+  Registry reg = load_file(dir, problems);
+  replay_log(log_path(dir), reg, problems, cut_short, log_lines);
+  return reg;
+}
+
+Registry Registry::load_file(const std::string& dir, std::vector<std::string>& problems) {
   const std::string path = dir + "/registrations";
   for (const std::string& p : {path, path + ".prev"}) {
     if (!std::filesystem::exists(p)) {
@@ -245,6 +352,48 @@ Result<void> Registry::save(const std::string& dir) const {
   if (Result<void> written = write_file_durably(path, text, path + ".prev"); !written) return written;
   const Result<std::string> on_disk = read_file(path);
   if (!on_disk || on_disk.value() != text) return io_error(path + ": does not read back as written");
+  // The file holds every change now. A crash before the log is emptied replays changes it already
+  // holds: each is idempotent.
+  if (::truncate(log_path(dir).c_str(), 0) != 0 && errno != ENOENT)
+    return sys_error("cannot empty the change log", log_path(dir));
+  return {};
+}
+
+Result<void> Registry::append(const std::string& dir, const std::vector<RegistryChange>& changes) {
+  std::string text;
+  for (const RegistryChange& c : changes) {
+    Registry one;
+    if (c.kind == RegistryChange::Kind::put) one.members.push_back(c.member);
+    else one.open_gates.emplace(c.member.zone, c.member.cluster);  // the fields a remove writes are a gate's and a name
+    if (Result<void> ok = one.storable(); !ok) return ok;
+    if (c.kind == RegistryChange::Kind::remove && !token(c.member.member)) return rejected("a member name that cannot be stored");
+    text += c.line();
+  }
+  const std::string path = log_path(dir);
+  const bool fresh = ::access(path.c_str(), F_OK) != 0;
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!fd) return sys_error("cannot open", path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return sys_error("cannot stat", path);
+  for (size_t done = 0; done < text.size();) {
+    const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const Error failed = sys_error("cannot write", path);
+      if (::ftruncate(fd.get(), st.st_size) != 0) spdlog::error("registry: cannot cut {} back after a failed write", path);
+      return failed;
+    }
+    done += size_t(n);
+  }
+  if (::fdatasync(fd.get()) != 0) {
+    const Error failed = sys_error("cannot fdatasync", path);
+    if (::ftruncate(fd.get(), st.st_size) != 0) spdlog::error("registry: cannot cut {} back after a failed write", path);
+    return failed;
+  }
+  if (fresh) {
+    Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dfd || ::fsync(dfd.get()) != 0) return sys_error("cannot fsync directory", dir);
+  }
   return {};
 }
 

@@ -26,6 +26,8 @@ struct Registration {
   bool operator==(const Registration&) const = default;
 };
 
+struct RegistryChange;
+
 class Registry {
  public:
   std::vector<Registration> members;                      // in order of first registration
@@ -34,6 +36,7 @@ class Registry {
   std::map<std::string, std::vector<std::string>> records;
 
   Registration* find(const std::string& zone, const std::string& cluster, const std::string& member);
+  const Registration* find(const std::string& zone, const std::string& cluster, const std::string& member) const;
 
   // Text form: a header, one line per member, open gate or UPDATE record, and a trailer with the count
   // and a checksum, so that a truncated or damaged file is recognised as such.
@@ -47,13 +50,25 @@ class Registry {
   // PATH:LINE, and a missing or wrong end line or checksum; `whole` is true when there are none.
   static Parsed parse(const std::string& text, const std::string& path);
 
-  // Reads <dir>/registrations. A damaged file keeps its good lines (each problem reported); one that
-  // is not a registrations file at all, or keeps nothing, gives way to the previous version
-  // (<dir>/registrations.prev). A missing file is no problem.
-  static Registry load(const std::string& dir, std::vector<std::string>& problems);
-  // Durable: temp file, fsync, the current file kept as .prev, rename, fsync of the directory; then
-  // read back, so that a 2xx is never sent for a file that would not load.
+  // Reads <dir>/registrations, then replays the change log (<dir>/registrations.log) on it. A damaged
+  // file keeps its good lines (each problem reported); one that is not a registrations file at all,
+  // or keeps nothing, gives way to the previous version (<dir>/registrations.prev). A damaged log
+  // line is named and skipped; a last line cut short (a crash mid-write: never acknowledged) is
+  // dropped with a warning in `cut_short`. Missing files are no problem. `log_lines` (optional): how
+  // many changes the log held.
+  static Registry load(const std::string& dir, std::vector<std::string>& problems,
+                       std::vector<std::string>* cut_short = nullptr, size_t* log_lines = nullptr);
+  // The whole registry, durably: temp file, fsync, the current file kept as .prev, rename, fsync of
+  // the directory; read back, so that a 2xx is never sent for a file that would not load; then the
+  // change log is emptied (it is in the file now). Called to compact the log.
   Result<void> save(const std::string& dir) const;
+ private:
+  static Registry load_file(const std::string& dir, std::vector<std::string>& problems);
+ public:
+  // Appends changes to the log in one write and fdatasync (creating it with an fsync of the
+  // directory): what a registration costs on disk, whatever the number of members. A failed write is
+  // cut off again, so the log never keeps a partial line that later lines would follow.
+  static Result<void> append(const std::string& dir, const std::vector<RegistryChange>& changes);
 
   // Appends the registered members to their clusters (clusters with registration: true), marks
   // opened gates and gives each zone its UPDATE records. Registrations for clusters that are gone or
@@ -67,6 +82,21 @@ class Registry {
   static std::string origin(const std::string& zone, const std::string& record);
   // Whether a diagnostic's file names a registry entry (live state, not the config).
   static bool is_origin(const std::string& file);
+};
+
+// One change as the log keeps it (docs/ARCHITECTURE.md, "State"): a member put (added or replaced)
+// or removed, or a gate opened. Each is idempotent, so replaying a log over a file that already holds
+// it (a crash between compacting and emptying the log) changes nothing.
+struct RegistryChange {
+  enum class Kind { put, remove, gate };
+  Kind kind = Kind::put;
+  Registration member;  // put: the entry; remove: zone, cluster, member; gate: zone, cluster
+
+  // The log line, with its own checksum, newline included.
+  std::string line() const;
+  // Reads a line (without its newline); an error names what is wrong.
+  static Result<RegistryChange> parse(const std::string& line);
+  void apply(Registry& registry) const;
 };
 
 struct Registry::Parsed {

@@ -20,13 +20,11 @@
 
 namespace dnsd {
 
-namespace {
 Error sys_error(const std::string& what, const std::string& path) {
   const int err = errno;
   return {err == ENOSPC || err == EDQUOT ? ErrorKind::no_space : ErrorKind::io,
           path + ": " + what + ": " + std::strerror(err)};
 }
-}  // namespace
 
 Result<void> write_file_durably(const std::string& path, const std::string& content, const std::string& keep_previous) {
   const std::string tmp = path + ".tmp";

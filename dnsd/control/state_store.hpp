@@ -79,5 +79,7 @@ Fd lock_state_dir(const std::string& dir);
 // With keep_previous, the file being replaced stays available under that name (a hard link). An io
 // error names the path and the system's reason.
 Result<void> write_file_durably(const std::string& path, const std::string& content, const std::string& keep_previous = "");
+// errno after a failed call on `path` as an Error: no_space for ENOSPC and EDQUOT, io otherwise.
+Error sys_error(const std::string& what, const std::string& path);
 
 }  // namespace dnsd

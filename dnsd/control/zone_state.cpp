@@ -58,9 +58,14 @@ void ZoneState::start(DaemonConfig config) {
   state_lock_ = lock_state_dir(config.state_dir);
   for (const std::string& p : state_->load_problems()) spdlog::error("state: {}", p);
   // Registrations are loaded before the first answer: acknowledged members are served from the start.
-  std::vector<std::string> problems;
-  registry_ = Registry::load(config.state_dir, problems);
+  std::vector<std::string> problems, cut_short;
+  registry_ = Registry::load(config.state_dir, problems, &cut_short, &log_lines_);
   for (const std::string& p : problems) spdlog::error("registry: {}", p);
+  for (const std::string& p : cut_short) spdlog::warn("registry: {}", p);
+  if (log_lines_ > 0) {  // compacted at start: the log begins empty
+    if (Result<void> saved = registry_.save(config.state_dir); saved) log_lines_ = 0;
+    else spdlog::error("registry: cannot compact the change log ({})", saved.error().message);
+  }
   log_unplaced(registry_, config);
   // Secondary zones serve their last copy from the first answer, even while every primary is down;
   // one whose last check is older than its SOA expire answers SERVFAIL until a check succeeds.
@@ -105,7 +110,15 @@ void ZoneState::reload(DaemonConfig file_config) {
   notify();
 }
 
-Result<void> ZoneState::commit(Registry next) {
+Result<void> ZoneState::commit(Registry next) { return commit(std::move(next), nullptr); }
+
+Result<void> ZoneState::change_member(const RegistryChange& change) {
+  Registry next = registry_;
+  change.apply(next);
+  return commit(std::move(next), &change);
+}
+
+Result<void> ZoneState::commit(Registry next, const RegistryChange* logged) {
   // What was set aside stays aside, unless this change touches it: then it is served, or the change fails.
   std::set<std::string> aside = set_aside_;
   for (const std::string& origin : changed_origins(registry_, next)) aside.erase(origin);
@@ -122,11 +135,22 @@ Result<void> ZoneState::commit(Registry next) {
   } catch (const ConfigError& e) {
     return rejected(e.diagnostics().empty() ? e.what() : e.diagnostics().front().message);
   }
-  if (Result<void> saved = next.save(config_.state_dir); !saved) {
+  // A logged change is one appended line (with the gates it opened); anything else, or a log as long
+  // as the registry, rewrites the whole file.
+  std::vector<RegistryChange> lines;
+  if (logged) {
+    lines.push_back(*logged);
+    for (const auto& [zone, cluster] : next.open_gates)
+      if (!registry_.open_gates.count({zone, cluster}))
+        lines.push_back({RegistryChange::Kind::gate, Registration{zone, cluster, {}, {}, {}, {}, {}}});
+  }
+  const bool compact = !logged || log_lines_ + lines.size() > std::max<size_t>(1024, next.members.size() + next.open_gates.size());
+  if (Result<void> saved = compact ? next.save(config_.state_dir) : Registry::append(config_.state_dir, lines); !saved) {
     if (saved.error().kind == ErrorKind::rejected) return saved;
     spdlog::error("registry: cannot save ({})", saved.error().message);
     return Error{saved.error().kind, "cannot write the change to disk: " + saved.error().message};
   }
+  log_lines_ = compact ? 0 : log_lines_ + lines.size();
   publish(std::move(compiled));
   registry_ = std::move(next);
   config_ = std::move(candidate);

@@ -43,6 +43,10 @@ class ZoneState {
   // NOERROR) is sent only after this succeeds: the change is on disk and visible to the next query.
   // rejected: the change cannot be served (the old state is kept); io: it could not be written.
   Result<void> commit(Registry next);
+  // A registration or its removal (the registration API): the same contract as commit, written as
+  // one line of the registry's change log (with the gate it opens, if any) instead of the whole file;
+  // the log is compacted into the file once it holds as many changes as the registry has entries.
+  Result<void> change_member(const RegistryChange& change);
   // Recompiles with the current health and publishes (health flips). Throws when compiling fails.
   void republish(const std::string& why);
 
@@ -77,6 +81,7 @@ class ZoneState {
   std::string metrics() const;
 
  private:
+  Result<void> commit(Registry next, const RegistryChange* logged);
   void publish(CompiledConfig compiled);
   void apply_copies(DaemonConfig& config) const;
   // Compiles `candidate` (the config with one secondary's copy or expiry changed) and publishes it.
@@ -90,6 +95,7 @@ class ZoneState {
   std::unique_ptr<StateStore> state_;
   DaemonConfig config_;
   Registry registry_;
+  size_t log_lines_ = 0;  // changes in the registry's log since the last compaction
   std::vector<ZoneRecords> served_;  // the zones of the published snapshot
   std::set<std::string> set_aside_;  // registry entries not served (Registry::origin)
   struct Held {                       // a secondary zone's copy, by name_key

@@ -67,3 +67,60 @@ TEST_CASE("members and gates round-trip, a damaged file keeps its good lines, a 
   CHECK_THAT(problems[0], Catch::Contains("not a dnsd registrations file"));
   CHECK_THAT(problems[1], Catch::Contains("using the previous registrations from"));
 }
+
+TEST_CASE("the change log: appended changes load over the file, damage is named, a cut-short line dropped", "[registry]") {
+  TempDir dir;
+  Registry base;
+  base.members.push_back({"lab.example.com.", "c1", "m1", "m1.lab.example.com.", {"192.0.2.1"}, {}, {}});
+  REQUIRE(base.save(dir.path()).ok());
+  const Registration m2{"lab.example.com.", "c1", "m2", "m2.lab.example.com.", {"192.0.2.2", "2001:db8::2"}, 2380, 2379};
+  const Registration m1b{"lab.example.com.", "c1", "m1", "m1.lab.example.com.", {"192.0.2.11"}, {}, {}};
+  const Registration gone{"lab.example.com.", "", "m3", "m3.example.org.", {}, {}, {}};
+  using K = RegistryChange::Kind;
+  REQUIRE(Registry::append(dir.path(), {{K::put, m2}, {K::gate, {"lab.example.com.", "c1", {}, {}, {}, {}, {}}}}).ok());
+  REQUIRE(Registry::append(dir.path(), {{K::put, gone}}).ok());
+  REQUIRE(Registry::append(dir.path(), {{K::put, m1b}}).ok());  // replaces m1 where it stands
+  REQUIRE(Registry::append(dir.path(), {{K::remove, {"lab.example.com.", "", "m3", {}, {}, {}, {}}}}).ok());
+  std::vector<std::string> problems, cut;
+  size_t lines = 0;
+  Registry loaded = Registry::load(dir.path(), problems, &cut, &lines);
+  CHECK(problems.empty());
+  CHECK(cut.empty());
+  CHECK(lines == 5);
+  CHECK(loaded.members == std::vector<Registration>{m1b, m2});
+  CHECK(loaded.open_gates.count({"lab.example.com.", "c1"}) == 1);
+
+  // Compaction: the whole registry in the file, the log emptied; replaying the old log over the new
+  // file (a crash between the two) changes nothing.
+  const std::string log = dir.read("registrations.log");
+  REQUIRE(loaded.save(dir.path()).ok());
+  CHECK(dir.read("registrations.log").empty());
+  dir.write("registrations.log", log);
+  problems.clear();
+  CHECK(Registry::load(dir.path(), problems).members == loaded.members);
+  CHECK(problems.empty());
+
+  // A damaged line is named and skipped, the rest applied; a last line without its newline (a crash
+  // mid-write, never acknowledged) is dropped with a warning of its own.
+  std::string damaged = log;
+  damaged.replace(damaged.find("192.0.2.11"), 10, "192.0.2.12");
+  const RegistryChange m4{K::put, {"lab.example.com.", "c1", "m4", "m4.lab.example.com.", {"192.0.2.4"}, {}, {}}};
+  damaged += m4.line();
+  damaged += RegistryChange{K::put, {"lab.example.com.", "c1", "m5", "m5.lab.example.com.", {"192.0.2.5"}, {}, {}}}.line().substr(0, 20);
+  REQUIRE(base.save(dir.path()).ok());
+  dir.write("registrations.log", damaged);
+  problems.clear();
+  cut.clear();
+  const Registry partial = Registry::load(dir.path(), problems, &cut, &lines);
+  REQUIRE(problems.size() == 1);
+  CHECK_THAT(problems[0], Catch::Contains("registrations.log:4: checksum mismatch"));
+  REQUIRE(cut.size() == 1);
+  CHECK_THAT(cut[0], Catch::Contains("registrations.log:7: the last change was cut short"));
+  CHECK(partial.members == std::vector<Registration>{base.members[0], m2, m4.member});
+  CHECK(lines == 5);
+
+  // What cannot be stored is refused before anything is written.
+  const Registration spaced{"lab.example.com.", "c1", "bad name", "m6.lab.example.com.", {}, {}, {}};
+  CHECK(Registry::append(dir.path(), {{K::put, spaced}}).error().kind == ErrorKind::rejected);
+  CHECK(dir.read("registrations.log") == damaged);
+}
