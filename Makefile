@@ -46,7 +46,7 @@ test-sanitize: test-deps
 # $(BUILD)-fuzz/corpus/TARGET (copy the interesting ones into tests/fuzz/corpus/TARGET), crashes to
 # $(BUILD)-fuzz/artifacts/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := query zone_yaml records registry update control_api http transfer_in verify_reply
+FUZZ_TARGETS := query zone_yaml records registry update control_api http transfer_in verify_reply patch
 fuzz: test-deps
 	cmake -S . -B $(BUILD)-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDNSD_FUZZ=ON
 	cmake --build $(BUILD)-fuzz -j2 $(addprefix --target fuzz_,$(FUZZ_TARGETS))

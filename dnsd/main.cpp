@@ -246,7 +246,10 @@ int cmd_run(const RunOptions& options) {
     // Loading parsed the YAML into a tree several times the size of what is served (24 MB of yaml-cpp
     // nodes for 10,000 members), all freed by now: give it back to the system.
     malloc_trim(0);
-    health.on_flips([&zones](const std::string& why) { zones.republish(why); });
+    zones.compact_on(loop.base());
+    health.on_flips([&zones](const std::string& why, const std::set<std::pair<std::string, std::string>>& clusters) {
+      zones.republish(why, clusters);
+    });
     zones.on_config([&health](const dnsd::DaemonConfig& c) { health.set_config(c); });
 
     // The data plane. Every listener is bound before the first query is answered.

@@ -17,13 +17,6 @@ namespace {
 
 constexpr size_t max_opt_size = 11 + 4 + 8 + 16;  // our OPT RR with a COOKIE option (RFC 7873)
 
-struct RRset {
-  std::string owner;  // lower-case wire
-  ldns_rr_type type;
-  uint32_t ttl;
-  std::vector<const ldns_rr*> rrs;
-  SourceLoc last;  // where the set's last record came from: named when the answer cannot be built
-};
 
 // An answer must fit one TCP message with our OPT and a server cookie beside it: an answer that fits
 // only without them would be truncated (TC with no records) over TCP with EDNS.
@@ -43,16 +36,9 @@ const ldns_rdf* additional_target(const ldns_rr* rr) {
 
 class ZoneCompiler {
  public:
-  ZoneCompiler(const ZoneRecords& zr, Snapshot& snap) : zr_(zr), snap_(snap) {
-    for (const Record& rec : zr.records) {
-      const ldns_rr* rr = rec.rr.get();
-      const auto key = std::make_pair(lower_wire(ldns_rr_owner(rr)), ldns_rr_get_type(rr));
-      auto [it, fresh] = index_.emplace(key, sets_.size());
-      // RFC 2181 §5.2: one TTL per RRset; the first record's TTL wins.
-      if (fresh) sets_.push_back({key.first, key.second, ldns_rr_ttl(rr), {}, {}});
-      sets_[it->second].rrs.push_back(rr);
-      sets_[it->second].last = rec.loc;
-    }
+  ZoneCompiler(const ZoneRecords& zr, Snapshot& snap) : zr_(zr), snap_(snap), sets_(group_rrsets(zr.records, 0, zr.records.size())) {
+    for (size_t i = 0; i < sets_.size(); ++i) index_.emplace(std::make_pair(sets_[i].owner, sets_[i].type), i);
+    find_ = [this](const std::string& owner, ldns_rr_type type) { return find(owner, type); };
   }
 
   void run() {
@@ -88,11 +74,14 @@ class ZoneCompiler {
       const std::string key = lower_wire(dname.get());
       for (std::string n = std::string(parent_dname(key)); n.size() > zone.apex.size(); n = std::string(parent_dname(n)))
         snap_.add_node(n, zone);
-      snap_.add_node(key, zone).gate_tail = soa_tail(soa.rrs[0], ttl);
+      Node& gated = snap_.add_node(key, zone);
+      gated.gated = true;
+      gated.gate_ttl = ttl;
+      if (!zone.gate_tail(ttl)) snap_.zone_at(zone.index).gate_tails.emplace_back(ttl, soa_tail(soa.rrs[0], ttl));
     }
     for (const RRset& set : sets_) {
       Node& node = *snap_.find_node(set.owner);
-      if (node.any.body.empty()) node.any = render_any(set);
+      if (node.any.body.empty()) node.any = render_any(set.owner, zr_.ttl);
       if (set.type != LDNS_RR_TYPE_CNAME) continue;
       // Follow the CNAME once inside the zone, for every type its target has.
       const std::string target = lower_wire(ldns_rr_rdf(set.rrs[0], 0));
@@ -111,7 +100,7 @@ class ZoneCompiler {
   // registered members that is the last one registered, which a start then sets aside.
   Answer render(const RRset& set, const RRset* chased) const {
     try {
-      return render_unchecked(set, chased);
+      return render_rrset(set, chased, find_);
     } catch (const std::runtime_error& e) {
       const ldns_rr* first = set.rrs.front();
       throw ConfigError({{set.last,
@@ -121,67 +110,81 @@ class ZoneCompiler {
     }
   }
 
-  Answer render_unchecked(const RRset& set, const RRset* chased) const {
-    Packer p(set.owner);
-    Answer a;
-    for (const ldns_rr* rr : set.rrs) p.rr(rr, set.ttl);
-    a.ancount = uint16_t(set.rrs.size());
-    if (chased) {
-      for (const ldns_rr* rr : chased->rrs) p.rr(rr, chased->ttl);
-      a.ancount = uint16_t(a.ancount + chased->rrs.size());
-    }
-    a.essential = (p.size() - p.body_start());
-    // Additional section: addresses of in-zone targets, A before AAAA, in record order.
-    const RRset& source = chased ? *chased : set;
-    std::set<std::string> done;
-    for (const ldns_rr* rr : source.rrs) {
-      const ldns_rdf* target = additional_target(rr);
-      if (!target) continue;
-      const std::string t = lower_wire(target);
-      if (!done.insert(t).second) continue;
-      for (ldns_rr_type type : {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA})
-        if (const RRset* addr = find(t, type))
-          for (const ldns_rr* arr : addr->rrs) {
-            p.rr(arr, addr->ttl);
-            a.additional_ends.push_back(uint16_t((p.size() - p.body_start())));
-          }
-    }
-    a.body = answer_body(p);
-    return a;
-  }
-
-  Answer render_any(const RRset& set) const {
-    Packer p(set.owner);
-    p.hinfo(zr_.ttl);
-    Answer a;
-    a.ancount = 1;
-    a.essential = (p.size() - p.body_start());
-    a.body = answer_body(p);
-    return a;
-  }
-
-  // The SOA after its owner, with the negative TTL and uncompressed names, so that it can follow a
-  // pointer to the apex at any offset.
-  std::vector<uint8_t> soa_tail(const ldns_rr* soa, uint32_t ttl) const {
-    std::vector<uint8_t> out(10);
-    put16(out.data(), rr_type::soa);
-    put16(out.data() + 2, class_in);
-    put32(out.data() + 4, ttl);
-    for (size_t i = 0; i < ldns_rr_rd_count(soa); ++i) {
-      const ldns_rdf* f = ldns_rr_rdf(soa, i);
-      out.insert(out.end(), ldns_rdf_data(f), ldns_rdf_data(f) + ldns_rdf_size(f));
-    }
-    put16(out.data() + 8, uint16_t(out.size() - 10));
-    return out;
-  }
-
   const ZoneRecords& zr_;
   Snapshot& snap_;
   std::vector<RRset> sets_;
   std::map<std::pair<std::string, ldns_rr_type>, size_t> index_;
+  RRsetFinder find_;
 };
 
 }  // namespace
+
+std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin, size_t end) {
+  std::vector<RRset> sets;
+  std::map<std::pair<std::string, ldns_rr_type>, size_t> index;
+  for (size_t i = begin; i < end; ++i) {
+    const ldns_rr* rr = records[i].rr.get();
+    const auto key = std::make_pair(lower_wire(ldns_rr_owner(rr)), ldns_rr_get_type(rr));
+    auto [it, fresh] = index.emplace(key, sets.size());
+    // RFC 2181 §5.2: one TTL per RRset; the first record's TTL wins.
+    if (fresh) sets.push_back({key.first, key.second, ldns_rr_ttl(rr), {}, {}});
+    sets[it->second].rrs.push_back(rr);
+    sets[it->second].last = records[i].loc;
+  }
+  return sets;
+}
+
+Answer render_rrset(const RRset& set, const RRset* chased, const RRsetFinder& find) {
+  Packer p(set.owner);
+  Answer a;
+  for (const ldns_rr* rr : set.rrs) p.rr(rr, set.ttl);
+  a.ancount = uint16_t(set.rrs.size());
+  if (chased) {
+    for (const ldns_rr* rr : chased->rrs) p.rr(rr, chased->ttl);
+    a.ancount = uint16_t(a.ancount + chased->rrs.size());
+  }
+  a.essential = (p.size() - p.body_start());
+  // Additional section: addresses of in-zone targets, A before AAAA, in record order.
+  const RRset& source = chased ? *chased : set;
+  std::set<std::string> done;
+  for (const ldns_rr* rr : source.rrs) {
+    const ldns_rdf* target = additional_target(rr);
+    if (!target) continue;
+    const std::string t = lower_wire(target);
+    if (!done.insert(t).second) continue;
+    for (ldns_rr_type type : {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA})
+      if (const RRset* addr = find(t, type))
+        for (const ldns_rr* arr : addr->rrs) {
+          p.rr(arr, addr->ttl);
+          a.additional_ends.push_back(uint16_t((p.size() - p.body_start())));
+        }
+  }
+  a.body = answer_body(p);
+  return a;
+}
+
+Answer render_any(const std::string& owner, uint32_t ttl) {
+  Packer p(owner);
+  p.hinfo(ttl);
+  Answer a;
+  a.ancount = 1;
+  a.essential = (p.size() - p.body_start());
+  a.body = answer_body(p);
+  return a;
+}
+
+std::vector<uint8_t> soa_tail(const ldns_rr* soa, uint32_t ttl) {
+  std::vector<uint8_t> out(10);
+  put16(out.data(), rr_type::soa);
+  put16(out.data() + 2, class_in);
+  put32(out.data() + 4, ttl);
+  for (size_t i = 0; i < ldns_rr_rd_count(soa); ++i) {
+    const ldns_rdf* f = ldns_rr_rdf(soa, i);
+    out.insert(out.end(), ldns_rdf_data(f), ldns_rdf_data(f) + ldns_rdf_size(f));
+  }
+  put16(out.data() + 8, uint16_t(out.size() - 10));
+  return out;
+}
 
 void compile_zone(const ZoneRecords& records, Snapshot& snapshot) {
   // A secondary zone without a copy (none transferred yet, or expired): every name in it is SERVFAIL.

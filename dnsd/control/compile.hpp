@@ -3,7 +3,9 @@
 // Control plane: called on the control thread, off the hot path.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "config.hpp"
@@ -12,6 +14,29 @@
 #include "zone_builder.hpp"
 
 namespace dnsd {
+
+// The pieces of a compile, shared with the incremental path (cluster_patch.hpp), which renders the
+// names a change touches exactly as a whole compile would.
+struct RRset {
+  std::string owner;  // lower-case wire
+  ldns_rr_type type;
+  uint32_t ttl;
+  std::vector<const ldns_rr*> rrs;
+  SourceLoc last;  // where the set's last record came from: named when the answer cannot be built
+};
+using RRsetFinder = std::function<const RRset*(const std::string& owner, ldns_rr_type type)>;
+// records[begin, end) by (owner, type), in order of first appearance; an RRset's TTL is its first
+// record's (RFC 2181 §5.2).
+std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin, size_t end);
+// An RRset's answer (a CNAME's followed by `chased`, its in-zone target's set), with the addresses
+// `find` gives for in-zone SRV, NS and MX targets in additional. Throws std::runtime_error when it
+// cannot fit a TCP message.
+Answer render_rrset(const RRset& set, const RRset* chased, const RRsetFinder& find);
+// RFC 8482's answer to ANY: one synthesized HINFO.
+Answer render_any(const std::string& owner, uint32_t ttl);
+// The SOA after its owner, with the negative TTL and uncompressed names, so that it can follow a
+// pointer to the apex at any offset.
+std::vector<uint8_t> soa_tail(const ldns_rr* soa, uint32_t ttl);
 
 // Adds one zone (its records must start with the SOA) to the snapshot. Throws ConfigError naming the
 // record when an answer cannot be represented (an RRset over 64 KiB).

@@ -54,7 +54,10 @@ void HealthMonitor::set_config(const DaemonConfig& config) {
   drift_checks_ = std::move(checks);
   const bool dropped = kept.size() != health_.size();
   health_ = std::move(kept);
-  if (dropped) schedule_republish("probed members removed");
+  if (dropped) {
+    everything_ = true;
+    schedule_republish("probed members removed");
+  }
 }
 
 void HealthMonitor::on_probe(const std::string& key, const ProbeResult& r) {
@@ -74,6 +77,7 @@ void HealthMonitor::on_probe(const std::string& key, const ProbeResult& r) {
                r.ok ? "" : ": ", r.error);
   // Unknown members are served like healthy ones: only a change to or from unhealthy alters records.
   if ((before == Health::unhealthy) == (h.state.state() == Health::unhealthy)) return;
+  flipped_.emplace(cluster->zone, cluster->name);
   schedule_republish("health flips");
   const bool any = std::any_of(cluster->members.begin(), cluster->members.end(), [&](const std::string& m) {
     auto it = health_.find(health_key(cluster->zone, cluster->name, m));
@@ -101,8 +105,12 @@ void HealthMonitor::republish_now() noexcept {
   republish_pending_ = false;
   if (!republish_) return;
   const auto compile_start = std::chrono::steady_clock::now();
+  std::set<std::pair<std::string, std::string>> clusters;
+  if (!everything_) clusters.swap(flipped_);
+  flipped_.clear();
+  everything_ = false;
   try {
-    republish_(republish_why_);
+    republish_(republish_why_, clusters);
   } catch (const std::exception& e) {
     spdlog::error("health: cannot publish after {} ({})", republish_why_, e.what());
   }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -19,7 +20,8 @@ namespace dnsd {
 
 class HealthMonitor {
  public:
-  using Republish = std::function<void(const std::string& why)>;
+  // clusters: the (zone, cluster) pairs whose members flipped; empty when more changed (members left).
+  using Republish = std::function<void(const std::string& why, const std::set<std::pair<std::string, std::string>>& clusters)>;
 
   explicit HealthMonitor(event_base* base);
   HealthMonitor(const HealthMonitor&) = delete;
@@ -65,6 +67,8 @@ class HealthMonitor {
   EventPtr republish_event_;
   bool republish_pending_ = false;
   std::string republish_why_;
+  std::set<std::pair<std::string, std::string>> flipped_;  // since the last publish
+  bool everything_ = false;  // members left: the whole compile
   std::chrono::steady_clock::time_point first_flip_;
   std::chrono::steady_clock::time_point next_publish_;  // earliest next health-driven compile
   double last_publish_s_ = 0;  // from the first flip of a batch to its snapshot being published

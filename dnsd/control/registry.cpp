@@ -440,16 +440,20 @@ void Registry::apply(DaemonConfig& config, std::vector<std::string>* skipped, co
       if (skipped) skipped->push_back(r.zone + " " + (r.cluster.empty() ? "_" : r.cluster) + " " + r.member);
       continue;
     }
-    Member m;
-    m.name = r.member;
-    m.host = r.host;
-    m.addresses = r.addresses;
-    m.peer_port = r.peer_port;
-    m.client_port = r.client_port;
-    m.loc = {origin(r), 0};
-    m.host_loc = m.loc;
-    target->members.push_back(std::move(m));
+    target->members.push_back(member_of(r));
   }
+}
+
+Member Registry::member_of(const Registration& r) {
+  Member m;
+  m.name = r.member;
+  m.host = r.host;
+  m.addresses = r.addresses;
+  m.peer_port = r.peer_port;
+  m.client_port = r.client_port;
+  m.loc = {origin(r), 0};
+  m.host_loc = m.loc;
+  return m;
 }
 
 }  // namespace dnsd

@@ -76,6 +76,8 @@ class Registry {
   void apply(DaemonConfig& config, std::vector<std::string>* skipped = nullptr,
              const std::set<std::string>* set_aside = nullptr) const;
 
+  // A registered member as its cluster serves it (what apply appends).
+  static Member member_of(const Registration& registered);
   // Where an entry's records come from, as diagnostics name it (SourceLoc::file): a registered member,
   // or a record added by UPDATE. One entry, one origin.
   static std::string origin(const Registration& member);

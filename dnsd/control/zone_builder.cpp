@@ -168,6 +168,67 @@ void add_dynamic_records(const ZoneConfig& z, const std::string& apex,
 
 }  // namespace
 
+std::set<std::string> cluster_reserved_names(const ZoneConfig& z, const Cluster& c, const std::string& apex) {
+  ZoneRecords names;
+  for (Service svc : {Service::server, Service::client})
+    for (bool tls : {true, false}) reserve(names, lower_wire(srv_owner(c.name, svc, tls, z.zone)), apex);
+  for (const Member& m : c.members) reserve(names, lower_wire(m.host), apex);
+  return std::move(names.reserved_names);
+}
+
+void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& apex, const HealthTable* health,
+                   std::set<std::string>& srv_owners, std::map<std::string, SourceLoc>& address_hosts,
+                   ZoneRecords& out, std::vector<Diagnostic>& diags) {
+  for (Service svc : {Service::server, Service::client}) {
+    const std::string owner = srv_owner(c, svc, z.zone);
+    // e.g. an unnamed TLS cluster and a clear-text one named "ssl" both make _etcd-server-ssl.
+    if (!srv_owners.insert(owner).second) {
+      diags.push_back({c.loc, "'" + owner + " SRV' is generated twice (by two clusters)", false});
+      continue;
+    }
+    // The bootstrap gate: until the cluster has expected_size members its server set is absent.
+    // Once complete it opens for good (a later DELETE is a membership change, not un-bootstrapping).
+    if (svc == Service::server && c.expected_size && !c.gate_open && c.members.size() < c.expected_size) {
+      out.gated_names.emplace_back(owner, c.gate_negative_ttl);
+      continue;
+    }
+    const uint32_t set_ttl = srv_ttl(c, svc, z.ttl);
+    const std::vector<SrvTarget> targets = srv_targets(c, svc, z.zone, health);
+    if (targets.empty()) out.empty_names.push_back(owner);
+    RdfPtr owner_name(ldns_dname_new_frm_str(owner.c_str()));
+    for (const SrvTarget& t : targets) {
+      RrPtr rr = owner_name ? make_rr(owner_name.get(), set_ttl, LDNS_RR_TYPE_SRV,
+                                      {ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.priority),
+                                       ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.weight),
+                                       ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.port),
+                                       ldns_dname_new_frm_str(t.target.c_str())})
+                            : nullptr;
+      if (rr) out.records.push_back({std::move(rr), t.member->loc, true});
+      else diags.push_back({t.member->loc, "cannot build the SRV record of " + owner + " for " + t.target, false});
+    }
+  }
+  for (std::string name : cluster_reserved_names(z, c, apex)) out.reserved_names.insert(std::move(name));
+  for (const Member& m : c.members) {
+    RdfPtr host(ldns_dname_new_frm_str(m.host.c_str()));
+    if (!host || !is_subdomain_or_equal(lower_wire(host.get()), apex)) continue;  // outside: no A/AAAA from us
+    // A host that two members share would get its addresses generated twice. When one of them is
+    // registered (live state), it is the one named: the config wins such a conflict.
+    const auto [taken, fresh] = address_hosts.emplace(lower_wire(host.get()), m.host_loc);
+    if (!fresh) {
+      const bool registered_first = Registry::is_origin(taken->second.file) && !Registry::is_origin(m.host_loc.file);
+      diags.push_back({registered_first ? taken->second : m.host_loc,
+                       "host '" + m.host + "' is generated twice (another member has the same host)", false});
+      continue;
+    }
+    for (const std::string& a : m.addresses) {
+      const bool v4 = a.find(':') == std::string::npos;
+      if (RrPtr rr = make_rr(host.get(), z.ttl, v4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA,
+                             {ldns_rdf_new_frm_str(v4 ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA, a.c_str())}))
+        out.records.push_back({std::move(rr), m.loc, true});
+    }
+  }
+}
+
 ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, const HealthTable* health) {
   ZoneRecords out;
   out.apex = z.zone;
@@ -205,56 +266,9 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
   std::set<std::string> srv_owners;
   std::map<std::string, SourceLoc> address_hosts;  // in-zone host -> the member that took it
   for (const Cluster& c : z.clusters) {
-    for (Service svc : {Service::server, Service::client}) {
-      const std::string owner = srv_owner(c, svc, z.zone);
-      // e.g. an unnamed TLS cluster and a clear-text one named "ssl" both make _etcd-server-ssl.
-      if (!srv_owners.insert(owner).second) {
-        diags.push_back({c.loc, "'" + owner + " SRV' is generated twice (by two clusters)", false});
-        continue;
-      }
-      // The bootstrap gate: until the cluster has expected_size members its server set is absent.
-      // Once complete it opens for good (a later DELETE is a membership change, not un-bootstrapping).
-      if (svc == Service::server && c.expected_size && !c.gate_open && c.members.size() < c.expected_size) {
-        out.gated_names.emplace_back(owner, c.gate_negative_ttl);
-        continue;
-      }
-      const uint32_t set_ttl = srv_ttl(c, svc, z.ttl);
-      const std::vector<SrvTarget> targets = srv_targets(c, svc, z.zone, health);
-      if (targets.empty()) out.empty_names.push_back(owner);
-      RdfPtr owner_name(ldns_dname_new_frm_str(owner.c_str()));
-      for (const SrvTarget& t : targets) {
-        RrPtr rr = owner_name ? make_rr(owner_name.get(), set_ttl, LDNS_RR_TYPE_SRV,
-                                        {ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.priority),
-                                         ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.weight),
-                                         ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.port),
-                                         ldns_dname_new_frm_str(t.target.c_str())})
-                              : nullptr;
-        if (rr) out.records.push_back({std::move(rr), t.member->loc, true});
-        else diags.push_back({t.member->loc, "cannot build the SRV record of " + owner + " for " + t.target, false});
-      }
-    }
-    for (Service svc : {Service::server, Service::client})
-      for (bool tls : {true, false}) reserve(out, lower_wire(srv_owner(c.name, svc, tls, z.zone)), apex);
-    for (const Member& m : c.members) {
-      reserve(out, lower_wire(m.host), apex);
-      RdfPtr host(ldns_dname_new_frm_str(m.host.c_str()));
-      if (!host || !is_subdomain_or_equal(lower_wire(host.get()), apex)) continue;  // outside: no A/AAAA from us
-      // A host that two members share would get its addresses generated twice. When one of them is
-      // registered (live state), it is the one named: the config wins such a conflict.
-      const auto [taken, fresh] = address_hosts.emplace(lower_wire(host.get()), m.host_loc);
-      if (!fresh) {
-        const bool registered_first = Registry::is_origin(taken->second.file) && !Registry::is_origin(m.host_loc.file);
-        diags.push_back({registered_first ? taken->second : m.host_loc,
-                         "host '" + m.host + "' is generated twice (another member has the same host)", false});
-        continue;
-      }
-      for (const std::string& a : m.addresses) {
-        const bool v4 = a.find(':') == std::string::npos;
-        if (RrPtr rr = make_rr(host.get(), z.ttl, v4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA,
-                               {ldns_rdf_new_frm_str(v4 ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA, a.c_str())}))
-          out.records.push_back({std::move(rr), m.loc, true});
-      }
-    }
+    const size_t begin = out.records.size();
+    build_cluster(z, c, apex, health, srv_owners, address_hosts, out, diags);
+    out.cluster_ranges.emplace_back(begin, out.records.size());
   }
 
   // Pass 2: meaning across all records.
@@ -363,25 +377,29 @@ std::set<std::string> withheld_srv_names(const ZoneRecords& zr) {
   return out;
 }
 
-uint64_t zone_digest(const ZoneRecords& zr) {
-  // FNV-1a over each record's owner, type, class, TTL and RDATA bytes: stable across restarts and
-  // builds, and cheap enough to run after every health flip.
+uint64_t record_digest(const ldns_rr* rr) {
+  // FNV-1a over the record's owner, type, class, TTL and RDATA bytes: stable across restarts and builds.
   uint64_t h = fnv_basis;
   auto mix = [&h](const uint8_t* p, size_t n) { h = fnv1a(p, n, h); };
-  for (const Record& rec : zr.records) {
-    const ldns_rr* rr = rec.rr.get();
-    if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) continue;
-    const ldns_rdf* owner = ldns_rr_owner(rr);
-    mix(ldns_rdf_data(owner), ldns_rdf_size(owner));
-    const uint32_t fixed[3] = {uint32_t(ldns_rr_get_type(rr)), uint32_t(ldns_rr_get_class(rr)), ldns_rr_ttl(rr)};
-    mix(reinterpret_cast<const uint8_t*>(fixed), sizeof fixed);
-    for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
-      const ldns_rdf* f = ldns_rr_rdf(rr, i);
-      const uint32_t size = uint32_t(ldns_rdf_size(f));
-      mix(reinterpret_cast<const uint8_t*>(&size), sizeof size);
-      mix(ldns_rdf_data(f), ldns_rdf_size(f));
-    }
+  const ldns_rdf* owner = ldns_rr_owner(rr);
+  mix(ldns_rdf_data(owner), ldns_rdf_size(owner));
+  const uint32_t fixed[3] = {uint32_t(ldns_rr_get_type(rr)), uint32_t(ldns_rr_get_class(rr)), ldns_rr_ttl(rr)};
+  mix(reinterpret_cast<const uint8_t*>(fixed), sizeof fixed);
+  for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+    const ldns_rdf* f = ldns_rr_rdf(rr, i);
+    const uint32_t size = uint32_t(ldns_rdf_size(f));
+    mix(reinterpret_cast<const uint8_t*>(&size), sizeof size);
+    mix(ldns_rdf_data(f), ldns_rdf_size(f));
   }
+  return h;
+}
+
+uint64_t zone_digest(const ZoneRecords& zr) {
+  // A sum (mod 2^64) of the records' digests: a change adjusts it without reading the rest of the zone.
+  // The order of records does not count; what they are does.
+  uint64_t h = 0;
+  for (const Record& rec : zr.records)
+    if (ldns_rr_get_type(rec.rr.get()) != LDNS_RR_TYPE_SOA) h += record_digest(rec.rr.get());
   return h;
 }
 
@@ -393,6 +411,7 @@ void add_soa(ZoneRecords& zr, const ZoneConfig& z, uint32_t serial) {
   RrPtr rr = rr_from_text(text);
   if (!rr) throw std::runtime_error("cannot build SOA '" + text + "'");
   zr.records.insert(zr.records.begin(), Record{std::move(rr), z.loc, true});
+  for (auto& [begin, end] : zr.cluster_ranges) ++begin, ++end;
 }
 
 std::string zone_text(const ZoneRecords& zr) {

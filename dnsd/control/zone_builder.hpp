@@ -2,6 +2,7 @@
 // Control plane: called on the control thread by compile and by `dnsd check`.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,6 +38,9 @@ struct ZoneRecords {
   // names (both schemes, so a cluster's other scheme cannot be added beside it), member hosts, and
   // the names between them and the apex (`_tcp`, `c1`). DNS UPDATE may touch none of them.
   std::set<std::string> reserved_names;
+  // Where each cluster's records are in `records` (begin, end), in config order, once built: a change
+  // to one cluster replaces its range (cluster_patch.hpp). Empty for a zone without clusters' records.
+  std::vector<std::pair<size_t, size_t>> cluster_ranges;
 };
 
 // Builds and validates every record of the zone except the SOA. Problems go to `diagnostics`
@@ -45,14 +49,27 @@ struct ZoneRecords {
 ZoneRecords build_zone(const ZoneConfig& zone, std::vector<Diagnostic>& diagnostics,
                        const HealthTable* health = nullptr);
 
+// One cluster's part of build_zone: its SRV sets (or gated and empty names), then the A/AAAA of its
+// in-zone hosts, appended to `out` with the names it reserves. srv_owners and address_hosts carry
+// what earlier clusters generated, so that a name generated twice is an error.
+void build_cluster(const ZoneConfig& zone, const Cluster& cluster, const std::string& apex, const HealthTable* health,
+                   std::set<std::string>& srv_owners, std::map<std::string, SourceLoc>& address_hosts,
+                   ZoneRecords& out, std::vector<Diagnostic>& diagnostics);
+
+// The names a cluster reserves (ZoneRecords::reserved_names): its four service names, its members'
+// hosts, and the names between them and the apex.
+std::set<std::string> cluster_reserved_names(const ZoneConfig& zone, const Cluster& cluster, const std::string& apex);
+
 // reverse_of: adds to `out` (the records of the reverse zone `reverse`) a PTR for every member address
 // of the zones it is the reverse of that falls inside it, naming the member's host. A PTR that the
 // zone's records: already has wins: an error for a configured member, a warning for a registered one.
 void add_reverse_records(const ZoneConfig& reverse, const std::vector<ZoneConfig>& zones, ZoneRecords& out,
                          std::vector<Diagnostic>& diags);
 
-// A digest of the records (not the SOA serial): the serial is bumped only when it changes.
+// A digest of the records (not the SOA serial): the serial is bumped only when it changes. The sum of
+// each record's own digest, so that a change adjusts it by what it removes and adds (record_digest).
 uint64_t zone_digest(const ZoneRecords& records);
+uint64_t record_digest(const ldns_rr* rr);
 
 // Prepends the SOA with the given serial.
 void add_soa(ZoneRecords& records, const ZoneConfig& zone, uint32_t serial);

@@ -113,9 +113,93 @@ void ZoneState::reload(DaemonConfig file_config) {
 Result<void> ZoneState::commit(Registry next) { return commit(std::move(next), nullptr); }
 
 Result<void> ZoneState::change_member(const RegistryChange& change) {
+  if (std::optional<Result<void>> done = change_member_patched(change)) return std::move(*done);
   Registry next = registry_;
   change.apply(next);
   return commit(std::move(next), &change);
+}
+
+std::optional<Result<void>> ZoneState::change_member_patched(const RegistryChange& change) {
+  if (!set_aside_.empty() || change.kind == RegistryChange::Kind::gate) return std::nullopt;
+  const Registration& key = change.member;
+  size_t zone = SIZE_MAX, cluster = SIZE_MAX;
+  for (size_t z = 0; z < config_.zones.size(); ++z) {
+    const ZoneConfig& zc = config_.zones[z];
+    if (name_key(zc.zone) != key.zone) continue;
+    zone = z;
+    for (size_t c = 0; c < zc.clusters.size(); ++c)
+      if (zc.clusters[c].name == key.cluster && zc.clusters[c].registration) cluster = c;  // the last, as apply
+  }
+  if (zone >= served_.size() || cluster == SIZE_MAX) return std::nullopt;
+  // Every other cluster's gate is as a whole commit leaves it (one it would open sends it the whole way).
+  for (const ZoneConfig& zc : config_.zones)
+    for (const Cluster& c : zc.clusters)
+      if (&c != &config_.zones[zone].clusters[cluster] && c.expected_size && !c.gate_open &&
+          c.members.size() >= c.expected_size)
+        return std::nullopt;
+  // The cluster as Registry::apply would build it after the change: configured members, then the
+  // registered ones in registry order (a replaced one where it was, a new one last).
+  Cluster next = config_.zones[zone].clusters[cluster];
+  next.members.resize(next.static_members);
+  bool placed = false;
+  for (const Registration& r : registry_.members) {
+    if (r.zone != key.zone || r.cluster != key.cluster) continue;
+    if (r.member != key.member) next.members.push_back(Registry::member_of(r));
+    else if ((placed = true) && change.kind == RegistryChange::Kind::put) next.members.push_back(Registry::member_of(key));
+  }
+  if (!placed && change.kind == RegistryChange::Kind::put) next.members.push_back(Registry::member_of(key));
+  std::vector<RegistryChange> lines{change};
+  if (next.expected_size && !next.gate_open && next.members.size() >= next.expected_size) {
+    next.gate_open = true;  // the bootstrap gate opens once the cluster is complete (durably)
+    lines.push_back({RegistryChange::Kind::gate, Registration{key.zone, key.cluster, {}, {}, {}, {}, {}}});
+  }
+  state_->set_deferred(true);
+  std::optional<ClusterPatch> patch;
+  try {
+    patch = prepare_patch(config_, zone, {{cluster, &next}}, served_[zone], index_of(zone), slot_.current(), &health_, *state_);
+  } catch (...) {
+    state_->set_deferred(false);
+    throw;
+  }
+  if (!patch) {
+    state_->set_deferred(false);
+    return std::nullopt;
+  }
+  if (Result<void> saved = save_registry(lines, nullptr); !saved) {
+    state_->set_deferred(false);
+    return saved;
+  }
+  config_.zones[zone].clusters[cluster] = std::move(next);
+  apply_patch(*patch, served_[zone], *indexes_[zone]);
+  publish_snapshot(patch->snapshot);
+  state_->set_deferred(false);
+  state_->flush();
+  report_state_writes();
+  notify();
+  after_patch(*patch->snapshot);
+  return Result<void>();
+}
+
+Result<void> ZoneState::save_registry(const std::vector<RegistryChange>& lines, Registry* next) {
+  // Logged changes are their lines appended; anything else (no lines), or a log as long as the
+  // registry, rewrites the whole file.
+  const bool compact = lines.empty() || log_lines_ + lines.size() > std::max<size_t>(1024, registry_.members.size() + registry_.open_gates.size());
+  std::optional<Registry> whole;
+  if (compact && !next) {
+    whole = registry_;
+    for (const RegistryChange& line : lines) line.apply(*whole);
+    next = &*whole;
+  }
+  if (Result<void> saved = compact ? next->save(config_.state_dir) : Registry::append(config_.state_dir, lines); !saved) {
+    if (saved.error().kind == ErrorKind::rejected) return saved;
+    spdlog::error("registry: cannot save ({})", saved.error().message);
+    return Error{saved.error().kind, "cannot write the change to disk: " + saved.error().message};
+  }
+  log_lines_ = compact ? 0 : log_lines_ + lines.size();
+  if (next) registry_ = std::move(*next);
+  else
+    for (const RegistryChange& line : lines) line.apply(registry_);
+  return {};
 }
 
 Result<void> ZoneState::commit(Registry next, const RegistryChange* logged) {
@@ -135,8 +219,7 @@ Result<void> ZoneState::commit(Registry next, const RegistryChange* logged) {
   } catch (const ConfigError& e) {
     return rejected(e.diagnostics().empty() ? e.what() : e.diagnostics().front().message);
   }
-  // A logged change is one appended line (with the gates it opened); anything else, or a log as long
-  // as the registry, rewrites the whole file.
+  // A logged change is one appended line, with the gates it opened.
   std::vector<RegistryChange> lines;
   if (logged) {
     lines.push_back(*logged);
@@ -144,22 +227,19 @@ Result<void> ZoneState::commit(Registry next, const RegistryChange* logged) {
       if (!registry_.open_gates.count({zone, cluster}))
         lines.push_back({RegistryChange::Kind::gate, Registration{zone, cluster, {}, {}, {}, {}, {}}});
   }
-  const bool compact = !logged || log_lines_ + lines.size() > std::max<size_t>(1024, next.members.size() + next.open_gates.size());
-  if (Result<void> saved = compact ? next.save(config_.state_dir) : Registry::append(config_.state_dir, lines); !saved) {
-    if (saved.error().kind == ErrorKind::rejected) return saved;
-    spdlog::error("registry: cannot save ({})", saved.error().message);
-    return Error{saved.error().kind, "cannot write the change to disk: " + saved.error().message};
-  }
-  log_lines_ = compact ? 0 : log_lines_ + lines.size();
+  if (Result<void> saved = save_registry(lines, &next); !saved) return saved;
   publish(std::move(compiled));
-  registry_ = std::move(next);
   config_ = std::move(candidate);
   set_aside_ = std::move(aside);
   notify();
   return {};
 }
 
-void ZoneState::republish(const std::string& why) {
+void ZoneState::republish(const std::string& why, const std::set<std::pair<std::string, std::string>>& clusters) {
+  if (!clusters.empty() && republish_patched(clusters)) {
+    spdlog::debug("control: patched {} cluster(s) after {}", clusters.size(), why);
+    return;
+  }
   // The serial is written right after the answers change, not before: a flip is visible within a
   // millisecond of its probe result (an fsync alone takes about that long).
   state_->set_deferred(true);
@@ -176,6 +256,86 @@ void ZoneState::republish(const std::string& why) {
   state_->flush();
   report_state_writes();
   spdlog::debug("control: published after {}: {}", why, zones);
+}
+
+bool ZoneState::republish_patched(const std::set<std::pair<std::string, std::string>>& clusters) {
+  if (!set_aside_.empty()) return false;
+  std::map<size_t, std::vector<std::pair<size_t, const Cluster*>>> by_zone;
+  for (const auto& [zone, name] : clusters) {
+    bool found = false;
+    for (size_t z = 0; z < config_.zones.size() && !found; ++z)
+      if (name_key(config_.zones[z].zone) == name_key(zone))
+        for (size_t c = 0; c < config_.zones[z].clusters.size() && !found; ++c)
+          if (config_.zones[z].clusters[c].name == name) {
+            by_zone[z].emplace_back(c, &config_.zones[z].clusters[c]);
+            found = true;
+          }
+    if (!found) return false;
+  }
+  // One patch per zone, each derived from the one before; published together.
+  state_->set_deferred(true);
+  std::vector<ClusterPatch> patches;
+  std::shared_ptr<const Snapshot> from = slot_.current();
+  try {
+    for (const auto& [zone, changed] : by_zone) {
+      if (zone >= served_.size()) break;
+      std::optional<ClusterPatch> patch = prepare_patch(config_, zone, changed, served_[zone], index_of(zone), from, &health_, *state_);
+      if (!patch) break;
+      from = patch->snapshot;
+      patches.push_back(std::move(*patch));
+    }
+  } catch (...) {
+    state_->set_deferred(false);
+    throw;
+  }
+  if (patches.size() != by_zone.size()) {
+    state_->set_deferred(false);
+    return false;
+  }
+  for (ClusterPatch& patch : patches) apply_patch(patch, served_[patch.zone], *indexes_[patch.zone]);
+  publish_snapshot(from);
+  state_->set_deferred(false);
+  state_->flush();
+  report_state_writes();
+  after_patch(*from);
+  return true;
+}
+
+ZoneIndex& ZoneState::index_of(size_t zone) {
+  if (indexes_.size() != served_.size()) indexes_.assign(served_.size(), std::nullopt);
+  if (!indexes_[zone]) indexes_[zone] = index_zone(config_, zone, served_[zone]);
+  return *indexes_[zone];
+}
+
+void ZoneState::after_patch(const Snapshot& published) {
+  ++patches_;
+  if (published.overlay_size() <= std::max<size_t>(1024, published.node_count() / 8) || compaction_pending_) return;
+  if (!compaction_timer_) {
+    compact();
+    return;
+  }
+  compaction_pending_ = true;
+  const timeval half{0, 500000};
+  evtimer_add(compaction_timer_.get(), &half);
+}
+
+void ZoneState::compact_on(event_base* base) {
+  compaction_timer_.reset(evtimer_new(
+      base,
+      [](evutil_socket_t, short, void* self) {
+        try {
+          static_cast<ZoneState*>(self)->compact();
+        } catch (const std::exception& e) {
+          spdlog::error("control: cannot compile the zones whole again ({})", e.what());
+        }
+      },
+      this));
+  if (!compaction_timer_) throw std::runtime_error("cannot create the compaction timer");
+}
+
+void ZoneState::compact() {
+  compaction_pending_ = false;
+  if (const auto snap = slot_.current(); snap && snap->overlay_size() > 0) republish("compaction");
 }
 
 void ZoneState::apply_copies(DaemonConfig& config) const {
@@ -254,9 +414,15 @@ void ZoneState::on_publish(PublishListener listener) {
 }
 
 void ZoneState::publish(CompiledConfig compiled) {
-  slot_.publish(compiled.snapshot);
-  published_at_ = std::time(nullptr);
   served_ = std::move(compiled.zones);
+  indexes_.assign(served_.size(), std::nullopt);
+  ++whole_;
+  publish_snapshot(std::move(compiled.snapshot));
+}
+
+void ZoneState::publish_snapshot(std::shared_ptr<const Snapshot> snapshot) {
+  slot_.publish(std::move(snapshot));
+  published_at_ = std::time(nullptr);
   report_state_writes();
   for (const PublishListener& listener : publish_listeners_) {
     try {
@@ -291,6 +457,14 @@ std::string ZoneState::metrics() const {
   std::string out = "# HELP dnsd_snapshot_age_seconds Seconds since the serving snapshot was published.\n"
                     "# TYPE dnsd_snapshot_age_seconds gauge\n";
   out += "dnsd_snapshot_age_seconds " + std::to_string(std::time(nullptr) - published_at_) + "\n";
+  out += "# HELP dnsd_publishes_total Snapshots published, by how: a whole compile, or a patch of the clusters a change touched.\n"
+         "# TYPE dnsd_publishes_total counter\n";
+  out += "dnsd_publishes_total{how=\"whole\"} " + std::to_string(whole_) + "\n";
+  out += "dnsd_publishes_total{how=\"patch\"} " + std::to_string(patches_) + "\n";
+  out += "# HELP dnsd_snapshot_overlay_names Names the serving snapshot holds apart from its base (patched since the last whole compile).\n"
+         "# TYPE dnsd_snapshot_overlay_names gauge\n";
+  const auto current = slot_.current();
+  out += "dnsd_snapshot_overlay_names " + std::to_string(current ? current->overlay_size() : 0) + "\n";
   out += "# HELP dnsd_zone_serial SOA serial served, by zone.\n# TYPE dnsd_zone_serial gauge\n";
   if (auto snap = slot_.current())
     for (const Zone& z : snap->zones()) out += "dnsd_zone_serial{zone=\"" + z.apex_text + "\"} " + std::to_string(z.serial) + "\n";

@@ -7,17 +7,20 @@
 #include <ctime>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "cluster_patch.hpp"
 #include "compile.hpp"
 #include "config.hpp"
 #include "health.hpp"
 #include "registry.hpp"
 #include "served.hpp"
+#include "raii.hpp"
 #include "result.hpp"
 #include "snapshot.hpp"
 #include "state_store.hpp"
@@ -48,7 +51,14 @@ class ZoneState {
   // the log is compacted into the file once it holds as many changes as the registry has entries.
   Result<void> change_member(const RegistryChange& change);
   // Recompiles with the current health and publishes (health flips). Throws when compiling fails.
-  void republish(const std::string& why);
+  // clusters: (zone, cluster) whose members' health changed; given, only their names are rendered
+  // again when that is all the change alters (cluster_patch.hpp); empty: everything.
+  void republish(const std::string& why, const std::set<std::pair<std::string, std::string>>& clusters = {});
+  // A snapshot patched many times answers through an overlay that grows with each patch; past an
+  // eighth of the zone's names (at least 1,024) it is compiled whole again, on a timer of `base`
+  // 0.5 s later (or at once without one), so that a change is never made to wait for it.
+  void compact_on(event_base* base);
+  void compact();
 
   // Secondary zones (zone_copy.hpp): start() loads each one's copy kept under state_dir. set_copy
   // serves a new copy (checked by the caller) and writes it durably with the time of its check;
@@ -82,7 +92,16 @@ class ZoneState {
 
  private:
   Result<void> commit(Registry next, const RegistryChange* logged);
+  // The fast paths (cluster_patch.hpp): nullopt when the change must be compiled whole.
+  std::optional<Result<void>> change_member_patched(const RegistryChange& change);
+  bool republish_patched(const std::set<std::pair<std::string, std::string>>& clusters);
+  ZoneIndex& index_of(size_t zone);
+  // Writes a change of the registry durably and makes it the registry: `lines` appended to the log,
+  // or (no lines, or a log due for compaction) the whole registry after it, `next` when given.
+  Result<void> save_registry(const std::vector<RegistryChange>& lines, Registry* next);
   void publish(CompiledConfig compiled);
+  void publish_snapshot(std::shared_ptr<const Snapshot> snapshot);
+  void after_patch(const Snapshot& published);
   void apply_copies(DaemonConfig& config) const;
   // Compiles `candidate` (the config with one secondary's copy or expiry changed) and publishes it.
   Result<void> publish_secondary(DaemonConfig candidate);
@@ -97,6 +116,10 @@ class ZoneState {
   Registry registry_;
   size_t log_lines_ = 0;  // changes in the registry's log since the last compaction
   std::vector<ZoneRecords> served_;  // the zones of the published snapshot
+  std::vector<std::optional<ZoneIndex>> indexes_;  // per served zone, built at its first patch
+  uint64_t patches_ = 0, whole_ = 0;  // publishes by a patch, by a whole compile
+  EventPtr compaction_timer_;
+  bool compaction_pending_ = false;
   std::set<std::string> set_aside_;  // registry entries not served (Registry::origin)
   struct Held {                       // a secondary zone's copy, by name_key
     std::shared_ptr<const ZoneCopy> copy;

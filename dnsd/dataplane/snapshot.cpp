@@ -16,17 +16,68 @@ const Answer* Node::find(uint16_t qtype) const noexcept {
   return nullptr;
 }
 
+const std::vector<uint8_t>* Zone::gate_tail(uint32_t ttl) const noexcept {
+  for (const auto& [t, tail] : gate_tails)
+    if (t == ttl) return &tail;
+  return nullptr;
+}
+
+const Node* Snapshot::node(std::string_view lname) const noexcept {
+  if (!base_) {
+    const auto it = nodes_.find(lname);
+    return it == nodes_.end() ? nullptr : &it->second;
+  }
+  if (!overlay_.empty())
+    if (const auto it = overlay_.find(lname); it != overlay_.end()) return it->second->node ? &*it->second->node : nullptr;
+  const auto it = base_->nodes_.find(lname);
+  return it == base_->nodes_.end() ? nullptr : &it->second;
+}
+
 Snapshot::Hit Snapshot::lookup(std::string_view lname, uint16_t qtype) const noexcept {
-  if (auto it = nodes_.find(lname); it != nodes_.end()) {
-    const Node& node = it->second;
-    if (!node.gate_tail.empty()) return {Kind::nxdomain, node.zone, nullptr, &node.gate_tail};
-    if (qtype == 255 && !node.rrsets.empty()) return {Kind::answer, node.zone, &node.any};
-    if (const Answer* a = node.find(qtype)) return {Kind::answer, node.zone, a};
+  if (const Node* found = node(lname)) {
+    const Node& node = *found;
+    const Zone* zone = &zones_[node.zone];
+    if (node.gated) return {Kind::nxdomain, zone, nullptr, zone->gate_tail(node.gate_ttl)};
+    if (qtype == 255 && !node.rrsets.empty()) return {Kind::answer, zone, &node.any};
+    if (const Answer* a = node.find(qtype)) return {Kind::answer, zone, a};
     // Empty non-terminals are nodes without RRsets: NODATA, never NXDOMAIN (RFC 8020).
-    return {Kind::nodata, node.zone, nullptr};
+    return {Kind::nodata, zone, nullptr};
   }
   if (const Zone* zone = find_zone(lname)) return {Kind::nxdomain, zone, nullptr};
   return {};
+}
+
+std::shared_ptr<Snapshot> Snapshot::derive(const std::shared_ptr<const Snapshot>& from) {
+  auto out = std::make_shared<Snapshot>();
+  for (const Zone& z : from->zones_) out->add_zone(z);
+  out->base_ = from->base_ ? from->base_ : from;
+  out->overlay_ = from->overlay_;
+  out->tsig_keys_ = from->tsig_keys_;
+  out->rrl_ = from->rrl_;
+  out->cookies_ = from->cookies_;
+  std::memcpy(out->cookie_secret_, from->cookie_secret_, sizeof cookie_secret_);
+  return out;
+}
+
+void Snapshot::set_node(std::string lname, Node node) {
+  auto named = std::make_shared<Named>(Named{std::move(lname), std::move(node)});
+  overlay_.erase(named->name);
+  overlay_.emplace(named->name, std::move(named));
+}
+
+void Snapshot::drop_node(std::string lname) {
+  auto named = std::make_shared<Named>(Named{std::move(lname), std::nullopt});
+  overlay_.erase(named->name);
+  overlay_.emplace(named->name, std::move(named));
+}
+
+std::vector<std::string> Snapshot::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, n] : base_ ? base_->nodes_ : nodes_)
+    if (!overlay_.count(name)) out.emplace_back(name);
+  for (const auto& [name, named] : overlay_)
+    if (named->node) out.emplace_back(name);
+  return out;
 }
 
 const Zone* Snapshot::find_zone(std::string_view lname) const noexcept {
@@ -36,6 +87,7 @@ const Zone* Snapshot::find_zone(std::string_view lname) const noexcept {
 }
 
 Zone& Snapshot::add_zone(Zone zone) {
+  zone.index = uint32_t(zones_.size());
   Zone& stored = zones_.emplace_back(std::move(zone));
   zone_index_.emplace(stored.apex, &stored);
   return stored;
@@ -45,7 +97,7 @@ Node& Snapshot::add_node(std::string lname, const Zone& zone) {
   if (auto it = nodes_.find(lname); it != nodes_.end()) return it->second;
   const std::string& key = keys_.emplace_back(std::move(lname));
   Node& node = nodes_[key];
-  node.zone = &zone;
+  node.zone = zone.index;
   return node;
 }
 

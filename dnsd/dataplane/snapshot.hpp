@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,6 +35,7 @@ struct Answer {
 struct Zone {
   std::string apex;       // lower-case wire name
   std::string apex_text;  // as configured, for logs
+  uint32_t index = 0;     // its place in the snapshot's zones (set by add_zone); nodes name their zone by it
   uint32_t serial = 0;
   bool transfers = false;  // transfer.allow has rules: AXFR/IXFR go to the control thread
   bool secondary = false;  // its records come from primaries: NOTIFY goes to the control thread
@@ -41,15 +43,19 @@ struct Zone {
   // The zone's SOA RR after its owner name (type, class, negative TTL, rdlen, uncompressed rdata):
   // negative answers write a pointer to the apex inside the question, then these bytes (RFC 2308 §3).
   std::vector<uint8_t> soa_negative_tail;
+  // The same SOA tail with each gate's negative TTL (a gated server set answers NXDOMAIN with it): one
+  // per distinct TTL, shared by every gated name of the zone, and renewed with the serial.
+  std::vector<std::pair<uint32_t, std::vector<uint8_t>>> gate_tails;
+  const std::vector<uint8_t>* gate_tail(uint32_t ttl) const noexcept;
 };
 
 struct Node {
-  const Zone* zone = nullptr;
+  uint32_t zone = 0;  // Zone::index
   std::vector<std::pair<uint16_t, Answer>> rrsets;  // by qtype; the CNAME entry answers every other type
   bool cname = false;
+  bool gated = false;  // the name answers NXDOMAIN with its zone's gate tail for gate_ttl (see zone_builder)
+  uint32_t gate_ttl = 0;
   Answer any;  // RFC 8482 §4.2: one synthesized HINFO instead of the whole node
-  // Non-empty: the name answers NXDOMAIN with this SOA tail (a gated server set; see zone_builder).
-  std::vector<uint8_t> gate_tail;
   const Answer* find(uint16_t qtype) const noexcept;
 };
 
@@ -76,6 +82,22 @@ class Snapshot {
   const Zone* find_zone(std::string_view lname) const noexcept;  // most specific enclosing zone
   Node* find_node(std::string_view lname);
   const std::deque<Zone>& zones() const noexcept { return zones_; }
+
+  // Changing a published snapshot in proportion to the change (docs/ARCHITECTURE.md, "Publish"): a
+  // derived snapshot answers as the full one it was derived from (directly or through other derived
+  // ones: always one base) except for the names set or dropped in its overlay, which it carries over
+  // from the snapshot it was derived from; zones and settings are copied and may be changed.
+  static std::shared_ptr<Snapshot> derive(const std::shared_ptr<const Snapshot>& from);
+  void set_node(std::string lname, Node node);  // replaces the name's node
+  void drop_node(std::string lname);             // the name no longer exists
+  Zone& zone_at(size_t index) { return zones_[index]; }
+  // The node a name has as this snapshot answers (base and overlay); null when none.
+  const Node* node(std::string_view lname) const noexcept;
+  // Names in the overlay (set or dropped): how far the snapshot has drifted from its base.
+  size_t overlay_size() const noexcept { return overlay_.size(); }
+  size_t node_count() const noexcept { return base_ ? base_->nodes_.size() : nodes_.size(); }
+  // Every name that has a node, in no particular order (tests compare snapshots with it).
+  std::vector<std::string> names() const;
   // True when TSIG keys are configured: UPDATE and signed messages go to the control thread.
   bool handoff() const noexcept { return !tsig_keys_.empty(); }
   // The configured TSIG key names (lower-case wire): a message signed with another key is answered
@@ -98,10 +120,16 @@ class Snapshot {
   }
 
  private:
+  struct Named {  // an overlay entry: owns the name its key views
+    std::string name;
+    std::optional<Node> node;  // empty: dropped
+  };
   std::deque<Zone> zones_;
   std::unordered_map<std::string_view, const Zone*> zone_index_;
   std::deque<std::string> keys_;  // owns the bytes the map keys view
-  std::unordered_map<std::string_view, Node> nodes_;
+  std::unordered_map<std::string_view, Node> nodes_;  // a full snapshot's nodes (empty when derived)
+  std::shared_ptr<const Snapshot> base_;             // a derived snapshot's full one
+  std::unordered_map<std::string_view, std::shared_ptr<const Named>> overlay_;
   std::vector<std::string> tsig_keys_;
   RrlOptions rrl_;
   bool cookies_ = false;

@@ -2,6 +2,8 @@
 // that changes the client set asks for one republish, and members that leave the config are forgotten.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "health_monitor.hpp"
 #include "raii.hpp"
 
@@ -32,7 +34,11 @@ TEST_CASE("health monitor: fall failures in a row make a member unhealthy, rise 
   const EventBasePtr base(event_base_new());
   HealthMonitor monitor(base.get());
   std::vector<std::string> republished;
-  monitor.on_flips([&](const std::string& why) { republished.push_back(why); });
+  std::set<std::pair<std::string, std::string>> flipped;
+  monitor.on_flips([&](const std::string& why, const std::set<std::pair<std::string, std::string>>& clusters) {
+    republished.push_back(why);
+    flipped = clusters;
+  });
   monitor.set_config(probed_config(2, 3));
   const std::string a = health_key("lab.example.com.", "c1", "a");
   auto state = [&] { return to_string(monitor.table().at(a).state.state()); };
@@ -55,6 +61,8 @@ TEST_CASE("health monitor: fall failures in a row make a member unhealthy, rise 
   CHECK(republished.empty());
   event_base_loop(base.get(), EVLOOP_NONBLOCK);
   CHECK(republished == std::vector<std::string>{"health flips"});
+  // Named by cluster, so that only its names are compiled again.
+  CHECK(flipped == std::set<std::pair<std::string, std::string>>{{"lab.example.com.", "c1"}});
 
   // Results for members the config no longer has are ignored; the table forgets them.
   DaemonConfig fewer = probed_config(2, 3);

@@ -1,0 +1,160 @@
+// Test helper (control plane): drives a zone state through registrations, removals and health flips
+// chosen by the caller's numbers (random in the unit test, fuzzer input in fuzz_patch), and after
+// each one compares every answer of the published snapshot (patched where the change allowed it)
+// with a whole compile of the same config, registry and health: names, types, rcodes, sections byte
+// for byte, negative answers, serials, and the records as a transfer sends them. Used by
+// tests/unit/test_cluster_patch.cpp and tests/fuzz/fuzz_patch.cpp.
+#pragma once
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "compile.hpp"
+#include "temp_dir.hpp"
+#include "zone_state.hpp"
+
+namespace dnsd::test {
+
+class PatchCheck {
+ public:
+  static constexpr const char* zone = "lab.example.com.";
+
+  PatchCheck() {
+    const std::string conf =
+        dir_.write("dnsd.yaml", "listen: [\"127.0.0.1:1\"]\nzones: [\"z.yaml\", \"other.yaml\"]\nstate_dir: state\nlog: { level: off }\n");
+    dir_.write("z.yaml",
+               "zone: lab.example.com\nsoa: { mname: ns1.lab.example.com, rname: h.example.org }\n"
+               "ns: [ns1.lab.example.com]\n"
+               "records: |\n"
+               "  ns1 IN A 192.0.2.53\n  taken IN A 192.0.2.99\n  note IN TXT \"a note\"\n"
+               "  web IN A 192.0.2.80\n  alias IN CNAME web\n  @ IN MX 10 mail\n  mail IN A 192.0.2.25\n"
+               "  svc IN SRV 0 0 80 s1.c3.lab.example.com.\n"
+               "clusters:\n"
+               "  - { name: c1, registration: true, expected_size: 3, gate_negative_ttl: 7,\n"
+               "      health: { fail_closed: true } }\n"
+               "  - { name: c2, registration: true, client_tls: true, health: {} }\n"
+               "  - name: c3\n    registration: true\n"
+               "    members: [{ name: s1, host: s1.c3.lab.example.com, addresses: [192.0.2.31, \"2001:db8::31\"] }]\n"
+               "  - { registration: true, peer_tls: false }\n");
+    dir_.write("other.yaml",
+               "zone: other.example\nsoa: { mname: ns.other.example, rname: h.example.org }\nns: [ns.other.example]\n"
+               "records: |\n  ns IN A 192.0.2.1\nclusters:\n  - { name: o1, registration: true }\n");
+    zones_.start(load_config(conf));
+    // Records added by UPDATE: one beside the clusters, one where a member may register its host.
+    Registry next = zones_.registry();
+    next.records[zone] = {"dyn.lab.example.com.\t60\tIN\tTXT\t\"u\"", "m7.c1.lab.example.com.\t60\tIN\tTXT\t\"u\""};
+    if (!zones_.commit(std::move(next)).ok()) throw std::runtime_error("cannot add the UPDATE records");
+  }
+
+  // One change from four numbers: a registration (any host, any addresses, taken or not), a removal
+  // or a health flip. Returns what it did.
+  std::string step(uint32_t op, uint32_t a, uint32_t b, uint32_t c) {
+    static const std::vector<std::string> clusters{"c1", "c2", "c3", "", "o1"};
+    const std::string cluster = clusters[a % clusters.size()];
+    const std::string zone_of = cluster == "o1" ? "other.example." : zone;
+    const std::string member = "m" + std::to_string(b % 8);
+    const std::string where = (cluster.empty() ? "u" : cluster) + "." + zone_of;
+    if (op % 10 < 6) {
+      static const std::vector<std::string> hosts{"%M.%C", "%M.%C", "%M.%C", "sub.%M.%C", "%C", "taken.lab.example.com.",
+                                                  "note.lab.example.com.", "web.lab.example.com.", "%M.example.org.",
+                                                  "dyn.lab.example.com.", "m2.c2.lab.example.com.", "s1.c3.lab.example.com.",
+                                                  "alias.lab.example.com.", "mail.lab.example.com."};
+      std::string host = hosts[(c >> 8) % hosts.size()];
+      for (auto [from, to] : {std::pair<std::string, std::string>{"%M", member}, {"%C", where}})
+        for (size_t at; (at = host.find(from)) != std::string::npos;) host.replace(at, from.size(), to);
+      Registration r{zone_of, cluster, member, host, {}, {}, {}};
+      static const std::vector<std::string> addresses{"192.0.2." + std::to_string(100 + b % 50), "2001:db8::" + std::to_string(b % 90),
+                                                      "198.51.100.7"};
+      for (size_t i = 0; i < 3; ++i)
+        if (c & (1u << i)) r.addresses.push_back(addresses[(i + c / 8) % 3]);
+      if (c & 8) r.peer_port = uint16_t(2000 + c % 50);
+      return record("put " + member + " " + host + " in " + where, zones_.change_member({RegistryChange::Kind::put, r}));
+    }
+    if (op % 10 < 8)
+      return record("remove " + member + " from " + where,
+                    zones_.change_member({RegistryChange::Kind::remove, Registration{zone_of, cluster, member, {}, {}, {}, {}}}));
+    MemberHealth& h = health_[health_key(zone_of, cluster, member)];
+    h.state.observe((c & 1) != 0, 1, 1);
+    zones_.republish("flip", {{zone_of, cluster}});
+    if (op % 23 == 0) zones_.compact();
+    return "flip " + member + " of " + where + ((c & 1) ? " healthy" : " unhealthy");
+  }
+
+  // "" when the published snapshot answers every question as a whole compile does, else the first
+  // difference.
+  std::string compare() {
+    TempDir ref;
+    std::filesystem::copy(dir_.path("state/serials"), ref.path("serials"));
+    StateStore state(ref.path(), false);
+    CompiledConfig whole;
+    try {
+      whole = compile_config(zones_.config(), state, &health_);
+    } catch (const ConfigError& e) {
+      return "served what a whole compile refuses: " + (e.diagnostics().empty() ? e.what() : e.diagnostics().front().message);
+    }
+    const auto patched = zones_.snapshot();
+    const Snapshot& full = *whole.snapshot;
+    for (size_t i = 0; i < whole.zones.size(); ++i) {
+      const ZoneRecords* served = zones_.served(name_key(whole.zones[i].apex));
+      if (!served) return "zone " + whole.zones[i].apex + " not served";
+      if (zone_text(*served) != zone_text(whole.zones[i]))
+        return "records of " + whole.zones[i].apex + " differ:\n" + zone_text(*served) + "-- whole:\n" + zone_text(whole.zones[i]);
+      if (served->reserved_names != whole.zones[i].reserved_names) return "reserved names differ";
+      if (std::set(served->empty_names.begin(), served->empty_names.end()) !=
+          std::set(whole.zones[i].empty_names.begin(), whole.zones[i].empty_names.end()))
+        return "empty names differ";
+    }
+    std::set<std::string> names;
+    for (const Snapshot* s : {patched.get(), &full})
+      for (const std::string& n : s->names()) {
+        names.insert(n);
+        names.insert(std::string("\5zz-nx") + n);
+      }
+    for (const std::string& name : names)
+      for (uint16_t type : {1, 28, 33, 16, 2, 6, 5, 15, 12, 13, 255, 99}) {
+        const Snapshot::Hit p = patched->lookup(name, type), w = full.lookup(name, type);
+        const std::string what = printable(name) + " type " + std::to_string(type) + ": ";
+        if (p.kind != w.kind) return what + "kind " + std::to_string(int(p.kind)) + " vs " + std::to_string(int(w.kind));
+        if (!p.zone != !w.zone) return what + "zone";
+        if (!p.zone) continue;
+        if (p.zone->apex != w.zone->apex || p.zone->serial != w.zone->serial)
+          return what + "zone or serial " + std::to_string(p.zone->serial) + " vs " + std::to_string(w.zone->serial);
+        const auto& pt = p.negative_tail ? *p.negative_tail : p.zone->soa_negative_tail;
+        const auto& wt = w.negative_tail ? *w.negative_tail : w.zone->soa_negative_tail;
+        if (pt != wt) return what + "negative tail";
+        if (!p.answer != !w.answer) return what + "answer present";
+        if (!p.answer) continue;
+        const Answer &pa = *p.answer, &wa = *w.answer;
+        if (pa.body != wa.body || pa.ancount != wa.ancount || pa.nscount != wa.nscount || pa.rcode != wa.rcode ||
+            pa.additional_ends != wa.additional_ends || pa.essential != wa.essential)
+          return what + "answer bytes (" + std::to_string(pa.ancount) + " and " + std::to_string(pa.additional_ends.size()) +
+                 " additional, against " + std::to_string(wa.ancount) + " and " + std::to_string(wa.additional_ends.size()) + ")";
+      }
+    return "";
+  }
+
+  ZoneState& zones() { return zones_; }
+  const std::vector<std::string>& log() const { return log_; }
+
+ private:
+  std::string record(const std::string& what, const Result<void>& done) {
+    log_.push_back(what + (done ? " ok" : " refused: " + done.error().message));
+    return log_.back();
+  }
+  static std::string printable(const std::string& wire) {
+    std::string out;
+    for (size_t i = 0; i < wire.size() && wire[i]; i += size_t(uint8_t(wire[i])) + 1) out += wire.substr(i + 1, uint8_t(wire[i])) + ".";
+    return out;
+  }
+
+  TempDir dir_;
+  SnapshotSlot slot_;
+  HealthTable health_;
+  ZoneState zones_{slot_, health_};
+  std::vector<std::string> log_;
+};
+
+}  // namespace dnsd::test
