@@ -261,11 +261,16 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
 
 void apply_patch(ClusterPatch& patch, ZoneRecords& served, ZoneIndex& index) {
   for (ClusterPatch::Part& part : patch.parts) {
+    // The cluster's range takes its new records: those that fit are moved in place, the rest inserted
+    // or erased at its end (the records after it move once).
     auto& [begin, end] = served.cluster_ranges[part.cluster];
-    const size_t before = end - begin, after = part.built.records.size();
-    served.records.erase(served.records.begin() + long(begin), served.records.begin() + long(end));
-    served.records.insert(served.records.begin() + long(begin), std::make_move_iterator(part.built.records.begin()),
-                          std::make_move_iterator(part.built.records.end()));
+    const size_t before = end - begin, after = part.built.records.size(), common = std::min(before, after);
+    std::move(part.built.records.begin(), part.built.records.begin() + long(common), served.records.begin() + long(begin));
+    if (after > before)
+      served.records.insert(served.records.begin() + long(end), std::make_move_iterator(part.built.records.begin() + long(common)),
+                            std::make_move_iterator(part.built.records.end()));
+    else
+      served.records.erase(served.records.begin() + long(begin + after), served.records.begin() + long(end));
     end = begin + after;
     for (size_t c = part.cluster + 1; c < served.cluster_ranges.size(); ++c) {
       served.cluster_ranges[c].first = served.cluster_ranges[c].first + after - before;

@@ -138,16 +138,18 @@ std::optional<Result<void>> ZoneState::change_member_patched(const RegistryChang
           c.members.size() >= c.expected_size)
         return std::nullopt;
   // The cluster as Registry::apply would build it after the change: configured members, then the
-  // registered ones in registry order (a replaced one where it was, a new one last).
+  // registered ones in registry order, as the served cluster holds them (a replaced one where it
+  // was, a new one last, a removed one gone).
   Cluster next = config_.zones[zone].clusters[cluster];
-  next.members.resize(next.static_members);
-  bool placed = false;
-  for (const Registration& r : registry_.members) {
-    if (r.zone != key.zone || r.cluster != key.cluster) continue;
-    if (r.member != key.member) next.members.push_back(Registry::member_of(r));
-    else if ((placed = true) && change.kind == RegistryChange::Kind::put) next.members.push_back(Registry::member_of(key));
+  const auto registered = std::find_if(next.members.begin() + long(next.static_members), next.members.end(),
+                                       [&](const Member& m) { return m.name == key.member; });
+  if (change.kind == RegistryChange::Kind::remove) {
+    if (registered != next.members.end()) next.members.erase(registered);
+  } else if (registered != next.members.end()) {
+    *registered = Registry::member_of(key);
+  } else {
+    next.members.push_back(Registry::member_of(key));
   }
-  if (!placed && change.kind == RegistryChange::Kind::put) next.members.push_back(Registry::member_of(key));
   std::vector<RegistryChange> lines{change};
   if (next.expected_size && !next.gate_open && next.members.size() >= next.expected_size) {
     next.gate_open = true;  // the bootstrap gate opens once the cluster is complete (durably)

@@ -42,7 +42,8 @@ class PatchCheck {
     dir_.write("other.yaml",
                "zone: other.example\nsoa: { mname: ns.other.example, rname: h.example.org }\nns: [ns.other.example]\n"
                "records: |\n  ns IN A 192.0.2.1\nclusters:\n  - { name: o1, registration: true }\n");
-    zones_.start(load_config(conf));
+    file_config_ = load_config(conf);
+    zones_.start(file_config_);
     // Records added by UPDATE: one beside the clusters, one where a member may register its host.
     Registry next = zones_.registry();
     next.records[zone] = {"dyn.lab.example.com.\t60\tIN\tTXT\t\"u\"", "m7.c1.lab.example.com.\t60\tIN\tTXT\t\"u\""};
@@ -89,9 +90,13 @@ class PatchCheck {
     TempDir ref;
     std::filesystem::copy(dir_.path("state/serials"), ref.path("serials"));
     StateStore state(ref.path(), false);
+    // The reference is built from the files and the registry as a restart would build it, so the
+    // config the zone state keeps is checked too.
+    DaemonConfig config = file_config_;
+    zones_.registry().apply(config);
     CompiledConfig whole;
     try {
-      whole = compile_config(zones_.config(), state, &health_);
+      whole = compile_config(config, state, &health_);
     } catch (const ConfigError& e) {
       return "served what a whole compile refuses: " + (e.diagnostics().empty() ? e.what() : e.diagnostics().front().message);
     }
@@ -151,6 +156,7 @@ class PatchCheck {
   }
 
   TempDir dir_;
+  DaemonConfig file_config_;
   SnapshotSlot slot_;
   HealthTable health_;
   ZoneState zones_{slot_, health_};
