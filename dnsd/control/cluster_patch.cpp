@@ -123,7 +123,8 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
     std::vector<Diagnostic> diags;
     build_cluster(z, *next, apex, health, srv_owners, hosts, part.built, diags);
     if (std::any_of(diags.begin(), diags.end(), [](const Diagnostic& d) { return !d.warning; })) return std::nullopt;
-    // Its hosts are its own: no other member in the zone has one (with addresses or not).
+    // Its hosts are its own: no other member in the zone has one (with addresses or not). The checks
+    // below already refuse every such case a served zone can hold; this one does not depend on that.
     for (const auto& [host, loc] : hosts) {
       const auto other = index.hosts.find(host);
       if ((other != index.hosts.end() && other->second != c) || !taken.emplace("host " + host, c).second) return std::nullopt;

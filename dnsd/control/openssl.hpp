@@ -15,6 +15,7 @@ namespace dnsd {
 
 using SslCtxPtr = CPtr<SSL_CTX, SSL_CTX_free>;
 using SslPtr = CPtr<SSL, SSL_free>;
+using SslSessionPtr = CPtr<SSL_SESSION, SSL_SESSION_free>;
 using MacPtr = CPtr<EVP_MAC, EVP_MAC_free>;
 using MacCtxPtr = CPtr<EVP_MAC_CTX, EVP_MAC_CTX_free>;
 

@@ -1,7 +1,9 @@
-// Health probes (see prober.hpp). Over http each target keeps one connection open between probes
-// (HTTP/1.1 keep-alive): a probe is one GET on it, and a failed probe retires the connection so the
-// next one connects afresh (a member that restarted, or a connection gone stale, is met as a new
-// client would meet it). Over https each probe is one GET on a fresh connection ("Connection: close").
+// Health probes (see prober.hpp). Each target keeps one connection open between probes (HTTP/1.1
+// keep-alive, over TLS too): a probe is one GET on it, and a failed probe retires the connection so
+// the next one connects afresh (a member that restarted, or a connection gone stale, is met as a new
+// client would meet it). Over https a connection the member closes is retired too (libevent cannot
+// reconnect a TLS bufferevent), and a new one resumes the TLS session of the last good probe, so a
+// reconnect costs an abbreviated handshake, not a full one.
 // Every probe is owned by the prober (probes_, then finished_ until its connection can be freed);
 // retired keep-alive connections are freed on the same next turn of the loop.
 #include "prober.hpp"
@@ -64,8 +66,17 @@ struct Prober::Target {
   Prober* owner;
   ProbeSpec spec;
   EventPtr timer;
-  HttpConnectionPtr conn;  // http: kept open between probes
+  HttpConnectionPtr conn;  // kept open between probes
   bool busy = false;       // a probe is in flight on conn
+  bool closed = false;     // https: the member closed conn; the next probe opens a new one
+  // https: the session of the last good probe, resumed by the next connection. Kept serialized: the
+  // session object itself is marked unresumable by OpenSSL once libevent drops its connection
+  // without a TLS shutdown.
+  std::string session;
+  const SSL_SESSION* session_from = nullptr;  // the object it was serialized from
+  ~Target() {
+    if (conn) evhttp_connection_set_closecb(conn.get(), nullptr, nullptr);  // it would name this target
+  }
 };
 
 struct Prober::Probe {
@@ -147,8 +158,9 @@ void Prober::on_timer(evutil_socket_t, short, void* arg) noexcept {
 }
 
 void Prober::start(Target& t) {
-  const bool keep_alive = t.spec.options.scheme == "http" && !t.busy;
-  Probe* probe = keep_alive ? open_shared(t) : open(t.spec);
+  if (t.closed && t.conn && !t.busy) retire(std::move(t.conn));
+  t.closed = false;
+  Probe* probe = !t.busy ? open_shared(t) : open(t.spec);
   send(probe, t.spec, false, t.spec.options.path, "");
   schedule(t, false);
 }
@@ -157,8 +169,13 @@ Prober::Probe* Prober::open_shared(Target& t) {
   const ProbeSpec& s = t.spec;
   if (!t.conn) {
     const std::string connect_to = s.address.empty() ? s.host : s.address;
-    t.conn.reset(evhttp_connection_base_new(base_, is_ip_address(connect_to) ? nullptr : dns(), connect_to.c_str(), s.port));
+    bufferevent* bev = tls_bufferevent(s, t.session);
+    t.conn.reset(evhttp_connection_base_bufferevent_new(base_, is_ip_address(connect_to) ? nullptr : dns(), bev,
+                                                        connect_to.c_str(), s.port));
     if (!t.conn) throw std::runtime_error("cannot create an HTTP connection");
+    if (bev)
+      evhttp_connection_set_closecb(
+          t.conn.get(), [](evhttp_connection*, void* target) { static_cast<Target*>(target)->closed = true; }, &t);
     // libevent applies its timeout to an idle connection too (it would close it between probes): the
     // probe's own deadline bounds each probe, and retires the connection when it passes.
     const timeval idle{3600, 0};
@@ -181,6 +198,7 @@ Prober::Probe* Prober::open_shared(Target& t) {
 }
 
 void Prober::retire(HttpConnectionPtr conn) noexcept {
+  evhttp_connection_set_closecb(conn.get(), nullptr, nullptr);  // its target may be gone when it is freed
   try {
     retired_.push_back(std::move(conn));
   } catch (...) {
@@ -212,20 +230,7 @@ Prober::Probe* Prober::open(const ProbeSpec& s) {
   p->generation = generation_;
   p->started = std::chrono::steady_clock::now();
   const std::string connect_to = s.address.empty() ? s.host : s.address;
-  bufferevent* bev = nullptr;
-  if (s.options.scheme == "https") {
-    SslPtr ssl(SSL_new(tls_context(s.options)));
-    if (!ssl) throw std::runtime_error("cannot create a TLS session");
-    const std::string name = s.options.server_name.empty() ? s.host : s.options.server_name;
-    if (!is_ip_address(name)) SSL_set_tlsext_host_name(ssl.get(), name.c_str());
-    // The member's certificate must be valid for its host name (or the configured server_name).
-    if (s.options.verify) verify_peer_name(ssl.get(), name);
-    // From here libevent owns the session, on failure too (BEV_OPT_CLOSE_ON_FREE).
-    bev = bufferevent_openssl_socket_new(base_, -1, ssl.release(), BUFFEREVENT_SSL_CONNECTING,
-                                         BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (!bev) throw std::runtime_error("cannot create a TLS connection");
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-  }
+  bufferevent* bev = tls_bufferevent(s, "");
   // The connection owns the bufferevent from here, on failure too (it frees it with itself).
   p->conn.reset(evhttp_connection_base_bufferevent_new(base_, is_ip_address(connect_to) ? nullptr : dns(), bev,
                                                        connect_to.c_str(), s.port));
@@ -238,6 +243,26 @@ Prober::Probe* Prober::open(const ProbeSpec& s) {
   probe->deadline.reset(evtimer_new(base_, &Prober::on_deadline, probe));
   if (probe->deadline) evtimer_add(probe->deadline.get(), &timeout);
   return probe;
+}
+
+bufferevent* Prober::tls_bufferevent(const ProbeSpec& s, const std::string& session) {
+  if (s.options.scheme != "https") return nullptr;
+  SslPtr ssl(SSL_new(tls_context(s.options)));
+  if (!ssl) throw std::runtime_error("cannot create a TLS session");
+  const std::string name = s.options.server_name.empty() ? s.host : s.options.server_name;
+  if (!is_ip_address(name)) SSL_set_tlsext_host_name(ssl.get(), name.c_str());
+  // The member's certificate must be valid for its host name (or the configured server_name).
+  if (s.options.verify) verify_peer_name(ssl.get(), name);
+  if (!session.empty()) {  // the server decides whether it resumes
+    const auto* der = reinterpret_cast<const unsigned char*>(session.data());
+    if (const SslSessionPtr resume{d2i_SSL_SESSION(nullptr, &der, long(session.size()))}) SSL_set_session(ssl.get(), resume.get());
+  }
+  // From here libevent owns the session, on failure too (BEV_OPT_CLOSE_ON_FREE).
+  bufferevent* bev = bufferevent_openssl_socket_new(base_, -1, ssl.release(), BUFFEREVENT_SSL_CONNECTING,
+                                                    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+  if (!bev) throw std::runtime_error("cannot create a TLS connection");
+  bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  return bev;
 }
 
 void Prober::send(Probe* probe, const ProbeSpec& s, bool post, const std::string& path, const std::string& body) {
@@ -312,6 +337,20 @@ void Prober::finish(Probe* p, ProbeResult result, int status, const std::string&
     t.busy = false;
     // A failure may leave the request pending or the stream mid-reply: the next probe connects afresh.
     if (!result.ok && t.conn.get() == p->shared) retire(std::move(t.conn));
+    // A good probe's TLS session (with TLS 1.3, the last ticket the member sent) is what the next
+    // connection resumes.
+    if (result.ok && t.conn.get() == p->shared)
+      if (SSL* ssl = bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(p->shared)))
+        if (const SSL_SESSION* session = SSL_get0_session(ssl); session && session != t.session_from &&
+                                                                 SSL_SESSION_is_resumable(session)) {
+          const int size = i2d_SSL_SESSION(const_cast<SSL_SESSION*>(session), nullptr);
+          if (size > 0) {
+            t.session.resize(size_t(size));
+            auto* out = reinterpret_cast<unsigned char*>(t.session.data());
+            i2d_SSL_SESSION(const_cast<SSL_SESSION*>(session), &out);
+            t.session_from = session;
+          }
+        }
   }
   try {
     if (p->fetched) p->fetched(status, body, result.error);

@@ -72,6 +72,9 @@ class Prober {
   void retire(HttpConnectionPtr conn) noexcept;
   // A connection for one request to `s`, owned by probes_; throws when it cannot be made.
   Probe* open(const ProbeSpec& s);
+  // https: the TLS bufferevent for a new connection to `s`, resuming `session` (DER) when there is
+  // one; http: null (libevent makes its own). Throws when it cannot be made.
+  bufferevent* tls_bufferevent(const ProbeSpec& s, const std::string& session);
   void send(Probe* p, const ProbeSpec& s, bool post, const std::string& path, const std::string& body);
   void finish(Probe* p, ProbeResult result, int status = 0, const std::string& body = {}) noexcept;
   void schedule(Target& t, bool first);

@@ -1,11 +1,15 @@
 #!/usr/bin/python3
-"""Health probes over http keep one connection per member open (HTTP/1.1 keep-alive): many probes on
-one connection; a server that closes its connections now and then (Connection: close every 4th reply)
-costs no failed probe; a member that stops answering on its open connection is unhealthy within
+"""Health probes keep one connection per member open (HTTP/1.1 keep-alive), over http and over https:
+many probes on one connection; a server that closes its connections now and then (Connection: close
+every 4th reply) costs no failed probe, and over https the new connections resume the TLS session
+(an abbreviated handshake); a member that stops answering on its open connection is unhealthy within
 fall x interval + timeout; after it comes back the member is healthy again on a new connection.
 Usage: probe_keepalive_test.py DNSD"""
 import http.server
 import json
+import os
+import ssl
+import subprocess
 import sys
 import tempfile
 import threading
@@ -22,8 +26,8 @@ class Member:
     """An etcd /health stand-in that counts probe connections and requests; every `close_every`-th reply
     ends its connection, `hang` holds requests unanswered."""
 
-    def __init__(self, port):
-        self.connections = self.requests = 0
+    def __init__(self, port, tls=None):
+        self.connections = self.requests = self.resumed = 0
         self.close_every = 0
         self.hang = False
         member = self
@@ -38,6 +42,7 @@ class Member:
                 if not getattr(self, "counted", False):
                     self.counted = True
                     member.connections += 1
+                    member.resumed += int(getattr(self.connection, "session_reused", False))
                 member.requests += 1
                 while member.hang:
                     time.sleep(0.05)
@@ -51,6 +56,8 @@ class Member:
                 self.wfile.write(body)
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if tls:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
         self.server.handle_error = lambda *args: None  # replies to probes that timed out: broken pipes
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -59,13 +66,26 @@ class Member:
         return self.connections, self.requests
 
 
-def main():
+def tls_server_context(tmp):
+    """A certificate for the member's host, and the server's context (it issues session tickets)."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", f"{tmp}/key.pem", "-out", f"{tmp}/cert.pem", "-days", "1", "-subj", f"/CN=a.{ZONE}",
+                    "-addext", f"subjectAltName=DNS:a.{ZONE}"], check=True, capture_output=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(f"{tmp}/cert.pem", f"{tmp}/key.pem")
+    return ctx
+
+
+def scenario(scheme):
+    print(f"-- {scheme}")
     tmp = tempfile.mkdtemp(prefix="dnsd-keepalive-")
     etcd_port, port, control = free_port(), free_port(), free_port()
-    member = Member(etcd_port)
+    tls = tls_server_context(tmp) if scheme == "https" else None
+    member = Member(etcd_port, tls)
+    tls_options = f", scheme: https, ca_file: {tmp}/cert.pem" if tls else ""
     proc = start_dnsd(DNSD, tmp, zone_head(ZONE) + f"""clusters:
   - name: c1
-    health: {{ interval: 100ms, timeout: 80ms, rise: 1, fall: 2 }}
+    health: {{ interval: 100ms, timeout: 80ms, rise: 1, fall: 2{tls_options} }}
     members:
       - {{ name: a, host: a.{ZONE}, addresses: [127.0.0.1], client_port: {etcd_port} }}
 """, port, control)
@@ -93,11 +113,15 @@ def main():
 
         member.close_every = 4  # the server ends every 4th reply's connection
         c0, r0 = member.counts()
+        resumed = member.resumed
         time.sleep(2)
         c1, r1 = member.counts()
         text = open(f"{tmp}/dnsd.log").read()
         check("connections the server closes are reopened, no probe fails", r1 - r0 >= 12 and c1 - c0 >= 3 and
               "is now unhealthy" not in text and health() == "healthy", f"{r1 - r0} requests, {c1 - c0} connections")
+        if tls:
+            check("https: the new connections resume the TLS session", member.resumed - resumed >= c1 - c0 - 1,
+                  f"{member.resumed - resumed} of {c1 - c0} resumed")
 
         member.close_every = 0
         member.hang = True  # the open connection stops answering
@@ -114,6 +138,11 @@ def main():
         proc.terminate()
         check("dnsd stopped cleanly", proc.wait(10) == 0)
         member.server.shutdown()
+
+
+def main():
+    scenario("http")
+    scenario("https")
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0
 
