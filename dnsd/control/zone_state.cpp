@@ -311,14 +311,17 @@ ZoneIndex& ZoneState::index_of(size_t zone) {
 
 void ZoneState::after_patch(const Snapshot& published) {
   ++patches_;
-  if (published.overlay_size() <= std::max<size_t>(1024, published.node_count() / 8) || compaction_pending_) return;
+  const bool due = published.overlay_size() > std::max<size_t>(1024, published.node_count() / 8);
   if (!compaction_timer_) {
-    compact();
+    if (due) compact();
     return;
   }
-  compaction_pending_ = true;
-  const timeval half{0, 500000};
-  evtimer_add(compaction_timer_.get(), &half);
+  if (compaction_pending_) return;  // due, and compiled half a second from when it became so
+  // Due: soon. Otherwise once the changes pause for 5 s (each patch pushes it back), so that answers
+  // come from a full snapshot again (one hash lookup, not two).
+  compaction_pending_ = due;
+  const timeval wait = due ? timeval{0, 500000} : timeval{5, 0};
+  evtimer_add(compaction_timer_.get(), &wait);
 }
 
 void ZoneState::compact_on(event_base* base) {

@@ -54,9 +54,10 @@ class ZoneState {
   // clusters: (zone, cluster) whose members' health changed; given, only their names are rendered
   // again when that is all the change alters (cluster_patch.hpp); empty: everything.
   void republish(const std::string& why, const std::set<std::pair<std::string, std::string>>& clusters = {});
-  // A snapshot patched many times answers through an overlay that grows with each patch; past an
-  // eighth of the zone's names (at least 1,024) it is compiled whole again, on a timer of `base`
-  // 0.5 s later (or at once without one), so that a change is never made to wait for it.
+  // A patched snapshot answers through an overlay that grows with each patch; past an eighth of the
+  // zone's names (at least 1,024) it is compiled whole again, on a timer of `base` 0.5 s later (or at
+  // once without one), so that a change is never made to wait for it; and 5 s after the last patch,
+  // so that answers come from a full snapshot once changes pause.
   void compact_on(event_base* base);
   void compact();
 

@@ -23,20 +23,29 @@ const std::vector<uint8_t>* Zone::gate_tail(uint32_t ttl) const noexcept {
 }
 
 const Node* Snapshot::node(std::string_view lname) const noexcept {
-  if (!base_) {
-    const auto it = nodes_.find(lname);
-    return it == nodes_.end() ? nullptr : &it->second;
+  // One lookup in the full snapshot's table, after the overlay's when there is one.
+  const Snapshot* full = this;
+  if (base_) {
+    if (!overlay_.empty())
+      if (const auto it = overlay_.find(lname); it != overlay_.end()) return it->second->node ? &*it->second->node : nullptr;
+    full = base_.get();
   }
-  if (!overlay_.empty())
-    if (const auto it = overlay_.find(lname); it != overlay_.end()) return it->second->node ? &*it->second->node : nullptr;
-  const auto it = base_->nodes_.find(lname);
-  return it == base_->nodes_.end() ? nullptr : &it->second;
+  const auto it = full->nodes_.find(lname);
+  return it == full->nodes_.end() ? nullptr : &it->second;
 }
 
 Snapshot::Hit Snapshot::lookup(std::string_view lname, uint16_t qtype) const noexcept {
-  if (const Node* found = node(lname)) {
+  // A full snapshot (the one answering but for a moment after a change) looks its table up here,
+  // where the lookup is inlined; a derived one goes through its overlay first.
+  const Node* found = nullptr;
+  if (!base_) {
+    if (const auto it = nodes_.find(lname); it != nodes_.end()) found = &it->second;
+  } else {
+    found = node(lname);
+  }
+  if (found) {
     const Node& node = *found;
-    const Zone* zone = &zones_[node.zone];
+    const Zone* zone = zone_by_index_[node.zone];
     if (node.gated) return {Kind::nxdomain, zone, nullptr, zone->gate_tail(node.gate_ttl)};
     if (qtype == 255 && !node.rrsets.empty()) return {Kind::answer, zone, &node.any};
     if (const Answer* a = node.find(qtype)) return {Kind::answer, zone, a};
@@ -89,6 +98,7 @@ const Zone* Snapshot::find_zone(std::string_view lname) const noexcept {
 Zone& Snapshot::add_zone(Zone zone) {
   zone.index = uint32_t(zones_.size());
   Zone& stored = zones_.emplace_back(std::move(zone));
+  zone_by_index_.push_back(&stored);
   zone_index_.emplace(stored.apex, &stored);
   return stored;
 }

@@ -125,6 +125,7 @@ class Snapshot {
     std::optional<Node> node;  // empty: dropped
   };
   std::deque<Zone> zones_;
+  std::vector<const Zone*> zone_by_index_;  // Zone::index -> the zone (a deque's [] costs more per answer)
   std::unordered_map<std::string_view, const Zone*> zone_index_;
   std::deque<std::string> keys_;  // owns the bytes the map keys view
   std::unordered_map<std::string_view, Node> nodes_;  // a full snapshot's nodes (empty when derived)
