@@ -305,7 +305,9 @@ void Prober::on_response(evhttp_request* req, void* arg) noexcept {
   r.ok = verdict.ok();
   if (!r.ok) r.error = verdict.error().message;
   if (!r.ok && status == 0) {
-    const std::string tls = p->conn ? openssl_errors(evhttp_connection_get_bufferevent(p->conn.get())) : "";
+    // OpenSSL's reason (a certificate that does not verify) is on the connection's bufferevent.
+    evhttp_connection* conn = p->conn ? p->conn.get() : p->shared;
+    const std::string tls = conn ? openssl_errors(evhttp_connection_get_bufferevent(conn)) : "";
     r.error = !tls.empty() ? "TLS: " + tls : !p->error_hint.empty() ? p->error_hint : "connection failed";
   }
   p->owner->finish(p, r);
