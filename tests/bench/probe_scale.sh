@@ -3,26 +3,33 @@
 # standing in for etcd's /health. Prints the control thread's CPU and dnsd's DNS answers per second with
 # the probes running, beside the same run without probes. dnsd (one worker) and its control thread on
 # CPU 0; dnsperf and the responder on CPU 1. Not part of `make test`.
-# Usage: tests/bench/probe_scale.sh [build dir] [seconds]
+# With https, the same over TLS (a responder with a self-signed certificate; the probes verify it
+# against server_name). Run it with builds before and after a change to compare them.
+# Usage: tests/bench/probe_scale.sh [build dir] [seconds] [http|https|both]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}
 secs=${2:-10}
+schemes=${3:-http}
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
-port=25354 http=25380 hz=$(getconf CLK_TCK)
+port=25354 http=25380 https=25382 hz=$(getconf CLK_TCK)
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"  # keep-alive: one connection per member, held by the responder
 
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" \
+  -days 1 -subj /CN=probe.scale.example.com -addext subjectAltName=DNS:probe.scale.example.com 2>/dev/null
 taskset -c 1 "$build/tests/bench_http_responder" 127.0.0.1 $http &
+pids+=($!)
+taskset -c 1 "$build/tests/bench_http_responder" 127.0.0.1 $https "$tmp/cert.pem" "$tmp/key.pem" &
 pids+=($!)
 
 metric_sum() {  # the sum of a metric's samples on the control endpoint
   { curl -s -m 10 127.0.0.1:25381/metrics || true; } | awk -v p="$1" 'index($0, p) == 1 {s += $NF} END {print s + 0}'
 }
 
-make_zone() {  # $1 = health block or ""
+make_zone() {  # $1 = health block or "", $2 = the members' client port
   {
     echo "zone: scale.example.com"
     echo "soa: { mname: ns1.scale.example.com, rname: h.scale.example.com }"
@@ -31,16 +38,16 @@ make_zone() {  # $1 = health block or ""
     for c in $(seq -w 0 99); do
       echo "  - name: c$c"
       [ -n "$1" ] && echo "    $1"
-      echo "    client_port: $http"
+      echo "    client_port: $2"
       echo "    members:"
       for m in $(seq -w 0 99); do echo "      - { name: m$m, host: m$m.c$c.scale.example.com, addresses: [127.0.0.1] }"; done
     done
   } > "$tmp/zones/scale.yaml"
 }
 
-run() {  # $1 = label, $2 = health block
+run() {  # $1 = label, $2 = health block, $3 = client port
   mkdir -p "$tmp/zones"
-  make_zone "$2"
+  make_zone "$2" "${3:-$http}"
   printf 'listen: ["127.0.0.1:%s"]\nzones: ["zones/*.yaml"]\nstate_dir: state\nworkers: 1\ncontrol: { listen: "127.0.0.1:25381" }\n' $port > "$tmp/dnsd.yaml"
   taskset -c 0 "$build/dnsd" run -c "$tmp/dnsd.yaml" 2> "$tmp/log" &
   local pid=$!
@@ -66,4 +73,8 @@ run() {  # $1 = label, $2 = health block
 
 printf '| run | DNS answers/s | lost | control thread CPU | probes/s | healthy members | last publish ms |\n|---|---|---|---|---|---|---|\n'
 run "no probes" ""
-run "10,000 members probed every 1s" "health: { interval: 1s, timeout: 900ms }"
+if [ "$schemes" != https ]; then run "10,000 members probed every 1s over http" "health: { interval: 1s, timeout: 900ms }"; fi
+if [ "$schemes" != http ]; then
+  run "10,000 members probed every 1s over https" \
+    "health: { scheme: https, ca_file: $tmp/cert.pem, server_name: probe.scale.example.com, interval: 1s, timeout: 900ms }" $https
+fi
