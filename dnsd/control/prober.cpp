@@ -84,8 +84,8 @@ struct Prober::Probe {
   std::string key;
   uint64_t generation;
   std::chrono::steady_clock::time_point started;
-  HttpConnectionPtr conn;         // its own connection (https, a fetch, or http while conn is busy)
-  evhttp_connection* shared = nullptr;  // http: the target's keep-alive connection instead
+  HttpConnectionPtr conn;         // its own connection (a fetch, or a probe while the target's is busy)
+  evhttp_connection* shared = nullptr;  // the target's keep-alive connection instead
   EventPtr deadline;
   std::string error_hint;
   bool done = false;
@@ -168,12 +168,8 @@ void Prober::start(Target& t) {
 Prober::Probe* Prober::open_shared(Target& t) {
   const ProbeSpec& s = t.spec;
   if (!t.conn) {
-    const std::string connect_to = s.address.empty() ? s.host : s.address;
-    bufferevent* bev = tls_bufferevent(s, t.session);
-    t.conn.reset(evhttp_connection_base_bufferevent_new(base_, is_ip_address(connect_to) ? nullptr : dns(), bev,
-                                                        connect_to.c_str(), s.port));
-    if (!t.conn) throw std::runtime_error("cannot create an HTTP connection");
-    if (bev)
+    t.conn = connect(s, t.session);
+    if (s.options.scheme == "https")
       evhttp_connection_set_closecb(
           t.conn.get(), [](evhttp_connection*, void* target) { static_cast<Target*>(target)->closed = true; }, &t);
     // libevent applies its timeout to an idle connection too (it would close it between probes): the
@@ -182,19 +178,8 @@ Prober::Probe* Prober::open_shared(Target& t) {
     evhttp_connection_set_timeout_tv(t.conn.get(), &idle);
     evhttp_connection_set_retries(t.conn.get(), 0);
   }
-  auto p = std::make_unique<Probe>();
-  p->owner = this;
-  p->key = s.key;
-  p->generation = generation_;
-  p->started = std::chrono::steady_clock::now();
-  p->shared = t.conn.get();
   t.busy = true;
-  Probe* probe = p.get();
-  probes_.emplace(probe, std::move(p));
-  const timeval timeout = to_tv(s.options.timeout_ms);
-  probe->deadline.reset(evtimer_new(base_, &Prober::on_deadline, probe));
-  if (probe->deadline) evtimer_add(probe->deadline.get(), &timeout);
-  return probe;
+  return track(s, nullptr, t.conn.get());
 }
 
 void Prober::retire(HttpConnectionPtr conn) noexcept {
@@ -224,22 +209,34 @@ bool Prober::fetch(const std::string& key, const std::string& path, const std::s
 }
 
 Prober::Probe* Prober::open(const ProbeSpec& s) {
+  HttpConnectionPtr conn = connect(s, "");
+  const timeval timeout = to_tv(s.options.timeout_ms);
+  evhttp_connection_set_timeout_tv(conn.get(), &timeout);
+  evhttp_connection_set_retries(conn.get(), 0);
+  return track(s, std::move(conn), nullptr);
+}
+
+HttpConnectionPtr Prober::connect(const ProbeSpec& s, const std::string& session) {
+  const std::string connect_to = s.address.empty() ? s.host : s.address;
+  bufferevent* bev = tls_bufferevent(s, session);
+  // The connection owns the bufferevent from here, on failure too (it frees it with itself).
+  HttpConnectionPtr conn(evhttp_connection_base_bufferevent_new(base_, is_ip_address(connect_to) ? nullptr : dns(), bev,
+                                                                connect_to.c_str(), s.port));
+  if (!conn) throw std::runtime_error("cannot create an HTTP connection");
+  return conn;
+}
+
+Prober::Probe* Prober::track(const ProbeSpec& s, HttpConnectionPtr own, evhttp_connection* shared) {
   auto p = std::make_unique<Probe>();
   p->owner = this;
   p->key = s.key;
   p->generation = generation_;
   p->started = std::chrono::steady_clock::now();
-  const std::string connect_to = s.address.empty() ? s.host : s.address;
-  bufferevent* bev = tls_bufferevent(s, "");
-  // The connection owns the bufferevent from here, on failure too (it frees it with itself).
-  p->conn.reset(evhttp_connection_base_bufferevent_new(base_, is_ip_address(connect_to) ? nullptr : dns(), bev,
-                                                       connect_to.c_str(), s.port));
-  if (!p->conn) throw std::runtime_error("cannot create an HTTP connection");
+  p->conn = std::move(own);
+  p->shared = shared;
   Probe* probe = p.get();
   probes_.emplace(probe, std::move(p));
   const timeval timeout = to_tv(s.options.timeout_ms);
-  evhttp_connection_set_timeout_tv(probe->conn.get(), &timeout);
-  evhttp_connection_set_retries(probe->conn.get(), 0);
   probe->deadline.reset(evtimer_new(base_, &Prober::on_deadline, probe));
   if (probe->deadline) evtimer_add(probe->deadline.get(), &timeout);
   return probe;

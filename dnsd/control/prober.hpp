@@ -1,7 +1,8 @@
 // HTTP/HTTPS health probes of the members' client URLs (etcd's /health), asynchronously on the control
 // thread's event base: libevent's HTTP client (over bufferevent_openssl for https), with jitter, a
-// timeout and a bound on the probes in flight; over http one keep-alive connection per member, reopened
-// after a failed probe. Never touches a worker. Control plane: control thread only.
+// timeout and a bound on the probes in flight; one keep-alive connection per member, reopened after a
+// failed probe (over https, resuming the TLS session). Never touches a worker. Control plane: control
+// thread only.
 #pragma once
 
 #include <functional>
@@ -72,6 +73,11 @@ class Prober {
   void retire(HttpConnectionPtr conn) noexcept;
   // A connection for one request to `s`, owned by probes_; throws when it cannot be made.
   Probe* open(const ProbeSpec& s);
+  // A new connection to `s` (https: resuming `session`, DER, when there is one); throws when it
+  // cannot be made.
+  HttpConnectionPtr connect(const ProbeSpec& s, const std::string& session);
+  // A probe of `s` on its own connection or on `shared`, owned by probes_, its deadline armed.
+  Probe* track(const ProbeSpec& s, HttpConnectionPtr own, evhttp_connection* shared);
   // https: the TLS bufferevent for a new connection to `s`, resuming `session` (DER) when there is
   // one; http: null (libevent makes its own). Throws when it cannot be made.
   bufferevent* tls_bufferevent(const ProbeSpec& s, const std::string& session);

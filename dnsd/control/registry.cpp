@@ -375,26 +375,13 @@ Result<void> Registry::append(const std::string& dir, const std::vector<Registry
   if (!fd) return sys_error("cannot open", path);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return sys_error("cannot stat", path);
-  for (size_t done = 0; done < text.size();) {
-    const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const Error failed = sys_error("cannot write", path);
-      if (::ftruncate(fd.get(), st.st_size) != 0) spdlog::error("registry: cannot cut {} back after a failed write", path);
-      return failed;
-    }
-    done += size_t(n);
-  }
-  if (::fdatasync(fd.get()) != 0) {
-    const Error failed = sys_error("cannot fdatasync", path);
+  Result<void> written = write_all(fd.get(), text, path);
+  if (written && ::fdatasync(fd.get()) != 0) written = sys_error("cannot fdatasync", path);
+  if (!written) {
     if (::ftruncate(fd.get(), st.st_size) != 0) spdlog::error("registry: cannot cut {} back after a failed write", path);
-    return failed;
+    return written;
   }
-  if (fresh) {
-    Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dfd || ::fsync(dfd.get()) != 0) return sys_error("cannot fsync directory", dir);
-  }
-  return {};
+  return fresh ? sync_directory(dir) : Result<void>();
 }
 
 std::string Registry::origin(const Registration& r) {

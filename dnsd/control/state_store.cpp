@@ -26,6 +26,22 @@ Error sys_error(const std::string& what, const std::string& path) {
           path + ": " + what + ": " + std::strerror(err)};
 }
 
+Result<void> write_all(int fd, std::string_view content, const std::string& path) {
+  for (size_t done = 0; done < content.size();) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error("cannot write", path);
+    done += size_t(n);
+  }
+  return {};
+}
+
+Result<void> sync_directory(const std::string& dir) {
+  Fd dfd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd || ::fsync(dfd.get()) != 0) return sys_error("cannot fsync directory", dir);
+  return {};
+}
+
 Result<void> write_file_durably(const std::string& path, const std::string& content, const std::string& keep_previous) {
   const std::string tmp = path + ".tmp";
   // A failed write leaves nothing behind: a half-written temporary file would keep a full disk full.
@@ -39,12 +55,7 @@ Result<void> write_file_durably(const std::string& path, const std::string& cont
   {
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd) return sys_error("cannot create", tmp);
-    for (size_t done = 0; done < content.size();) {
-      const ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return sys_error("cannot write", tmp);
-      done += size_t(n);
-    }
+    if (Result<void> written = write_all(fd.get(), content, tmp); !written) return written;
     if (::fsync(fd.get()) != 0) return sys_error("cannot fsync", tmp);
   }
   if (!keep_previous.empty() && ::access(path.c_str(), F_OK) == 0) {
@@ -54,10 +65,7 @@ Result<void> write_file_durably(const std::string& path, const std::string& cont
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return sys_error("cannot rename to " + path, tmp);
   remove_temp.armed = false;
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  Fd dfd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dfd || ::fsync(dfd.get()) != 0) return sys_error("cannot fsync directory", dir);
-  return {};
+  return sync_directory(std::filesystem::path(path).parent_path().string());
 }
 
 bool serial_greater(uint32_t a, uint32_t b) noexcept {

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "raii.hpp"
@@ -81,5 +82,9 @@ Fd lock_state_dir(const std::string& dir);
 Result<void> write_file_durably(const std::string& path, const std::string& content, const std::string& keep_previous = "");
 // errno after a failed call on `path` as an Error: no_space for ENOSPC and EDQUOT, io otherwise.
 Error sys_error(const std::string& what, const std::string& path);
+// All of `content` to `fd` (a file at `path`, named in the error), through short writes and EINTR.
+Result<void> write_all(int fd, std::string_view content, const std::string& path);
+// fsync of a directory ("" is the current one): a file created or renamed in it is durable.
+Result<void> sync_directory(const std::string& dir);
 
 }  // namespace dnsd

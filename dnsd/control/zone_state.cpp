@@ -49,6 +49,23 @@ std::set<std::string> changed_origins(const Registry& before, const Registry& ne
   return out;
 }
 
+// StateStore's deferred mode for a scope: serials change in memory only until end() or the scope's
+// end, on every way out of it (a refused patch, an exception).
+class DeferSerialWrites {
+ public:
+  explicit DeferSerialWrites(StateStore& state) : state_(&state) { state_->set_deferred(true); }
+  ~DeferSerialWrites() { end(); }
+  DeferSerialWrites(const DeferSerialWrites&) = delete;
+  DeferSerialWrites& operator=(const DeferSerialWrites&) = delete;
+  void end() noexcept {
+    if (state_) state_->set_deferred(false);
+    state_ = nullptr;
+  }
+
+ private:
+  StateStore* state_;
+};
+
 }  // namespace
 
 ZoneState::ZoneState(SnapshotSlot& slot, const HealthTable& health) : slot_(slot), health_(health) {}
@@ -122,15 +139,9 @@ Result<void> ZoneState::change_member(const RegistryChange& change) {
 std::optional<Result<void>> ZoneState::change_member_patched(const RegistryChange& change) {
   if (!set_aside_.empty() || change.kind == RegistryChange::Kind::gate) return std::nullopt;
   const Registration& key = change.member;
-  size_t zone = SIZE_MAX, cluster = SIZE_MAX;
-  for (size_t z = 0; z < config_.zones.size(); ++z) {
-    const ZoneConfig& zc = config_.zones[z];
-    if (name_key(zc.zone) != key.zone) continue;
-    zone = z;
-    for (size_t c = 0; c < zc.clusters.size(); ++c)
-      if (zc.clusters[c].name == key.cluster && zc.clusters[c].registration) cluster = c;  // the last, as apply
-  }
-  if (zone >= served_.size() || cluster == SIZE_MAX) return std::nullopt;
+  const auto found = locate(key.zone, key.cluster, true);
+  if (!found) return std::nullopt;
+  const auto [zone, cluster] = *found;
   // Every other cluster's gate is as a whole commit leaves it (one it would open sends it the whole way).
   for (const ZoneConfig& zc : config_.zones)
     for (const Cluster& c : zc.clusters)
@@ -155,26 +166,15 @@ std::optional<Result<void>> ZoneState::change_member_patched(const RegistryChang
     next.gate_open = true;  // the bootstrap gate opens once the cluster is complete (durably)
     lines.push_back({RegistryChange::Kind::gate, Registration{key.zone, key.cluster, {}, {}, {}, {}, {}}});
   }
-  state_->set_deferred(true);
-  std::optional<ClusterPatch> patch;
-  try {
-    patch = prepare_patch(config_, zone, {{cluster, &next}}, served_[zone], index_of(zone), slot_.current(), &health_, *state_);
-  } catch (...) {
-    state_->set_deferred(false);
-    throw;
-  }
-  if (!patch) {
-    state_->set_deferred(false);
-    return std::nullopt;
-  }
-  if (Result<void> saved = save_registry(lines, nullptr); !saved) {
-    state_->set_deferred(false);
-    return saved;
-  }
+  DeferSerialWrites deferred(*state_);
+  std::optional<ClusterPatch> patch =
+      prepare_patch(config_, zone, {{cluster, &next}}, served_[zone], index_of(zone), slot_.current(), &health_, *state_);
+  if (!patch) return std::nullopt;
+  if (Result<void> saved = save_registry(lines, nullptr); !saved) return saved;
   config_.zones[zone].clusters[cluster] = std::move(next);
   apply_patch(*patch, served_[zone], *indexes_[zone]);
   publish_snapshot(patch->snapshot);
-  state_->set_deferred(false);
+  deferred.end();
   state_->flush();
   report_state_writes();
   notify();
@@ -244,15 +244,11 @@ void ZoneState::republish(const std::string& why, const std::set<std::pair<std::
   }
   // The serial is written right after the answers change, not before: a flip is visible within a
   // millisecond of its probe result (an fsync alone takes about that long).
-  state_->set_deferred(true);
   CompiledConfig compiled;
-  try {
+  {
+    DeferSerialWrites deferred(*state_);
     compiled = compile_config(config_, *state_, &health_);
-  } catch (...) {
-    state_->set_deferred(false);
-    throw;
   }
-  state_->set_deferred(false);
   const std::string zones = zone_list(compiled);
   publish(std::move(compiled));
   state_->flush();
@@ -264,43 +260,40 @@ bool ZoneState::republish_patched(const std::set<std::pair<std::string, std::str
   if (!set_aside_.empty()) return false;
   std::map<size_t, std::vector<std::pair<size_t, const Cluster*>>> by_zone;
   for (const auto& [zone, name] : clusters) {
-    bool found = false;
-    for (size_t z = 0; z < config_.zones.size() && !found; ++z)
-      if (name_key(config_.zones[z].zone) == name_key(zone))
-        for (size_t c = 0; c < config_.zones[z].clusters.size() && !found; ++c)
-          if (config_.zones[z].clusters[c].name == name) {
-            by_zone[z].emplace_back(c, &config_.zones[z].clusters[c]);
-            found = true;
-          }
+    const auto found = locate(zone, name, false);
     if (!found) return false;
+    by_zone[found->first].emplace_back(found->second, &config_.zones[found->first].clusters[found->second]);
   }
   // One patch per zone, each derived from the one before; published together.
-  state_->set_deferred(true);
+  DeferSerialWrites deferred(*state_);
   std::vector<ClusterPatch> patches;
   std::shared_ptr<const Snapshot> from = slot_.current();
-  try {
-    for (const auto& [zone, changed] : by_zone) {
-      if (zone >= served_.size()) break;
-      std::optional<ClusterPatch> patch = prepare_patch(config_, zone, changed, served_[zone], index_of(zone), from, &health_, *state_);
-      if (!patch) break;
-      from = patch->snapshot;
-      patches.push_back(std::move(*patch));
-    }
-  } catch (...) {
-    state_->set_deferred(false);
-    throw;
-  }
-  if (patches.size() != by_zone.size()) {
-    state_->set_deferred(false);
-    return false;
+  for (const auto& [zone, changed] : by_zone) {
+    std::optional<ClusterPatch> patch = prepare_patch(config_, zone, changed, served_[zone], index_of(zone), from, &health_, *state_);
+    if (!patch) return false;
+    from = patch->snapshot;
+    patches.push_back(std::move(*patch));
   }
   for (ClusterPatch& patch : patches) apply_patch(patch, served_[patch.zone], *indexes_[patch.zone]);
   publish_snapshot(from);
-  state_->set_deferred(false);
+  deferred.end();
   state_->flush();
   report_state_writes();
   after_patch(*from);
   return true;
+}
+
+std::optional<std::pair<size_t, size_t>> ZoneState::locate(const std::string& zone, const std::string& cluster,
+                                                           bool registering) const {
+  const std::string key = name_key(zone);
+  for (size_t z = 0; z < config_.zones.size() && z < served_.size(); ++z) {
+    if (name_key(config_.zones[z].zone) != key) continue;
+    const std::vector<Cluster>& cs = config_.zones[z].clusters;
+    for (size_t c = cs.size(); c-- > 0;)  // the last of equal names, as Registry::apply takes it
+      if (cs[c].name == cluster && (cs[c].registration || !registering)) return std::make_pair(z, c);
+    return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 ZoneIndex& ZoneState::index_of(size_t zone) {

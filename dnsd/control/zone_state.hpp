@@ -97,6 +97,9 @@ class ZoneState {
   std::optional<Result<void>> change_member_patched(const RegistryChange& change);
   bool republish_patched(const std::set<std::pair<std::string, std::string>>& clusters);
   ZoneIndex& index_of(size_t zone);
+  // Where a served zone's cluster is in the config (zone index, cluster index); registering: only a
+  // cluster that takes registrations. nullopt when there is none.
+  std::optional<std::pair<size_t, size_t>> locate(const std::string& zone, const std::string& cluster, bool registering) const;
   // Writes a change of the registry durably and makes it the registry: `lines` appended to the log,
   // or (no lines, or a log due for compaction) the whole registry after it, `next` when given.
   Result<void> save_registry(const std::vector<RegistryChange>& lines, Registry* next);
