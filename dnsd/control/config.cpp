@@ -160,9 +160,9 @@ namespace {
 
 // tsig_keys: [{name, algorithm, secret | secret_file}]. A secret file holds the base64 secret, or is a
 // BIND key file (tsig-keygen's output) whose `secret "...";` is used.
-std::vector<TsigKey> read_tsig_keys(ConfigReader& r, const YAML::Node& list, const std::filesystem::path& dir) {
+std::vector<TsigKey> read_tsig_keys(ConfigReader& r, const YamlNode& list, const std::filesystem::path& dir) {
   std::vector<TsigKey> keys;
-  if (!list.IsSequence()) {
+  if (!list.is_sequence()) {
     r.error(list, "tsig_keys must be a list");
     return keys;
   }
@@ -180,7 +180,7 @@ std::vector<TsigKey> read_tsig_keys(ConfigReader& r, const YAML::Node& list, con
     if (node["algorithm"] && k.algorithm != "hmac-sha256" && k.algorithm != "hmac-sha512")
       r.error(node["algorithm"], "algorithm must be hmac-sha256 or hmac-sha512, not '" + k.algorithm + "'");
     std::string text;
-    const YAML::Node at = node["secret"] ? node["secret"] : node["secret_file"];
+    const YamlNode at = node["secret"] ? node["secret"] : node["secret_file"];
     if (node["secret"] && node["secret_file"]) {
       r.error(node, "tsig key '" + name + "' has both secret and secret_file");
       continue;
@@ -218,7 +218,7 @@ DaemonConfig load_config(const std::string& given_path) {
   std::vector<Diagnostic> diags;
   DaemonConfig cfg;
   cfg.file = path;
-  const YAML::Node root = load_yaml(path, diags);
+  const YamlNode root = load_yaml(path, diags);
   const bool loaded = diags.empty();  // a file that cannot be read or parsed has nothing more to say
   ConfigReader r(path, diags);
   if (loaded && root && r.check_keys(root, "daemon config", {{"listen", true}, {"zones", true}, {"state_dir", false},
@@ -229,12 +229,12 @@ DaemonConfig load_config(const std::string& given_path) {
     cfg.listen = r.strings(root, "listen").value_or(std::vector<std::string>{});
     for (size_t i = 0; i < cfg.listen.size(); ++i)
       if (!parse_host_port(cfg.listen[i]))
-        r.error(root["listen"].IsSequence() ? root["listen"][i] : root["listen"],
+        r.error(root["listen"].is_sequence() ? root["listen"][i] : root["listen"],
                 "listen " + host_port_problem(cfg.listen[i]));
     if (root["listen"] && cfg.listen.empty()) r.error(root["listen"], "listen must name at least one address");
     cfg.zone_globs = r.strings(root, "zones").value_or(std::vector<std::string>{});
     if (auto s = r.string(root, "state_dir")) cfg.state_dir = (dir / *s).lexically_normal().string();
-    if (const YAML::Node control = root["control"];
+    if (const YamlNode control = root["control"];
         control && r.check_keys(control, "control", {{"listen", true}, {"token_file", false}, {"tls", false},
                                                      {"max_connections", false}, {"max_connections_per_source", false},
                                                      {"request_timeout", false}})) {
@@ -244,7 +244,7 @@ DaemonConfig load_config(const std::string& given_path) {
           r.integer(control, "max_connections_per_source", 1, 100000).value_or(cfg.control_max_connections_per_source));
       cfg.control_request_timeout_ms = r.duration_ms(control, "request_timeout", 100, 300000, "from 100ms to 5m, like 10s")
                                            .value_or(cfg.control_request_timeout_ms);
-      if (const YAML::Node tls = control["tls"];
+      if (const YamlNode tls = control["tls"];
           tls && r.check_keys(tls, "control tls", {{"cert_file", true}, {"key_file", true}, {"client_ca_file", false}})) {
         DaemonConfig::ControlTls t;
         auto file = [&](const char* key, std::string& out) {
@@ -267,14 +267,14 @@ DaemonConfig load_config(const std::string& given_path) {
       if (cfg.control_listen && !parse_host_port(*cfg.control_listen))
         r.error(control["listen"], "control listen " + host_port_problem(*cfg.control_listen));
     }
-    if (const YAML::Node log = root["log"]; log && r.check_keys(log, "log", {{"level", false}})) {
+    if (const YamlNode log = root["log"]; log && r.check_keys(log, "log", {{"level", false}})) {
       cfg.log_level = r.string(log, "level").value_or("info");
       static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
       if (!levels.count(cfg.log_level)) r.error(log["level"], "log level '" + cfg.log_level + "' is not one of trace, debug, info, warn, error, critical, off");
     }
-    if (const YAML::Node workers = root["workers"]; workers && workers.Scalar() != "auto")
+    if (const YamlNode workers = root["workers"]; workers && workers.scalar() != "auto")
       cfg.workers = unsigned(r.integer(root, "workers", 1, 256, "or auto (one per usable core)").value_or(0));
-    if (const YAML::Node tcp = root["tcp"];
+    if (const YamlNode tcp = root["tcp"];
         tcp && r.check_keys(tcp, "tcp", {{"idle_timeout", false}, {"message_timeout", false}, {"max_connections", false},
                                         {"max_connections_per_source", false}, {"output_budget_mb", false}})) {
       cfg.tcp.message_timeout_ms =
@@ -286,7 +286,7 @@ DaemonConfig load_config(const std::string& given_path) {
       cfg.tcp.max_connections_per_source =
           uint32_t(r.integer(tcp, "max_connections_per_source", 1, 1000000).value_or(cfg.tcp.max_connections_per_source));
     }
-    if (const YAML::Node rrl = root["rrl"];
+    if (const YamlNode rrl = root["rrl"];
         rrl && r.check_keys(rrl, "rrl", {{"responses_per_second", true}, {"slip", false}, {"ipv4_prefix", false},
                                         {"ipv6_prefix", false}})) {
       cfg.rrl.rate = uint32_t(r.integer(rrl, "responses_per_second", 1, 1000000).value_or(0));
@@ -294,7 +294,7 @@ DaemonConfig load_config(const std::string& given_path) {
       cfg.rrl.ipv4_prefix = uint8_t(r.integer(rrl, "ipv4_prefix", 8, 32).value_or(cfg.rrl.ipv4_prefix));
       cfg.rrl.ipv6_prefix = uint8_t(r.integer(rrl, "ipv6_prefix", 16, 128).value_or(cfg.rrl.ipv6_prefix));
     }
-    if (const YAML::Node cookies = root["cookies"];
+    if (const YamlNode cookies = root["cookies"];
         cookies && r.check_keys(cookies, "cookies", {{"enabled", false}, {"secret", false}})) {
       cfg.cookies = r.boolean(cookies, "enabled").value_or(true);
       if (auto s = r.string(cookies, "secret")) {
@@ -306,7 +306,7 @@ DaemonConfig load_config(const std::string& given_path) {
         else cfg.cookie_secret = bytes;
       }
     }
-    if (const YAML::Node keys = root["tsig_keys"]) cfg.tsig_keys = read_tsig_keys(r, keys, dir);
+    if (const YamlNode keys = root["tsig_keys"]) cfg.tsig_keys = read_tsig_keys(r, keys, dir);
     for (const std::string& pattern : cfg.zone_globs) {
       const std::string full = (dir / pattern).lexically_normal().string();
       glob_t g{};

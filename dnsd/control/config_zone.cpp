@@ -16,7 +16,7 @@ namespace dnsd {
 
 namespace {
 
-Member read_member(ConfigReader& r, const YAML::Node& node) {
+Member read_member(ConfigReader& r, const YamlNode& node) {
   Member m;
   m.loc = r.loc(node);
   if (!r.check_keys(node, "member", {{"name", true}, {"host", true}, {"addresses", false}, {"peer_port", false},
@@ -34,7 +34,7 @@ Member read_member(ConfigReader& r, const YAML::Node& node) {
   for (size_t i = 0; i < m.addresses.size(); ++i) {
     const std::string& a = m.addresses[i];
     if (!is_ip_address(a))
-      r.error(node["addresses"].IsSequence() ? node["addresses"][i] : node["addresses"],
+      r.error(node["addresses"].is_sequence() ? node["addresses"][i] : node["addresses"],
               "address '" + a + "' is not an IPv4 or IPv6 address");
   }
   m.peer_port = r.port(node, "peer_port");
@@ -42,7 +42,7 @@ Member read_member(ConfigReader& r, const YAML::Node& node) {
   return m;
 }
 
-HealthOptions read_health(ConfigReader& r, const YAML::Node& node, bool client_tls, const std::string& base_dir) {
+HealthOptions read_health(ConfigReader& r, const YamlNode& node, bool client_tls, const std::string& base_dir) {
   HealthOptions h;
   h.loc = r.loc(node);
   h.scheme = client_tls ? "https" : "http";
@@ -105,7 +105,7 @@ std::optional<TransferRule> parse_prefix(const std::string& text) {
 }
 
 // A transfer.notify target or a primary: {address: ADDRESS[:PORT] | "[V6]:PORT", key?}, port 53 by default.
-std::optional<RemoteServer> read_remote(ConfigReader& r, const YAML::Node& item, const std::string& what) {
+std::optional<RemoteServer> read_remote(ConfigReader& r, const YamlNode& item, const std::string& what) {
   if (!r.check_keys(item, what + " entry", {{"address", true}, {"key", false}})) return std::nullopt;
   const std::string address = r.string(item, "address").value_or("");
   const std::optional<std::string> named = r.domain(item, "key");
@@ -119,16 +119,16 @@ std::optional<RemoteServer> read_remote(ConfigReader& r, const YAML::Node& item,
   return RemoteServer{*target, named ? name_key(*named) : "", r.loc(item)};
 }
 
-void read_transfer(ConfigReader& r, const YAML::Node& node, ZoneConfig& z) {
+void read_transfer(ConfigReader& r, const YamlNode& node, ZoneConfig& z) {
   if (!r.check_keys(node, "transfer", {{"allow", false}, {"notify", false}})) return;
   for (const char* list : {"allow", "notify"}) {
-    const YAML::Node items = node[list];
+    const YamlNode items = node[list];
     if (!items) continue;
-    if (!items.IsSequence()) {
+    if (!items.is_sequence()) {
       r.error(items, std::string("transfer.") + list + " must be a list");
       continue;
     }
-    for (const YAML::Node& item : items) {
+    for (const YamlNode& item : items) {
       if (std::string(list) == "allow") {
         if (!r.check_keys(item, "transfer.allow entry", {{"address", true}, {"key", false}})) continue;
         const std::string address = r.string(item, "address").value_or("");
@@ -148,7 +148,7 @@ void read_transfer(ConfigReader& r, const YAML::Node& node, ZoneConfig& z) {
   }
 }
 
-Cluster read_cluster(ConfigReader& r, const YAML::Node& node) {
+Cluster read_cluster(ConfigReader& r, const YamlNode& node) {
   Cluster c;
   c.loc = r.loc(node);
   if (!r.check_keys(node, "cluster", {{"name", false}, {"peer_tls", false}, {"client_tls", false},
@@ -170,12 +170,12 @@ Cluster read_cluster(ConfigReader& r, const YAML::Node& node) {
   c.registration = r.boolean(node, "registration").value_or(false);
   c.expected_size = uint32_t(r.integer(node, "expected_size", 1, 1000).value_or(0));
   if (auto ms = r.duration_ms(node, "gate_negative_ttl", 1000, 3600000, "from 1s to 1h")) c.gate_negative_ttl = *ms / 1000;
-  if (const YAML::Node health = node["health"])
+  if (const YamlNode health = node["health"])
     c.health = read_health(r, health, c.client_tls, std::filesystem::absolute(r.file()).parent_path().string());
-  const YAML::Node members = node["members"];
-  if (members && !members.IsSequence() && !(members.IsNull()))
+  const YamlNode members = node["members"];
+  if (members && !members.is_sequence() && !(members.is_null()))
     r.error(members, "members must be a list");
-  else if (members && members.IsSequence())
+  else if (members && members.is_sequence())
     for (const auto& m : members) c.members.push_back(read_member(r, m));
   c.static_members = c.members.size();
   if (c.members.empty() && !c.registration)
@@ -205,20 +205,20 @@ ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diag
   ZoneConfig z;
   z.file = path;
   z.loc = {path, 0};
-  const YAML::Node root = load_yaml(path, diags);
+  const YamlNode root = load_yaml(path, diags);
   if (!root) return z;
   ConfigReader r(path, diags);
   // A secondary zone's content comes from its primaries: it has no data keys of its own.
-  if (root.IsMap() && root["primaries"]) {
+  if (root.is_map() && root["primaries"]) {
     if (!r.check_keys(root, "secondary zone file (primaries:)", {{"zone", true}, {"primaries", true}, {"transfer", false}}))
       return z;
     z.zone = r.domain(root, "zone").value_or("");
-    const YAML::Node primaries = root["primaries"];
-    if (!primaries.IsSequence() || primaries.size() == 0) r.error(primaries, "primaries must be a list of at least one server");
+    const YamlNode primaries = root["primaries"];
+    if (!primaries.is_sequence() || primaries.size() == 0) r.error(primaries, "primaries must be a list of at least one server");
     else
-      for (const YAML::Node& item : primaries)
+      for (const YamlNode& item : primaries)
         if (std::optional<RemoteServer> p = read_remote(r, item, "primaries")) z.primaries.push_back(std::move(*p));
-    if (const YAML::Node transfer = root["transfer"]) read_transfer(r, transfer, z);
+    if (const YamlNode transfer = root["transfer"]) read_transfer(r, transfer, z);
     return z;
   }
   if (!r.check_keys(root, "zone file", {{"zone", true}, {"ttl", false}, {"soa", true}, {"ns", true},
@@ -227,7 +227,7 @@ ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diag
     return z;
   z.zone = r.domain(root, "zone").value_or("");
   z.ttl = uint32_t(r.integer(root, "ttl", 0, 2147483647).value_or(30));
-  if (const YAML::Node soa = root["soa"];
+  if (const YamlNode soa = root["soa"];
       soa && r.check_keys(soa, "soa", {{"mname", true}, {"rname", true}, {"refresh", false}, {"retry", false},
                                        {"expire", false}, {"minimum", false}})) {
     z.soa.mname = r.domain(soa, "mname").value_or("");
@@ -242,32 +242,32 @@ ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diag
     for (size_t i = 0; i < ns->size(); ++i) {
       const std::string name = absolute_name((*ns)[i]);
       if (!go_valid_hostname(name))
-        r.error(root["ns"].IsSequence() ? root["ns"][i] : root["ns"], "ns '" + (*ns)[i] + "' is not a valid host name");
+        r.error(root["ns"].is_sequence() ? root["ns"][i] : root["ns"], "ns '" + (*ns)[i] + "' is not a valid host name");
       z.ns.push_back(name);
     }
   }
-  if (const YAML::Node records = root["records"]) {
-    if (!records.IsScalar()) {
+  if (const YamlNode records = root["records"]) {
+    if (!records.is_scalar()) {
       r.error(records, "records must be a block of RFC 1035 text (records: |)");
     } else {
-      z.records = records.Scalar();
+      z.records = records.scalar();
       // A block scalar's mark is its indicator line; its text starts on the next line.
-      const bool block = records.Scalar().find('\n') != std::string::npos;
-      z.records_first_line = records.Mark().line + 1 + (block ? 1 : 0);
+      const bool block = records.scalar().find('\n') != std::string::npos;
+      z.records_first_line = records.line() + (block ? 1 : 0);
     }
   }
-  if (const YAML::Node clusters = root["clusters"]) {
-    if (!clusters.IsSequence())
+  if (const YamlNode clusters = root["clusters"]) {
+    if (!clusters.is_sequence())
       r.error(clusters, "clusters must be a list");
     else
       for (const auto& c : clusters) z.clusters.push_back(read_cluster(r, c));
   }
-  if (const YAML::Node update = root["update"]; update && r.check_keys(update, "update", {{"keys", true}})) {
+  if (const YamlNode update = root["update"]; update && r.check_keys(update, "update", {{"keys", true}})) {
     z.update_loc = r.loc(update["keys"] ? update["keys"] : update);
     for (const std::string& k : r.strings(update, "keys").value_or(std::vector<std::string>{})) z.update_keys.push_back(name_key(k));
   }
-  if (const YAML::Node transfer = root["transfer"]) read_transfer(r, transfer, z);
-  if (const YAML::Node reverse = root["reverse_of"]) {
+  if (const YamlNode transfer = root["transfer"]) read_transfer(r, transfer, z);
+  if (const YamlNode reverse = root["reverse_of"]) {
     z.reverse_loc = r.loc(reverse);
     for (const std::string& zone : r.strings(root, "reverse_of").value_or(std::vector<std::string>{})) z.reverse_of.push_back(name_key(zone));
     const std::string self = name_key(z.zone);

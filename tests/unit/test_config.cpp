@@ -350,7 +350,7 @@ TEST_CASE("a config that cannot be read says why, and nothing else", "[config]")
   TempDir dir;
   for (const auto& [file, want] : std::vector<std::pair<std::string, std::string>>{
            {dir.path("missing.yaml"), "cannot read file: No such file or directory"},
-           {dir.write("broken.yaml", "listen: [\n"), "YAML syntax error: end of sequence flow not found"}}) {
+           {dir.write("broken.yaml", "listen: [\n"), "YAML syntax error: did not find expected node content (while parsing a flow node from line 2)"}}) {
     try {
       load_config(file);
       FAIL("loaded");
