@@ -36,8 +36,7 @@ const ldns_rdf* additional_target(const ldns_rr* rr) {
 
 class ZoneCompiler {
  public:
-  ZoneCompiler(const ZoneRecords& zr, Snapshot& snap) : zr_(zr), snap_(snap), sets_(group_rrsets(zr.records, 0, zr.records.size())) {
-    for (size_t i = 0; i < sets_.size(); ++i) index_.emplace(std::make_pair(sets_[i].owner, sets_[i].type), i);
+  ZoneCompiler(const ZoneRecords& zr, Snapshot& snap) : zr_(zr), snap_(snap), sets_(group_rrsets(zr.records, 0, zr.records.size(), &index_)) {
     find_ = [this](const std::string& owner, ldns_rr_type type) { return find(owner, type); };
   }
 
@@ -112,16 +111,18 @@ class ZoneCompiler {
 
   const ZoneRecords& zr_;
   Snapshot& snap_;
+  RRsetIndex index_;  // before sets_: group_rrsets fills it
   std::vector<RRset> sets_;
-  std::map<std::pair<std::string, ldns_rr_type>, size_t> index_;
   RRsetFinder find_;
 };
 
 }  // namespace
 
-std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin, size_t end) {
+std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin, size_t end, RRsetIndex* index_out) {
   std::vector<RRset> sets;
-  std::map<std::pair<std::string, ldns_rr_type>, size_t> index;
+  RRsetIndex own;
+  RRsetIndex& index = index_out ? *index_out : own;
+  index.reserve(end - begin);
   for (size_t i = begin; i < end; ++i) {
     const ldns_rr* rr = records[i].rr.get();
     const auto key = std::make_pair(lower_wire(ldns_rr_owner(rr)), ldns_rr_get_type(rr));
@@ -146,14 +147,16 @@ Answer render_rrset(const RRset& set, const RRset* chased, const RRsetFinder& fi
   a.essential = (p.size() - p.body_start());
   // Additional section: addresses of in-zone targets, A before AAAA, in record order.
   const RRset& source = chased ? *chased : set;
-  std::set<std::string> done;
+  std::vector<std::string> done;  // targets whose addresses are in: a handful per set
   for (const ldns_rr* rr : source.rrs) {
     const ldns_rdf* target = additional_target(rr);
     if (!target) continue;
-    const std::string t = lower_wire(target);
-    if (!done.insert(t).second) continue;
+    std::string t = lower_wire(target);
+    if (std::find(done.begin(), done.end(), t) != done.end()) continue;
+    done.push_back(std::move(t));
+    const std::string& t_ref = done.back();
     for (ldns_rr_type type : {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA})
-      if (const RRset* addr = find(t, type))
+      if (const RRset* addr = find(t_ref, type))
         for (const ldns_rr* arr : addr->rrs) {
           p.rr(arr, addr->ttl);
           a.additional_ends.push_back(uint16_t((p.size() - p.body_start())));

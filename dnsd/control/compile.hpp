@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config.hpp"
@@ -25,9 +26,17 @@ struct RRset {
   SourceLoc last;  // where the set's last record came from: named when the answer cannot be built
 };
 using RRsetFinder = std::function<const RRset*(const std::string& owner, ldns_rr_type type)>;
+// (owner, type) -> an RRset's index, for lookups while compiling.
+struct OwnerTypeHash {
+  size_t operator()(const std::pair<std::string, ldns_rr_type>& k) const noexcept {
+    return std::hash<std::string>()(k.first) * 31 + size_t(k.second);
+  }
+};
+using RRsetIndex = std::unordered_map<std::pair<std::string, ldns_rr_type>, size_t, OwnerTypeHash>;
 // records[begin, end) by (owner, type), in order of first appearance; an RRset's TTL is its first
-// record's (RFC 2181 §5.2).
-std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin, size_t end);
+// record's (RFC 2181 §5.2). `index`, when given, receives each set's position.
+std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin, size_t end,
+                                RRsetIndex* index = nullptr);
 // An RRset's answer (a CNAME's followed by `chased`, its in-zone target's set), with the addresses
 // `find` gives for in-zone SRV, NS and MX targets in additional. Throws std::runtime_error when it
 // cannot fit a TCP message.
