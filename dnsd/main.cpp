@@ -233,18 +233,19 @@ int cmd_run(const RunOptions& options) {
   raise_fd_limit();
   try {
     const std::string cookie_secret = random_cookie_secret();
-    dnsd::DaemonConfig config = load_run_config(options, cookie_secret);
-    dnsd::set_log_level(config.log_level);
-    spdlog::info("dnsd {} starting: config {}, state_dir {}", DNSD_VERSION, config.file, config.state_dir);
+    dnsd::DaemonConfig loaded = load_run_config(options, cookie_secret);
+    dnsd::set_log_level(loaded.log_level);
+    spdlog::info("dnsd {} starting: config {}, state_dir {}", DNSD_VERSION, loaded.file, loaded.state_dir);
 
     // The control thread's services; each runs on the loop's event base (declared first: freed last).
     dnsd::ControlLoop loop;
     dnsd::SnapshotSlot slot;
     dnsd::HealthMonitor health(loop.base());
     dnsd::ZoneState zones(slot, health.table());
-    zones.start(config);
-    // Loading parsed the YAML into a tree several times the size of what is served (24 MB of yaml-cpp
-    // nodes for 10,000 members), all freed by now: give it back to the system.
+    zones.start(std::move(loaded));
+    // The daemon's settings from here on: the zone state's config (one copy of every member, not two).
+    const dnsd::DaemonConfig& config = zones.config();
+    // Loading and compiling left freed memory behind (the YAML tree, the build's maps): give it back.
     malloc_trim(0);
     zones.compact_on(loop.base());
     health.on_flips([&zones](const std::string& why, const std::set<std::pair<std::string, std::string>>& clusters) {

@@ -91,7 +91,9 @@ class ZoneCompiler {
 
  private:
   const RRset* find(const std::string& owner, ldns_rr_type type) const {
-    auto it = index_.find({owner, type});
+    key_.first.assign(owner);  // reuses its buffer: a lookup per additional target allocates nothing
+    key_.second = type;
+    auto it = index_.find(key_);
     return it == index_.end() ? nullptr : &sets_[it->second];
   }
 
@@ -113,6 +115,7 @@ class ZoneCompiler {
   Snapshot& snap_;
   RRsetIndex index_;  // before sets_: group_rrsets fills it
   std::vector<RRset> sets_;
+  mutable std::pair<std::string, ldns_rr_type> key_;
   RRsetFinder find_;
 };
 

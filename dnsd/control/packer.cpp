@@ -41,6 +41,7 @@ std::vector<uint8_t> empty_reply(const std::vector<uint8_t>& request, const Quer
 }
 
 Packer::Packer(const std::string& qname, uint16_t qtype, uint16_t qclass) : buf_(header_size) {
+  buf_.reserve(512);  // most answers fit: no growth step by step
   name(reinterpret_cast<const uint8_t*>(qname.data()), qname.size(), false);
   u16(qtype);
   u16(qclass);
