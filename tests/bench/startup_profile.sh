@@ -2,8 +2,8 @@
 # Where dnsd's start-up time and memory go for a large zone (issue: a zone should cost less to hold and
 # load in dnsd than in Knot): CLUSTERS x MEMBERS members (tests/bench/scale_zone.sh), one worker.
 # Prints the time from exec to the first answer and the RSS then (best of ROUNDS), then a heap profile
-# of one start (heaptrack: peak heap and the functions that hold it at the peak) and the phases of the
-# start-up as dnsd's own log times them. Not part of `make test`.
+# of one start (heaptrack: peak heap and the functions that hold it at the peak), the phases of the
+# start-up as dnsd's own log times them, and each phase timed alone (bench_startup_phases). Not part of `make test`.
 # Usage: tests/bench/startup_profile.sh [build dir] [clusters] [members] [rounds]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -47,6 +47,10 @@ printf '| %d clusters x %d members | %.3f s | %d MiB |\n' "$clusters" "$members"
 echo
 echo "Start-up phases (dnsd's log, one start):"
 grep -E "starting|loaded|answering" "$tmp/run.log" | sed 's/^/  /'
+
+echo
+echo "Each phase alone, and what it keeps:"
+"$build/tests/bench_startup_phases" "$tmp/dnsd.yaml" "$tmp/zones/scale.yaml" 5
 
 if command -v heaptrack > /dev/null; then
   rm -rf "$tmp/state"
