@@ -59,6 +59,6 @@ if command -v heaptrack > /dev/null; then
   echo
   echo "Heap at its peak (heaptrack):"
   heaptrack_print -f "$tmp"/heap*.zst --print-peaks 1 --print-allocators 0 --print-leaks 0 --print-temporary 0 \
-    --peak-limit 12 --print-histogram 0 2>/dev/null | awk '/PEAK MEMORY CONSUMERS/,0' | grep -E "^[0-9.]+[KMG]?B? peak|^  [0-9]|peak memory consumed|at /|^[0-9]" | head -40
+    --peak-limit 12 2>/dev/null | awk '/PEAK MEMORY CONSUMERS/,0' | grep -E "^[0-9.]+[KMG]?B? peak|^  [0-9]|peak memory consumed|at /|^[0-9]" | head -40
   heaptrack_print -f "$tmp"/heap*.zst 2>/dev/null | grep -E "^peak heap memory consumption|^total memory leaked|^calls to allocation functions" | sed 's/^/  /'
 fi
