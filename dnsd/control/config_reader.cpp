@@ -1,38 +1,14 @@
 // The YAML reader of both config files (see config_reader.hpp).
 #include "config_reader.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
 
 #include "names.hpp"
-#include "raii.hpp"
+#include "state_store.hpp"
 
 namespace dnsd {
-
-namespace {
-
-// The whole file into `text`; the system's reason when it cannot be read.
-std::optional<std::string> read_file(const std::string& path, std::string& text) {
-  const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::string(std::strerror(errno));
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::string(std::strerror(errno));
-    if (n == 0) return std::nullopt;
-    text.append(buf, size_t(n));
-  }
-}
-
-}  // namespace
 
 bool ConfigReader::check_keys(const YamlNode& map, const std::string& what, std::initializer_list<Key> keys) {
   if (!map.is_map()) {
@@ -137,7 +113,7 @@ YamlNode load_yaml(const std::string& path, std::vector<Diagnostic>& diags) {
     return {};
   }
   std::string text;
-  if (const auto problem = read_file(path, text)) {
+  if (const auto problem = read_whole_file(path, text)) {
     diags.push_back({{path, 0}, "cannot read file: " + *problem, false});
     return {};
   }

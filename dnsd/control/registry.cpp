@@ -20,7 +20,6 @@
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -48,12 +47,9 @@ Result<std::optional<uint16_t>> parse_port(const std::string& s) {
 }
 
 Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return io_error(path + ": cannot read: " + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return io_error(path + ": cannot read: " + std::strerror(errno));
-  return ss.str();
+  std::string text;
+  if (const auto why = read_whole_file(path, text)) return io_error(path + ": cannot read: " + *why);
+  return text;
 }
 
 // One field of a line: printable, no space, not empty (what serialize can write and parse read back).

@@ -26,6 +26,20 @@ Error sys_error(const std::string& what, const std::string& path) {
           path + ": " + what + ": " + std::strerror(err)};
 }
 
+std::optional<std::string> read_whole_file(const std::string& path, std::string& text) {
+  text.clear();
+  const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::string(std::strerror(errno));
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::string(std::strerror(errno));
+    if (n == 0) return std::nullopt;
+    text.append(buf, size_t(n));
+  }
+}
+
 Result<void> write_all(int fd, std::string_view content, const std::string& path) {
   for (size_t done = 0; done < content.size();) {
     const ssize_t n = ::write(fd, content.data() + done, content.size() - done);

@@ -86,5 +86,8 @@ Error sys_error(const std::string& what, const std::string& path);
 Result<void> write_all(int fd, std::string_view content, const std::string& path);
 // fsync of a directory ("" is the current one): a file created or renamed in it is durable.
 Result<void> sync_directory(const std::string& dir);
+// Reads all of `path` into `text` (replacing it), through short reads and EINTR. Returns nullopt once
+// read, else why not in the system's words (strerror): callers add the path as their messages need.
+[[nodiscard]] std::optional<std::string> read_whole_file(const std::string& path, std::string& text);
 
 }  // namespace dnsd

@@ -2,10 +2,8 @@
 #include "zone_copy.hpp"
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "hash.hpp"
 #include "journal.hpp"
@@ -52,15 +50,6 @@ Result<void> ensure_dir(const std::string& state_dir) {
   std::filesystem::create_directories(state_dir + "/secondary", ec);
   if (ec) return io_error(state_dir + "/secondary: " + ec.message());
   return {};
-}
-
-bool read_whole(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
 }
 
 }  // namespace
@@ -204,7 +193,7 @@ Result<void> save_check_time(const std::string& state_dir, const std::string& zo
 LoadedCopy load_copy(const std::string& state_dir, const std::string& zone) {
   LoadedCopy out;
   std::string bytes;
-  if (!read_whole(copy_path(state_dir, zone), bytes)) return out;  // none yet
+  if (read_whole_file(copy_path(state_dir, zone), bytes)) return out;  // none yet (or unreadable)
   ZoneCopy copy;
   std::string problem = parse_copy_file(bytes, copy);
   if (problem.empty()) problem = check_copy(zone, copy.rrs);
@@ -214,7 +203,8 @@ LoadedCopy load_copy(const std::string& state_dir, const std::string& zone) {
   }
   out.copy = std::move(copy);
   std::string checked;
-  if (read_whole(checked_path(state_dir, zone), checked) && checked.rfind(checked_magic, 0) == 0) {
+  const bool read = !read_whole_file(checked_path(state_dir, zone), checked);  // nullopt: read
+  if (read && checked.rfind(checked_magic, 0) == 0) {
     try {
       out.checked = std::time_t(std::stoll(checked.substr(std::string(checked_magic).size())));
     } catch (const std::exception&) {
