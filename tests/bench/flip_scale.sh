@@ -9,6 +9,7 @@
 # Usage: tests/bench/flip_scale.sh [build dir] [levels, e.g. 100,1000,10000] [flips]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
+. "$src/tests/bench/lib.sh"
 build=${1:-$src/build}
 levels=${2:-100,1000,10000}
 flips=${3:-10}
@@ -36,7 +37,10 @@ until_set_changes() {  # until_set_changes BEFORE: polls until the client set di
   while [ "$(client_set)" = "$1" ]; do sleep 0.001; done
   echo $(( $(ms_now) - t0 ))
 }
-stats() { sort -g | awk '{v[NR] = $1} END {printf "%.2f / %.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[NR]}'; }
+stats() {  # "median / max" of the numbers on stdin
+  local values; values=$(cat)
+  printf '%s / %.2f' "$(median %.2f <<< "$values")" "$(sort -g <<< "$values" | tail -1)"
+}
 
 echo "| members (clusters of 5) | flip to published, median / max | stop or start to visible, median / max |"
 echo "|---|---|---|"

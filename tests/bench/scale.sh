@@ -8,6 +8,7 @@
 # Usage: tests/bench/scale.sh [build dir] [levels, e.g. 100,1000,10000] [rounds]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
+. "$src/tests/bench/lib.sh"
 build=${1:-$src/build}
 levels=${2:-100,1000,10000}
 rounds=${3:-3}
@@ -16,22 +17,6 @@ trap 'pkill -P $$ 2>/dev/null || true; rm -rf "$tmp"' EXIT
 port=$(shuf -i 20000-31000 -n 1)
 zone=scale.example.com
 
-# Starts "$@" on CPU 0, waits for the zone's SOA, sets $t (seconds) and $rss (KiB), keeps the server
-# running (its pid in $server).
-first_answer() {
-  local t0 t1
-  t0=$(date +%s.%N)
-  taskset -c 0 "$@" > "$tmp/run.log" 2>&1 &
-  server=$!
-  until dig @127.0.0.1 -p "$port" +time=1 +tries=1 +short SOA "$zone" 2>/dev/null | grep -q "^ns1\."; do
-    kill -0 "$server" 2>/dev/null || { cat "$tmp/run.log"; exit 1; }
-    sleep 0.002
-  done
-  t1=$(date +%s.%N)
-  t=$(echo "$t1 - $t0" | bc)
-  rss=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
-}
-stop() { kill "$server"; wait "$server" 2>/dev/null || true; }
 axfr_ms() {
   local t0 t1
   t0=$(date +%s%N)
@@ -39,7 +24,6 @@ axfr_ms() {
   t1=$(date +%s%N)
   echo $(( (t1 - t0) / 1000 ))
 }
-median() { sort -g | awk '{v[NR] = $1} END {printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 echo "| members (clusters of 5) | records | server | start to first answer | RSS then | AXFR |"
 echo "|---|---|---|---|---|---|"
@@ -54,11 +38,11 @@ for n in ${levels//,/ }; do
     best_t=999 best_rss=0 times=()
     for _ in $(seq "$rounds"); do
       rm -rf "$dir/state" "$dir/knot"/*.mdb "$dir/knot"/*/ 2>/dev/null || true
-      if [ "$s" = dnsd ]; then first_answer "$build/dnsd" run -c "$dir/dnsd.yaml"
-      else first_answer knotd -c "$dir/knot.conf"; fi
+      if [ "$s" = dnsd ]; then first_answer "$port" "$zone" "$tmp/run.log" taskset -c 0 "$build/dnsd" run -c "$dir/dnsd.yaml"
+      else first_answer "$port" "$zone" "$tmp/run.log" taskset -c 0 knotd -c "$dir/knot.conf"; fi
       if (( $(echo "$t < $best_t" | bc) )); then best_t=$t; best_rss=$rss; fi
       times+=("$(axfr_ms)")
-      stop
+      stop_server
     done
     axfr=$(printf '%s\n' "${times[@]}" | median)
     printf '| %d | %d | %s | %.3f s | %.1f MiB | %.1f ms |\n' "$n" "$records" "$s" "$best_t" "$(echo "$best_rss / 1024" | bc -l)" "$(echo "$axfr / 1000" | bc -l)"

@@ -7,6 +7,7 @@
 # Usage: tests/bench/startup_profile.sh [build dir] [clusters] [members] [rounds]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
+. "$src/tests/bench/lib.sh"
 build=${1:-$src/build}
 clusters=${2:-2000}
 members=${3:-5}
@@ -16,28 +17,11 @@ trap 'pkill -P $$ 2>/dev/null || true; rm -rf "$tmp"' EXIT
 port=$(shuf -i 20000-31000 -n 1)
 PORT=$port "$src/tests/bench/scale_zone.sh" "$tmp" "$clusters" "$members"
 
-# Starts "$@", returns once the zone's SOA is answered; prints "seconds rss_kib".
-first_answer() {
-  local t0 pid
-  t0=$(date +%s.%N)
-  "$@" > "$tmp/run.log" 2>&1 &
-  pid=$!
-  until dig @127.0.0.1 -p "$port" +time=1 +tries=1 +short SOA scale.example.com 2>/dev/null | grep -q "^ns1\."; do  # not a ";;" error line
-    kill -0 "$pid" 2>/dev/null || { cat "$tmp/run.log"; exit 1; }
-    sleep 0.005
-  done
-  local t1 rss
-  t1=$(date +%s.%N)
-  rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
-  echo "$(echo "$t1 - $t0" | bc) $rss"
-  pkill -P "$pid" 2>/dev/null || true  # heaptrack: the dnsd it started
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-}
-
 best_t=999 best_rss=0
 for _ in $(seq "$rounds"); do
   rm -rf "$tmp/state"
-  read -r t rss < <(first_answer "$build/dnsd" run -c "$tmp/dnsd.yaml")
+  first_answer "$port" scale.example.com "$tmp/run.log" "$build/dnsd" run -c "$tmp/dnsd.yaml"
+  stop_server
   if (( $(echo "$t < $best_t" | bc) )); then best_t=$t; best_rss=$rss; fi
 done
 echo "| zone | start to first answer (best of $rounds) | RSS then |"
@@ -54,7 +38,8 @@ echo "Each phase alone, and what it keeps:"
 
 if command -v heaptrack > /dev/null; then
   rm -rf "$tmp/state"
-  first_answer heaptrack -o "$tmp/heap" "$build/dnsd" run -c "$tmp/dnsd.yaml" > /dev/null
+  first_answer "$port" scale.example.com "$tmp/run.log" heaptrack -o "$tmp/heap" "$build/dnsd" run -c "$tmp/dnsd.yaml"
+  stop_server
   sleep 1
   echo
   echo "Heap at its peak (heaptrack):"

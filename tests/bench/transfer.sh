@@ -7,6 +7,7 @@
 # Not part of `make test`. Usage: tests/bench/transfer.sh [build dir] [seconds] [rounds]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
+. "$src/tests/bench/lib.sh"
 build=${1:-$src/build}
 secs=${2:-8}
 rounds=${3:-5}
@@ -53,7 +54,6 @@ axfr() {  # axfr SERVER -> "milliseconds bytes records messages"
   # ";; Received 1258660 B (20 messages, 30154 records)"
   awk -v ms="$(( (t1 - t0) / 1000 ))" '/Received/ {gsub(/[(,]/, " "); print ms / 1000, $3, $7, $5}' <<< "$out"
 }
-median() { sort -g | awk '{v[NR] = $1} END {printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 declare -A times info
 for _ in $(seq "$rounds"); do
