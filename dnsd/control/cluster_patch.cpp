@@ -14,14 +14,9 @@ namespace dnsd {
 
 namespace {
 
+// The name a record's answer also carries: a CNAME's target (chased), an SRV, NS or MX target's addresses.
 const ldns_rdf* named_target(const ldns_rr* rr) {
-  switch (ldns_rr_get_type(rr)) {
-    case LDNS_RR_TYPE_SRV: return ldns_rr_rdf(rr, 3);
-    case LDNS_RR_TYPE_NS:
-    case LDNS_RR_TYPE_CNAME: return ldns_rr_rdf(rr, 0);
-    case LDNS_RR_TYPE_MX: return ldns_rr_rdf(rr, 1);
-    default: return nullptr;
-  }
+  return ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME ? ldns_rr_rdf(rr, 0) : additional_target(rr);
 }
 
 bool has_name(const std::vector<std::string>& names, const std::string& name) {

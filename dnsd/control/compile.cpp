@@ -25,15 +25,6 @@ std::vector<uint8_t> answer_body(const Packer& p) {
   return {p.bytes().begin() + long(p.body_start()), p.bytes().end()};
 }
 
-const ldns_rdf* additional_target(const ldns_rr* rr) {
-  switch (ldns_rr_get_type(rr)) {
-    case LDNS_RR_TYPE_SRV: return ldns_rr_rdf(rr, 3);
-    case LDNS_RR_TYPE_NS: return ldns_rr_rdf(rr, 0);
-    case LDNS_RR_TYPE_MX: return ldns_rr_rdf(rr, 1);
-    default: return nullptr;
-  }
-}
-
 class ZoneCompiler {
  public:
   ZoneCompiler(const ZoneRecords& zr, Snapshot& snap) : zr_(zr), snap_(snap), sets_(group_rrsets(zr.records, 0, zr.records.size(), &index_)) {
@@ -120,6 +111,15 @@ class ZoneCompiler {
 };
 
 }  // namespace
+
+const ldns_rdf* additional_target(const ldns_rr* rr) {
+  switch (ldns_rr_get_type(rr)) {
+    case LDNS_RR_TYPE_SRV: return ldns_rr_rdf(rr, 3);
+    case LDNS_RR_TYPE_NS: return ldns_rr_rdf(rr, 0);
+    case LDNS_RR_TYPE_MX: return ldns_rr_rdf(rr, 1);
+    default: return nullptr;
+  }
+}
 
 std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin, size_t end, RRsetIndex* index_out) {
   std::vector<RRset> sets;

@@ -37,6 +37,9 @@ using RRsetIndex = std::unordered_map<std::pair<std::string, ldns_rr_type>, size
 // record's (RFC 2181 §5.2). `index`, when given, receives each set's position.
 std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin, size_t end,
                                 RRsetIndex* index = nullptr);
+// The name an SRV, NS or MX record points at, whose in-zone addresses go in the additional section;
+// null for other types.
+const ldns_rdf* additional_target(const ldns_rr* rr);
 // An RRset's answer (a CNAME's followed by `chased`, its in-zone target's set), with the addresses
 // `find` gives for in-zone SRV, NS and MX targets in additional. Throws std::runtime_error when it
 // cannot fit a TCP message.
