@@ -11,7 +11,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "names.hpp"
+#include "http_reply.hpp"
 #include "openssl.hpp"
 #include "raii.hpp"
 
@@ -28,47 +28,6 @@ std::string tls_error() {
   char buf[256];
   ERR_error_string_n(e, buf, sizeof buf);
   return e ? buf : "TLS failure";
-}
-
-// Fills `out` with the body of a chunked reply; false while the reply is incomplete.
-bool dechunk(const std::string& raw, size_t pos, std::string& out) {
-  out.clear();
-  for (;;) {
-    const size_t eol = raw.find("\r\n", pos);
-    if (eol == std::string::npos) return false;
-    size_t size = 0;
-    try {
-      size = std::stoul(raw.substr(pos, eol - pos), nullptr, 16);
-    } catch (const std::exception&) {
-      throw Unreachable("a malformed chunked reply");
-    }
-    if (size == 0) return true;  // trailers, if any, are not needed
-    if (raw.size() < eol + 2 + size + 2) return false;
-    out.append(raw, eol + 2, size);
-    pos = eol + 2 + size + 2;
-  }
-}
-
-// Whether `raw` holds a complete reply; fills `r` when it does.
-bool complete(const std::string& raw, HttpResult& r, bool eof) {
-  const size_t head_end = raw.find("\r\n\r\n");
-  if (head_end == std::string::npos) return false;
-  if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) throw Unreachable("not an HTTP reply");
-  r.status = std::atoi(raw.c_str() + 9);
-  const std::string head = ascii_lower(raw.substr(0, head_end));
-  // A chunked body ends with the last chunk and its (possibly empty) trailers: "...\r\n\r\n". Until the
-  // bytes read end so, decoding is not tried (each read would decode everything so far again).
-  if (head.find("\r\ntransfer-encoding: chunked") != std::string::npos)
-    return (eof || raw.compare(raw.size() - 4, 4, "\r\n\r\n") == 0) && dechunk(raw, head_end + 4, r.body);
-  if (const size_t cl = head.find("\r\ncontent-length:"); cl != std::string::npos) {
-    const size_t length = std::strtoul(head.c_str() + cl + 17, nullptr, 10);
-    if (raw.size() < head_end + 4 + length) return false;
-    r.body = raw.substr(head_end + 4, length);
-    return true;
-  }
-  if (!eof) return false;  // no length: the body ends with the connection
-  r.body = raw.substr(head_end + 4);
-  return true;
 }
 
 }  // namespace
@@ -142,8 +101,7 @@ HttpResult http_exchange(const HttpTarget& t, const std::string& method, const s
     if (n <= 0) throw Unreachable("connection to " + t.label() + " lost while sending");
     sent += size_t(n);
   }
-  std::string raw;
-  HttpResult r;
+  HttpReplyParser reply(max_reply);
   char buf[8192];
   for (;;) {
     if (Clock::now() > deadline) throw Unreachable("no reply from " + t.label() + " within " + std::to_string(int(timeout_s)) + " s");
@@ -153,13 +111,10 @@ HttpResult http_exchange(const HttpTarget& t, const std::string& method, const s
       throw Unreachable(err == EAGAIN || err == EWOULDBLOCK ? "no reply from " + t.label() + " in time"
                                                              : "connection to " + t.label() + " lost while reading");
     }
-    if (n <= 0) {  // the end of the stream (TLS: close_notify, or an error the reply check reports)
-      if (!complete(raw, r, true)) throw Unreachable("an incomplete reply from " + t.label());
-      return r;
-    }
-    raw.append(buf, size_t(n));
-    if (raw.size() > max_reply) throw Unreachable("a reply over 4 MiB from " + t.label());
-    if (complete(raw, r, false)) return r;
+    // n <= 0: the end of the stream (TLS: close_notify, or an error the reply check reports).
+    const HttpReplyParser::State state = n <= 0 ? reply.end() : reply.feed(std::string_view(buf, size_t(n)));
+    if (state == HttpReplyParser::State::error) throw Unreachable("a bad reply from " + t.label() + ": " + reply.error());
+    if (state == HttpReplyParser::State::done) return {reply.status(), reply.body()};
   }
 }
 

@@ -41,7 +41,7 @@ void HealthMonitor::set_config(const DaemonConfig& config) {
   clusters_ = probed_clusters(config);
   member_cluster_.clear();
   for (const ProbedCluster& c : clusters_)
-    for (const std::string& m : c.members) member_cluster_[health_key(c.zone, c.name, m)] = &c;
+    for (const std::string& m : c.members) member_cluster_[health_key(c.zone, c.name, m)] = {&c};
   // Clusters that left (or are no longer formed) are forgotten; set_targets() dropped the reads in flight.
   DriftTable drift;
   std::unordered_map<std::string, DriftCheck> checks;
@@ -63,8 +63,9 @@ void HealthMonitor::set_config(const DaemonConfig& config) {
 void HealthMonitor::on_probe(const std::string& key, const ProbeResult& r) {
   const auto found = member_cluster_.find(key);
   if (found == member_cluster_.end()) return;  // a member the config no longer has
-  const ProbedCluster* cluster = found->second;
-  MemberHealth& h = health_[key];
+  const ProbedCluster* cluster = found->second.cluster;
+  if (!found->second.health) found->second.health = &health_[key];
+  MemberHealth& h = *found->second.health;
   h.last_probe = std::time(nullptr);
   h.last_latency_s = r.latency_s;
   h.latency_sum_s += r.latency_s;

@@ -51,7 +51,11 @@ class HealthMonitor {
 
   HealthTable health_;
   std::vector<ProbedCluster> clusters_;
-  std::unordered_map<std::string, const ProbedCluster*> member_cluster_;  // health_key -> its cluster
+  struct Probed {
+    const ProbedCluster* cluster;
+    MemberHealth* health = nullptr;  // its entry in health_, once it has one (map nodes stay put)
+  };
+  std::unordered_map<std::string, Probed> member_cluster_;  // health_key -> its cluster and entry
   Republish republish_;
   std::unique_ptr<Prober> prober_;
   DriftTable drift_;

@@ -145,7 +145,7 @@ HttpReplyParser::State HttpReplyParser::feed(std::string_view data) {
           default: break;
         }
         line_.clear();
-        if (!ok) return state_;
+        if (!ok || state_ == State::error) return state_;
       }
     }
   }

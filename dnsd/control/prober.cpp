@@ -1,52 +1,57 @@
 // Health probes (see prober.hpp). Each target keeps one connection open between probes (HTTP/1.1
-// keep-alive, over TLS too): a probe is one GET on it, and a failed probe retires the connection so
-// the next one connects afresh (a member that restarted, or a connection gone stale, is met as a new
-// client would meet it). Over https a connection the member closes is retired too (libevent cannot
-// reconnect a TLS bufferevent), and a new one resumes the TLS session of the last good probe, so a
-// reconnect costs an abbreviated handshake, not a full one.
-// Every probe is owned by the prober (probes_, then finished_ until its connection can be freed);
-// retired keep-alive connections are freed on the same next turn of the loop.
+// keep-alive, over TLS too): a probe is one GET written to it and one reply read from it, both straight
+// on the non-blocking socket (send/recv, or SSL_write/SSL_read on it), parsed by HttpReplyParser. The
+// socket's read event stays armed for the connection's life; a write event is armed only while a write
+// or a TLS step waits for room. A failed probe, a reply that ends its connection, or a member that
+// closes an idle one closes it, and the next probe connects afresh (a member that restarted, or a
+// connection gone stale, is met as a new client would meet it); over https the new connection resumes
+// the TLS session of the last good probe, so a reconnect costs an abbreviated handshake, not a full one.
+// Each target's timers (next probe, deadline) and events live as long as the target; a probe that is
+// due while the last is still in flight starts when that one ends (one connection per member).
+// Targets replaced by set_targets() and finished fetches are freed on the next turn of the loop.
 #include "prober.hpp"
 
-#include <event2/buffer.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/dns.h>
-#include <event2/http.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <random>
 #include <stdexcept>
 
+#include "http_reply.hpp"
 #include "names.hpp"
 
 namespace dnsd {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 timeval to_tv(uint32_t ms) { return {long(ms / 1000), long(ms % 1000) * 1000}; }
 
-std::string openssl_errors(bufferevent* bev) {
+constexpr size_t max_probe_body = 64 * 1024;  // etcd's /health is tens of bytes
+constexpr size_t max_fetch_body = 1 << 20;    // a member list of thousands
+constexpr int64_t batch_us = 4000;             // probes due within 4 ms of each other start together
+
+// OpenSSL's reasons for the last failed call on `ssl` (the error queue, then the certificate check's
+// verdict), or the system's when the queue is empty.
+std::string tls_error(SSL* ssl, int ret, int err) {
   std::string out;
-  for (unsigned long e; bev && (e = bufferevent_get_openssl_error(bev)) != 0;) {
-    if (ERR_GET_LIB(e) == 0) continue;  // libevent's own bookkeeping entries, not OpenSSL's reasons
+  for (unsigned long e; (e = ERR_get_error()) != 0;) {
     char buf[256];
     ERR_error_string_n(e, buf, sizeof buf);
     out += (out.empty() ? "" : "; ") + std::string(buf);
   }
-  return out;
-}
-
-const char* request_error_text(evhttp_request_error e) {
-  switch (e) {
-    case EVREQ_HTTP_TIMEOUT: return "timeout";
-    case EVREQ_HTTP_EOF: return "connection closed before a reply";
-    case EVREQ_HTTP_INVALID_HEADER: return "invalid HTTP reply";
-    case EVREQ_HTTP_BUFFER_ERROR: return "connection failed";
-    case EVREQ_HTTP_REQUEST_CANCEL: return "cancelled";
-    case EVREQ_HTTP_DATA_TOO_LONG: return "reply too long";
-  }
-  return "request failed";
+  if (const long verify = SSL_get_verify_result(ssl); verify != X509_V_OK && out.find("verify failed") != std::string::npos)
+    out += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
+  if (out.empty()) out = ret == 0 || err == 0 ? "connection closed" : std::strerror(err);
+  return "TLS: " + out;
 }
 
 }  // namespace
@@ -62,34 +67,67 @@ Result<void> check_health_reply(int status, const std::string& body) {
   return rejected("unhealthy: " + body.substr(0, 200));
 }
 
-struct Prober::Target {
-  Prober* owner;
-  ProbeSpec spec;
-  EventPtr timer;
-  HttpConnectionPtr conn;  // kept open between probes
-  bool busy = false;       // a probe is in flight on conn
-  bool closed = false;     // https: the member closed conn; the next probe opens a new one
-  // https: the session of the last good probe, resumed by the next connection. Kept serialized: the
-  // session object itself is marked unresumable by OpenSSL once libevent drops its connection
-  // without a TLS shutdown.
-  std::string session;
-  const SSL_SESSION* session_from = nullptr;  // the object it was serialized from
-  ~Target() {
-    if (conn) evhttp_connection_set_closecb(conn.get(), nullptr, nullptr);  // it would name this target
+// One connection and the exchange on it: the request in `out`, the reply in `reply`.
+struct Prober::Conn {
+  enum class Phase { closed, resolving, connecting, handshake, sending, receiving, idle };
+  Prober* owner = nullptr;
+  Target* target = nullptr;  // a probe's connection, or
+  Fetch* fetch = nullptr;    // a fetch's
+  int fd = -1;
+  SslPtr ssl;
+  SSL_CTX* tls = nullptr;  // https: the context new connections are made in
+  std::string server_name;
+  bool verify = true;
+  uint16_t port = 0;
+  EventPtr read_event, write_event;  // assigned to each new socket
+  bool writing = false;              // write_event is pending
+  Phase phase = Phase::closed;
+  evdns_getaddrinfo_request* resolving = nullptr;
+  std::string out;
+  size_t sent = 0;
+  size_t received = 0;  // bytes of this exchange's reply so far
+  bool reused = false;  // the exchange runs on a connection kept from an earlier one
+  HttpReplyParser reply;
+  explicit Conn(size_t max_body) : reply(max_body) {}
+  ~Conn() { close(); }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  // Closes the socket and the TLS session (and stops a lookup); the connection can be opened again.
+  void close() noexcept {
+    if (resolving) {
+      evdns_getaddrinfo_request* request = resolving;
+      resolving = nullptr;
+      evdns_getaddrinfo_cancel(request);
+    }
+    if (read_event) event_del(read_event.get());
+    if (write_event) event_del(write_event.get());
+    writing = false;
+    ssl.reset();
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+    phase = Phase::closed;
   }
 };
 
-struct Prober::Probe {
-  Prober* owner;
-  std::string key;
-  uint64_t generation;
-  std::chrono::steady_clock::time_point started;
-  HttpConnectionPtr conn;         // its own connection (a fetch, or a probe while the target's is busy)
-  evhttp_connection* shared = nullptr;  // the target's keep-alive connection instead
+struct Prober::Target {
+  ProbeSpec spec;
+  Conn conn{max_probe_body};
+  EventPtr timer, deadline;
+  std::string request;     // the GET, built once
+  bool busy = false;       // a probe is in flight
+  bool pending = false;    // the next probe fell due meanwhile: it starts when this one ends
+  Clock::time_point started;
+  // https: the session of the last good probe, resumed by the next connection. Kept serialized: the
+  // session object itself is marked unresumable by OpenSSL once its connection is freed without a
+  // TLS shutdown.
+  std::string session;
+  const SSL_SESSION* session_from = nullptr;  // the object it was serialized from
+};
+
+struct Prober::Fetch {
+  Conn conn{max_fetch_body};
   EventPtr deadline;
-  std::string error_hint;
-  bool done = false;
-  Fetched fetched;  // a fetch(), not a probe
+  Fetched done;
 };
 
 Prober::Prober(event_base* base, OnResult on_result, size_t max_in_flight)
@@ -98,34 +136,51 @@ Prober::Prober(event_base* base, OnResult on_result, size_t max_in_flight)
       base_,
       [](evutil_socket_t, short, void* self) {
         auto* prober = static_cast<Prober*>(self);
-        prober->retired_.clear();  // connections first: a probe may still be pending on one
-        prober->finished_.clear();
+        prober->retired_targets_.clear();
+        prober->retired_fetches_.clear();
       },
       this));
   if (!reap_) throw std::runtime_error("cannot create the probe timer");
 }
 
 Prober::~Prober() {
-  reap_.reset();
-  for (auto& [raw, probe] : probes_) probe->done = true;  // freeing a connection must not report a result
-  retired_.clear();  // connections before the probes pending on them
-  targets_.clear();
-  probes_.clear();
-  finished_.clear();
+  // Lookups are cancelled while the DNS base is still there.
+  for (auto& [key, t] : targets_) t->conn.close();
+  for (auto& f : fetches_) f->conn.close();
+  for (auto& t : retired_targets_) t->conn.close();
+  for (auto& f : retired_fetches_) f->conn.close();
 }
 
 void Prober::set_targets(std::vector<ProbeSpec> specs) {
   for (const ProbeSpec& s : specs)
     if (s.options.scheme == "https") tls_context(s.options);  // fail now, with the file's name
-  ++generation_;
-  for (auto& [key, t] : targets_)
-    if (t->conn) retire(std::move(t->conn));
+  // Everything in flight is dropped without a result: its target may be gone.
+  for (auto& [key, t] : targets_) {
+    t->conn.close();
+    evtimer_del(t->timer.get());
+    evtimer_del(t->deadline.get());
+    retired_targets_.push_back(std::move(t));
+  }
   targets_.clear();
+  for (auto& f : fetches_) {
+    f->conn.close();
+    evtimer_del(f->deadline.get());
+    retired_fetches_.push_back(std::move(f));
+  }
+  fetches_.clear();
+  in_flight_ = 0;
+  ++generation_;
+  reap_later();
   for (ProbeSpec& s : specs) {
     auto t = std::make_unique<Target>();
-    t->owner = this;
     t->spec = std::move(s);
+    t->conn.owner = this;
+    t->conn.target = t.get();
     t->timer.reset(evtimer_new(base_, &Prober::on_timer, t.get()));
+    t->deadline.reset(evtimer_new(base_, &Prober::on_deadline, t.get()));
+    if (!t->timer || !t->deadline) throw std::runtime_error("cannot create a probe timer");
+    const std::string host_header = t->spec.host.find(':') != std::string::npos ? "[" + t->spec.host + "]" : t->spec.host;
+    t->request = "GET " + t->spec.options.path + " HTTP/1.1\r\nHost: " + host_header + "\r\nUser-Agent: dnsd-probe\r\n\r\n";
     Target& ref = *t;
     targets_[ref.spec.key] = std::move(t);
     schedule(ref, true);
@@ -137,226 +192,412 @@ void Prober::schedule(Target& t, bool first) {
   static std::mt19937 rng(std::random_device{}());
   const uint32_t interval = t.spec.options.interval_ms;
   const uint32_t delay = first ? uint32_t(rng() % (interval / 4 + 1)) : interval - interval / 10 + uint32_t(rng() % (interval / 5 + 1));
-  const timeval tv = to_tv(delay);
+  // Due times fall on a multiple of batch_us of the loop's clock: probes due close together start in
+  // one turn of the loop, and their replies come back together, so the thread wakes once for many.
+  timeval now;
+  event_base_gettimeofday_cached(base_, &now);
+  const int64_t now_us = int64_t(now.tv_sec) * 1000000 + now.tv_usec;
+  const int64_t at = (now_us + int64_t(delay) * 1000 + batch_us - 1) / batch_us * batch_us;
+  const timeval tv{long((at - now_us) / 1000000), long((at - now_us) % 1000000)};
   evtimer_add(t.timer.get(), &tv);
+}
+
+const timeval* Prober::deadline_after(uint32_t ms) {
+  // Every probe of a cluster waits the same timeout: libevent keeps such timers in a queue (add and
+  // remove in constant time) rather than in its heap. A few distinct values at most; past that, the heap.
+  auto it = deadlines_.find(ms);
+  if (it == deadlines_.end()) {
+    const timeval tv = to_tv(ms);
+    const timeval* common = deadlines_.size() < 64 ? event_base_init_common_timeout(base_, &tv) : nullptr;
+    it = deadlines_.emplace(ms, common ? *common : tv).first;
+  }
+  return &it->second;
 }
 
 void Prober::on_timer(evutil_socket_t, short, void* arg) noexcept {
   auto* t = static_cast<Target*>(arg);
-  Prober* self = t->owner;
-  if (self->probes_.size() >= self->max_in_flight_) {
+  Prober* self = t->conn.owner;
+  if (t->busy) {
+    t->pending = true;
+    return;
+  }
+  if (self->in_flight_ >= self->max_in_flight_) {
     const timeval soon{0, 50000};  // bounded concurrency: try again shortly
     evtimer_add(t->timer.get(), &soon);
     return;
   }
-  try {
-    self->start(*t);
-  } catch (const std::exception& e) {
-    self->on_result_(t->spec.key, {false, 0, e.what()});
-    self->schedule(*t, false);
-  }
+  self->start(*t);
 }
 
 void Prober::start(Target& t) {
-  if (t.closed && t.conn && !t.busy) retire(std::move(t.conn));
-  t.closed = false;
-  Probe* probe = !t.busy ? open_shared(t) : open(t.spec);
-  send(probe, t.spec, false, t.spec.options.path, "");
-  schedule(t, false);
-}
-
-Prober::Probe* Prober::open_shared(Target& t) {
-  const ProbeSpec& s = t.spec;
-  if (!t.conn) {
-    t.conn = connect(s, t.session);
-    if (s.options.scheme == "https")
-      evhttp_connection_set_closecb(
-          t.conn.get(), [](evhttp_connection*, void* target) { static_cast<Target*>(target)->closed = true; }, &t);
-    // libevent applies its timeout to an idle connection too (it would close it between probes): the
-    // probe's own deadline bounds each probe, and retires the connection when it passes.
-    const timeval idle{3600, 0};
-    evhttp_connection_set_timeout_tv(t.conn.get(), &idle);
-    evhttp_connection_set_retries(t.conn.get(), 0);
-  }
   t.busy = true;
-  return track(s, nullptr, t.conn.get());
-}
-
-void Prober::retire(HttpConnectionPtr conn) noexcept {
-  evhttp_connection_set_closecb(conn.get(), nullptr, nullptr);  // its target may be gone when it is freed
-  try {
-    retired_.push_back(std::move(conn));
-  } catch (...) {
-    conn.release();  // out of memory: leak it rather than free it under libevent's feet
+  t.pending = false;
+  ++in_flight_;
+  t.started = Clock::now();
+  evtimer_add(t.deadline.get(), deadline_after(t.spec.options.timeout_ms));
+  schedule(t, false);
+  Conn& c = t.conn;
+  c.out = t.request;
+  c.sent = 0;
+  c.reply.reset();
+  c.received = 0;
+  c.reused = c.phase == Conn::Phase::idle;
+  if (c.reused) {
+    c.phase = Conn::Phase::sending;
+    drive(c, EV_WRITE);
+  } else {
+    open(c, t.spec, t.session);
   }
-  const timeval now{0, 0};
-  evtimer_add(reap_.get(), &now);
 }
 
 bool Prober::fetch(const std::string& key, const std::string& path, const std::string& json_body, Fetched done) {
   const auto it = targets_.find(key);
   if (it == targets_.end()) return false;
-  Probe* p = nullptr;
-  try {
-    p = open(it->second->spec);
-  } catch (const std::exception& e) {
-    done(0, "", e.what());
+  const ProbeSpec& s = it->second->spec;
+  auto f = std::make_unique<Fetch>();
+  f->conn.owner = this;
+  f->conn.fetch = f.get();
+  f->done = std::move(done);
+  f->deadline.reset(evtimer_new(base_, &Prober::on_fetch_deadline, f.get()));
+  if (!f->deadline) {
+    f->done(0, "", "cannot create a timer");
     return true;
   }
-  p->fetched = std::move(done);
-  send(p, it->second->spec, true, path, json_body);
+  const std::string host_header = s.host.find(':') != std::string::npos ? "[" + s.host + "]" : s.host;
+  f->conn.out = "POST " + path + " HTTP/1.1\r\nHost: " + host_header +
+                "\r\nUser-Agent: dnsd-probe\r\nContent-Type: application/json\r\nContent-Length: " +
+                std::to_string(json_body.size()) + "\r\nConnection: close\r\n\r\n" + json_body;
+  const timeval timeout = to_tv(s.options.timeout_ms);
+  evtimer_add(f->deadline.get(), &timeout);
+  Fetch& ref = *f;
+  fetches_.push_back(std::move(f));
+  ++in_flight_;
+  open(ref.conn, s, "");
   return true;
 }
 
-Prober::Probe* Prober::open(const ProbeSpec& s) {
-  HttpConnectionPtr conn = connect(s, "");
-  const timeval timeout = to_tv(s.options.timeout_ms);
-  evhttp_connection_set_timeout_tv(conn.get(), &timeout);
-  evhttp_connection_set_retries(conn.get(), 0);
-  return track(s, std::move(conn), nullptr);
-}
-
-HttpConnectionPtr Prober::connect(const ProbeSpec& s, const std::string& session) {
-  const std::string connect_to = s.address.empty() ? s.host : s.address;
-  bufferevent* bev = tls_bufferevent(s, session);
-  // The connection owns the bufferevent from here, on failure too (it frees it with itself).
-  HttpConnectionPtr conn(evhttp_connection_base_bufferevent_new(base_, is_ip_address(connect_to) ? nullptr : dns(), bev,
-                                                                connect_to.c_str(), s.port));
-  if (!conn) throw std::runtime_error("cannot create an HTTP connection");
-  return conn;
-}
-
-Prober::Probe* Prober::track(const ProbeSpec& s, HttpConnectionPtr own, evhttp_connection* shared) {
-  auto p = std::make_unique<Probe>();
-  p->owner = this;
-  p->key = s.key;
-  p->generation = generation_;
-  p->started = std::chrono::steady_clock::now();
-  p->conn = std::move(own);
-  p->shared = shared;
-  Probe* probe = p.get();
-  probes_.emplace(probe, std::move(p));
-  const timeval timeout = to_tv(s.options.timeout_ms);
-  probe->deadline.reset(evtimer_new(base_, &Prober::on_deadline, probe));
-  if (probe->deadline) evtimer_add(probe->deadline.get(), &timeout);
-  return probe;
-}
-
-bufferevent* Prober::tls_bufferevent(const ProbeSpec& s, const std::string& session) {
-  if (s.options.scheme != "https") return nullptr;
-  SslPtr ssl(SSL_new(tls_context(s.options)));
-  if (!ssl) throw std::runtime_error("cannot create a TLS session");
-  const std::string name = s.options.server_name.empty() ? s.host : s.options.server_name;
-  if (!is_ip_address(name)) SSL_set_tlsext_host_name(ssl.get(), name.c_str());
-  // The member's certificate must be valid for its host name (or the configured server_name).
-  if (s.options.verify) verify_peer_name(ssl.get(), name);
-  if (!session.empty()) {  // the server decides whether it resumes
-    const auto* der = reinterpret_cast<const unsigned char*>(session.data());
-    if (const SslSessionPtr resume{d2i_SSL_SESSION(nullptr, &der, long(session.size()))}) SSL_set_session(ssl.get(), resume.get());
+void Prober::open(Conn& c, const ProbeSpec& s, const std::string& session) {
+  c.close();
+  c.port = s.port;
+  c.tls = nullptr;
+  if (s.options.scheme == "https") {
+    try {
+      c.tls = tls_context(s.options);
+    } catch (const std::exception& e) {
+      ended(c, e.what());
+      return;
+    }
+    c.server_name = s.options.server_name.empty() ? s.host : s.options.server_name;
+    c.verify = s.options.verify;
+    c.ssl.reset(SSL_new(c.tls));
+    if (!c.ssl) {
+      ended(c, "cannot create a TLS session");
+      return;
+    }
+    if (!session.empty()) {  // the server decides whether it resumes
+      const auto* der = reinterpret_cast<const unsigned char*>(session.data());
+      if (const SslSessionPtr resume{d2i_SSL_SESSION(nullptr, &der, long(session.size()))}) SSL_set_session(c.ssl.get(), resume.get());
+    }
   }
-  // From here libevent owns the session, on failure too (BEV_OPT_CLOSE_ON_FREE).
-  bufferevent* bev = bufferevent_openssl_socket_new(base_, -1, ssl.release(), BUFFEREVENT_SSL_CONNECTING,
-                                                    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-  if (!bev) throw std::runtime_error("cannot create a TLS connection");
-  bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-  return bev;
+  const std::string& to = s.address.empty() ? s.host : s.address;
+  sockaddr_storage addr{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (inet_pton(AF_INET, to.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(c.port);
+    connect_to(c, reinterpret_cast<sockaddr*>(v4), sizeof *v4);
+  } else if (inet_pton(AF_INET6, to.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(c.port);
+    connect_to(c, reinterpret_cast<sockaddr*>(v6), sizeof *v6);
+  } else {
+    evutil_addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    c.phase = Conn::Phase::resolving;
+    // The callback may run before this returns (then there is no request to keep).
+    evdns_getaddrinfo_request* request = evdns_getaddrinfo(dns(), to.c_str(), nullptr, &hints, &Prober::on_resolved, &c);
+    if (c.phase == Conn::Phase::resolving) c.resolving = request;
+  }
 }
 
-void Prober::send(Probe* probe, const ProbeSpec& s, bool post, const std::string& path, const std::string& body) {
-  evhttp_request* req = evhttp_request_new(&Prober::on_response, probe);
-  evhttp_request_set_error_cb(req, [](evhttp_request_error e, void* arg) {
-    static_cast<Probe*>(arg)->error_hint = request_error_text(e);
-  });
-  evkeyvalq* headers = evhttp_request_get_output_headers(req);
-  const std::string host_header = s.host.find(':') != std::string::npos ? "[" + s.host + "]" : s.host;
-  evhttp_add_header(headers, "Host", host_header.c_str());
-  if (!probe->shared) evhttp_add_header(headers, "Connection", "close");
-  evhttp_add_header(headers, "User-Agent", "dnsd-probe");
-  if (post) {
-    evhttp_add_header(headers, "Content-Type", "application/json");
-    evbuffer_add(evhttp_request_get_output_buffer(req), body.data(), body.size());
-  }
-  evhttp_connection* conn = probe->shared ? probe->shared : probe->conn.get();
-  if (evhttp_make_request(conn, req, post ? EVHTTP_REQ_POST : EVHTTP_REQ_GET, path.c_str()) != 0)
-    finish(probe, {false, 0, "cannot send the request"});
-}
-
-void Prober::on_response(evhttp_request* req, void* arg) noexcept {
-  auto* p = static_cast<Probe*>(arg);
-  if (p->done) return;
-  ProbeResult r;
-  const int status = req ? evhttp_request_get_response_code(req) : 0;
-  std::string body;
-  if (req) {
-    evbuffer* in = evhttp_request_get_input_buffer(req);
-    body.resize(std::min<size_t>(evbuffer_get_length(in), p->fetched ? 1 << 20 : 4096));
-    evbuffer_copyout(in, body.data(), body.size());
-  }
-  if (p->fetched) {
-    const std::string tls = status == 0 ? openssl_errors(evhttp_connection_get_bufferevent(p->conn.get())) : "";
-    const std::string error = status != 0 ? "" : !tls.empty() ? "TLS: " + tls : !p->error_hint.empty() ? p->error_hint : "connection failed";
-    p->owner->finish(p, {status == 200, 0, error}, status, body);
+void Prober::on_resolved(int result, evutil_addrinfo* res, void* arg) noexcept {
+  if (result == EVUTIL_EAI_CANCEL) return;  // close() cancelled it: the connection may be gone
+  auto* c = static_cast<Conn*>(arg);
+  c->resolving = nullptr;
+  if (result != 0 || !res) {
+    if (res) evutil_freeaddrinfo(res);
+    c->owner->ended(*c, std::string("cannot resolve the member's host: ") + evutil_gai_strerror(result));
     return;
   }
-  const Result<void> verdict = check_health_reply(status, body);
-  r.ok = verdict.ok();
-  if (!r.ok) r.error = verdict.error().message;
-  if (!r.ok && status == 0) {
-    // OpenSSL's reason (a certificate that does not verify) is on the connection's bufferevent.
-    evhttp_connection* conn = p->conn ? p->conn.get() : p->shared;
-    const std::string tls = conn ? openssl_errors(evhttp_connection_get_bufferevent(conn)) : "";
-    r.error = !tls.empty() ? "TLS: " + tls : !p->error_hint.empty() ? p->error_hint : "connection failed";
-  }
-  p->owner->finish(p, r);
+  sockaddr_storage addr{};
+  const socklen_t len = socklen_t(std::min<size_t>(res->ai_addrlen, sizeof addr));
+  std::memcpy(&addr, res->ai_addr, len);
+  evutil_freeaddrinfo(res);
+  if (addr.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(c->port);
+  else reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = htons(c->port);
+  c->owner->connect_to(*c, reinterpret_cast<sockaddr*>(&addr), len);
 }
 
-void Prober::on_deadline(evutil_socket_t, short, void* arg) noexcept {
-  auto* p = static_cast<Probe*>(arg);
-  if (!p->done) p->owner->finish(p, {false, 0, "timeout"});
+void Prober::connect_to(Conn& c, const sockaddr* addr, socklen_t len) {
+  c.fd = ::socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (c.fd < 0) {
+    ended(c, std::string("socket: ") + std::strerror(errno));
+    return;
+  }
+  const int one = 1;
+  setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!c.read_event) {
+    c.read_event.reset(event_new(base_, c.fd, EV_READ | EV_PERSIST, &Prober::on_io, &c));
+    c.write_event.reset(event_new(base_, c.fd, EV_WRITE, &Prober::on_io, &c));
+  } else {
+    event_assign(c.read_event.get(), base_, c.fd, EV_READ | EV_PERSIST, &Prober::on_io, &c);
+    event_assign(c.write_event.get(), base_, c.fd, EV_WRITE, &Prober::on_io, &c);
+  }
+  if (!c.read_event || !c.write_event || event_add(c.read_event.get(), nullptr) != 0) {
+    ended(c, "cannot watch the connection");
+    return;
+  }
+  if (::connect(c.fd, addr, len) == 0) {
+    connected(c);
+  } else if (errno == EINPROGRESS) {
+    c.phase = Conn::Phase::connecting;
+    want_write(c, true);
+  } else {
+    ended(c, std::string("connect: ") + std::strerror(errno));
+  }
 }
 
-void Prober::finish(Probe* p, ProbeResult result, int status, const std::string& body) noexcept {
-  p->done = true;
-  result.latency_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - p->started).count();
-  if (p->deadline) evtimer_del(p->deadline.get());
-  // The connection is freed on the next turn of the loop, outside libevent's callback that called us.
-  if (auto it = probes_.find(p); it != probes_.end()) {
-    try {
-      finished_.push_back(std::move(it->second));
-    } catch (...) {
-      it->second.release();  // out of memory: leak this probe rather than free it under libevent's feet
-    }
-    probes_.erase(it);
-    const timeval now{0, 0};
-    evtimer_add(reap_.get(), &now);
+void Prober::connected(Conn& c) {
+  if (!c.tls) {
+    c.phase = Conn::Phase::sending;
+    drive(c, EV_WRITE);
+    return;
   }
-  if (p->generation != generation_ || !targets_.count(p->key)) return;  // target removed meanwhile
-  if (p->shared) {
-    Target& t = *targets_[p->key];
-    t.busy = false;
-    // A failure may leave the request pending or the stream mid-reply: the next probe connects afresh.
-    if (!result.ok && t.conn.get() == p->shared) retire(std::move(t.conn));
-    // A good probe's TLS session (with TLS 1.3, the last ticket the member sent) is what the next
-    // connection resumes.
-    if (result.ok && t.conn.get() == p->shared)
-      if (SSL* ssl = bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(p->shared)))
-        if (const SSL_SESSION* session = SSL_get0_session(ssl); session && session != t.session_from &&
-                                                                 SSL_SESSION_is_resumable(session)) {
-          const int size = i2d_SSL_SESSION(const_cast<SSL_SESSION*>(session), nullptr);
-          if (size > 0) {
-            t.session.resize(size_t(size));
-            auto* out = reinterpret_cast<unsigned char*>(t.session.data());
-            i2d_SSL_SESSION(const_cast<SSL_SESSION*>(session), &out);
-            t.session_from = session;
+  SSL* ssl = c.ssl.get();
+  if (!is_ip_address(c.server_name)) SSL_set_tlsext_host_name(ssl, c.server_name.c_str());
+  // The member's certificate must be valid for its host name (or the configured server_name).
+  if (c.verify) verify_peer_name(ssl, c.server_name);
+  SSL_set_read_ahead(ssl, 1);  // a record in one read, not its header and then its body
+  // Between probes a kept connection holds no record buffers (32 KiB each otherwise: 10,000 members
+  // would keep 330 MB).
+  SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+  SSL_set_fd(ssl, c.fd);
+  SSL_set_connect_state(ssl);
+  c.phase = Conn::Phase::handshake;
+  drive(c, EV_WRITE);
+}
+
+void Prober::on_io(evutil_socket_t, short what, void* arg) noexcept {
+  auto* c = static_cast<Conn*>(arg);
+  if (what & EV_WRITE) c->writing = false;
+  c->owner->drive(*c, what);
+}
+
+void Prober::want_write(Conn& c, bool on) {
+  if (on == c.writing) return;
+  if (on) event_add(c.write_event.get(), nullptr);
+  else event_del(c.write_event.get());
+  c.writing = on;
+}
+
+void Prober::drive(Conn& c, short what) {
+  SSL* ssl = c.ssl.get();
+  for (;;) {
+    switch (c.phase) {
+      case Conn::Phase::closed:
+      case Conn::Phase::resolving: return;
+      case Conn::Phase::connecting: {
+        if (!(what & EV_WRITE)) return;
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        if (err == EINPROGRESS) return;
+        if (err != 0) return ended(c, std::string("connect: ") + std::strerror(err));
+        connected(c);
+        return;
+      }
+      case Conn::Phase::handshake: {
+        ERR_clear_error();
+        const int r = SSL_do_handshake(ssl);
+        const int err = errno;
+        if (r == 1) {
+          c.phase = Conn::Phase::sending;
+          break;
+        }
+        const int e = SSL_get_error(ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return want_write(c, e == SSL_ERROR_WANT_WRITE);
+        return ended(c, tls_error(ssl, r, err));
+      }
+      case Conn::Phase::sending: {
+        const char* data = c.out.data() + c.sent;
+        const size_t size = c.out.size() - c.sent;
+        if (ssl) {
+          ERR_clear_error();
+          const int r = SSL_write(ssl, data, int(size));  // all of it, or retried with the same bytes
+          const int err = errno;
+          if (r > 0) {
+            c.sent += size_t(r);
+          } else {
+            const int e = SSL_get_error(ssl, r);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return want_write(c, e == SSL_ERROR_WANT_WRITE);
+            return ended(c, tls_error(ssl, r, err));
+          }
+        } else {
+          const ssize_t n = ::send(c.fd, data, size, MSG_NOSIGNAL);
+          if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return want_write(c, true);
+          if (n < 0) return ended(c, std::string("send: ") + std::strerror(errno));
+          c.sent += size_t(n);
+        }
+        if (c.sent < c.out.size()) return want_write(c, true);
+        want_write(c, false);
+        c.phase = Conn::Phase::receiving;
+        // The reply comes with the read event; TLS may hold bytes already read (with the handshake).
+        if (!ssl || !SSL_has_pending(ssl)) return;
+        break;
+      }
+      case Conn::Phase::receiving:
+      case Conn::Phase::idle: {
+        char buf[16384];
+        ssize_t n;
+        if (ssl) {
+          ERR_clear_error();
+          const int r = SSL_read(ssl, buf, sizeof buf);
+          const int err = errno;
+          n = r;
+          if (r <= 0) {
+            const int e = SSL_get_error(ssl, r);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return want_write(c, e == SSL_ERROR_WANT_WRITE);
+            if (e != SSL_ERROR_ZERO_RETURN && !(e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && r == 0)) {
+              if (c.phase == Conn::Phase::idle) return c.close();
+              if (c.received == 0 && c.reused && c.target && e == SSL_ERROR_SYSCALL) return retry_fresh(c);
+              return ended(c, tls_error(ssl, r, err));
+            }
+            n = 0;  // close_notify, or the connection's end
+          }
+        } else {
+          n = ::recv(c.fd, buf, sizeof buf, 0);
+          if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+          if (n < 0) {
+            if (c.phase == Conn::Phase::idle) return c.close();
+            if (c.received == 0 && c.reused && c.target && errno == ECONNRESET) return retry_fresh(c);
+            return ended(c, std::string("recv: ") + std::strerror(errno));
           }
         }
+        // An idle connection that the member closed (or that says what nobody asked) is done with.
+        if (c.phase == Conn::Phase::idle) return c.close();
+        c.received += size_t(n);
+        // A kept connection the member closed as the request went out: the request is sent again once,
+        // on a new connection (a GET, as HTTP clients do), not counted against the member.
+        if (n == 0 && c.received == 0 && c.reused && c.target) return retry_fresh(c);
+        const HttpReplyParser::State s = n == 0 ? c.reply.end() : c.reply.feed(std::string_view(buf, size_t(n)));
+        if (s == HttpReplyParser::State::done) return ended(c, "");
+        if (s == HttpReplyParser::State::error) {
+          const bool closed = n == 0 && c.reply.error().find("before a reply") != std::string::npos;
+          return ended(c, closed ? "connection closed before a reply" : "invalid HTTP reply: " + c.reply.error());
+        }
+        break;  // more to read: read until the socket has nothing (TLS: until OpenSSL wants more)
+      }
+    }
   }
+}
+
+void Prober::retry_fresh(Conn& c) {
+  Target& t = *c.target;
+  c.reused = false;
+  c.sent = 0;
+  c.reply.reset();
+  open(c, t.spec, t.session);
+}
+
+void Prober::ended(Conn& c, const std::string& error) {
+  const int status = error.empty() ? c.reply.status() : 0;
+  if (c.fetch) {
+    Fetch* f = c.fetch;
+    c.close();
+    evtimer_del(f->deadline.get());
+    --in_flight_;
+    for (auto it = fetches_.begin(); it != fetches_.end(); ++it)
+      if (it->get() == f) {
+        retired_fetches_.push_back(std::move(*it));
+        fetches_.erase(it);
+        break;
+      }
+    reap_later();
+    try {
+      f->done(status, error.empty() ? c.reply.body() : std::string(), error);
+    } catch (...) {
+      // The fetch's handler logs its own failures; a probe must never take the control thread down.
+    }
+    return;
+  }
+  Target& t = *c.target;
+  ProbeResult r;
+  if (error.empty()) {
+    const Result<void> verdict = check_health_reply(status, c.reply.body());
+    r.ok = verdict.ok();
+    if (!r.ok) r.error = verdict.error().message;
+  } else {
+    r.error = error;
+  }
+  // A failure may leave the stream mid-reply, and a failed member is met afresh: the next probe
+  // connects anew. So does one whose reply ended its connection.
+  if (!r.ok || !c.reply.keep_alive()) {
+    c.close();
+  } else {
+    c.phase = Conn::Phase::idle;
+  }
+  report(t, std::move(r));
+}
+
+void Prober::report(Target& t, ProbeResult result) {
+  if (!t.busy) return;
+  t.busy = false;
+  --in_flight_;
+  evtimer_del(t.deadline.get());
+  result.latency_s = std::chrono::duration<double>(Clock::now() - t.started).count();
+  // A good probe's TLS session (with TLS 1.3, the last ticket the member sent) is what the next
+  // connection resumes.
+  if (result.ok && t.conn.ssl)
+    if (const SSL_SESSION* session = SSL_get0_session(t.conn.ssl.get());
+        session && session != t.session_from && SSL_SESSION_is_resumable(session)) {
+      const int size = i2d_SSL_SESSION(const_cast<SSL_SESSION*>(session), nullptr);
+      if (size > 0) {
+        t.session.resize(size_t(size));
+        auto* out = reinterpret_cast<unsigned char*>(t.session.data());
+        i2d_SSL_SESSION(const_cast<SSL_SESSION*>(session), &out);
+        t.session_from = session;
+      }
+    }
+  const uint64_t generation = generation_;
   try {
-    if (p->fetched) p->fetched(status, body, result.error);
-    else on_result_(p->key, result);
+    on_result_(t.spec.key, result);  // t stays alive through it, even if it replaces the targets
   } catch (...) {
     // The result handler logs its own failures; a probe must never take the control thread down.
   }
+  if (generation == generation_ && t.pending && !t.busy) start(t);  // the probe that fell due meanwhile
+}
+
+void Prober::on_deadline(evutil_socket_t, short, void* arg) noexcept {
+  auto* t = static_cast<Target*>(arg);
+  if (!t->busy) return;
+  Conn& c = t->conn;
+  const char* when = c.phase == Conn::Phase::resolving    ? "timeout (resolving the host)"
+                     : c.phase == Conn::Phase::connecting ? "timeout (connecting)"
+                     : c.phase == Conn::Phase::handshake  ? "timeout (TLS handshake)"
+                                                          : "timeout (no reply)";
+  c.owner->ended(c, when);
+}
+
+void Prober::on_fetch_deadline(evutil_socket_t, short, void* arg) noexcept {
+  auto* f = static_cast<Fetch*>(arg);
+  f->conn.owner->ended(f->conn, "timeout");
+}
+
+void Prober::reap_later() {
+  const timeval now{0, 0};
+  evtimer_add(reap_.get(), &now);
 }
 
 SSL_CTX* Prober::tls_context(const HealthOptions& o) {

@@ -1,9 +1,13 @@
 // HTTP/HTTPS health probes of the members' client URLs (etcd's /health), asynchronously on the control
-// thread's event base: libevent's HTTP client (over bufferevent_openssl for https), with jitter, a
-// timeout and a bound on the probes in flight; one keep-alive connection per member, reopened after a
-// failed probe (over https, resuming the TLS session). Never touches a worker. Control plane: control
-// thread only.
+// thread's event base: a small HTTP/1.1 client on non-blocking sockets (OpenSSL on the socket for
+// https) with jitter, a timeout and a bound on the probes in flight; one keep-alive connection per
+// member, reopened after a failed probe (over https, resuming the TLS session). Never touches a
+// worker. Control plane: control thread only; the process ignores SIGPIPE (TLS writes go through
+// write(), and the control loop sets it).
 #pragma once
+
+#include <event2/util.h>
+#include <sys/socket.h>
 
 #include <functional>
 #include <map>
@@ -57,48 +61,54 @@ class Prober {
   using Fetched = std::function<void(int status, const std::string& body, const std::string& error)>;
   bool fetch(const std::string& key, const std::string& path, const std::string& json_body, Fetched done);
 
-  size_t in_flight() const noexcept { return probes_.size(); }
+  size_t in_flight() const noexcept { return in_flight_; }
   size_t targets() const noexcept { return targets_.size(); }
 
  private:
+  struct Conn;
   struct Target;
-  struct Probe;
+  struct Fetch;
   static void on_timer(evutil_socket_t, short, void* arg) noexcept;
-  static void on_response(evhttp_request* req, void* arg) noexcept;
   static void on_deadline(evutil_socket_t, short, void* arg) noexcept;
+  static void on_fetch_deadline(evutil_socket_t, short, void* arg) noexcept;
+  static void on_io(evutil_socket_t, short what, void* arg) noexcept;
+  static void on_resolved(int result, evutil_addrinfo* res, void* arg) noexcept;
   void start(Target& t);
-  // A probe on t's keep-alive connection (opened when there is none).
-  Probe* open_shared(Target& t);
-  // Frees a keep-alive connection on the next turn of the loop (never inside its own callback).
-  void retire(HttpConnectionPtr conn) noexcept;
-  // A connection for one request to `s`, owned by probes_; throws when it cannot be made.
-  Probe* open(const ProbeSpec& s);
-  // A new connection to `s` (https: resuming `session`, DER, when there is one); throws when it
-  // cannot be made.
-  HttpConnectionPtr connect(const ProbeSpec& s, const std::string& session);
-  // A probe of `s` on its own connection or on `shared`, owned by probes_, its deadline armed.
-  Probe* track(const ProbeSpec& s, HttpConnectionPtr own, evhttp_connection* shared);
-  // https: the TLS bufferevent for a new connection to `s`, resuming `session` (DER) when there is
-  // one; http: null (libevent makes its own). Throws when it cannot be made.
-  bufferevent* tls_bufferevent(const ProbeSpec& s, const std::string& session);
-  void send(Probe* p, const ProbeSpec& s, bool post, const std::string& path, const std::string& body);
-  void finish(Probe* p, ProbeResult result, int status = 0, const std::string& body = {}) noexcept;
   void schedule(Target& t, bool first);
+  // The timeval to arm a probe's deadline with: libevent's common timeout for `ms` when there is one.
+  const timeval* deadline_after(uint32_t ms);
+  // Opens c to `s` (resolving its host when it has no address); https resumes `session` (DER) when
+  // there is one. The exchange of c.out starts once connected. May end the exchange before it returns.
+  void open(Conn& c, const ProbeSpec& s, const std::string& session);
+  void connect_to(Conn& c, const sockaddr* addr, socklen_t len);
+  void connected(Conn& c);
+  // Runs c's exchange as far as the socket allows; `what` is the event that woke it.
+  void drive(Conn& c, short what);
+  void want_write(Conn& c, bool on);
+  // A kept connection ended before any byte of the reply: the probe starts again on a new one.
+  void retry_fresh(Conn& c);
+  // The exchange on c ended: with the reply (error empty) or with why not. Closes c unless the reply
+  // leaves it reusable, then reports.
+  void ended(Conn& c, const std::string& error);
+  void report(Target& t, ProbeResult result);
+  // Frees what set_targets() or a finished fetch left on the next turn of the loop, never inside the
+  // callback that let go of it.
+  void reap_later();
   SSL_CTX* tls_context(const HealthOptions& o);
   evdns_base* dns();
 
   event_base* base_;
   OnResult on_result_;
   size_t max_in_flight_;
-  uint64_t generation_ = 0;
+  size_t in_flight_ = 0;
+  uint64_t generation_ = 0;  // bumped by set_targets()
   std::map<std::string, std::unique_ptr<Target>> targets_;
   std::map<std::string, SslCtxPtr> tls_;
+  std::map<uint32_t, timeval> deadlines_;  // by timeout in ms
   DnsBasePtr dns_;
-  // Probes in flight, and finished ones whose connection is freed on the next turn of the loop (never
-  // inside the libevent callback that finished them). Declared last: freed first.
-  std::map<const Probe*, std::unique_ptr<Probe>> probes_;
-  std::vector<std::unique_ptr<Probe>> finished_;
-  std::vector<HttpConnectionPtr> retired_;
+  std::vector<std::unique_ptr<Fetch>> fetches_;
+  std::vector<std::unique_ptr<Target>> retired_targets_;
+  std::vector<std::unique_ptr<Fetch>> retired_fetches_;
   EventPtr reap_;
 };
 

@@ -4,8 +4,13 @@ many probes on one connection; a server that closes its connections now and then
 every 4th reply) costs no failed probe, and over https the new connections resume the TLS session
 (an abbreviated handshake); a member that stops answering on its open connection is unhealthy within
 fall x interval + timeout; after it comes back the member is healthy again on a new connection.
+Then the replies a member can send, from a raw socket: chunked, HTTP/1.0 with the body to the
+connection's end, and a kept connection closed just as a probe goes out are all healthy; a reply that
+is not HTTP, a body over the limit and a server that closes without a word are unhealthy, each with its
+reason in /v1/zones.
 Usage: probe_keepalive_test.py DNSD"""
 import http.server
+import socket
 import json
 import os
 import ssl
@@ -142,9 +147,90 @@ def scenario(scheme):
         member.server.shutdown()
 
 
+HEALTHY = b'{"health":"true"}'
+REPLIES = {  # member -> what its server does with each request
+    "chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n" + HEALTHY[:5] + b"\r\n"
+               + b"%x\r\n" % (len(HEALTHY) - 5) + HEALTHY[5:] + b"\r\n0\r\n\r\n",
+    "http10": b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + HEALTHY,  # then closes
+    "racing": b"HTTP/1.1 200 OK\r\nContent-Length: 17\r\n\r\n" + HEALTHY,  # closes every 2nd request unanswered
+    "ssh": b"SSH-2.0-OpenSSH_9.2\r\n",
+    "huge": b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n",
+    "silent": b"",  # closes at once
+}
+
+
+def raw_member(name, port):
+    """A server on a raw socket answering every request with REPLIES[name]."""
+    listener = socket.create_server(("127.0.0.1", port))
+
+    def serve(conn):
+        with conn:
+            requests = 0
+            while True:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    data += chunk
+                requests += 1
+                if name == "racing" and requests % 2 == 0:
+                    return  # a kept connection the server drops as the next request arrives
+                conn.sendall(REPLIES[name])
+                if name in ("http10", "ssh", "huge", "silent"):
+                    return
+
+    def accept():
+        while True:
+            conn, _ = listener.accept()
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+    threading.Thread(target=accept, daemon=True).start()
+
+
+def replies():
+    print("-- replies")
+    tmp = tempfile.mkdtemp(prefix="dnsd-replies-")
+    port, control = free_port(), free_port()
+    members = ""
+    for name in REPLIES:
+        member_port = free_port()
+        raw_member(name, member_port)
+        members += f"      - {{ name: {name}, host: {name}.{ZONE}, addresses: [127.0.0.1], client_port: {member_port} }}\n"
+    proc = start_dnsd(DNSD, tmp, zone_head(ZONE) + f"""clusters:
+  - name: c1
+    health: {{ interval: 100ms, timeout: 80ms, rise: 1, fall: 1 }}
+    members:
+{members}""", port, control)
+
+    def states():
+        try:
+            z = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{control}/v1/zones", timeout=2).read())
+            return {m["name"]: m for m in z["zones"][0]["clusters"][0]["members"]}
+        except OSError:
+            return {}
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(m["health"] == "unknown" for m in states().values()):
+            time.sleep(0.05)
+        time.sleep(1)  # ten probes each: the racing member's dropped connections among them
+        got = states()
+        for name in ("chunked", "http10", "racing"):
+            check(f"{name}: healthy", got[name]["health"] == "healthy" and got[name]["last_error"] == "", got[name])
+        expected = {"ssh": "invalid HTTP reply: not an HTTP/1.x reply: 'SSH-2.0-OpenSSH_9.2'",
+                    "huge": "invalid HTTP reply: reply body over 65536 bytes",
+                    "silent": "connection closed before a reply"}
+        for name, error in expected.items():
+            check(f"{name}: unhealthy, saying why", got[name]["health"] == "unhealthy" and got[name]["last_error"] == error,
+                  got[name])
+    finally:
+        proc.terminate()
+        check("dnsd stopped cleanly", proc.wait(10) == 0)
+
+
 def main():
     scenario("http")
     scenario("https")
+    replies()
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0
 
