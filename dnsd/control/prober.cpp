@@ -6,8 +6,11 @@
 // closes an idle one closes it, and the next probe connects afresh (a member that restarted, or a
 // connection gone stale, is met as a new client would meet it); over https the new connection resumes
 // the TLS session of the last good probe, so a reconnect costs an abbreviated handshake, not a full one.
-// Each target's timers (next probe, deadline) and events live as long as the target; a probe that is
-// due while the last is still in flight starts when that one ends (one connection per member).
+// Due probes come from a timing wheel of 4 ms slots under one libevent timer (libevent's heap of one
+// timer per member cost more than the probes' own work at 10,000 members, and the slots batch the
+// probes: the thread wakes once for many); deadlines are libevent common timeouts (a queue per timeout
+// value). Each target's deadline and socket events live as long as the target; a probe that is due
+// while the last is still in flight starts when that one ends (one connection per member).
 // Targets replaced by set_targets() and finished fetches are freed on the next turn of the loop.
 #include "prober.hpp"
 
@@ -21,6 +24,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <stdexcept>
 
@@ -37,7 +41,11 @@ timeval to_tv(uint32_t ms) { return {long(ms / 1000), long(ms % 1000) * 1000}; }
 
 constexpr size_t max_probe_body = 64 * 1024;  // etcd's /health is tens of bytes
 constexpr size_t max_fetch_body = 1 << 20;    // a member list of thousands
-constexpr int64_t batch_us = 4000;             // probes due within 4 ms of each other start together
+constexpr int64_t batch_us = 4000;             // the wheel's slot: probes due in the same 4 ms start together
+
+int64_t steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
+}
 
 // OpenSSL's reasons for the last failed call on `ssl` (the error queue, then the certificate check's
 // verdict), or the system's when the queue is empty.
@@ -112,7 +120,8 @@ struct Prober::Conn {
 struct Prober::Target {
   ProbeSpec spec;
   Conn conn{max_probe_body};
-  EventPtr timer, deadline;
+  EventPtr deadline;
+  int64_t due_tick = 0;  // the wheel's slot time it is due at
   std::string request;     // the GET, built once
   bool busy = false;       // a probe is in flight
   bool pending = false;    // the next probe fell due meanwhile: it starts when this one ends
@@ -140,7 +149,11 @@ Prober::Prober(event_base* base, OnResult on_result, size_t max_in_flight)
         prober->retired_fetches_.clear();
       },
       this));
-  if (!reap_) throw std::runtime_error("cannot create the probe timer");
+  tick_.reset(evtimer_new(
+      base_, [](evutil_socket_t, short, void* self) { static_cast<Prober*>(self)->on_tick(); }, this));
+  if (!reap_ || !tick_) throw std::runtime_error("cannot create the probe timer");
+  wheel_.resize(wheel_slots);
+  wheel_tick_ = steady_us() / batch_us;
 }
 
 Prober::~Prober() {
@@ -157,7 +170,6 @@ void Prober::set_targets(std::vector<ProbeSpec> specs) {
   // Everything in flight is dropped without a result: its target may be gone.
   for (auto& [key, t] : targets_) {
     t->conn.close();
-    evtimer_del(t->timer.get());
     evtimer_del(t->deadline.get());
     retired_targets_.push_back(std::move(t));
   }
@@ -168,6 +180,10 @@ void Prober::set_targets(std::vector<ProbeSpec> specs) {
     retired_fetches_.push_back(std::move(f));
   }
   fetches_.clear();
+  for (auto& slot : wheel_) slot.clear();
+  wheel_count_ = 0;
+  evtimer_del(tick_.get());
+  armed_tick_ = std::numeric_limits<int64_t>::max();
   in_flight_ = 0;
   ++generation_;
   reap_later();
@@ -176,9 +192,8 @@ void Prober::set_targets(std::vector<ProbeSpec> specs) {
     t->spec = std::move(s);
     t->conn.owner = this;
     t->conn.target = t.get();
-    t->timer.reset(evtimer_new(base_, &Prober::on_timer, t.get()));
     t->deadline.reset(evtimer_new(base_, &Prober::on_deadline, t.get()));
-    if (!t->timer || !t->deadline) throw std::runtime_error("cannot create a probe timer");
+    if (!t->deadline) throw std::runtime_error("cannot create a probe timer");
     const std::string host_header = t->spec.host.find(':') != std::string::npos ? "[" + t->spec.host + "]" : t->spec.host;
     t->request = "GET " + t->spec.options.path + " HTTP/1.1\r\nHost: " + host_header + "\r\nUser-Agent: dnsd-probe\r\n\r\n";
     Target& ref = *t;
@@ -192,14 +207,52 @@ void Prober::schedule(Target& t, bool first) {
   static std::mt19937 rng(std::random_device{}());
   const uint32_t interval = t.spec.options.interval_ms;
   const uint32_t delay = first ? uint32_t(rng() % (interval / 4 + 1)) : interval - interval / 10 + uint32_t(rng() % (interval / 5 + 1));
-  // Due times fall on a multiple of batch_us of the loop's clock: probes due close together start in
-  // one turn of the loop, and their replies come back together, so the thread wakes once for many.
-  timeval now;
-  event_base_gettimeofday_cached(base_, &now);
-  const int64_t now_us = int64_t(now.tv_sec) * 1000000 + now.tv_usec;
-  const int64_t at = (now_us + int64_t(delay) * 1000 + batch_us - 1) / batch_us * batch_us;
-  const timeval tv{long((at - now_us) / 1000000), long((at - now_us) % 1000000)};
-  evtimer_add(t.timer.get(), &tv);
+  due_in(t, delay);
+}
+
+void Prober::due_in(Target& t, uint32_t delay_ms) {
+  const int64_t now_us = steady_us();
+  // Never a slot already passed: it would wait a whole turn of the wheel.
+  t.due_tick = std::max(wheel_tick_ + 1, (now_us + int64_t(delay_ms) * 1000 + batch_us - 1) / batch_us);
+  wheel_[size_t(t.due_tick) % wheel_slots].push_back(&t);
+  ++wheel_count_;
+  if (t.due_tick < armed_tick_) arm_tick(t.due_tick, now_us);
+}
+
+void Prober::arm_tick(int64_t tick, int64_t now_us) {
+  const int64_t wait = std::max<int64_t>(0, tick * batch_us - now_us);
+  const timeval tv{long(wait / 1000000), long(wait % 1000000)};
+  evtimer_add(tick_.get(), &tv);
+  armed_tick_ = tick;
+}
+
+void Prober::on_tick() noexcept {
+  armed_tick_ = std::numeric_limits<int64_t>::max();
+  const int64_t now = steady_us() / batch_us;
+  // Every slot passed since the last turn (a whole turn at most: a slot holds all that fall on it).
+  const int64_t from = std::max(wheel_tick_ + 1, now - int64_t(wheel_slots) + 1);
+  wheel_tick_ = std::max(wheel_tick_, now);
+  const uint64_t generation = generation_;
+  for (int64_t tick = from; tick <= now; ++tick) {
+    std::vector<Target*>& slot = wheel_[size_t(tick) % wheel_slots];
+    if (slot.empty()) continue;
+    firing_.clear();
+    firing_.swap(slot);  // the slot keeps the other vector's room; starting a probe may add to it
+    for (Target* t : firing_) {
+      if (generation != generation_) return;  // a result handler replaced the targets (and the wheel)
+      if (t->due_tick > now) {  // due in a later turn of the wheel
+        slot.push_back(t);
+        continue;
+      }
+      --wheel_count_;
+      fire(*t);
+    }
+  }
+  // The next non-empty slot, unless a probe started meanwhile armed the timer earlier.
+  if (wheel_count_ == 0) return;
+  const int64_t last = std::min(armed_tick_ - 1, wheel_tick_ + int64_t(wheel_slots));
+  for (int64_t tick = wheel_tick_ + 1; tick <= last; ++tick)
+    if (!wheel_[size_t(tick) % wheel_slots].empty()) return arm_tick(tick, steady_us());
 }
 
 const timeval* Prober::deadline_after(uint32_t ms) {
@@ -214,19 +267,13 @@ const timeval* Prober::deadline_after(uint32_t ms) {
   return &it->second;
 }
 
-void Prober::on_timer(evutil_socket_t, short, void* arg) noexcept {
-  auto* t = static_cast<Target*>(arg);
-  Prober* self = t->conn.owner;
-  if (t->busy) {
-    t->pending = true;
+void Prober::fire(Target& t) {
+  if (t.busy) {
+    t.pending = true;
     return;
   }
-  if (self->in_flight_ >= self->max_in_flight_) {
-    const timeval soon{0, 50000};  // bounded concurrency: try again shortly
-    evtimer_add(t->timer.get(), &soon);
-    return;
-  }
-  self->start(*t);
+  if (in_flight_ >= max_in_flight_) return due_in(t, 50);  // bounded concurrency: try again shortly
+  start(t);
 }
 
 void Prober::start(Target& t) {

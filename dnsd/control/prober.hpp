@@ -68,13 +68,21 @@ class Prober {
   struct Conn;
   struct Target;
   struct Fetch;
-  static void on_timer(evutil_socket_t, short, void* arg) noexcept;
   static void on_deadline(evutil_socket_t, short, void* arg) noexcept;
   static void on_fetch_deadline(evutil_socket_t, short, void* arg) noexcept;
   static void on_io(evutil_socket_t, short what, void* arg) noexcept;
   static void on_resolved(int result, evutil_addrinfo* res, void* arg) noexcept;
   void start(Target& t);
+  // The next probe of t, jittered (the first within a quarter interval, then 0.9-1.1 intervals on).
   void schedule(Target& t, bool first);
+  // Puts t in the wheel's slot for `delay_ms` from now, arming the wheel's timer when it is earlier.
+  void due_in(Target& t, uint32_t delay_ms);
+  void arm_tick(int64_t tick, int64_t now_us);
+  // Fires what is due in every slot passed since the last tick, and arms for the next non-empty one.
+  void on_tick() noexcept;
+  // t fell due: starts it, or marks it pending behind its probe in flight, or retries shortly when
+  // max_in_flight probes are out.
+  void fire(Target& t);
   // The timeval to arm a probe's deadline with: libevent's common timeout for `ms` when there is one.
   const timeval* deadline_after(uint32_t ms);
   // Opens c to `s` (resolving its host when it has no address); https resumes `session` (DER) when
@@ -110,6 +118,15 @@ class Prober {
   std::vector<std::unique_ptr<Target>> retired_targets_;
   std::vector<std::unique_ptr<Fetch>> retired_fetches_;
   EventPtr reap_;
+  // The timing wheel: slot i holds the targets due at a tick t with t % wheel_slots == i (4 ms ticks
+  // of the steady clock); the last tick processed, the tick the timer is armed for.
+  static constexpr size_t wheel_slots = 1024;
+  std::vector<std::vector<Target*>> wheel_;
+  std::vector<Target*> firing_;
+  size_t wheel_count_ = 0;
+  int64_t wheel_tick_ = 0;
+  int64_t armed_tick_ = INT64_MAX;
+  EventPtr tick_;
 };
 
 }  // namespace dnsd

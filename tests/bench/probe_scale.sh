@@ -53,7 +53,10 @@ run() {  # $1 = label, $2 = health block, $3 = client port
   local pid=$!
   pids+=($pid)
   for _ in $(seq 200); do dig @127.0.0.1 -p $port +time=1 +tries=1 scale.example.com SOA >/dev/null 2>&1 && break; sleep 0.05; done
-  [ -n "$2" ] && sleep 5  # let every member's first probes land before measuring
+  if [ -n "$2" ]; then  # every member healthy (over https: 10,000 first handshakes) and settled, before measuring
+    for _ in $(seq 60); do [ "$(metric_sum dnsd_cluster_members_healthy)" -ge 10000 ] && break; sleep 0.5; done
+    sleep 3
+  fi
   for c in $(seq -w 0 99); do echo "_etcd-client-c$c._tcp.scale.example.com SRV"; echo "m01.c$c.scale.example.com A"; done > "$tmp/queries"
   local before; before=$(awk '{print $14 + $15}' "/proc/$pid/task/$pid/stat")
   local results_before; results_before=$(metric_sum dnsd_probe_results_total)
@@ -61,17 +64,18 @@ run() {  # $1 = label, $2 = health block, $3 = client port
   local after; after=$(awk '{print $14 + $15}' "/proc/$pid/task/$pid/stat")
   local results_after; results_after=$(metric_sum dnsd_probe_results_total)
   local healthy; healthy=$(metric_sum dnsd_cluster_members_healthy)
-  local publish; publish=$(metric_sum dnsd_snapshot_publish_seconds)
+  local rss; rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")
   kill $pid; wait $pid 2>/dev/null || true
   local qps; qps=$(awk '/Queries per second:/ {print $4}' <<<"$out")
   local lost; lost=$(awk '/Queries lost:/ {print $3}' <<<"$out")
-  printf '| %s | %.0f | %s | %.1f%% | %.0f | %s | %.1f |\n' "$1" "$qps" "$lost" \
+  printf '| %s | %.0f | %s | %.1f%% | %.0f | %.1f µs | %s | %s MiB |\n' "$1" "$qps" "$lost" \
     "$(awk -v t=$((after - before)) -v hz="$hz" -v s="$secs" 'BEGIN {print t / hz / s * 100}')" \
-    "$(awk -v a="$results_after" -v b="$results_before" -v s="$secs" 'BEGIN {print (a - b) / s}')" "$healthy" \
-    "$(awk -v p="$publish" 'BEGIN {print p * 1000}')"
+    "$(awk -v a="$results_after" -v b="$results_before" -v s="$secs" 'BEGIN {print (a - b) / s}')" \
+    "$(awk -v t=$((after - before)) -v hz="$hz" -v a="$results_after" -v b="$results_before" 'BEGIN {print (a > b ? t / hz / (a - b) * 1e6 : 0)}')" \
+    "$healthy" "$rss"
 }
 
-printf '| run | DNS answers/s | lost | control thread CPU | probes/s | healthy members | last publish ms |\n|---|---|---|---|---|---|---|\n'
+printf '| run | DNS answers/s | lost | control thread CPU | probes/s | CPU per probe | healthy members | RSS |\n|---|---|---|---|---|---|---|---|\n'
 run "no probes" ""
 if [ "$schemes" != https ]; then run "10,000 members probed every 1s over http" "health: { interval: 1s, timeout: 900ms }"; fi
 if [ "$schemes" != http ]; then
