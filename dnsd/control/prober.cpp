@@ -19,8 +19,10 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -125,6 +127,7 @@ struct Prober::Target {
   std::string request;     // the GET, built once
   bool busy = false;       // a probe is in flight
   bool pending = false;    // the next probe fell due meanwhile: it starts when this one ends
+  bool retired = false;    // set_targets() let it go; freed on the next turn of the loop
   Clock::time_point started;
   // https: the session of the last good probe, resumed by the next connection. Kept serialized: the
   // session object itself is marked unresumable by OpenSSL once its connection is freed without a
@@ -165,29 +168,39 @@ Prober::~Prober() {
 }
 
 void Prober::set_targets(std::vector<ProbeSpec> specs) {
+  // Contexts whose files changed on disk (a certificate or CA rotated) are built afresh.
+  std::vector<std::string> refreshed;
+  for (auto it = tls_.begin(); it != tls_.end();)
+    if (tls_stamp(it->first) != it->second.stamp) {
+      refreshed.push_back(it->first);
+      it = tls_.erase(it);
+    } else {
+      ++it;
+    }
   for (const ProbeSpec& s : specs)
     if (s.options.scheme == "https") tls_context(s.options);  // fail now, with the file's name
-  // Everything in flight is dropped without a result: its target may be gone.
-  for (auto& [key, t] : targets_) {
-    t->conn.close();
-    evtimer_del(t->deadline.get());
-    retired_targets_.push_back(std::move(t));
-  }
-  targets_.clear();
+  // Fetches in flight are dropped without a result (the caller starts them again).
   for (auto& f : fetches_) {
     f->conn.close();
     evtimer_del(f->deadline.get());
+    --in_flight_;
     retired_fetches_.push_back(std::move(f));
   }
   fetches_.clear();
-  for (auto& slot : wheel_) slot.clear();
-  wheel_count_ = 0;
-  evtimer_del(tick_.get());
-  armed_tick_ = std::numeric_limits<int64_t>::max();
-  in_flight_ = 0;
-  ++generation_;
-  reap_later();
+  // A target probed the same way is kept with its connection, TLS session, schedule and probe in
+  // flight: a registration elsewhere costs the members nothing. The others go, without a result.
+  std::map<std::string, std::unique_ptr<Target>> next;
   for (ProbeSpec& s : specs) {
+    if (next.count(s.key)) continue;  // one target per key
+    auto old = targets_.find(s.key);
+    if (old != targets_.end() && probed_alike(old->second->spec, s)) {
+      Target& t = *old->second;
+      if (t.spec.options.scheme == "https" && !t.busy &&
+          std::find(refreshed.begin(), refreshed.end(), tls_id(t.spec.options)) != refreshed.end())
+        t.conn.close();  // verified with the old files: the next probe connects with the new ones
+      next.emplace(s.key, std::move(old->second));
+      continue;
+    }
     auto t = std::make_unique<Target>();
     t->spec = std::move(s);
     t->conn.owner = this;
@@ -197,9 +210,37 @@ void Prober::set_targets(std::vector<ProbeSpec> specs) {
     const std::string host_header = t->spec.host.find(':') != std::string::npos ? "[" + t->spec.host + "]" : t->spec.host;
     t->request = "GET " + t->spec.options.path + " HTTP/1.1\r\nHost: " + host_header + "\r\nUser-Agent: dnsd-probe\r\n\r\n";
     Target& ref = *t;
-    targets_[ref.spec.key] = std::move(t);
+    next.emplace(ref.spec.key, std::move(t));
     schedule(ref, true);
   }
+  for (auto& [key, t] : targets_) {
+    if (!t) continue;  // kept
+    retire(*t);
+    retired_targets_.push_back(std::move(t));
+  }
+  targets_ = std::move(next);
+  reap_later();
+}
+
+void Prober::retire(Target& t) {
+  t.retired = true;
+  t.conn.close();
+  evtimer_del(t.deadline.get());
+  if (t.busy) --in_flight_;
+  t.busy = false;
+  // Out of the wheel; a target in the slot being fired right now is skipped there instead.
+  std::vector<Target*>& slot = wheel_[size_t(t.due_tick) % wheel_slots];
+  if (const auto it = std::find(slot.begin(), slot.end(), &t); it != slot.end()) {
+    slot.erase(it);
+    --wheel_count_;
+  }
+}
+
+bool Prober::probed_alike(const ProbeSpec& a, const ProbeSpec& b) {
+  const HealthOptions &x = a.options, &y = b.options;
+  return a.host == b.host && a.address == b.address && a.port == b.port && x.scheme == y.scheme && x.path == y.path &&
+         x.interval_ms == y.interval_ms && x.timeout_ms == y.timeout_ms && x.ca_file == y.ca_file &&
+         x.cert_file == y.cert_file && x.key_file == y.key_file && x.server_name == y.server_name && x.verify == y.verify;
 }
 
 void Prober::schedule(Target& t, bool first) {
@@ -232,14 +273,13 @@ void Prober::on_tick() noexcept {
   // Every slot passed since the last turn (a whole turn at most: a slot holds all that fall on it).
   const int64_t from = std::max(wheel_tick_ + 1, now - int64_t(wheel_slots) + 1);
   wheel_tick_ = std::max(wheel_tick_, now);
-  const uint64_t generation = generation_;
   for (int64_t tick = from; tick <= now; ++tick) {
     std::vector<Target*>& slot = wheel_[size_t(tick) % wheel_slots];
     if (slot.empty()) continue;
     firing_.clear();
     firing_.swap(slot);  // the slot keeps the other vector's room; starting a probe may add to it
     for (Target* t : firing_) {
-      if (generation != generation_) return;  // a result handler replaced the targets (and the wheel)
+      if (t->retired) continue;  // a result handler replaced the targets (retire() counted it out)
       if (t->due_tick > now) {  // due in a later turn of the wheel
         slot.push_back(t);
         continue;
@@ -617,13 +657,12 @@ void Prober::report(Target& t, ProbeResult result) {
         t.session_from = session;
       }
     }
-  const uint64_t generation = generation_;
   try {
     on_result_(t.spec.key, result);  // t stays alive through it, even if it replaces the targets
   } catch (...) {
     // The result handler logs its own failures; a probe must never take the control thread down.
   }
-  if (generation == generation_ && t.pending && !t.busy) start(t);  // the probe that fell due meanwhile
+  if (!t.retired && t.pending && !t.busy) start(t);  // the probe that fell due meanwhile
 }
 
 void Prober::on_deadline(evutil_socket_t, short, void* arg) noexcept {
@@ -647,10 +686,29 @@ void Prober::reap_later() {
   evtimer_add(reap_.get(), &now);
 }
 
+std::string Prober::tls_id(const HealthOptions& o) { return o.ca_file + "\n" + o.cert_file + "\n" + o.key_file; }
+
+std::string Prober::tls_stamp(const std::string& id) {
+  std::string stamp;
+  size_t from = 0;
+  for (int i = 0; i < 3; ++i) {
+    const size_t nl = id.find('\n', from);
+    const std::string file = id.substr(from, nl == std::string::npos ? std::string::npos : nl - from);
+    from = nl + 1;
+    struct stat st {};
+    if (!file.empty() && ::stat(file.c_str(), &st) == 0)
+      stamp += std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "." + std::to_string(st.st_size);
+    stamp += ";";
+  }
+  return stamp;
+}
+
 SSL_CTX* Prober::tls_context(const HealthOptions& o) {
-  const std::string id = o.ca_file + "\n" + o.cert_file + "\n" + o.key_file;
-  if (auto it = tls_.find(id); it != tls_.end()) return it->second.get();
-  return tls_.emplace(id, client_tls_context("health", o.ca_file, o.cert_file, o.key_file)).first->second.get();
+  const std::string id = tls_id(o);
+  if (auto it = tls_.find(id); it != tls_.end()) return it->second.ctx.get();
+  const std::string stamp = tls_stamp(id);  // before reading: a file changed meanwhile is read again next time
+  return tls_.emplace(id, TlsContext{client_tls_context("health", o.ca_file, o.cert_file, o.key_file), stamp})
+      .first->second.ctx.get();
 }
 
 evdns_base* Prober::dns() {

@@ -50,9 +50,12 @@ class Prober {
   Prober(const Prober&) = delete;
   Prober& operator=(const Prober&) = delete;
 
-  // Replaces the probed set. Each target's first probe starts within one jittered interval; results of
-  // probes still in flight for removed targets are dropped. Throws std::runtime_error when a TLS
-  // context cannot be built (unreadable CA, certificate or key), naming the file.
+  // Replaces the probed set. A target probed as before (same key, address, port and options) keeps its
+  // connection, TLS session, schedule and probe in flight; a new or changed one starts within a
+  // quarter interval; results for removed targets and fetches in flight are dropped. TLS contexts
+  // whose files changed on disk are built afresh (kept idle https connections then reconnect). Throws
+  // std::runtime_error, changing no target, when a TLS context cannot be built (unreadable CA,
+  // certificate or key), naming the file.
   void set_targets(std::vector<ProbeSpec> targets);
   // One request outside the probe schedule (etcd's member list, for drift): a POST of `json_body` to
   // target `key`'s address and port, with its scheme, TLS options and timeout. `done` gets the HTTP
@@ -102,16 +105,25 @@ class Prober {
   // Frees what set_targets() or a finished fetch left on the next turn of the loop, never inside the
   // callback that let go of it.
   void reap_later();
+  // Takes t out of the schedule and closes its connection; it is freed later (reap).
+  void retire(Target& t);
+  static bool probed_alike(const ProbeSpec& a, const ProbeSpec& b);
   SSL_CTX* tls_context(const HealthOptions& o);
+  static std::string tls_id(const HealthOptions& o);
+  // The modification times and sizes of the files behind a context id.
+  static std::string tls_stamp(const std::string& id);
   evdns_base* dns();
 
   event_base* base_;
   OnResult on_result_;
   size_t max_in_flight_;
   size_t in_flight_ = 0;
-  uint64_t generation_ = 0;  // bumped by set_targets()
   std::map<std::string, std::unique_ptr<Target>> targets_;
-  std::map<std::string, SslCtxPtr> tls_;
+  struct TlsContext {
+    SslCtxPtr ctx;
+    std::string stamp;  // tls_stamp() when it was built
+  };
+  std::map<std::string, TlsContext> tls_;  // by tls_id()
   std::map<uint32_t, timeval> deadlines_;  // by timeout in ms
   DnsBasePtr dns_;
   std::vector<std::unique_ptr<Fetch>> fetches_;

@@ -13,6 +13,7 @@ import http.server
 import socket
 import json
 import os
+import signal
 import ssl
 import subprocess
 import sys
@@ -87,19 +88,22 @@ def scenario(scheme):
     etcd_port, port, control = free_port(), free_port(), free_port()
     tls = tls_server_context(tmp) if scheme == "https" else None
     member = Member(etcd_port, tls)
-    tls_options = f", scheme: https, ca_file: {tmp}/cert.pem" if tls else ""
-    proc = start_dnsd(DNSD, tmp, zone_head(ZONE) + f"""clusters:
+    tls_options = f", scheme: https, ca_file: {tmp}/cert.pem, server_name: a.{ZONE}" if tls else ""
+
+    def zone(extra=""):
+        return zone_head(ZONE) + f"""clusters:
   - name: c1
     health: {{ interval: 100ms, timeout: 80ms, rise: 1, fall: 2{tls_options} }}
     members:
       - {{ name: a, host: a.{ZONE}, addresses: [127.0.0.1], client_port: {etcd_port} }}
-""", port, control)
+{extra}"""
+    proc = start_dnsd(DNSD, tmp, zone(), port, control)
 
-    def health():
+    def health(index=0):
         try:
             z = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{control}/v1/zones", timeout=2).read())
-            return z["zones"][0]["clusters"][0]["members"][0]["health"]
-        except OSError:
+            return z["zones"][0]["clusters"][0]["members"][index]["health"]
+        except (OSError, IndexError):
             return None
 
     def wait(state, seconds):
@@ -115,6 +119,20 @@ def scenario(scheme):
         c1, r1 = member.counts()
         check("keep-alive: 2 s of probes every 100 ms on one connection", r1 - r0 >= 12 and c1 - c0 == 0,
               f"{r1 - r0} requests on {c1 - c0} new connection(s)")
+
+        # A change elsewhere in the config (a member added, SIGHUP) leaves a's connection alone.
+        other = Member(free_port(), tls)
+        with open(f"{tmp}/zone.yaml", "w") as f:
+            f.write(zone(f"      - {{ name: b, host: b.{ZONE}, addresses: [127.0.0.1], client_port: {other.server.server_port} }}\n"))
+        c0, r0 = member.counts()
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and health(1) != "healthy":
+            time.sleep(0.02)
+        time.sleep(0.5)
+        c1, r1 = member.counts()
+        check("a member added by a reload is probed, and the others keep their connections",
+              health(1) == "healthy" and r1 - r0 >= 3 and c1 - c0 == 0, (health(1), f"{r1 - r0} requests on {c1 - c0} new"))
 
         member.close_every = 4  # the server ends every 4th reply's connection
         c0, r0 = member.counts()
