@@ -128,6 +128,7 @@ struct Prober::Target {
   bool busy = false;       // a probe is in flight
   bool pending = false;    // the next probe fell due meanwhile: it starts when this one ends
   bool retired = false;    // set_targets() let it go; freed on the next turn of the loop
+  bool reconnect = false;  // its TLS files changed during the probe in flight: close the connection after it
   Clock::time_point started;
   // https: the session of the last good probe, resumed by the next connection. Kept serialized: the
   // session object itself is marked unresumable by OpenSSL once its connection is freed without a
@@ -195,9 +196,15 @@ void Prober::set_targets(std::vector<ProbeSpec> specs) {
     auto old = targets_.find(s.key);
     if (old != targets_.end() && probed_alike(old->second->spec, s)) {
       Target& t = *old->second;
-      if (t.spec.options.scheme == "https" && !t.busy &&
-          std::find(refreshed.begin(), refreshed.end(), tls_id(t.spec.options)) != refreshed.end())
-        t.conn.close();  // verified with the old files: the next probe connects with the new ones
+      if (t.spec.options.scheme == "https" &&
+          std::find(refreshed.begin(), refreshed.end(), tls_id(t.spec.options)) != refreshed.end()) {
+        // Verified with the old files: the next probe connects with the new ones, in full (a resumed
+        // session would skip the certificate check).
+        t.session.clear();
+        t.session_from = nullptr;
+        if (t.busy) t.reconnect = true;
+        else t.conn.close();
+      }
       next.emplace(s.key, std::move(old->second));
       continue;
     }
@@ -630,7 +637,8 @@ void Prober::ended(Conn& c, const std::string& error) {
   }
   // A failure may leave the stream mid-reply, and a failed member is met afresh: the next probe
   // connects anew. So does one whose reply ended its connection.
-  if (!r.ok || !c.reply.keep_alive()) {
+  if (!r.ok || !c.reply.keep_alive() || t.reconnect) {
+    t.reconnect = false;
     c.close();
   } else {
     c.phase = Conn::Phase::idle;

@@ -53,7 +53,7 @@ class Prober {
   // Replaces the probed set. A target probed as before (same key, address, port and options) keeps its
   // connection, TLS session, schedule and probe in flight; a new or changed one starts within a
   // quarter interval; results for removed targets and fetches in flight are dropped. TLS contexts
-  // whose files changed on disk are built afresh (kept idle https connections then reconnect). Throws
+  // whose files changed on disk are built afresh (https connections then reconnect, in full). Throws
   // std::runtime_error, changing no target, when a TLS context cannot be built (unreadable CA,
   // certificate or key), naming the file.
   void set_targets(std::vector<ProbeSpec> targets);

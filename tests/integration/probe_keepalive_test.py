@@ -158,6 +158,19 @@ def scenario(scheme):
         # it still hung) is what finds it healthy: never the hung connection.
         check("and healthy again once it answers, on a new connection", wait("healthy", 3) and member.counts()[0] > hung_on,
               (hung_on, member.counts()))
+
+        if tls:  # the CA file replaced by one that did not sign the member's certificate, then put back
+            good = open(f"{tmp}/cert.pem").read()
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                            "-keyout", f"{tmp}/other-key.pem", "-out", f"{tmp}/cert.pem", "-days", "1", "-subj",
+                            f"/CN=a.{ZONE}"], check=True, capture_output=True)
+            proc.send_signal(signal.SIGHUP)
+            check("https: a CA file rotated on disk is read at the reload, and the kept connection is dropped",
+                  wait("unhealthy", 3) and "certificate verify failed" in open(f"{tmp}/dnsd.log").read(), health())
+            with open(f"{tmp}/cert.pem", "w") as f:
+                f.write(good)
+            proc.send_signal(signal.SIGHUP)
+            check("https: and the right one again", wait("healthy", 3), health())
     finally:
         member.hang = False
         proc.terminate()
