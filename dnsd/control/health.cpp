@@ -37,18 +37,21 @@ std::string health_key(const std::string& zone, const std::string& cluster, cons
   return zone + "|" + cluster + "|" + member;
 }
 
+ProbedCluster probed_cluster(const ZoneConfig& z, const Cluster& c) {
+  ProbedCluster p{z.zone, c.name, *c.health, {}, {}, false};
+  p.formed = std::string_view(gate_state(c)) != "closed";
+  for (const Member& m : c.members) {
+    p.members.push_back(m.name);
+    p.peer_urls.push_back(ascii_lower(member_url(c.peer_tls, m.host, m.peer_port.value_or(c.peer_port))));
+  }
+  return p;
+}
+
 std::vector<ProbedCluster> probed_clusters(const DaemonConfig& config) {
   std::vector<ProbedCluster> out;
   for (const ZoneConfig& z : config.zones)
-    for (const Cluster& c : z.clusters) {
-      if (!c.health) continue;
-      ProbedCluster& p = out.emplace_back(ProbedCluster{z.zone, c.name, *c.health, {}, {}, false});
-      p.formed = std::string_view(gate_state(c)) != "closed";
-      for (const Member& m : c.members) {
-        p.members.push_back(m.name);
-        p.peer_urls.push_back(ascii_lower(member_url(c.peer_tls, m.host, m.peer_port.value_or(c.peer_port))));
-      }
-    }
+    for (const Cluster& c : z.clusters)
+      if (c.health) out.push_back(probed_cluster(z, c));
   return out;
 }
 

@@ -70,7 +70,9 @@ using DriftTable = std::map<std::string, ClusterDrift>;
 // Compares the served members of `c` with etcd's member list (peer URLs, case-insensitive).
 ClusterDrift compute_drift(const ProbedCluster& c, const std::vector<EtcdMember>& etcd);
 std::string drift_json(const ClusterDrift& d);
+// The clusters with health: in config order, and one of them (c.health set).
 std::vector<ProbedCluster> probed_clusters(const DaemonConfig& config);
+ProbedCluster probed_cluster(const ZoneConfig& z, const Cluster& c);
 
 // Prometheus text for the probes: results and latency by member, healthy members per cluster.
 std::string render_health_metrics(const std::vector<ProbedCluster>& clusters, const HealthTable& health,

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "hash.hpp"
 #include "log.hpp"
 #include "names.hpp"
 
@@ -20,25 +21,118 @@ HealthMonitor::HealthMonitor(event_base* base)
   if (!drift_timer_ || event_add(drift_timer_.get(), &second) != 0) throw std::runtime_error("cannot create the drift timer");
 }
 
+namespace {
+
+ProbeSpec probe_spec(const ZoneConfig& z, const Cluster& c, const Member& m) {
+  ProbeSpec s;
+  s.key = health_key(z.zone, c.name, m.name);
+  s.host = dotless_name(m.host);
+  s.address = m.addresses.empty() ? "" : m.addresses.front();
+  s.port = m.client_port.value_or(c.client_port);
+  s.options = *c.health;
+  return s;
+}
+
+// Everything of a probed cluster the monitor and its probes depend on: a cluster with the same one
+// needs nothing done when the config changes elsewhere.
+uint64_t cluster_fingerprint(const ZoneConfig& z, const Cluster& c) {
+  uint64_t h = fnv_basis;
+  auto add = [&h](std::string_view text) {
+    h = fnv1a(reinterpret_cast<const uint8_t*>(text.data()), text.size(), h);
+    h = fnv1a(reinterpret_cast<const uint8_t*>("|"), 1, h);  // "ab","c" is not "a","bc"
+  };
+  auto number = [&add](uint64_t v) { add(std::to_string(v)); };
+  const HealthOptions& o = *c.health;
+  add(z.zone);
+  add(c.name);
+  add(o.scheme);
+  add(o.path);
+  for (uint64_t v : {uint64_t(o.interval_ms), uint64_t(o.timeout_ms), uint64_t(o.rise), uint64_t(o.fall), uint64_t(o.verify),
+                     uint64_t(o.fail_closed), uint64_t(c.peer_tls), uint64_t(c.client_port), uint64_t(c.peer_port)})
+    number(v);
+  for (const std::string* text : {&o.ca_file, &o.cert_file, &o.key_file, &o.server_name}) add(*text);
+  add(gate_state(c));
+  for (const Member& m : c.members) {
+    add(m.name);
+    add(m.host);
+    add(m.addresses.empty() ? "" : m.addresses.front());
+    number(m.client_port.value_or(0) + 65536u * m.peer_port.value_or(0));
+  }
+  return h;
+}
+
+}  // namespace
+
 void HealthMonitor::set_config(const DaemonConfig& config) {
+  // The usual change (a registration, a reload that touches a few clusters) keeps the probed clusters
+  // and their order: only the clusters whose fingerprint changed are done again.
+  std::vector<std::pair<const ZoneConfig*, const Cluster*>> probed;
+  for (const ZoneConfig& z : config.zones)
+    for (const Cluster& c : z.clusters)
+      if (c.health) probed.emplace_back(&z, &c);
+  bool same = probed.size() == clusters_.size() && fingerprints_.size() == clusters_.size();
+  for (size_t i = 0; same && i < probed.size(); ++i)
+    same = clusters_[i].zone == probed[i].first->zone && clusters_[i].name == probed[i].second->name;
+  if (!same) return set_config_whole(config);
+  std::vector<size_t> changed;
+  std::vector<uint64_t> prints;
+  for (size_t i = 0; i < probed.size(); ++i) {
+    const uint64_t print = cluster_fingerprint(*probed[i].first, *probed[i].second);
+    if (print != fingerprints_[i]) {
+      changed.push_back(i);
+      prints.push_back(print);
+    }
+  }
+  // The probes first: they may throw (a TLS file), and then nothing has changed.
+  std::vector<ProbedCluster> next;
+  std::vector<std::string> removed;
+  std::vector<ProbeSpec> specs;
+  for (size_t i : changed) {
+    const auto [z, c] = probed[i];
+    next.push_back(probed_cluster(*z, *c));
+    const std::set<std::string> now(next.back().members.begin(), next.back().members.end());
+    for (const std::string& m : clusters_[i].members)
+      if (!now.count(m)) removed.push_back(health_key(z->zone, c->name, m));
+    for (const Member& m : c->members) specs.push_back(probe_spec(*z, *c, m));
+  }
+  prober_->update_targets(removed, std::move(specs));
+  bool dropped = false;
+  for (const std::string& key : removed) {
+    member_cluster_.erase(key);
+    dropped = health_.erase(key) > 0 || dropped;
+  }
+  for (size_t n = 0; n < changed.size(); ++n) {
+    const size_t i = changed[n];
+    ProbedCluster& cluster = clusters_[i];  // replaced in place: member_cluster_ points at it
+    cluster = std::move(next[n]);
+    fingerprints_[i] = prints[n];
+    for (const std::string& m : cluster.members) member_cluster_.try_emplace(health_key(cluster.zone, cluster.name, m), Probed{&cluster});
+    if (!cluster.formed) drift_.erase(health_key(cluster.zone, cluster.name, ""));
+  }
+  if (dropped) {
+    everything_ = true;
+    schedule_republish("probed members removed");
+  }
+}
+
+void HealthMonitor::set_config_whole(const DaemonConfig& config) {
   std::vector<ProbeSpec> specs;
   HealthTable kept;
   for (const ZoneConfig& z : config.zones)
     for (const Cluster& c : z.clusters) {
       if (!c.health) continue;
       for (const Member& m : c.members) {
-        ProbeSpec s;
-        s.key = health_key(z.zone, c.name, m.name);
-        s.host = dotless_name(m.host);
-        s.address = m.addresses.empty() ? "" : m.addresses.front();
-        s.port = m.client_port.value_or(c.client_port);
-        s.options = *c.health;
+        ProbeSpec s = probe_spec(z, c, m);
         if (auto it = health_.find(s.key); it != health_.end()) kept.insert(*it);
         specs.push_back(std::move(s));
       }
     }
   prober_->set_targets(std::move(specs));
   clusters_ = probed_clusters(config);
+  fingerprints_.clear();
+  for (const ZoneConfig& z : config.zones)
+    for (const Cluster& c : z.clusters)
+      if (c.health) fingerprints_.push_back(cluster_fingerprint(z, c));
   member_cluster_.clear();
   for (const ProbedCluster& c : clusters_)
     for (const std::string& m : c.members) member_cluster_[health_key(c.zone, c.name, m)] = {&c};

@@ -42,6 +42,8 @@ class HealthMonitor {
   void on_probe(const std::string& key, const ProbeResult& result);
 
  private:
+  // set_config() when the probed clusters are not the same ones in the same order: everything afresh.
+  void set_config_whole(const DaemonConfig& config);
   // At once, unless the last publish was so recent that compiling again would crowd out the probes.
   void schedule_republish(const std::string& why);
   void republish_now() noexcept;
@@ -51,6 +53,7 @@ class HealthMonitor {
 
   HealthTable health_;
   std::vector<ProbedCluster> clusters_;
+  std::vector<uint64_t> fingerprints_;  // of each of clusters_ as configured (cluster_fingerprint)
   struct Probed {
     const ProbedCluster* cluster;
     MemberHealth* health = nullptr;  // its entry in health_, once it has one (map nodes stay put)

@@ -29,6 +29,7 @@
 #include <limits>
 #include <random>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "http_reply.hpp"
 #include "names.hpp"
@@ -169,6 +170,23 @@ Prober::~Prober() {
 }
 
 void Prober::set_targets(std::vector<ProbeSpec> specs) {
+  std::unordered_set<std::string> keys;
+  for (const ProbeSpec& s : specs) keys.insert(s.key);
+  std::vector<std::string> removed;
+  for (const auto& [key, t] : targets_)
+    if (!keys.count(key)) removed.push_back(key);
+  update_targets(removed, std::move(specs));
+  // Fetches in flight are dropped without a result (the caller starts them again).
+  for (auto& f : fetches_) {
+    f->conn.close();
+    evtimer_del(f->deadline.get());
+    --in_flight_;
+    retired_fetches_.push_back(std::move(f));
+  }
+  fetches_.clear();
+}
+
+void Prober::update_targets(const std::vector<std::string>& removed, std::vector<ProbeSpec> specs) {
   // Contexts whose files changed on disk (a certificate or CA rotated) are built afresh.
   std::vector<std::string> refreshed;
   for (auto it = tls_.begin(); it != tls_.end();)
@@ -180,33 +198,20 @@ void Prober::set_targets(std::vector<ProbeSpec> specs) {
     }
   for (const ProbeSpec& s : specs)
     if (s.options.scheme == "https") tls_context(s.options);  // fail now, with the file's name
-  // Fetches in flight are dropped without a result (the caller starts them again).
-  for (auto& f : fetches_) {
-    f->conn.close();
-    evtimer_del(f->deadline.get());
-    --in_flight_;
-    retired_fetches_.push_back(std::move(f));
-  }
-  fetches_.clear();
+  for (const std::string& key : removed)
+    if (const auto it = targets_.find(key); it != targets_.end()) {
+      retire(*it->second);
+      retired_targets_.push_back(std::move(it->second));
+      targets_.erase(it);
+    }
   // A target probed the same way is kept with its connection, TLS session, schedule and probe in
-  // flight: a registration elsewhere costs the members nothing. The others go, without a result.
-  std::map<std::string, std::unique_ptr<Target>> next;
+  // flight: a registration elsewhere costs the members nothing. A changed one starts afresh.
   for (ProbeSpec& s : specs) {
-    if (next.count(s.key)) continue;  // one target per key
-    auto old = targets_.find(s.key);
-    if (old != targets_.end() && probed_alike(old->second->spec, s)) {
-      Target& t = *old->second;
-      if (t.spec.options.scheme == "https" &&
-          std::find(refreshed.begin(), refreshed.end(), tls_id(t.spec.options)) != refreshed.end()) {
-        // Verified with the old files: the next probe connects with the new ones, in full (a resumed
-        // session would skip the certificate check).
-        t.session.clear();
-        t.session_from = nullptr;
-        if (t.busy) t.reconnect = true;
-        else t.conn.close();
-      }
-      next.emplace(s.key, std::move(old->second));
-      continue;
+    if (const auto it = targets_.find(s.key); it != targets_.end()) {
+      if (probed_alike(it->second->spec, s)) continue;
+      retire(*it->second);
+      retired_targets_.push_back(std::move(it->second));
+      targets_.erase(it);
     }
     auto t = std::make_unique<Target>();
     t->spec = std::move(s);
@@ -217,15 +222,20 @@ void Prober::set_targets(std::vector<ProbeSpec> specs) {
     const std::string host_header = t->spec.host.find(':') != std::string::npos ? "[" + t->spec.host + "]" : t->spec.host;
     t->request = "GET " + t->spec.options.path + " HTTP/1.1\r\nHost: " + host_header + "\r\nUser-Agent: dnsd-probe\r\n\r\n";
     Target& ref = *t;
-    next.emplace(ref.spec.key, std::move(t));
+    targets_.emplace(ref.spec.key, std::move(t));
     schedule(ref, true);
   }
-  for (auto& [key, t] : targets_) {
-    if (!t) continue;  // kept
-    retire(*t);
-    retired_targets_.push_back(std::move(t));
-  }
-  targets_ = std::move(next);
+  if (!refreshed.empty())
+    for (auto& [key, t] : targets_)
+      if (t->spec.options.scheme == "https" &&
+          std::find(refreshed.begin(), refreshed.end(), tls_id(t->spec.options)) != refreshed.end()) {
+        // Verified with the old files: the next probe connects with the new ones, in full (a resumed
+        // session would skip the certificate check).
+        t->session.clear();
+        t->session_from = nullptr;
+        if (t->busy) t->reconnect = true;
+        else t->conn.close();
+      }
   reap_later();
 }
 

@@ -57,6 +57,9 @@ class Prober {
   // std::runtime_error, changing no target, when a TLS context cannot be built (unreadable CA,
   // certificate or key), naming the file.
   void set_targets(std::vector<ProbeSpec> targets);
+  // The same for part of the set: the targets keyed `removed` go, each of `specs` is added, kept (probed
+  // alike) or replaced; fetches in flight go on. Throws as set_targets() does.
+  void update_targets(const std::vector<std::string>& removed, std::vector<ProbeSpec> specs);
   // One request outside the probe schedule (etcd's member list, for drift): a POST of `json_body` to
   // target `key`'s address and port, with its scheme, TLS options and timeout. `done` gets the HTTP
   // status (0: no reply), the body (up to 1 MiB) and why it failed; it is called once, and never after

@@ -71,3 +71,51 @@ TEST_CASE("health monitor: fall failures in a row make a member unhealthy, rise 
   monitor.on_probe(health_key("lab.example.com.", "c1", "gone"), {false, 0, "x"});
   CHECK(monitor.table().count(health_key("lab.example.com.", "c1", "gone")) == 0);
 }
+
+TEST_CASE("health monitor: a config change is applied cluster by cluster, the rest kept as it was", "[health]") {
+  const EventBasePtr base(event_base_new());
+  HealthMonitor monitor(base.get());
+  monitor.on_flips([](const std::string&, const std::set<std::pair<std::string, std::string>>&) {});
+  DaemonConfig cfg = probed_config(1, 1);
+  Cluster c2 = cfg.zones[0].clusters[0];
+  c2.name = "c2";
+  cfg.zones[0].clusters.push_back(c2);
+  monitor.set_config(cfg);
+  auto key = [](const char* cluster, const char* member) { return health_key("lab.example.com.", cluster, member); };
+  auto state = [&](const std::string& k) {
+    const auto it = monitor.table().find(k);
+    return it == monitor.table().end() ? std::string("none") : std::string(to_string(it->second.state.state()));
+  };
+  for (const char* c : {"c1", "c2"})
+    for (const char* m : {"a", "b"}) monitor.on_probe(key(c, m), {false, 0.001, "down"});
+  CHECK(state(key("c1", "a")) == "unhealthy");
+
+  // A registration in c2: b leaves, d joins. c1 is untouched; c2's a keeps its state.
+  DaemonConfig next = cfg;
+  auto& members = next.zones[0].clusters[1].members;
+  members.erase(members.begin() + 1);
+  members.push_back({"d", "d.lab.example.com.", {"192.0.2.4"}, {}, {}, {}, {}});
+  monitor.set_config(next);
+  CHECK(state(key("c1", "a")) == "unhealthy");
+  CHECK(state(key("c1", "b")) == "unhealthy");
+  CHECK(state(key("c2", "a")) == "unhealthy");
+  CHECK(state(key("c2", "b")) == "none");  // forgotten, and its results ignored
+  monitor.on_probe(key("c2", "b"), {true, 0.001, ""});
+  CHECK(state(key("c2", "b")) == "none");
+  monitor.on_probe(key("c2", "d"), {true, 0.001, ""});  // the newcomer is probed and counted
+  CHECK(state(key("c2", "d")) == "healthy");
+
+  // c1's options change (rise 2): its members keep their states, and the new rise applies.
+  next.zones[0].clusters[0].health->rise = 2;
+  monitor.set_config(next);
+  monitor.on_probe(key("c1", "a"), {true, 0.001, ""});
+  CHECK(state(key("c1", "a")) == "unhealthy");
+  monitor.on_probe(key("c1", "a"), {true, 0.001, ""});
+  CHECK(state(key("c1", "a")) == "healthy");
+
+  // A cluster removed: everything afresh, and its members forgotten.
+  next.zones[0].clusters.pop_back();
+  monitor.set_config(next);
+  CHECK(state(key("c2", "d")) == "none");
+  CHECK(state(key("c1", "a")) == "healthy");
+}
