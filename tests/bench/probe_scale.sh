@@ -5,7 +5,8 @@
 # CPU 0; dnsperf and the responder on CPU 1. Not part of `make test`.
 # With https, the same over TLS (a responder with a self-signed certificate; the probes verify it
 # against server_name). Run it with builds before and after a change to compare them.
-# Usage: tests/bench/probe_scale.sh [build dir] [seconds] [http|https|both]
+# With DNS=0 no queries are sent (probes alone, the responder with CPU 1 to itself).
+# Usage: [DNS=0] tests/bench/probe_scale.sh [build dir] [seconds] [http|https|both]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}
@@ -60,7 +61,11 @@ run() {  # $1 = label, $2 = health block, $3 = client port
   for c in $(seq -w 0 99); do echo "_etcd-client-c$c._tcp.scale.example.com SRV"; echo "m01.c$c.scale.example.com A"; done > "$tmp/queries"
   local before; before=$(awk '{print $14 + $15}' "/proc/$pid/task/$pid/stat")
   local results_before; results_before=$(metric_sum dnsd_probe_results_total)
-  out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p $port -d "$tmp/queries" -l "$secs" -c 8 -q 200 2>&1) || { echo "dnsperf failed: $out" >&2; }
+  if [ "${DNS:-1}" = 0 ]; then
+    out="" && sleep "$secs"  # probes alone: the responder has CPU 1 to itself
+  else
+    out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p $port -d "$tmp/queries" -l "$secs" -c 8 -q 200 2>&1) || { echo "dnsperf failed: $out" >&2; }
+  fi
   local after; after=$(awk '{print $14 + $15}' "/proc/$pid/task/$pid/stat")
   local results_after; results_after=$(metric_sum dnsd_probe_results_total)
   local healthy; healthy=$(metric_sum dnsd_cluster_members_healthy)
