@@ -30,7 +30,6 @@ using EventPtr = CPtr<event, event_free>;
 using EvBufferPtr = CPtr<evbuffer, evbuffer_free>;
 using BufferEventPtr = CPtr<bufferevent, bufferevent_free>;
 using ListenerPtr = CPtr<evconnlistener, evconnlistener_free>;
-using HttpConnectionPtr = CPtr<evhttp_connection, evhttp_connection_free>;
 
 struct DnsBaseFree {
   void operator()(evdns_base* dns) const noexcept {

@@ -46,6 +46,13 @@ constexpr size_t max_probe_body = 64 * 1024;  // etcd's /health is tens of bytes
 constexpr size_t max_fetch_body = 1 << 20;    // a member list of thousands
 constexpr int64_t batch_us = 4000;             // the wheel's slot: probes due in the same 4 ms start together
 
+// A request's first lines, up to the headers that differ: method, path, Host (an IPv6 address in
+// brackets) and User-Agent, each ending in CR LF.
+std::string request_head(const char* method, const std::string& path, const std::string& host) {
+  const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return std::string(method) + " " + path + " HTTP/1.1\r\nHost: " + shown + "\r\nUser-Agent: dnsd-probe\r\n";
+}
+
 int64_t steady_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
 }
@@ -219,8 +226,7 @@ void Prober::update_targets(const std::vector<std::string>& removed, std::vector
     t->conn.target = t.get();
     t->deadline.reset(evtimer_new(base_, &Prober::on_deadline, t.get()));
     if (!t->deadline) throw std::runtime_error("cannot create a probe timer");
-    const std::string host_header = t->spec.host.find(':') != std::string::npos ? "[" + t->spec.host + "]" : t->spec.host;
-    t->request = "GET " + t->spec.options.path + " HTTP/1.1\r\nHost: " + host_header + "\r\nUser-Agent: dnsd-probe\r\n\r\n";
+    t->request = request_head("GET", t->spec.options.path, t->spec.host) + "\r\n";
     Target& ref = *t;
     targets_.emplace(ref.spec.key, std::move(t));
     schedule(ref, true);
@@ -367,9 +373,7 @@ bool Prober::fetch(const std::string& key, const std::string& path, const std::s
     f->done(0, "", "cannot create a timer");
     return true;
   }
-  const std::string host_header = s.host.find(':') != std::string::npos ? "[" + s.host + "]" : s.host;
-  f->conn.out = "POST " + path + " HTTP/1.1\r\nHost: " + host_header +
-                "\r\nUser-Agent: dnsd-probe\r\nContent-Type: application/json\r\nContent-Length: " +
+  f->conn.out = request_head("POST", path, s.host) + "Content-Type: application/json\r\nContent-Length: " +
                 std::to_string(json_body.size()) + "\r\nConnection: close\r\n\r\n" + json_body;
   const timeval timeout = to_tv(s.options.timeout_ms);
   evtimer_add(f->deadline.get(), &timeout);
