@@ -8,6 +8,7 @@
 #include <event2/http.h>
 #include <openssl/ssl.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s ADDRESS PORT [CERT KEY]\n", argv[0]);
     return 2;
   }
+  std::signal(SIGPIPE, SIG_IGN);  // TLS writes to a probe connection dnsd closed: an error, not death
   event_base* base = event_base_new();
   evhttp* http = evhttp_new(base);
   SSL_CTX* tls = nullptr;
