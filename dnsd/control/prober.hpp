@@ -63,7 +63,8 @@ class Prober {
   // One request outside the probe schedule (etcd's member list, for drift): a POST of `json_body` to
   // target `key`'s address and port, with its scheme, TLS options and timeout. `done` gets the HTTP
   // status (0: no reply), the body (up to 1 MiB) and why it failed; it is called once, and never after
-  // set_targets() replaced the target or the prober is gone. False when `key` is not a target.
+  // set_targets() or once the prober is gone (update_targets() lets it finish, even when it removes
+  // the target). False when `key` is not a target.
   using Fetched = std::function<void(int status, const std::string& body, const std::string& error)>;
   bool fetch(const std::string& key, const std::string& path, const std::string& json_body, Fetched done);
 
