@@ -37,8 +37,8 @@ struct ProbeResult {
 };
 
 // Decides a probe from the HTTP status and body: 200 and a JSON body whose "health" is "true"
-// (etcd's /health; /readyz and /livez answer "ok" with 200 and pass on the status alone). The error
-// says why not, for the log and /v1/zones.
+// (etcd's /health; /readyz and /livez answer "ok" with 200 and pass on the status alone), read in its
+// first 512 bytes that are not blanks. The error says why not, for the log and /v1/zones.
 Result<void> check_health_reply(int status, const std::string& body);
 
 class Prober {
