@@ -114,6 +114,9 @@ struct Prober::Conn {
   bool reused = false;  // the exchange runs on a connection kept from an earlier one
   HttpReplyParser reply;
   explicit Conn(size_t max_body) : reply(max_body) {}
+  // A probe's kept connection that ended before any byte of the reply: the member closed it as the
+  // request went out, and the request may go again on a new one.
+  bool dropped_before_reply() const noexcept { return received == 0 && reused && target; }
   ~Conn() { close(); }
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
@@ -382,8 +385,7 @@ bool Prober::fetch(const std::string& key, const std::string& path, const std::s
   }
   f->conn.out = request_head("POST", path, s.host) + "Content-Type: application/json\r\nContent-Length: " +
                 std::to_string(json_body.size()) + "\r\nConnection: close\r\n\r\n" + json_body;
-  const timeval timeout = to_tv(s.options.timeout_ms);
-  evtimer_add(f->deadline.get(), &timeout);
+  evtimer_add(f->deadline.get(), deadline_after(s.options.timeout_ms));
   Fetch& ref = *f;
   fetches_.push_back(std::move(f));
   ++in_flight_;
@@ -586,7 +588,7 @@ void Prober::drive(Conn& c, short what) {
             if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return want_write(c, e == SSL_ERROR_WANT_WRITE);
             if (e != SSL_ERROR_ZERO_RETURN && !(e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && r == 0)) {
               if (c.phase == Conn::Phase::idle) return c.close();
-              if (c.received == 0 && c.reused && c.target && e == SSL_ERROR_SYSCALL) return retry_fresh(c);
+              if (e == SSL_ERROR_SYSCALL && c.dropped_before_reply()) return retry_fresh(c);
               return ended(c, tls_error(ssl, r, err));
             }
             n = 0;  // close_notify, or the connection's end
@@ -596,7 +598,7 @@ void Prober::drive(Conn& c, short what) {
           if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
           if (n < 0) {
             if (c.phase == Conn::Phase::idle) return c.close();
-            if (c.received == 0 && c.reused && c.target && errno == ECONNRESET) return retry_fresh(c);
+            if (errno == ECONNRESET && c.dropped_before_reply()) return retry_fresh(c);
             return ended(c, std::string("recv: ") + std::strerror(errno));
           }
         }
@@ -605,7 +607,7 @@ void Prober::drive(Conn& c, short what) {
         c.received += size_t(n);
         // A kept connection the member closed as the request went out: the request is sent again once,
         // on a new connection (a GET, as HTTP clients do), not counted against the member.
-        if (n == 0 && c.received == 0 && c.reused && c.target) return retry_fresh(c);
+        if (n == 0 && c.dropped_before_reply()) return retry_fresh(c);
         const HttpReplyParser::State s = n == 0 ? c.reply.end() : c.reply.feed(std::string_view(buf, size_t(n)));
         if (s == HttpReplyParser::State::done) return ended(c, "");
         if (s == HttpReplyParser::State::error) {
