@@ -1,38 +1,28 @@
 // Health probes (see prober.hpp). Each target keeps one connection open between probes (HTTP/1.1
-// keep-alive, over TLS too): a probe is one GET written to it and one reply read from it, both straight
-// on the non-blocking socket (send/recv, or SSL_write/SSL_read on it), parsed by HttpReplyParser. The
-// socket's read event stays armed for the connection's life; a write event is armed only while a write
-// or a TLS step waits for room. A failed probe, a reply that ends its connection, or a member that
+// keep-alive, over TLS too; the connection itself is http_connection.*): a probe is one GET written to
+// it and one reply read from it. A failed probe, a reply that ends its connection, or a member that
 // closes an idle one closes it, and the next probe connects afresh (a member that restarted, or a
 // connection gone stale, is met as a new client would meet it); over https the new connection resumes
 // the TLS session of the last good probe, so a reconnect costs an abbreviated handshake, not a full one.
 // Due probes come from a timing wheel of 4 ms slots under one libevent timer (libevent's heap of one
 // timer per member cost more than the probes' own work at 10,000 members, and the slots batch the
 // probes: the thread wakes once for many); deadlines are libevent common timeouts (a queue per timeout
-// value). Each target's deadline and socket events live as long as the target; a probe that is due
+// value). Each target's deadline and connection live as long as the target; a probe that is due
 // while the last is still in flight starts when that one ends (one connection per member).
 // Targets replaced by set_targets() and finished fetches are freed on the next turn of the loop.
 #include "prober.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/x509.h>
+#include <event2/dns.h>
+#include <event2/event.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <limits>
 #include <random>
 #include <stdexcept>
 #include <unordered_set>
 
-#include "http_reply.hpp"
-#include "names.hpp"
 
 namespace dnsd {
 
@@ -57,21 +47,6 @@ int64_t steady_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
 }
 
-// OpenSSL's reasons for the last failed call on `ssl` (the error queue, then the certificate check's
-// verdict), or the system's when the queue is empty.
-std::string tls_error(SSL* ssl, int ret, int err) {
-  std::string out;
-  for (unsigned long e; (e = ERR_get_error()) != 0;) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    out += (out.empty() ? "" : "; ") + std::string(buf);
-  }
-  if (const long verify = SSL_get_verify_result(ssl); verify != X509_V_OK && out.find("verify failed") != std::string::npos)
-    out += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
-  if (out.empty()) out = ret == 0 || err == 0 ? "connection closed" : std::strerror(err);
-  return "TLS: " + out;
-}
-
 }  // namespace
 
 Result<void> check_health_reply(int status, const std::string& body) {
@@ -92,54 +67,12 @@ Result<void> check_health_reply(int status, const std::string& body) {
   return rejected("unhealthy: " + body.substr(0, 200));
 }
 
-// One connection and the exchange on it: the request in `out`, the reply in `reply`.
-struct Prober::Conn {
-  enum class Phase { closed, resolving, connecting, handshake, sending, receiving, idle };
-  Prober* owner = nullptr;
-  Target* target = nullptr;  // a probe's connection, or
-  Fetch* fetch = nullptr;    // a fetch's
-  int fd = -1;
-  SslPtr ssl;
-  SSL_CTX* tls = nullptr;  // https: the context new connections are made in
-  std::string server_name;
-  bool verify = true;
-  uint16_t port = 0;
-  EventPtr read_event, write_event;  // assigned to each new socket
-  bool writing = false;              // write_event is pending
-  Phase phase = Phase::closed;
-  evdns_getaddrinfo_request* resolving = nullptr;
-  std::string out;
-  size_t sent = 0;
-  size_t received = 0;  // bytes of this exchange's reply so far
-  bool reused = false;  // the exchange runs on a connection kept from an earlier one
-  HttpReplyParser reply;
-  explicit Conn(size_t max_body) : reply(max_body) {}
-  // A probe's kept connection that ended before any byte of the reply: the member closed it as the
-  // request went out, and the request may go again on a new one.
-  bool dropped_before_reply() const noexcept { return received == 0 && reused && target; }
-  ~Conn() { close(); }
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-  // Closes the socket and the TLS session (and stops a lookup); the connection can be opened again.
-  void close() noexcept {
-    if (resolving) {
-      evdns_getaddrinfo_request* request = resolving;
-      resolving = nullptr;
-      evdns_getaddrinfo_cancel(request);
-    }
-    if (read_event) event_del(read_event.get());
-    if (write_event) event_del(write_event.get());
-    writing = false;
-    ssl.reset();
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-    phase = Phase::closed;
-  }
-};
-
-struct Prober::Target {
+// A probed member. It hears its connection's exchanges end (HttpConnection::Owner).
+struct Prober::Target final : HttpConnection::Owner {
+  Target(Prober& p, ProbeSpec s) : prober(p), spec(std::move(s)), conn(p.base_, *this, max_probe_body) {}
+  Prober& prober;
   ProbeSpec spec;
-  Conn conn{max_probe_body};
+  HttpConnection conn;
   EventPtr deadline;
   int64_t due_tick = 0;  // the wheel's slot time it is due at
   std::string request;     // the GET, built once
@@ -153,12 +86,26 @@ struct Prober::Target {
   // TLS shutdown.
   std::string session;
   const SSL_SESSION* session_from = nullptr;  // the object it was serialized from
+
+  void exchange_ended(const std::string& error) override { prober.probe_ended(*this, error); }
+  // A kept connection the member closed as the request went out: the request is sent again once, on
+  // a new connection (a GET, as HTTP clients do), not counted against the member.
+  void exchange_dropped() override { prober.exchange(conn, *this, request, spec, session); }
+  evdns_base* resolver() override { return prober.dns(); }
 };
 
-struct Prober::Fetch {
-  Conn conn{max_fetch_body};
+struct Prober::Fetch final : HttpConnection::Owner {
+  Fetch(Prober& p, Fetched d) : prober(p), conn(p.base_, *this, max_fetch_body), done(std::move(d)) {}
+  Prober& prober;
+  HttpConnection conn;
   EventPtr deadline;
   Fetched done;
+  std::string request;
+
+  void exchange_ended(const std::string& error) override { prober.fetch_ended(*this, error); }
+  // Never: a fetch's connection is a new one.
+  void exchange_dropped() override { prober.fetch_ended(*this, "connection closed before a reply"); }
+  evdns_base* resolver() override { return prober.dns(); }
 };
 
 Prober::Prober(event_base* base, OnResult on_result, size_t max_in_flight)
@@ -207,7 +154,7 @@ void Prober::update_targets(const std::vector<std::string>& removed, std::vector
   // Contexts whose files changed on disk (a certificate or CA rotated) are built afresh.
   std::vector<std::string> refreshed;
   for (auto it = tls_.begin(); it != tls_.end();)
-    if (tls_stamp(it->first) != it->second.stamp) {
+    if (tls_stamp(it->second.files) != it->second.stamp) {
       refreshed.push_back(it->first);
       it = tls_.erase(it);
     } else {
@@ -230,10 +177,7 @@ void Prober::update_targets(const std::vector<std::string>& removed, std::vector
       retired_targets_.push_back(std::move(it->second));
       targets_.erase(it);
     }
-    auto t = std::make_unique<Target>();
-    t->spec = std::move(s);
-    t->conn.owner = this;
-    t->conn.target = t.get();
+    auto t = std::make_unique<Target>(*this, std::move(s));
     t->deadline.reset(evtimer_new(base_, &Prober::on_deadline, t.get()));
     if (!t->deadline) throw std::runtime_error("cannot create a probe timer");
     t->request = request_head("GET", t->spec.options.path, t->spec.host) + "\r\n";
@@ -356,315 +300,75 @@ void Prober::start(Target& t) {
   t.started = Clock::now();
   evtimer_add(t.deadline.get(), deadline_after(t.spec.options.timeout_ms));
   schedule(t, false);
-  Conn& c = t.conn;
-  c.out = t.request;
-  c.sent = 0;
-  c.reply.reset();
-  c.received = 0;
-  c.reused = c.phase == Conn::Phase::idle;
-  if (c.reused) {
-    c.phase = Conn::Phase::sending;
-    drive(c, EV_WRITE);
-  } else {
-    open(c, t.spec, t.session);
+  exchange(t.conn, t, t.request, t.spec, t.session);
+}
+
+void Prober::exchange(HttpConnection& c, HttpConnection::Owner& owner, const std::string& request, const ProbeSpec& s,
+                      const std::string& session) {
+  SSL_CTX* tls = nullptr;
+  if (!c.idle() && s.options.scheme == "https") {
+    try {
+      tls = tls_context(s.options);
+    } catch (const std::exception& e) {
+      return owner.exchange_ended(e.what());
+    }
   }
+  const std::string& name = s.options.server_name.empty() ? s.host : s.options.server_name;
+  c.exchange(request, {s.host, s.address, s.port, tls, name, s.options.verify}, session);
 }
 
 bool Prober::fetch(const std::string& key, const std::string& path, const std::string& json_body, Fetched done) {
   const auto it = targets_.find(key);
   if (it == targets_.end()) return false;
   const ProbeSpec& s = it->second->spec;
-  auto f = std::make_unique<Fetch>();
-  f->conn.owner = this;
-  f->conn.fetch = f.get();
-  f->done = std::move(done);
+  auto f = std::make_unique<Fetch>(*this, std::move(done));
   f->deadline.reset(evtimer_new(base_, &Prober::on_fetch_deadline, f.get()));
   if (!f->deadline) {
     f->done(0, "", "cannot create a timer");
     return true;
   }
-  f->conn.out = request_head("POST", path, s.host) + "Content-Type: application/json\r\nContent-Length: " +
+  f->request = request_head("POST", path, s.host) + "Content-Type: application/json\r\nContent-Length: " +
                 std::to_string(json_body.size()) + "\r\nConnection: close\r\n\r\n" + json_body;
   evtimer_add(f->deadline.get(), deadline_after(s.options.timeout_ms));
   Fetch& ref = *f;
   fetches_.push_back(std::move(f));
   ++in_flight_;
-  open(ref.conn, s, "");
+  exchange(ref.conn, ref, ref.request, s, "");
   return true;
 }
 
-void Prober::open(Conn& c, const ProbeSpec& s, const std::string& session) {
-  c.close();
-  c.port = s.port;
-  c.tls = nullptr;
-  if (s.options.scheme == "https") {
-    try {
-      c.tls = tls_context(s.options);
-    } catch (const std::exception& e) {
-      ended(c, e.what());
-      return;
+void Prober::fetch_ended(Fetch& f, const std::string& error) {
+  f.conn.close();
+  evtimer_del(f.deadline.get());
+  --in_flight_;
+  for (auto it = fetches_.begin(); it != fetches_.end(); ++it)
+    if (it->get() == &f) {
+      retired_fetches_.push_back(std::move(*it));
+      fetches_.erase(it);
+      break;
     }
-    c.server_name = s.options.server_name.empty() ? s.host : s.options.server_name;
-    c.verify = s.options.verify;
-    c.ssl.reset(SSL_new(c.tls));
-    if (!c.ssl) {
-      ended(c, "cannot create a TLS session");
-      return;
-    }
-    if (!session.empty()) {  // the server decides whether it resumes
-      const auto* der = reinterpret_cast<const unsigned char*>(session.data());
-      if (const SslSessionPtr resume{d2i_SSL_SESSION(nullptr, &der, long(session.size()))}) SSL_set_session(c.ssl.get(), resume.get());
-    }
-  }
-  const std::string& to = s.address.empty() ? s.host : s.address;
-  sockaddr_storage addr{};
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
-  if (inet_pton(AF_INET, to.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(c.port);
-    connect_to(c, reinterpret_cast<sockaddr*>(v4), sizeof *v4);
-  } else if (inet_pton(AF_INET6, to.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(c.port);
-    connect_to(c, reinterpret_cast<sockaddr*>(v6), sizeof *v6);
-  } else {
-    evutil_addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    c.phase = Conn::Phase::resolving;
-    // The callback may run before this returns (then there is no request to keep).
-    evdns_getaddrinfo_request* request = evdns_getaddrinfo(dns(), to.c_str(), nullptr, &hints, &Prober::on_resolved, &c);
-    if (c.phase == Conn::Phase::resolving) c.resolving = request;
+  reap_later();
+  try {
+    f.done(error.empty() ? f.conn.reply().status() : 0, error.empty() ? f.conn.reply().body() : std::string(), error);
+  } catch (...) {
+    // The fetch's handler logs its own failures; a probe must never take the control thread down.
   }
 }
 
-void Prober::on_resolved(int result, evutil_addrinfo* res, void* arg) noexcept {
-  if (result == EVUTIL_EAI_CANCEL) return;  // close() cancelled it: the connection may be gone
-  auto* c = static_cast<Conn*>(arg);
-  c->resolving = nullptr;
-  if (result != 0 || !res) {
-    if (res) evutil_freeaddrinfo(res);
-    c->owner->ended(*c, std::string("cannot resolve the member's host: ") + evutil_gai_strerror(result));
-    return;
-  }
-  sockaddr_storage addr{};
-  const socklen_t len = socklen_t(std::min<size_t>(res->ai_addrlen, sizeof addr));
-  std::memcpy(&addr, res->ai_addr, len);
-  evutil_freeaddrinfo(res);
-  if (addr.ss_family == AF_INET) reinterpret_cast<sockaddr_in*>(&addr)->sin_port = htons(c->port);
-  else reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port = htons(c->port);
-  c->owner->connect_to(*c, reinterpret_cast<sockaddr*>(&addr), len);
-}
-
-void Prober::connect_to(Conn& c, const sockaddr* addr, socklen_t len) {
-  c.fd = ::socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (c.fd < 0) {
-    ended(c, std::string("socket: ") + std::strerror(errno));
-    return;
-  }
-  const int one = 1;
-  setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (!c.read_event) {
-    c.read_event.reset(event_new(base_, c.fd, EV_READ | EV_PERSIST, &Prober::on_io, &c));
-    c.write_event.reset(event_new(base_, c.fd, EV_WRITE, &Prober::on_io, &c));
-  } else {
-    event_assign(c.read_event.get(), base_, c.fd, EV_READ | EV_PERSIST, &Prober::on_io, &c);
-    event_assign(c.write_event.get(), base_, c.fd, EV_WRITE, &Prober::on_io, &c);
-  }
-  if (!c.read_event || !c.write_event || event_add(c.read_event.get(), nullptr) != 0) {
-    ended(c, "cannot watch the connection");
-    return;
-  }
-  if (::connect(c.fd, addr, len) == 0) {
-    connected(c);
-  } else if (errno == EINPROGRESS) {
-    c.phase = Conn::Phase::connecting;
-    want_write(c, true);
-  } else {
-    ended(c, std::string("connect: ") + std::strerror(errno));
-  }
-}
-
-void Prober::connected(Conn& c) {
-  if (!c.tls) {
-    c.phase = Conn::Phase::sending;
-    drive(c, EV_WRITE);
-    return;
-  }
-  SSL* ssl = c.ssl.get();
-  if (!is_ip_address(c.server_name)) SSL_set_tlsext_host_name(ssl, c.server_name.c_str());
-  // The member's certificate must be valid for its host name (or the configured server_name).
-  if (c.verify) verify_peer_name(ssl, c.server_name);
-  SSL_set_read_ahead(ssl, 1);  // a record in one read, not its header and then its body
-  // Between probes a kept connection holds no record buffers (32 KiB each otherwise: 10,000 members
-  // would keep 330 MB).
-  SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
-  SSL_set_fd(ssl, c.fd);
-  SSL_set_connect_state(ssl);
-  c.phase = Conn::Phase::handshake;
-  drive(c, EV_WRITE);
-}
-
-void Prober::on_io(evutil_socket_t, short what, void* arg) noexcept {
-  auto* c = static_cast<Conn*>(arg);
-  if (what & EV_WRITE) c->writing = false;
-  c->owner->drive(*c, what);
-}
-
-void Prober::want_write(Conn& c, bool on) {
-  if (on == c.writing) return;
-  if (on) event_add(c.write_event.get(), nullptr);
-  else event_del(c.write_event.get());
-  c.writing = on;
-}
-
-void Prober::drive(Conn& c, short what) {
-  SSL* ssl = c.ssl.get();
-  for (;;) {
-    switch (c.phase) {
-      case Conn::Phase::closed:
-      case Conn::Phase::resolving: return;
-      case Conn::Phase::connecting: {
-        if (!(what & EV_WRITE)) return;
-        int err = 0;
-        socklen_t len = sizeof err;
-        if (getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-        if (err == EINPROGRESS) return;
-        if (err != 0) return ended(c, std::string("connect: ") + std::strerror(err));
-        connected(c);
-        return;
-      }
-      case Conn::Phase::handshake: {
-        ERR_clear_error();
-        const int r = SSL_do_handshake(ssl);
-        const int err = errno;
-        if (r == 1) {
-          c.phase = Conn::Phase::sending;
-          break;
-        }
-        const int e = SSL_get_error(ssl, r);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return want_write(c, e == SSL_ERROR_WANT_WRITE);
-        return ended(c, tls_error(ssl, r, err));
-      }
-      case Conn::Phase::sending: {
-        const char* data = c.out.data() + c.sent;
-        const size_t size = c.out.size() - c.sent;
-        if (ssl) {
-          ERR_clear_error();
-          const int r = SSL_write(ssl, data, int(size));  // all of it, or retried with the same bytes
-          const int err = errno;
-          if (r > 0) {
-            c.sent += size_t(r);
-          } else {
-            const int e = SSL_get_error(ssl, r);
-            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return want_write(c, e == SSL_ERROR_WANT_WRITE);
-            return ended(c, tls_error(ssl, r, err));
-          }
-        } else {
-          const ssize_t n = ::send(c.fd, data, size, MSG_NOSIGNAL);
-          if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return want_write(c, true);
-          if (n < 0) return ended(c, std::string("send: ") + std::strerror(errno));
-          c.sent += size_t(n);
-        }
-        if (c.sent < c.out.size()) return want_write(c, true);
-        want_write(c, false);
-        c.phase = Conn::Phase::receiving;
-        // The reply comes with the read event; TLS may hold bytes already read (with the handshake).
-        if (!ssl || !SSL_has_pending(ssl)) return;
-        break;
-      }
-      case Conn::Phase::receiving:
-      case Conn::Phase::idle: {
-        char buf[16384];
-        ssize_t n;
-        if (ssl) {
-          ERR_clear_error();
-          const int r = SSL_read(ssl, buf, sizeof buf);
-          const int err = errno;
-          n = r;
-          if (r <= 0) {
-            const int e = SSL_get_error(ssl, r);
-            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return want_write(c, e == SSL_ERROR_WANT_WRITE);
-            if (e != SSL_ERROR_ZERO_RETURN && !(e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && r == 0)) {
-              if (c.phase == Conn::Phase::idle) return c.close();
-              if (e == SSL_ERROR_SYSCALL && c.dropped_before_reply()) return retry_fresh(c);
-              return ended(c, tls_error(ssl, r, err));
-            }
-            n = 0;  // close_notify, or the connection's end
-          }
-        } else {
-          n = ::recv(c.fd, buf, sizeof buf, 0);
-          if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-          if (n < 0) {
-            if (c.phase == Conn::Phase::idle) return c.close();
-            if (errno == ECONNRESET && c.dropped_before_reply()) return retry_fresh(c);
-            return ended(c, std::string("recv: ") + std::strerror(errno));
-          }
-        }
-        // An idle connection that the member closed (or that says what nobody asked) is done with.
-        if (c.phase == Conn::Phase::idle) return c.close();
-        c.received += size_t(n);
-        // A kept connection the member closed as the request went out: the request is sent again once,
-        // on a new connection (a GET, as HTTP clients do), not counted against the member.
-        if (n == 0 && c.dropped_before_reply()) return retry_fresh(c);
-        const HttpReplyParser::State s = n == 0 ? c.reply.end() : c.reply.feed(std::string_view(buf, size_t(n)));
-        if (s == HttpReplyParser::State::done) return ended(c, "");
-        if (s == HttpReplyParser::State::error) {
-          const bool closed = n == 0 && c.reply.error().find("before a reply") != std::string::npos;
-          return ended(c, closed ? "connection closed before a reply" : "invalid HTTP reply: " + c.reply.error());
-        }
-        break;  // more to read: read until the socket has nothing (TLS: until OpenSSL wants more)
-      }
-    }
-  }
-}
-
-void Prober::retry_fresh(Conn& c) {
-  Target& t = *c.target;
-  c.reused = false;
-  c.sent = 0;
-  c.reply.reset();
-  open(c, t.spec, t.session);
-}
-
-void Prober::ended(Conn& c, const std::string& error) {
-  const int status = error.empty() ? c.reply.status() : 0;
-  if (c.fetch) {
-    Fetch* f = c.fetch;
-    c.close();
-    evtimer_del(f->deadline.get());
-    --in_flight_;
-    for (auto it = fetches_.begin(); it != fetches_.end(); ++it)
-      if (it->get() == f) {
-        retired_fetches_.push_back(std::move(*it));
-        fetches_.erase(it);
-        break;
-      }
-    reap_later();
-    try {
-      f->done(status, error.empty() ? c.reply.body() : std::string(), error);
-    } catch (...) {
-      // The fetch's handler logs its own failures; a probe must never take the control thread down.
-    }
-    return;
-  }
-  Target& t = *c.target;
+void Prober::probe_ended(Target& t, const std::string& error) {
   ProbeResult r;
   if (error.empty()) {
-    const Result<void> verdict = check_health_reply(status, c.reply.body());
+    const Result<void> verdict = check_health_reply(t.conn.reply().status(), t.conn.reply().body());
     r.ok = verdict.ok();
     if (!r.ok) r.error = verdict.error().message;
   } else {
     r.error = error;
   }
   // A failure may leave the stream mid-reply, and a failed member is met afresh: the next probe
-  // connects anew. So does one whose reply ended its connection.
-  if (!r.ok || !c.reply.keep_alive() || t.reconnect) {
+  // connects anew (the connection itself closes after a reply that ends it).
+  if (!r.ok || t.reconnect) {
     t.reconnect = false;
-    c.close();
-  } else {
-    c.phase = Conn::Phase::idle;
+    t.conn.close();
   }
   report(t, std::move(r));
 }
@@ -677,8 +381,8 @@ void Prober::report(Target& t, ProbeResult result) {
   result.latency_s = std::chrono::duration<double>(Clock::now() - t.started).count();
   // A good probe's TLS session (with TLS 1.3, the last ticket the member sent) is what the next
   // connection resumes.
-  if (result.ok && t.conn.ssl)
-    if (const SSL_SESSION* session = SSL_get0_session(t.conn.ssl.get());
+  if (result.ok && t.conn.ssl())
+    if (const SSL_SESSION* session = SSL_get0_session(t.conn.ssl());
         session && session != t.session_from && SSL_SESSION_is_resumable(session)) {
       const int size = i2d_SSL_SESSION(const_cast<SSL_SESSION*>(session), nullptr);
       if (size > 0) {
@@ -699,17 +403,12 @@ void Prober::report(Target& t, ProbeResult result) {
 void Prober::on_deadline(evutil_socket_t, short, void* arg) noexcept {
   auto* t = static_cast<Target*>(arg);
   if (!t->busy) return;
-  Conn& c = t->conn;
-  const char* when = c.phase == Conn::Phase::resolving    ? "timeout (resolving the host)"
-                     : c.phase == Conn::Phase::connecting ? "timeout (connecting)"
-                     : c.phase == Conn::Phase::handshake  ? "timeout (TLS handshake)"
-                                                          : "timeout (no reply)";
-  c.owner->ended(c, when);
+  t->prober.probe_ended(*t, t->conn.timeout_reason());
 }
 
 void Prober::on_fetch_deadline(evutil_socket_t, short, void* arg) noexcept {
   auto* f = static_cast<Fetch*>(arg);
-  f->conn.owner->ended(f->conn, "timeout");
+  f->prober.fetch_ended(*f, "timeout");
 }
 
 void Prober::reap_later() {
@@ -719,15 +418,11 @@ void Prober::reap_later() {
 
 std::string Prober::tls_id(const HealthOptions& o) { return o.ca_file + "\n" + o.cert_file + "\n" + o.key_file; }
 
-std::string Prober::tls_stamp(const std::string& id) {
+std::string Prober::tls_stamp(const HealthOptions& o) {
   std::string stamp;
-  size_t from = 0;
-  for (int i = 0; i < 3; ++i) {
-    const size_t nl = id.find('\n', from);
-    const std::string file = id.substr(from, nl == std::string::npos ? std::string::npos : nl - from);
-    from = nl + 1;
+  for (const std::string* file : {&o.ca_file, &o.cert_file, &o.key_file}) {
     struct stat st {};
-    if (!file.empty() && ::stat(file.c_str(), &st) == 0)
+    if (!file->empty() && ::stat(file->c_str(), &st) == 0)
       stamp += std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "." + std::to_string(st.st_size);
     stamp += ";";
   }
@@ -737,8 +432,8 @@ std::string Prober::tls_stamp(const std::string& id) {
 SSL_CTX* Prober::tls_context(const HealthOptions& o) {
   const std::string id = tls_id(o);
   if (auto it = tls_.find(id); it != tls_.end()) return it->second.ctx.get();
-  const std::string stamp = tls_stamp(id);  // before reading: a file changed meanwhile is read again next time
-  return tls_.emplace(id, TlsContext{client_tls_context("health", o.ca_file, o.cert_file, o.key_file), stamp})
+  const std::string stamp = tls_stamp(o);  // before reading: a file changed meanwhile is read again next time
+  return tls_.emplace(id, TlsContext{client_tls_context("health", o.ca_file, o.cert_file, o.key_file), o, stamp})
       .first->second.ctx.get();
 }
 

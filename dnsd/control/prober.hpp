@@ -7,7 +7,6 @@
 #pragma once
 
 #include <event2/util.h>
-#include <sys/socket.h>
 
 #include <functional>
 #include <map>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "http_connection.hpp"
 #include "openssl.hpp"
 #include "raii.hpp"
 #include "result.hpp"
@@ -72,13 +72,10 @@ class Prober {
   size_t targets() const noexcept { return targets_.size(); }
 
  private:
-  struct Conn;
   struct Target;
   struct Fetch;
   static void on_deadline(evutil_socket_t, short, void* arg) noexcept;
   static void on_fetch_deadline(evutil_socket_t, short, void* arg) noexcept;
-  static void on_io(evutil_socket_t, short what, void* arg) noexcept;
-  static void on_resolved(int result, evutil_addrinfo* res, void* arg) noexcept;
   void start(Target& t);
   // The next probe of t, jittered (the first within a quarter interval, then 0.9-1.1 intervals on).
   void schedule(Target& t, bool first);
@@ -92,19 +89,14 @@ class Prober {
   void fire(Target& t);
   // The timeval to arm a probe's deadline with: libevent's common timeout for `ms` when there is one.
   const timeval* deadline_after(uint32_t ms);
-  // Opens c to `s` (resolving its host when it has no address); https resumes `session` (DER) when
-  // there is one. The exchange of c.out starts once connected. May end the exchange before it returns.
-  void open(Conn& c, const ProbeSpec& s, const std::string& session);
-  void connect_to(Conn& c, const sockaddr* addr, socklen_t len);
-  void connected(Conn& c);
-  // Runs c's exchange as far as the socket allows; `what` is the event that woke it.
-  void drive(Conn& c, short what);
-  void want_write(Conn& c, bool on);
-  // A kept connection ended before any byte of the reply: the probe starts again on a new one.
-  void retry_fresh(Conn& c);
-  // The exchange on c ended: with the reply (error empty) or with why not. Closes c unless the reply
-  // leaves it reusable, then reports.
-  void ended(Conn& c, const std::string& error);
+  // Sends `request` on c: on its kept connection, else on a new one to s's member (https: in s's TLS
+  // context, resuming `session`). `owner` hears how it ended (also when the context cannot be built).
+  void exchange(HttpConnection& c, HttpConnection::Owner& owner, const std::string& request, const ProbeSpec& s,
+                const std::string& session);
+  // A probe's exchange ended: with the reply (error empty) or with why not. Closes the connection
+  // after a failure, then reports.
+  void probe_ended(Target& t, const std::string& error);
+  void fetch_ended(Fetch& f, const std::string& error);
   void report(Target& t, ProbeResult result);
   // Frees what set_targets() or a finished fetch left on the next turn of the loop, never inside the
   // callback that let go of it.
@@ -114,8 +106,8 @@ class Prober {
   static bool probed_alike(const ProbeSpec& a, const ProbeSpec& b);
   SSL_CTX* tls_context(const HealthOptions& o);
   static std::string tls_id(const HealthOptions& o);
-  // The modification times and sizes of the files behind a context id.
-  static std::string tls_stamp(const std::string& id);
+  // The modification times and sizes of o's CA, certificate and key files.
+  static std::string tls_stamp(const HealthOptions& o);
   evdns_base* dns();
 
   event_base* base_;
@@ -125,7 +117,8 @@ class Prober {
   std::map<std::string, std::unique_ptr<Target>> targets_;
   struct TlsContext {
     SslCtxPtr ctx;
-    std::string stamp;  // tls_stamp() when it was built
+    HealthOptions files;  // the options it was built from (their CA, certificate and key files)
+    std::string stamp;    // tls_stamp() when it was built
   };
   std::map<std::string, TlsContext> tls_;  // by tls_id()
   std::map<uint32_t, timeval> deadlines_;  // by timeout in ms
