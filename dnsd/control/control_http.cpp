@@ -147,7 +147,12 @@ ControlHttp::ControlHttp(event_base* base, HttpLimits limits) : base_(base), lim
 
 ControlHttp::~ControlHttp() {
   listener_.reset();
+  const bool open = !connections_.empty();
   connections_.clear();  // each frees its bufferevent (and socket) and its deadline
+  // A bufferevent with a deferred callback still queued (BEV_OPT_DEFER_CALLBACKS) is freed by that
+  // callback, which holds a reference: once the loop has stopped it would never run, and the
+  // connection's memory would be lost at exit. One pass of the loop runs them.
+  if (open) event_base_loop(base_, EVLOOP_NONBLOCK);
 }
 
 void ControlHttp::route(Matcher match, Handler handler, bool read_only) {
