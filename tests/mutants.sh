@@ -88,7 +88,8 @@ for name, path, old, new, claim in mutants:
         if build.returncode != 0:
             rows.append((name, claim, "killed by the compiler"))
             continue
-        test = subprocess.run(["ctest", "-L", labels, "-j2", "--timeout", "120"], cwd=os.path.join(work, "build"),
+        # unit.mutants_apply fails on any mutated tree: it would "kill" every mutant.
+        test = subprocess.run(["ctest", "-L", labels, "-E", "mutants_apply", "-j2", "--timeout", "120"], cwd=os.path.join(work, "build"),
                               capture_output=True, text=True)
         failed = re.findall(r"^\s*\d+ - (.+) \([^()]*\)\s*$", test.stdout.split("The following tests FAILED:")[-1] if "FAILED:" in test.stdout else "", re.M)
         if failed:

@@ -255,11 +255,16 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
   return patch;
 }
 
-void apply_patch(ClusterPatch& patch, ZoneRecords& served, ZoneIndex& index) {
+std::optional<RecordDelta> apply_patch(ClusterPatch& patch, ZoneRecords& served, ZoneIndex& index) {
+  std::optional<RecordDelta> changed;
+  if (served.transfers) changed = RecordDelta{ldns_rdf2native_int32(ldns_rr_rdf(served.records.at(0).rr.get(), 2)), {}, {}};
   for (ClusterPatch::Part& part : patch.parts) {
     // The cluster's range takes its new records: those that fit are moved in place, the rest inserted
     // or erased at its end (the records after it move once).
     auto& [begin, end] = served.cluster_ranges[part.cluster];
+    // Its owners have no records outside it (prepare_patch saw to that): the difference of the
+    // ranges is the zone's.
+    if (changed) add_delta(*changed, std::span<const Record>(served.records).subspan(begin, end - begin), part.built.records);
     const size_t before = end - begin, after = part.built.records.size(), common = std::min(before, after);
     std::move(part.built.records.begin(), part.built.records.begin() + long(common), served.records.begin() + long(begin));
     if (after > before)
@@ -296,6 +301,7 @@ void apply_patch(ClusterPatch& patch, ZoneRecords& served, ZoneIndex& index) {
     count = uint32_t(long(count) + delta);
     if (count == 0) index.names.erase(name);
   }
+  return changed;
 }
 
 }  // namespace dnsd

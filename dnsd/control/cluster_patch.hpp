@@ -19,6 +19,7 @@
 
 #include "config.hpp"
 #include "health.hpp"
+#include "journal.hpp"
 #include "snapshot.hpp"
 #include "state_store.hpp"
 #include "zone_builder.hpp"
@@ -80,7 +81,8 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
                                           StateStore& state);
 
 // Makes the served records and the index what patch.snapshot serves (the caller publishes it and
-// puts the changed clusters into its config).
-void apply_patch(ClusterPatch& patch, ZoneRecords& served, ZoneIndex& index);
+// puts the changed clusters into its config). For a zone with transfers, returns what changed in its
+// records (the IXFR journal's next change, without comparing the whole zone).
+std::optional<RecordDelta> apply_patch(ClusterPatch& patch, ZoneRecords& served, ZoneIndex& index);
 
 }  // namespace dnsd

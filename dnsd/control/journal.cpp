@@ -28,11 +28,13 @@ std::string rr_wire(const ldns_rr* rr, uint32_t ttl) {
   return out;
 }
 
-std::vector<uint32_t> served_ttls(const ZoneRecords& zr) {
+std::vector<uint32_t> served_ttls(const ZoneRecords& zr) { return served_ttls(std::span<const Record>(zr.records)); }
+
+std::vector<uint32_t> served_ttls(std::span<const Record> records) {
   std::map<std::pair<std::string, ldns_rr_type>, uint32_t> first;
   std::vector<uint32_t> ttls;
-  ttls.reserve(zr.records.size());
-  for (const Record& rec : zr.records) {
+  ttls.reserve(records.size());
+  for (const Record& rec : records) {
     const ldns_rr* rr = rec.rr.get();
     ttls.push_back(first.emplace(std::make_pair(lower_wire(ldns_rr_owner(rr)), ldns_rr_get_type(rr)), ldns_rr_ttl(rr)).first->second);
   }
@@ -47,6 +49,18 @@ std::vector<std::string> zone_rrs_wire(const ZoneRecords& zr) {
   return out;
 }
 
+void add_delta(RecordDelta& delta, std::span<const Record> before, std::span<const Record> after) {
+  const auto wire = [](std::span<const Record> records) {
+    const std::vector<uint32_t> ttls = served_ttls(records);
+    std::set<std::string> out;
+    for (size_t i = 0; i < records.size(); ++i) out.insert(rr_wire(records[i].rr.get(), ttls[i]));
+    return out;
+  };
+  const std::set<std::string> old = wire(before), now = wire(after);
+  std::set_difference(old.begin(), old.end(), now.begin(), now.end(), std::back_inserter(delta.removed));
+  std::set_difference(now.begin(), now.end(), old.begin(), old.end(), std::back_inserter(delta.added));
+}
+
 size_t ZoneJournal::Change::bytes() const noexcept {
   size_t n = soa_from.size() + soa_to.size() + sizeof(Change);
   for (const std::string& r : removed) n += r.size() + sizeof r;
@@ -54,31 +68,48 @@ size_t ZoneJournal::Change::bytes() const noexcept {
   return n;
 }
 
-void ZoneJournal::record(const ZoneRecords& zr) {
+void ZoneJournal::record(const ZoneRecords& zr, const RecordDelta* delta) {
   if (zr.records.empty()) return;
   const uint32_t serial = soa_serial(zr);
   if (serial_ && *serial_ == serial) return;  // the serial follows the records: nothing changed
-  const std::vector<std::string> wire = zone_rrs_wire(zr);
-  std::set<std::string> next(wire.begin(), wire.end());
   const std::string soa = rr_wire(zr.records[0].rr.get(), ldns_rr_ttl(zr.records[0].rr.get()));
-  if (serial_) {
-    Change c;
-    c.soa_from = soa_;
-    c.soa_to = soa;
-    c.from = *serial_;
-    c.to = serial;
+  Change c;
+  c.soa_from = soa_;
+  c.soa_to = soa;
+  c.from = serial_.value_or(0);
+  c.to = serial;
+  if (delta && serial_ && delta->from == *serial_) {
+    // The records the delta names, as the whole comparison below would find them (in its order): one
+    // that a part of the change removes and another adds is still there.
+    const std::set<std::string_view> added(delta->added.begin(), delta->added.end());
+    for (const std::string& rr : delta->removed)
+      if (rrs_.count(rr) && !added.count(rr)) c.removed.push_back(rr);
+    for (const std::string_view rr : added)
+      if (!rrs_.count(rr)) c.added.emplace_back(rr);
+    std::sort(c.removed.begin(), c.removed.end());
+    c.removed.erase(std::unique(c.removed.begin(), c.removed.end()), c.removed.end());
+    for (const std::string& rr : c.removed) rrs_.erase(rr);
+    rrs_.insert(c.added.begin(), c.added.end());
+    ++from_deltas_;
+  } else {
+    const std::vector<std::string> wire = zone_rrs_wire(zr);
+    std::set<std::string, std::less<>> next(wire.begin(), wire.end());
     std::set_difference(rrs_.begin(), rrs_.end(), next.begin(), next.end(), std::back_inserter(c.removed));
     std::set_difference(next.begin(), next.end(), rrs_.begin(), rrs_.end(), std::back_inserter(c.added));
-    bytes_ += c.bytes();
-    changes_.push_back(std::move(c));
-    while (!changes_.empty() && (changes_.size() > max_changes || bytes_ > max_bytes)) {
-      bytes_ -= changes_.front().bytes();
-      changes_.pop_front();
-    }
+    rrs_ = std::move(next);
   }
+  if (serial_) add(std::move(c));
   serial_ = serial;
   soa_ = soa;
-  rrs_ = std::move(next);
+}
+
+void ZoneJournal::add(Change c) {
+  bytes_ += c.bytes();
+  changes_.push_back(std::move(c));
+  while (!changes_.empty() && (changes_.size() > max_changes || bytes_ > max_bytes)) {
+    bytes_ -= changes_.front().bytes();
+    changes_.pop_front();
+  }
 }
 
 std::optional<std::vector<const ZoneJournal::Change*>> ZoneJournal::since(uint32_t serial) const {

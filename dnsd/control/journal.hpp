@@ -10,6 +10,7 @@
 #include <deque>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,19 @@ std::vector<std::string> zone_rrs_wire(const ZoneRecords& zr);
 
 // The zone's records as served: the TTL each record is served with (its RRset's first record's).
 std::vector<uint32_t> served_ttls(const ZoneRecords& zr);
+std::vector<uint32_t> served_ttls(std::span<const Record> records);
+
+// What one change did to a zone's records, SOA aside, in the journal's form (uncompressed wire, the
+// served TTL): what a patch hands the journal instead of the whole zone (docs/ARCHITECTURE.md, "Patch").
+struct RecordDelta {
+  uint32_t from = 0;  // the serial of the version it changes
+  std::vector<std::string> removed, added;
+};
+
+// Adds to `delta` the difference between two runs of records, each holding every record of its
+// owners in the zone (a cluster's range before and after a patch): the records only `before` has
+// are removed, those only `after` has added.
+void add_delta(RecordDelta& delta, std::span<const Record> before, std::span<const Record> after);
 
 class ZoneJournal {
  public:
@@ -40,20 +54,27 @@ class ZoneJournal {
   static constexpr size_t max_bytes = 32u << 20;
 
   // The zone as now published (its SOA first). A new serial adds a change against the version
-  // recorded before; the first version recorded starts the journal.
-  void record(const ZoneRecords& zr);
+  // recorded before; the first version recorded starts the journal. With `delta` (what changed since
+  // the version recorded last, whose serial it names) the change is taken from it, in proportion to
+  // it; without, or from another version, the whole zone is compared.
+  void record(const ZoneRecords& zr, const RecordDelta* delta = nullptr);
   // The changes from `serial` to the current version, in order; nullopt when the journal does not
   // reach back that far (or never held `serial`).
   std::optional<std::vector<const Change*>> since(uint32_t serial) const;
   size_t size() const noexcept { return changes_.size(); }
+  // How many changes were taken from a delta.
+  uint64_t from_deltas() const noexcept { return from_deltas_; }
   std::optional<uint32_t> serial() const noexcept { return serial_; }
 
  private:
+  void add(Change c);
+
   std::optional<uint32_t> serial_;
   std::string soa_;
-  std::set<std::string> rrs_;
+  std::set<std::string, std::less<>> rrs_;
   std::deque<Change> changes_;
   size_t bytes_ = 0;
+  uint64_t from_deltas_ = 0;
 };
 
 }  // namespace dnsd

@@ -50,7 +50,7 @@ std::vector<uint8_t> notify_message(const std::string& zone, uint16_t id) {
 Notifier::Notifier(event_base* base, ZoneState& zones) : base_(base), zones_(zones) {
   timer_.reset(evtimer_new(base_, [](evutil_socket_t, short, void* self) { static_cast<Notifier*>(self)->on_timer(); }, this));
   if (!timer_) throw std::runtime_error("cannot create the NOTIFY timer");
-  zones_.on_publish([this](const std::vector<ZoneRecords>& now) { on_publish(now); });  // the zones served at start too
+  zones_.on_publish([this](const std::vector<ZoneRecords>& now, const ZoneState::Deltas&) { on_publish(now); });  // the zones served at start too
 }
 
 void Notifier::on_publish(const std::vector<ZoneRecords>& zones) {

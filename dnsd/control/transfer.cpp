@@ -89,17 +89,18 @@ LogBudget refusals_logged("transfer", 20);
 }  // namespace
 
 TransferService::TransferService(ZoneState& zones) : zones_(zones) {
-  zones_.on_publish([this](const std::vector<ZoneRecords>& served) { on_publish(served); });
+  zones_.on_publish([this](const std::vector<ZoneRecords>& served, const ZoneState::Deltas& deltas) { on_publish(served, deltas); });
 }
 
-void TransferService::on_publish(const std::vector<ZoneRecords>& zones) {
-  for (const ZoneRecords& zr : zones) {
+void TransferService::on_publish(const std::vector<ZoneRecords>& zones, const ZoneState::Deltas& deltas) {
+  for (size_t i = 0; i < zones.size(); ++i) {
+    const ZoneRecords& zr = zones[i];
     const std::string zk = name_key(zr.apex);
     if (!zr.transfers) {
       journals_.erase(zk);
       continue;
     }
-    journals_[zk].record(zr);
+    journals_[zk].record(zr, i < deltas.size() && deltas[i] ? &*deltas[i] : nullptr);
   }
 }
 

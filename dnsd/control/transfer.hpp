@@ -33,7 +33,7 @@ class TransferService {
   std::string metrics() const;
 
  private:
-  void on_publish(const std::vector<ZoneRecords>& zones);
+  void on_publish(const std::vector<ZoneRecords>& zones, const ZoneState::Deltas& deltas);
 
   ZoneState& zones_;
   std::map<std::string, ZoneJournal> journals_;  // by name_key

@@ -172,8 +172,9 @@ std::optional<Result<void>> ZoneState::change_member_patched(const RegistryChang
   if (!patch) return std::nullopt;
   if (Result<void> saved = save_registry(lines, nullptr); !saved) return saved;
   config_.zones[zone].clusters[cluster] = std::move(next);
-  apply_patch(*patch, served_[zone], *indexes_[zone]);
-  publish_snapshot(patch->snapshot);
+  Deltas deltas(served_.size());
+  deltas[zone] = apply_patch(*patch, served_[zone], *indexes_[zone]);
+  publish_snapshot(patch->snapshot, deltas);
   deferred.end();
   state_->flush();
   report_state_writes();
@@ -274,8 +275,9 @@ bool ZoneState::republish_patched(const std::set<std::pair<std::string, std::str
     from = patch->snapshot;
     patches.push_back(std::move(*patch));
   }
-  for (ClusterPatch& patch : patches) apply_patch(patch, served_[patch.zone], *indexes_[patch.zone]);
-  publish_snapshot(from);
+  Deltas deltas(served_.size());
+  for (ClusterPatch& patch : patches) deltas[patch.zone] = apply_patch(patch, served_[patch.zone], *indexes_[patch.zone]);
+  publish_snapshot(from, deltas);
   deferred.end();
   state_->flush();
   report_state_writes();
@@ -407,7 +409,7 @@ const ZoneConfig* ZoneState::zone_config(std::string_view lower_wire) const {
 }
 
 void ZoneState::on_publish(PublishListener listener) {
-  if (!served_.empty()) listener(served_);
+  if (!served_.empty()) listener(served_, {});
   publish_listeners_.push_back(std::move(listener));
 }
 
@@ -418,13 +420,13 @@ void ZoneState::publish(CompiledConfig compiled) {
   publish_snapshot(std::move(compiled.snapshot));
 }
 
-void ZoneState::publish_snapshot(std::shared_ptr<const Snapshot> snapshot) {
+void ZoneState::publish_snapshot(std::shared_ptr<const Snapshot> snapshot, const Deltas& deltas) {
   slot_.publish(std::move(snapshot));
   published_at_ = std::time(nullptr);
   report_state_writes();
   for (const PublishListener& listener : publish_listeners_) {
     try {
-      listener(served_);
+      listener(served_, deltas);
     } catch (const std::exception& e) {
       spdlog::error("control: after publishing: {}", e.what());
     }

@@ -79,7 +79,10 @@ class ZoneState {
   void on_config(ConfigListener listener) { listeners_.push_back(std::move(listener)); }
   // Called with the zones served now (in config order) when added, then after every publish (start,
   // reload, commit, republish). A listener's exception at a publish is logged and does not undo it.
-  using PublishListener = std::function<void(const std::vector<ZoneRecords>&)>;
+  // After a patch, `deltas` holds (by zone index) what it changed in the records of each zone with
+  // transfers that it changed; otherwise it is empty.
+  using Deltas = std::vector<std::optional<RecordDelta>>;
+  using PublishListener = std::function<void(const std::vector<ZoneRecords>&, const Deltas& deltas)>;
   void on_publish(PublishListener listener);
 
   const DaemonConfig& config() const noexcept { return config_; }
@@ -104,7 +107,7 @@ class ZoneState {
   // or (no lines, or a log due for compaction) the whole registry after it, `next` when given.
   Result<void> save_registry(const std::vector<RegistryChange>& lines, Registry* next);
   void publish(CompiledConfig compiled);
-  void publish_snapshot(std::shared_ptr<const Snapshot> snapshot);
+  void publish_snapshot(std::shared_ptr<const Snapshot> snapshot, const Deltas& deltas = {});
   void after_patch(const Snapshot& published);
   void apply_copies(DaemonConfig& config) const;
   // Compiles `candidate` (the config with one secondary's copy or expiry changed) and publishes it.

@@ -5,7 +5,9 @@ registered members, written to state_dir before dnsd starts) dnsd is started, th
 are registered one at a time, each PUT followed by a UDP query for the new member's A record until it
 answers (asked from the moment the PUT is sent, every other sample; the others time the 2xx alone).
 Prints PUT-to-2xx and PUT-to-visible (median, p99) per level, and the start-up time and RSS with N
-members. The first PUT after a start builds the zone index the patches use (an O(zone) step, once). Not part of `make test`.
+members. The first PUT after a start builds the zone index the patches use (an O(zone) step, once).
+TRANSFERS=1 allows zone transfers from loopback (each change then also goes into the IXFR journal). Not
+part of `make test`.
 
 Usage: tests/bench/put_scale.py [build dir] [levels, e.g. 100,1000,10000] [samples] [clusters]
 """
@@ -53,6 +55,8 @@ def write_setup(tmp, port, control, clusters, registered):
                 "records: |\n  ns1 IN A 192.0.2.53\nclusters:\n" % (ZONE, ZONE, ZONE, ZONE))
         for c in range(1, clusters + 1):
             f.write("  - { name: c%d, registration: true, members: [] }\n" % c)
+        if os.environ.get("TRANSFERS") == "1":
+            f.write("transfer:\n  allow:\n    - { address: 127.0.0.0/8 }\n")
     body = "dnsd-registrations 1\n" + "".join(member_line(i, clusters) for i in range(registered))
     text = body + "end %d %s\n" % (registered, fnv1a_hex(body.encode()))
     with open(tmp + "/state/registrations", "w") as f:

@@ -2,7 +2,8 @@
 // chosen by the caller's numbers (random in the unit test, fuzzer input in fuzz_patch), and after
 // each one compares every answer of the published snapshot (patched where the change allowed it)
 // with a whole compile of the same config, registry and health: names, types, rcodes, sections byte
-// for byte, negative answers, serials, and the records as a transfer sends them. Used by
+// for byte, negative answers, serials, and the records as a transfer sends them; and the IXFR
+// journal's change, taken from the patch's delta, with the one a comparison of whole zones finds. Used by
 // tests/unit/test_cluster_patch.cpp and tests/fuzz/fuzz_patch.cpp.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "compile.hpp"
+#include "journal.hpp"
 #include "temp_dir.hpp"
 #include "zone_state.hpp"
 
@@ -38,12 +40,23 @@ class PatchCheck {
                "  - { name: c2, registration: true, client_tls: true, health: {} }\n"
                "  - name: c3\n    registration: true\n"
                "    members: [{ name: s1, host: s1.c3.lab.example.com, addresses: [192.0.2.31, \"2001:db8::31\"] }]\n"
-               "  - { registration: true, peer_tls: false }\n");
+               "  - { registration: true, peer_tls: false }\n"
+               "transfer:\n  allow:\n    - { address: 127.0.0.0/8 }\n");
     dir_.write("other.yaml",
                "zone: other.example\nsoa: { mname: ns.other.example, rname: h.example.org }\nns: [ns.other.example]\n"
                "records: |\n  ns IN A 192.0.2.1\nclusters:\n  - { name: o1, registration: true }\n");
     file_config_ = load_config(conf);
     zones_.start(file_config_);
+    // Two journals of the zone with transfers: one as the transfer service keeps it (a patch's delta),
+    // one comparing whole zones every time.
+    zones_.on_publish([this](const std::vector<ZoneRecords>& served, const ZoneState::Deltas& deltas) {
+      for (size_t i = 0; i < served.size(); ++i)
+        if (served[i].transfers) {
+          journal_.record(served[i], i < deltas.size() && deltas[i] ? &*deltas[i] : nullptr);
+          whole_journal_.record(served[i]);
+        }
+    });
+    checked_serial_ = whole_journal_.serial().value_or(0);
     // Records added by UPDATE: one beside the clusters, one where a member may register its host.
     Registry next = zones_.registry();
     next.records[zone] = {"dyn.lab.example.com.\t60\tIN\tTXT\t\"u\"", "m7.c1.lab.example.com.\t60\tIN\tTXT\t\"u\""};
@@ -112,6 +125,7 @@ class PatchCheck {
           std::set(whole.zones[i].empty_names.begin(), whole.zones[i].empty_names.end()))
         return "empty names differ";
     }
+    if (const std::string journal = compare_journals(); !journal.empty()) return journal;
     std::set<std::string> names;
     for (const Snapshot* s : {patched.get(), &full})
       for (const std::string& n : s->names()) {
@@ -143,8 +157,30 @@ class PatchCheck {
 
   ZoneState& zones() { return zones_; }
   const std::vector<std::string>& log() const { return log_; }
+  // How many journal changes came from a patch's delta.
+  uint64_t journal_from_deltas() const { return journal_.from_deltas(); }
 
  private:
+  // The journal changes since the last check, from deltas and from whole zones: "" when equal.
+  std::string compare_journals() {
+    if (journal_.serial() != whole_journal_.serial()) return "journal serials differ";
+    const auto mine = journal_.since(checked_serial_), whole = whole_journal_.since(checked_serial_);
+    checked_serial_ = whole_journal_.serial().value_or(0);
+    if (!mine != !whole) return "journal reaches back in one way only";
+    if (!mine) return "";
+    if (mine->size() != whole->size()) return "journal change counts differ";
+    for (size_t i = 0; i < mine->size(); ++i) {
+      const ZoneJournal::Change &a = *(*mine)[i], &b = *(*whole)[i];
+      if (a.from != b.from || a.to != b.to || a.soa_from != b.soa_from || a.soa_to != b.soa_to)
+        return "journal change " + std::to_string(a.from) + " -> " + std::to_string(a.to) + ": serials or SOA differ";
+      if (a.removed != b.removed || a.added != b.added)
+        return "journal change " + std::to_string(a.from) + " -> " + std::to_string(a.to) + ": " + std::to_string(a.removed.size()) +
+               " removed, " + std::to_string(a.added.size()) + " added; whole zones: " + std::to_string(b.removed.size()) +
+               " removed, " + std::to_string(b.added.size()) + " added";
+    }
+    return "";
+  }
+
   std::string record(const std::string& what, const Result<void>& done) {
     log_.push_back(what + (done ? " ok" : " refused: " + done.error().message));
     return log_.back();
@@ -160,6 +196,8 @@ class PatchCheck {
   SnapshotSlot slot_;
   HealthTable health_;
   ZoneState zones_{slot_, health_};
+  ZoneJournal journal_, whole_journal_;
+  uint32_t checked_serial_ = 0;
   std::vector<std::string> log_;
 };
 
