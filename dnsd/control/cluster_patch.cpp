@@ -65,6 +65,9 @@ ZoneIndex index_zone(const DaemonConfig& config, size_t zone, const ZoneRecords&
     } else {
       if (const ldns_rdf* target = named_target(rr)) idx.referenced.insert(lower_wire(target));
       idx.other_owners.insert(owner);
+      if (!zr.records[i].dynamic) idx.config_owners.insert(owner);
+      const ldns_rr_type type = ldns_rr_get_type(rr);
+      if ((type == LDNS_RR_TYPE_NS && owner != idx.apex) || type == LDNS_RR_TYPE_DNAME) idx.cuts = true;
     }
     owners.insert(std::move(owner));
   }
@@ -197,62 +200,75 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
     sets.insert(sets.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
     for (const auto& [name, ttl] : part.built.gated_names) gated[lower_wire(name)] = ttl;
   }
+  std::set<std::string> names = touched;
+  for (const auto& [name, delta] : patch.name_deltas) names.insert(name);
+  try {
+    set_names(*snap, *from, zone, names, touched, sets, gated, index, patch.name_deltas, served.ttl);
+  } catch (const std::runtime_error&) {
+    return std::nullopt;  // an answer over 64 KiB: the whole compile names the record
+  }
+  patch.soa = renew_soa(*snap, *from, z, zone, served, apex, patch.digest, gated, state);
+  if (!patch.soa) return std::nullopt;
+  patch.snapshot = std::move(snap);
+  return patch;
+}
+
+void set_names(Snapshot& snap, const Snapshot& from, size_t zone, const std::set<std::string>& names,
+               const std::set<std::string>& touched, const std::vector<RRset>& sets,
+               const std::unordered_map<std::string, uint32_t>& gated, const ZoneIndex& index,
+               const std::unordered_map<std::string, int>& deltas, uint32_t ttl) {
+  // Additional targets are the changed records' own (the callers refuse any other in-zone target).
   const RRsetFinder find = [&sets](const std::string& owner, ldns_rr_type type) -> const RRset* {
     for (const RRset& s : sets)
       if (s.owner == owner && s.type == type) return &s;
     return nullptr;
   };
-  std::set<std::string> names = touched;
-  for (const auto& [name, delta] : patch.name_deltas) names.insert(name);
-  try {
-    for (const std::string& name : names) {
-      const auto counted = index.names.find(name);
-      const auto delta = patch.name_deltas.find(name);
-      const long count = (counted == index.names.end() ? 0 : long(counted->second)) +
-                         (delta == patch.name_deltas.end() ? 0 : delta->second);
-      if (count <= 0) {
-        snap->drop_node(name);
-        continue;
-      }
-      Node node;
-      node.zone = uint32_t(zone);
-      if (!touched.count(name)) {  // a name between a changed one and the apex
-        if (!from->node(name)) snap->set_node(name, std::move(node));  // a new empty non-terminal
-        continue;
-      }
-      for (const RRset& set : sets)
-        if (set.owner == name) node.rrsets.emplace_back(uint16_t(set.type), render_rrset(set, nullptr, find));
-      if (!node.rrsets.empty()) node.any = render_any(name, served.ttl);
-      if (const auto g = gated.find(name); g != gated.end()) {
-        node.gated = true;
-        node.gate_ttl = g->second;
-      }
-      snap->set_node(name, std::move(node));
+  for (const std::string& name : names) {
+    const auto counted = index.names.find(name);
+    const auto delta = deltas.find(name);
+    const long count = (counted == index.names.end() ? 0 : long(counted->second)) + (delta == deltas.end() ? 0 : delta->second);
+    if (count <= 0) {
+      snap.drop_node(name);
+      continue;
     }
-  } catch (const std::runtime_error&) {
-    return std::nullopt;  // an answer over 64 KiB: the whole compile names the record
+    Node node;
+    node.zone = uint32_t(zone);
+    if (!touched.count(name)) {  // a name between a changed one and the apex
+      if (!from.node(name)) snap.set_node(name, std::move(node));  // a new empty non-terminal
+      continue;
+    }
+    for (const RRset& set : sets)
+      if (set.owner == name) node.rrsets.emplace_back(uint16_t(set.type), render_rrset(set, nullptr, find));
+    if (!node.rrsets.empty()) node.any = render_any(name, ttl);
+    if (const auto g = gated.find(name); g != gated.end()) {
+      node.gated = true;
+      node.gate_ttl = g->second;
+    }
+    snap.set_node(name, std::move(node));
   }
+}
 
-  // The serial, as a whole compile picks it, and everything that carries it.
+RrPtr renew_soa(Snapshot& snap, const Snapshot& from, const ZoneConfig& z, size_t zone, const ZoneRecords& served,
+                const std::string& apex, uint64_t digest, const std::unordered_map<std::string, uint32_t>& gated,
+                StateStore& state) {
+  const Node* apex_node = from.node(apex);
+  if (!apex_node) return nullptr;
   ZoneRecords soa;
-  add_soa(soa, z, state.serial_for(served.apex, patch.digest, uint32_t(std::time(nullptr))));
-  patch.soa = std::move(soa.records[0].rr);
-  const ldns_rr* rr = patch.soa.get();
-  Zone& served_zone = snap->zone_at(zone);
+  add_soa(soa, z, state.serial_for(served.apex, digest, uint32_t(std::time(nullptr))));
+  RrPtr out = std::move(soa.records[0].rr);
+  const ldns_rr* rr = out.get();
+  Zone& served_zone = snap.zone_at(zone);
   served_zone.serial = ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
   served_zone.soa_negative_tail = soa_tail(rr, std::min(ldns_rr_ttl(rr), served.negative_ttl));
   for (auto& [ttl, tail] : served_zone.gate_tails) tail = soa_tail(rr, ttl);
   for (const auto& [name, ttl] : gated)
     if (!served_zone.gate_tail(ttl)) served_zone.gate_tails.emplace_back(ttl, soa_tail(rr, ttl));
-  const Node* apex_node = from->node(apex);
-  if (!apex_node) return std::nullopt;
   Node renewed = *apex_node;
   const RRset soa_set{apex, LDNS_RR_TYPE_SOA, ldns_rr_ttl(rr), {rr}, z.loc};
   for (auto& [type, answer] : renewed.rrsets)
-    if (type == LDNS_RR_TYPE_SOA) answer = render_rrset(soa_set, nullptr, find);
-  snap->set_node(apex, std::move(renewed));
-  patch.snapshot = std::move(snap);
-  return patch;
+    if (type == LDNS_RR_TYPE_SOA) answer = render_rrset(soa_set, nullptr, [](const std::string&, ldns_rr_type) -> const RRset* { return nullptr; });
+  snap.set_node(apex, std::move(renewed));
+  return out;
 }
 
 std::optional<RecordDelta> apply_patch(ClusterPatch& patch, ZoneRecords& served, ZoneIndex& index) {

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "compile.hpp"
 #include "config.hpp"
 #include "health.hpp"
 #include "journal.hpp"
@@ -36,6 +37,8 @@ struct ZoneIndex {
   // (NS, records:, UPDATE), and the names their answers include (NS/MX/SRV targets, CNAME targets).
   std::unordered_set<std::string> other_owners, referenced;
   std::unordered_set<std::string> dynamic_owners;        // of the zone's UPDATE records, served or dropped
+  std::unordered_set<std::string> config_owners;         // of records the config has (NS, records:), not UPDATE's
+  bool cuts = false;  // an NS record below the apex or a DNAME (never served: the whole compile refuses them)
   struct Owner {
     size_t cluster = 0;
     bool shared = false;  // another cluster has a record at the name too: never patched
@@ -79,6 +82,22 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
                                           const ZoneRecords& served, const ZoneIndex& index,
                                           const std::shared_ptr<const Snapshot>& from, const HealthTable* health,
                                           StateStore& state);
+
+// The shared steps of a patch (a change of clusters here, of UPDATE records in update_patch.*).
+// Sets each of `names` in `snap` (derived from `from`) as zone `zone` will serve it: dropped when
+// no owner is left at or below it (the index's counts plus `deltas`); a name in `touched` gets its
+// RRsets among `sets` rendered (gated when in `gated`); any other name is kept, or added as an empty
+// non-terminal. Throws std::runtime_error for an answer over 64 KiB.
+void set_names(Snapshot& snap, const Snapshot& from, size_t zone, const std::set<std::string>& names,
+               const std::set<std::string>& touched, const std::vector<RRset>& sets,
+               const std::unordered_map<std::string, uint32_t>& gated, const ZoneIndex& index,
+               const std::unordered_map<std::string, int>& deltas, uint32_t ttl);
+// The zone's new SOA for records of digest `digest` (the serial as a whole compile picks it, from
+// `state`), set in `snap` with everything that carries it: the negative tails (those of `gated` too)
+// and the apex's SOA answer. Null when `from` has no apex node.
+RrPtr renew_soa(Snapshot& snap, const Snapshot& from, const ZoneConfig& z, size_t zone, const ZoneRecords& served,
+                const std::string& apex, uint64_t digest, const std::unordered_map<std::string, uint32_t>& gated,
+                StateStore& state);
 
 // Makes the served records and the index what patch.snapshot serves (the caller publishes it and
 // puts the changed clusters into its config). For a zone with transfers, returns what changed in its
