@@ -28,13 +28,11 @@ std::string rr_wire(const ldns_rr* rr, uint32_t ttl) {
   return out;
 }
 
-std::vector<uint32_t> served_ttls(const ZoneRecords& zr) { return served_ttls(std::span<const Record>(zr.records)); }
-
-std::vector<uint32_t> served_ttls(std::span<const Record> records) {
+std::vector<uint32_t> served_ttls(const ZoneRecords& zr) {
   std::map<std::pair<std::string, ldns_rr_type>, uint32_t> first;
   std::vector<uint32_t> ttls;
-  ttls.reserve(records.size());
-  for (const Record& rec : records) {
+  ttls.reserve(zr.records.size());
+  for (const Record& rec : zr.records) {
     const ldns_rr* rr = rec.rr.get();
     ttls.push_back(first.emplace(std::make_pair(lower_wire(ldns_rr_owner(rr)), ldns_rr_get_type(rr)), ldns_rr_ttl(rr)).first->second);
   }
@@ -50,10 +48,22 @@ std::vector<std::string> zone_rrs_wire(const ZoneRecords& zr) {
 }
 
 void add_delta(RecordDelta& delta, std::span<const Record> before, std::span<const Record> after) {
-  const auto wire = [](std::span<const Record> records) {
-    const std::vector<uint32_t> ttls = served_ttls(records);
+  const auto rrs = [](std::span<const Record> records) {
+    std::vector<const ldns_rr*> out;
+    out.reserve(records.size());
+    for (const Record& rec : records) out.push_back(rec.rr.get());
+    return out;
+  };
+  add_delta(delta, rrs(before), rrs(after));
+}
+
+void add_delta(RecordDelta& delta, const std::vector<const ldns_rr*>& before, const std::vector<const ldns_rr*>& after) {
+  // Each record with its RRset's first TTL in the run, as served_ttls() gives it for a whole zone.
+  const auto wire = [](const std::vector<const ldns_rr*>& rrs) {
+    std::map<std::pair<std::string, ldns_rr_type>, uint32_t> first;
     std::set<std::string> out;
-    for (size_t i = 0; i < records.size(); ++i) out.insert(rr_wire(records[i].rr.get(), ttls[i]));
+    for (const ldns_rr* rr : rrs)
+      out.insert(rr_wire(rr, first.emplace(std::make_pair(lower_wire(ldns_rr_owner(rr)), ldns_rr_get_type(rr)), ldns_rr_ttl(rr)).first->second));
     return out;
   };
   const std::set<std::string> old = wire(before), now = wire(after);

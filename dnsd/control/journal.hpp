@@ -28,7 +28,6 @@ std::vector<std::string> zone_rrs_wire(const ZoneRecords& zr);
 
 // The zone's records as served: the TTL each record is served with (its RRset's first record's).
 std::vector<uint32_t> served_ttls(const ZoneRecords& zr);
-std::vector<uint32_t> served_ttls(std::span<const Record> records);
 
 // What one change did to a zone's records, SOA aside, in the journal's form (uncompressed wire, the
 // served TTL): what a patch hands the journal instead of the whole zone (docs/ARCHITECTURE.md, "Patch").
@@ -41,6 +40,7 @@ struct RecordDelta {
 // owners in the zone (a cluster's range before and after a patch): the records only `before` has
 // are removed, those only `after` has added.
 void add_delta(RecordDelta& delta, std::span<const Record> before, std::span<const Record> after);
+void add_delta(RecordDelta& delta, const std::vector<const ldns_rr*>& before, const std::vector<const ldns_rr*>& after);
 
 class ZoneJournal {
  public:

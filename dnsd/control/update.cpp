@@ -53,14 +53,25 @@ struct Dynamic {
 
 }  // namespace
 
-UpdateZone::UpdateZone(const ZoneRecords& zone) : apex(lower_wire(zone.apex)), reserved(zone.reserved_names) {
+UpdateZone::UpdateZone(const ZoneRecords& zone, const std::set<std::string>* names) : apex(lower_wire(zone.apex)) {
+  if (!names) reserved = zone.reserved_names;
+  else
+    for (const std::string& name : *names)
+      if (zone.reserved_names.count(name)) reserved.insert(name);
+  std::set<size_t> sizes;  // of the names' wire forms: most owners are skipped before they are lowered
+  if (names)
+    for (const std::string& name : *names) sizes.insert(name.size());
   for (const Record& rec : zone.records) {
-    const std::string owner = lower_wire(ldns_rr_owner(rec.rr.get()));
+    const ldns_rdf* name = ldns_rr_owner(rec.rr.get());
+    if (names && !sizes.count(ldns_rdf_size(name))) continue;
+    const std::string owner = lower_wire(name);
+    if (names && !names->count(owner)) continue;
     const uint16_t type = ldns_rr_get_type(rec.rr.get());
     served[owner][type].insert(rdata_key(rec.rr.get()));
     if (!rec.dynamic) owned.emplace(owner, type);
   }
-  for (const std::string& name : withheld_srv_names(zone)) owned.emplace(name, rr_type::srv);
+  for (const std::string& name : withheld_srv_names(zone))
+    if (!names || names->count(name)) owned.emplace(name, rr_type::srv);
 }
 
 std::set<uint16_t> UpdateZone::owned_at(const std::string& owner) const {
@@ -196,7 +207,10 @@ UpdateResult apply_updates(const ldns_rr_list* updates, const UpdateZone& zone, 
 }
 
 UpdateResult apply_update(const ldns_pkt* msg, const ZoneRecords& records_zone, const std::vector<std::string>& records) {
-  const UpdateZone zone(records_zone);
+  std::set<std::string> names;  // the owners the message names: what it may ask about
+  for (const ldns_rr_list* section : {ldns_pkt_answer(msg), ldns_pkt_authority(msg)})
+    for (size_t i = 0; i < ldns_rr_list_rr_count(section); ++i) names.insert(lower_wire(ldns_rr_owner(ldns_rr_list_rr(section, i))));
+  const UpdateZone zone(records_zone, &names);
   UpdateCheck check = check_prerequisites(ldns_pkt_answer(msg), zone);
   if (check.ok()) check = prescan_updates(ldns_pkt_authority(msg), zone);
   if (!check.ok()) {

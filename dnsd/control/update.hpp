@@ -30,14 +30,16 @@ struct UpdateCheck {
 };
 
 // The zone as UPDATE sees it: every RRset served (owner -> type -> canonical RDATA) and the names
-// and types the config owns. Built once per message from the published zone records.
+// and types the config owns. Built once per message from the published zone records, for the names
+// `names` (lower-case wire) when given: a message asks about its own names only, and a zone of
+// 10,000 members need not be copied for it.
 struct UpdateZone {
   std::string apex;  // lower-case wire
   std::map<std::string, std::map<uint16_t, std::set<std::string>>> served;
   std::set<std::pair<std::string, uint16_t>> owned;
   std::set<std::string> reserved;  // names the etcd records use: no update touches them
 
-  explicit UpdateZone(const ZoneRecords& zone);
+  explicit UpdateZone(const ZoneRecords& zone, const std::set<std::string>* names = nullptr);
   std::set<uint16_t> owned_at(const std::string& owner) const;  // the config's types at a name
 };
 

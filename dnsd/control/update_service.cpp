@@ -180,10 +180,7 @@ uint8_t UpdateService::update(const std::vector<uint8_t>& msg, const QueryView& 
     return result.rcode;
   }
   if (!result.changed) return rcode::noerror;
-  Registry next = zones_.registry();
-  if (result.records.empty()) next.records.erase(zk);
-  else next.records[zk] = result.records;
-  if (Result<void> done = zones_.commit(std::move(next)); !done) {
+  if (Result<void> done = zones_.set_update_records(zk, result.records); !done) {
     spdlog::warn("update: {} by {} not applied: {}", zk, who, done.error().message);
     return done.error().kind == ErrorKind::rejected ? rcode::refused : rcode::servfail;
   }

@@ -6,6 +6,7 @@
 
 #include "log.hpp"
 #include "names.hpp"
+#include "update_patch.hpp"
 
 namespace dnsd {
 
@@ -143,11 +144,7 @@ std::optional<Result<void>> ZoneState::change_member_patched(const RegistryChang
   if (!found) return std::nullopt;
   const auto [zone, cluster] = *found;
   // Every other cluster's gate is as a whole commit leaves it (one it would open sends it the whole way).
-  for (const ZoneConfig& zc : config_.zones)
-    for (const Cluster& c : zc.clusters)
-      if (&c != &config_.zones[zone].clusters[cluster] && c.expected_size && !c.gate_open &&
-          c.members.size() >= c.expected_size)
-        return std::nullopt;
+  if (!gates_settled(&config_.zones[zone].clusters[cluster])) return std::nullopt;
   // The cluster as Registry::apply would build it after the change: configured members, then the
   // registered ones in registry order, as the served cluster holds them (a replaced one where it
   // was, a new one last, a removed one gone).
@@ -174,6 +171,45 @@ std::optional<Result<void>> ZoneState::change_member_patched(const RegistryChang
   config_.zones[zone].clusters[cluster] = std::move(next);
   Deltas deltas(served_.size());
   deltas[zone] = apply_patch(*patch, served_[zone], *indexes_[zone]);
+  publish_snapshot(patch->snapshot, deltas);
+  deferred.end();
+  state_->flush();
+  report_state_writes();
+  notify();
+  after_patch(*patch->snapshot);
+  return Result<void>();
+}
+
+bool ZoneState::gates_settled(const Cluster* except) const {
+  for (const ZoneConfig& zc : config_.zones)
+    for (const Cluster& c : zc.clusters)
+      if (&c != except && c.expected_size && !c.gate_open && c.members.size() >= c.expected_size) return false;
+  return true;
+}
+
+Result<void> ZoneState::set_update_records(const std::string& zone, std::vector<std::string> records) {
+  if (std::optional<Result<void>> done = update_records_patched(zone, records)) return std::move(*done);
+  Registry next = registry_;
+  if (records.empty()) next.records.erase(zone);
+  else next.records[zone] = std::move(records);
+  return commit(std::move(next));
+}
+
+std::optional<Result<void>> ZoneState::update_records_patched(const std::string& zone, const std::vector<std::string>& records) {
+  if (!set_aside_.empty() || !gates_settled()) return std::nullopt;
+  size_t z = 0;
+  while (z < config_.zones.size() && z < served_.size() && name_key(config_.zones[z].zone) != zone) ++z;
+  if (z >= config_.zones.size() || z >= served_.size()) return std::nullopt;
+  DeferSerialWrites deferred(*state_);
+  std::optional<UpdatePatch> patch = prepare_update_patch(config_, z, records, served_[z], index_of(z), slot_.current(), *state_);
+  if (!patch) return std::nullopt;
+  Registry next = registry_;
+  if (records.empty()) next.records.erase(zone);
+  else next.records[zone] = records;
+  if (Result<void> saved = save_registry({}, &next); !saved) return saved;
+  config_.zones[z].dynamic_records = records;
+  Deltas deltas(served_.size());
+  deltas[z] = apply_update_patch(*patch, served_[z], *indexes_[z]);
   publish_snapshot(patch->snapshot, deltas);
   deferred.end();
   state_->flush();

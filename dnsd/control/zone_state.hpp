@@ -50,6 +50,9 @@ class ZoneState {
   // one line of the registry's change log (with the gate it opens, if any) instead of the whole file;
   // the log is compacted into the file once it holds as many changes as the registry has entries.
   Result<void> change_member(const RegistryChange& change);
+  // A DNS UPDATE: `records` become the UPDATE records of `zone` (name_key form), with commit's
+  // contract. Published as a patch of the names whose records change when it can (update_patch.hpp).
+  Result<void> set_update_records(const std::string& zone, std::vector<std::string> records);
   // Recompiles with the current health and publishes (health flips). Throws when compiling fails.
   // clusters: (zone, cluster) whose members' health changed; given, only their names are rendered
   // again when that is all the change alters (cluster_patch.hpp); empty: everything.
@@ -99,6 +102,9 @@ class ZoneState {
   // The fast paths (cluster_patch.hpp): nullopt when the change must be compiled whole.
   std::optional<Result<void>> change_member_patched(const RegistryChange& change);
   bool republish_patched(const std::set<std::pair<std::string, std::string>>& clusters);
+  std::optional<Result<void>> update_records_patched(const std::string& zone, const std::vector<std::string>& records);
+  // No cluster (but `except`) is complete with its gate still closed: a whole commit would open it.
+  bool gates_settled(const Cluster* except = nullptr) const;
   ZoneIndex& index_of(size_t zone);
   // Where a served zone's cluster is in the config (zone index, cluster index); registering: only a
   // cluster that takes registrations. nullopt when there is none.

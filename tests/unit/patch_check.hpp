@@ -7,6 +7,7 @@
 // tests/unit/test_cluster_patch.cpp and tests/fuzz/fuzz_patch.cpp.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -59,19 +60,22 @@ class PatchCheck {
     checked_serial_ = whole_journal_.serial().value_or(0);
     // Records added by UPDATE: one beside the clusters, one where a member may register its host.
     Registry next = zones_.registry();
-    next.records[zone] = {"dyn.lab.example.com.\t60\tIN\tTXT\t\"u\"", "m7.c1.lab.example.com.\t60\tIN\tTXT\t\"u\""};
+    // A third names u1 in its answer: an UPDATE of u1's addresses changes that answer too.
+    next.records[zone] = {"dyn.lab.example.com.\t60\tIN\tTXT\t\"u\"", "m7.c1.lab.example.com.\t60\tIN\tTXT\t\"u\"",
+                          "ref.lab.example.com.\t60\tIN\tMX\t10\tu1.lab.example.com."};
     if (!zones_.commit(std::move(next)).ok()) throw std::runtime_error("cannot add the UPDATE records");
   }
 
-  // One change from four numbers: a registration (any host, any addresses, taken or not), a removal
-  // or a health flip. Returns what it did.
+  // One change from four numbers: a registration (any host, any addresses, taken or not), a removal,
+  // a health flip or an UPDATE. Returns what it did.
   std::string step(uint32_t op, uint32_t a, uint32_t b, uint32_t c) {
+    if (op % 12 >= 10) return update(a, b, c);
     static const std::vector<std::string> clusters{"c1", "c2", "c3", "", "o1"};
     const std::string cluster = clusters[a % clusters.size()];
     const std::string zone_of = cluster == "o1" ? "other.example." : zone;
     const std::string member = "m" + std::to_string(b % 8);
     const std::string where = (cluster.empty() ? "u" : cluster) + "." + zone_of;
-    if (op % 10 < 6) {
+    if (op % 12 < 6) {
       static const std::vector<std::string> hosts{"%M.%C", "%M.%C", "%M.%C", "sub.%M.%C", "%C", "taken.lab.example.com.",
                                                   "note.lab.example.com.", "web.lab.example.com.", "%M.example.org.",
                                                   "dyn.lab.example.com.", "m2.c2.lab.example.com.", "s1.c3.lab.example.com.",
@@ -87,7 +91,7 @@ class PatchCheck {
       if (c & 8) r.peer_port = uint16_t(2000 + c % 50);
       return record("put " + member + " " + host + " in " + where, zones_.change_member({RegistryChange::Kind::put, r}));
     }
-    if (op % 10 < 8)
+    if (op % 12 < 8)
       return record("remove " + member + " from " + where,
                     zones_.change_member({RegistryChange::Kind::remove, Registration{zone_of, cluster, member, {}, {}, {}, {}}}));
     MemberHealth& h = health_[health_key(zone_of, cluster, member)];
@@ -157,10 +161,50 @@ class PatchCheck {
 
   ZoneState& zones() { return zones_; }
   const std::vector<std::string>& log() const { return log_; }
+  // How many UPDATEs were published as patches.
+  size_t update_patches() const { return update_patches_; }
   // How many journal changes came from a patch's delta.
   uint64_t journal_from_deltas() const { return journal_.from_deltas(); }
 
  private:
+  // An UPDATE of lab.example.com (as the UPDATE service hands it over, unchecked): a record added at
+  // a name of its own, one the config, a cluster or another answer has, or an empty non-terminal's,
+  // of a type that stays at its name or one that reaches beyond (CNAME, NS, an in-zone target); or
+  // one of the UPDATE records removed.
+  std::string update(uint32_t a, uint32_t b, uint32_t c) {
+    // Names and types of its own mostly; a quarter of the time one that the whole compile drops or
+    // that reaches beyond its name (the UPDATE service refuses most of those: here they are forced).
+    static const std::vector<std::string> owners{"dyn", "u1", "u2.sub", "u3.deep.sub", "sub", "u4", "u1"};
+    static const std::vector<std::string> odd_owners{"m7.c1", "note", "web", "alias", "mail", "taken", "c2", "_tcp"};
+    static const std::vector<std::string> rdatas{"TXT \"t%\"", "TXT \"t%\"", "A 192.0.2.%", "AAAA 2001:db8::%",
+                                                 "MX 10 mx%.example.org.", "SRV 0 0 80 s%.example.org."};
+    static const std::vector<std::string> odd_rdatas{"MX 10 mail.lab.example.com.", "CNAME web.lab.example.com.",
+                                                     "NS ns.example.org.", "SRV 0 0 80 u1.lab.example.com."};
+    std::vector<std::string> records = zones_.registry().records.count(zone) ? zones_.registry().records.at(zone) : std::vector<std::string>{};
+    std::string did;
+    if (records.empty() || (c & 1) != 0) {
+      const std::string& owner = (c & 0x300) == 0x300 ? odd_owners[a % odd_owners.size()] : owners[a % owners.size()];
+      std::string rdata = (c & 0xC00) == 0xC00 ? odd_rdatas[(c >> 2) % odd_rdatas.size()] : rdatas[(c >> 2) % rdatas.size()];
+      if (const size_t at = rdata.find('%'); at != std::string::npos) rdata.replace(at, 1, std::to_string(b % 4));
+      std::string text = owner + ".lab.example.com.\t" + ((c & 64) ? "120" : "60") + "\tIN\t" + rdata;
+      std::replace(text.begin(), text.end(), ' ', '\t');
+      records.insert(records.begin() + long((c >> 12) % (records.size() + 1)), text);
+      did = "update add " + text;
+    } else {
+      const size_t i = b % records.size();
+      did = "update delete " + records[i];
+      records.erase(records.begin() + long(i));
+    }
+    const auto wholes = [this] {
+      const std::string m = zones_.metrics(), key = "dnsd_publishes_total{how=\"whole\"} ";
+      return std::stoul(m.substr(m.find(key) + key.size()));
+    };
+    const unsigned long before = wholes();
+    const Result<void> done = zones_.set_update_records(zone, records);
+    if (done && wholes() == before) ++update_patches_;
+    return record(did, done);
+  }
+
   // The journal changes since the last check, from deltas and from whole zones: "" when equal.
   std::string compare_journals() {
     if (journal_.serial() != whole_journal_.serial()) return "journal serials differ";
@@ -198,6 +242,7 @@ class PatchCheck {
   ZoneState zones_{slot_, health_};
   ZoneJournal journal_, whole_journal_;
   uint32_t checked_serial_ = 0;
+  size_t update_patches_ = 0;
   std::vector<std::string> log_;
 };
 

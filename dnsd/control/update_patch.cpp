@@ -1,0 +1,150 @@
+// Patching a published snapshot for a change of UPDATE records (see update_patch.hpp).
+#include "update_patch.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "compile.hpp"
+#include "dname.hpp"
+#include "names.hpp"
+#include "registry.hpp"
+
+namespace dnsd {
+
+namespace {
+
+// Types whose records change answers beyond their own name (a zone cut, a redirection), and the SOA.
+bool reaches_beyond(ldns_rr_type type) {
+  return type == LDNS_RR_TYPE_SOA || type == LDNS_RR_TYPE_NS || type == LDNS_RR_TYPE_CNAME || type == LDNS_RR_TYPE_DNAME;
+}
+
+}  // namespace
+
+std::optional<UpdatePatch> prepare_update_patch(const DaemonConfig& config, size_t zone, const std::vector<std::string>& records,
+                                                const ZoneRecords& served, const ZoneIndex& index,
+                                                const std::shared_ptr<const Snapshot>& from, StateStore& state) {
+  const ZoneConfig& z = config.zones[zone];
+  const std::string& apex = index.apex;
+  if (!index.eligible || index.cuts || !z.reverse_of.empty() || zone >= from->zones().size() || from->zones()[zone].apex != apex)
+    return std::nullopt;
+  // The served UPDATE records are the last ones, one for each of the zone's (none dropped).
+  const std::vector<std::string>& before = z.dynamic_records;
+  size_t first = served.records.size();
+  while (first > 1 && served.records[first - 1].dynamic) --first;
+  if (served.records.size() - first != before.size()) return std::nullopt;
+
+  UpdatePatch patch;
+  patch.zone = zone;
+  patch.digest = index.digest;
+  // Records kept (the same text, matched in order), removed and added.
+  std::map<std::string, std::vector<size_t>> unused;
+  for (size_t i = before.size(); i-- > 0;) unused[before[i]].push_back(first + i);
+  std::set<std::string> touched;
+  std::vector<const ldns_rr*> added;
+  for (const std::string& text : records) {
+    UpdatePatch::Entry entry;
+    if (auto it = unused.find(text); it != unused.end() && !it->second.empty()) {
+      entry.kept = it->second.back();
+      it->second.pop_back();
+    } else {
+      ldns_rr* rr = nullptr;
+      if (ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK) return std::nullopt;
+      entry.rr.reset(rr);
+      entry.text = text;
+      added.push_back(rr);
+    }
+    patch.records.push_back(std::move(entry));
+  }
+  std::vector<const ldns_rr*> removed;
+  for (const auto& [text, left] : unused)
+    for (size_t i : left) removed.push_back(served.records[i].rr.get());
+  for (const std::vector<const ldns_rr*>* rrs : {&removed, &added})
+    for (const ldns_rr* rr : *rrs) {
+      if (reaches_beyond(ldns_rr_get_type(rr))) return std::nullopt;
+      touched.insert(lower_wire(ldns_rr_owner(rr)));
+    }
+  for (const ldns_rr* rr : removed) patch.digest -= record_digest(rr);
+  for (const ldns_rr* rr : added) patch.digest += record_digest(rr);
+  // The changed names hold UPDATE records alone, and no other answer includes them.
+  for (const std::string& name : touched) {
+    if (name == apex || !is_subdomain_or_equal(name, apex) || (name[0] == 1 && name[1] == '*')) return std::nullopt;
+    if (index.owners.count(name) || index.config_owners.count(name) || index.referenced.count(name) ||
+        served.reserved_names.count(name))
+      return std::nullopt;
+  }
+  // Their records before and after, in the order served; none names an in-zone target (its
+  // addresses would be another name's records).
+  std::vector<const ldns_rr*> at_before, at_after;
+  for (size_t i = first; i < served.records.size(); ++i)
+    if (const ldns_rr* rr = served.records[i].rr.get(); touched.count(lower_wire(ldns_rr_owner(rr)))) at_before.push_back(rr);
+  for (const UpdatePatch::Entry& e : patch.records) {
+    const ldns_rr* rr = e.kept != SIZE_MAX ? served.records[e.kept].rr.get() : e.rr.get();
+    const std::string owner = lower_wire(ldns_rr_owner(rr));
+    if (!touched.count(owner)) continue;
+    if (reaches_beyond(ldns_rr_get_type(rr))) return std::nullopt;
+    if (const ldns_rdf* target = additional_target(rr); target && is_subdomain_or_equal(lower_wire(target), apex))
+      return std::nullopt;
+    at_after.push_back(rr);
+    patch.owners_after.insert(owner);
+  }
+  std::set<std::string> owners_before;
+  for (const ldns_rr* rr : at_before) owners_before.insert(lower_wire(ldns_rr_owner(rr)));
+  for (const std::string& name : touched) {
+    const int delta = int(patch.owners_after.count(name)) - int(owners_before.count(name));
+    if (delta != 0)
+      for (std::string_view n = name; n.size() > apex.size(); n = parent_dname(n)) patch.name_deltas[std::string(n)] += delta;
+  }
+
+  // The changed names rendered from their records (clones: the RRsets point at them until then).
+  std::vector<Record> copies;
+  for (const ldns_rr* rr : at_after) copies.push_back({RrPtr(ldns_rr_clone(rr)), {}, false, true});
+  for (const Record& rec : copies)
+    if (!rec.rr) return std::nullopt;
+  const std::vector<RRset> sets = group_rrsets(copies, 0, copies.size());
+  auto snap = Snapshot::derive(from);
+  std::set<std::string> names = touched;
+  for (const auto& [name, delta] : patch.name_deltas) names.insert(name);
+  try {
+    set_names(*snap, *from, zone, names, touched, sets, {}, index, patch.name_deltas, served.ttl);
+  } catch (const std::runtime_error&) {
+    return std::nullopt;  // an answer over 64 KiB: the whole compile names the record
+  }
+  patch.soa = renew_soa(*snap, *from, z, zone, served, apex, patch.digest, {}, state);
+  if (!patch.soa) return std::nullopt;
+  if (served.transfers) {
+    patch.delta = RecordDelta{ldns_rdf2native_int32(ldns_rr_rdf(served.records.at(0).rr.get(), 2)), {}, {}};
+    add_delta(*patch.delta, at_before, at_after);
+  }
+  patch.snapshot = std::move(snap);
+  return patch;
+}
+
+std::optional<RecordDelta> apply_update_patch(UpdatePatch& patch, ZoneRecords& served, ZoneIndex& index) {
+  size_t first = served.records.size();
+  while (first > 1 && served.records[first - 1].dynamic) --first;
+  const std::string zone = name_key(served.apex);
+  std::vector<Record> tail;
+  tail.reserve(patch.records.size());
+  for (UpdatePatch::Entry& e : patch.records) {
+    if (e.kept != SIZE_MAX) tail.push_back(std::move(served.records[e.kept]));
+    else tail.push_back({std::move(e.rr), SourceLoc{Registry::origin(zone, e.text), 0}, false, true});
+  }
+  served.records.resize(first);
+  std::move(tail.begin(), tail.end(), std::back_inserter(served.records));
+  served.records[0].rr = std::move(patch.soa);
+  index.digest = patch.digest;
+  // Names that had UPDATE records stay in the sets below: a later patch then only goes the whole
+  // way more often than it must.
+  for (const std::string& name : patch.owners_after) {
+    index.other_owners.insert(name);
+    index.dynamic_owners.insert(name);
+  }
+  for (const auto& [name, delta] : patch.name_deltas) {
+    auto& count = index.names[name];
+    count = uint32_t(long(count) + delta);
+    if (count == 0) index.names.erase(name);
+  }
+  return std::move(patch.delta);
+}
+
+}  // namespace dnsd
