@@ -148,6 +148,11 @@ std::string RegistryChange::line() const {
     case Kind::put: body = "put " + member_fields(member); break;
     case Kind::remove: body = "remove " + member.zone + " " + cluster_field(member.cluster) + " " + member.member; break;
     case Kind::gate: body = "gate " + member.zone + " " + cluster_field(member.cluster); break;
+    case Kind::records:
+      // Each record as LENGTH:TEXT (a record holds spaces and tabs, never a newline).
+      body = "records " + member.zone + " " + std::to_string(records.size());
+      for (const std::string& r : records) body += " " + std::to_string(r.size()) + ":" + r;
+      break;
   }
   return body + " " + fnv1a_hex(body) + "\n";
 }
@@ -163,6 +168,7 @@ Result<RegistryChange> RegistryChange::parse(const std::string& line) {
     c.member = std::move(r.value());
     return c;
   }
+  if (kind == "records") return parse_records(f);
   c.kind = kind == "remove" ? Kind::remove : Kind::gate;
   if (kind != "remove" && kind != "gate") return rejected("unknown change '" + kind + "'");
   if (!(f >> c.member.zone >> c.member.cluster) || !token(c.member.zone) || !token(c.member.cluster) ||
@@ -172,7 +178,36 @@ Result<RegistryChange> RegistryChange::parse(const std::string& line) {
   return c;
 }
 
+Result<RegistryChange> RegistryChange::parse_records(std::istream& f) {
+  RegistryChange c;
+  c.kind = Kind::records;
+  size_t count = 0;
+  std::string rest;
+  if (!(f >> c.member.zone >> count) || !token(c.member.zone)) return rejected("a records line needs a zone and a count");
+  std::getline(f, rest);
+  size_t at = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const size_t colon = rest.find(':', at);
+    if (rest.compare(at, 1, " ") != 0 || colon == std::string::npos || colon == at + 1 || colon - at > 6 ||
+        !std::all_of(rest.begin() + long(at) + 1, rest.begin() + long(colon), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      return rejected("record " + std::to_string(i + 1) + " of a records line has no length");
+    const size_t size = std::stoul(rest.substr(at + 1, colon - at - 1));
+    if (size > rest.size() - colon - 1) return rejected("record " + std::to_string(i + 1) + " of a records line is cut short");
+    std::string text = rest.substr(colon + 1, size);
+    if (!valid_record(text)) return rejected("record " + std::to_string(i + 1) + " of a records line is not one record");
+    c.records.push_back(std::move(text));
+    at = colon + 1 + size;
+  }
+  if (at != rest.size()) return rejected("a records line holds more than its count");
+  return c;
+}
+
 void RegistryChange::apply(Registry& reg) const {
+  if (kind == Kind::records) {
+    if (records.empty()) reg.records.erase(member.zone);
+    else reg.records[member.zone] = records;
+    return;
+  }
   if (kind == Kind::gate) {
     reg.open_gates.emplace(member.zone, member.cluster);
     return;
@@ -360,6 +395,7 @@ Result<void> Registry::append(const std::string& dir, const std::vector<Registry
   for (const RegistryChange& c : changes) {
     Registry one;
     if (c.kind == RegistryChange::Kind::put) one.members.push_back(c.member);
+    else if (c.kind == RegistryChange::Kind::records) one.records[c.member.zone] = c.records;
     else one.open_gates.emplace(c.member.zone, c.member.cluster);  // the fields a remove writes are a gate's and a name
     if (Result<void> ok = one.storable(); !ok) return ok;
     if (c.kind == RegistryChange::Kind::remove && !token(c.member.member)) return rejected("a member name that cannot be stored");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <set>
@@ -90,15 +91,19 @@ class Registry {
 // or removed, or a gate opened. Each is idempotent, so replaying a log over a file that already holds
 // it (a crash between compacting and emptying the log) changes nothing.
 struct RegistryChange {
-  enum class Kind { put, remove, gate };
+  enum class Kind { put, remove, gate, records };
   Kind kind = Kind::put;
-  Registration member;  // put: the entry; remove: zone, cluster, member; gate: zone, cluster
+  Registration member;  // put: the entry; remove: zone, cluster, member; gate: zone, cluster; records: zone
+  std::vector<std::string> records = {};  // records: the zone's UPDATE records from now on (none: it has none)
 
   // The log line, with its own checksum, newline included.
   std::string line() const;
   // Reads a line (without its newline); an error names what is wrong.
   static Result<RegistryChange> parse(const std::string& line);
   void apply(Registry& registry) const;
+
+ private:
+  static Result<RegistryChange> parse_records(std::istream& f);
 };
 
 struct Registry::Parsed {

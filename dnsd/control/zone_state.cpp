@@ -188,14 +188,17 @@ bool ZoneState::gates_settled(const Cluster* except) const {
 }
 
 Result<void> ZoneState::set_update_records(const std::string& zone, std::vector<std::string> records) {
-  if (std::optional<Result<void>> done = update_records_patched(zone, records)) return std::move(*done);
+  // Written as one line of the change log: the zone's records, not the whole registry.
+  const RegistryChange change{RegistryChange::Kind::records, Registration{zone, {}, {}, {}, {}, {}, {}}, std::move(records)};
+  if (std::optional<Result<void>> done = update_records_patched(change)) return std::move(*done);
   Registry next = registry_;
-  if (records.empty()) next.records.erase(zone);
-  else next.records[zone] = std::move(records);
-  return commit(std::move(next));
+  change.apply(next);
+  return commit(std::move(next), &change);
 }
 
-std::optional<Result<void>> ZoneState::update_records_patched(const std::string& zone, const std::vector<std::string>& records) {
+std::optional<Result<void>> ZoneState::update_records_patched(const RegistryChange& change) {
+  const std::string& zone = change.member.zone;
+  const std::vector<std::string>& records = change.records;
   if (!set_aside_.empty() || !gates_settled()) return std::nullopt;
   size_t z = 0;
   while (z < config_.zones.size() && z < served_.size() && name_key(config_.zones[z].zone) != zone) ++z;
@@ -203,10 +206,7 @@ std::optional<Result<void>> ZoneState::update_records_patched(const std::string&
   DeferSerialWrites deferred(*state_);
   std::optional<UpdatePatch> patch = prepare_update_patch(config_, z, records, served_[z], index_of(z), slot_.current(), *state_);
   if (!patch) return std::nullopt;
-  Registry next = registry_;
-  if (records.empty()) next.records.erase(zone);
-  else next.records[zone] = records;
-  if (Result<void> saved = save_registry({}, &next); !saved) return saved;
+  if (Result<void> saved = save_registry({change}, nullptr); !saved) return saved;
   config_.zones[z].dynamic_records = records;
   Deltas deltas(served_.size());
   deltas[z] = apply_update_patch(*patch, served_[z], *indexes_[z]);
@@ -222,7 +222,12 @@ std::optional<Result<void>> ZoneState::update_records_patched(const std::string&
 Result<void> ZoneState::save_registry(const std::vector<RegistryChange>& lines, Registry* next) {
   // Logged changes are their lines appended; anything else (no lines), or a log as long as the
   // registry, rewrites the whole file.
-  const bool compact = lines.empty() || log_lines_ + lines.size() > std::max<size_t>(1024, registry_.members.size() + registry_.open_gates.size());
+  // A records line (an UPDATE) weighs as much as the records it holds: the log stays within about
+  // the size of the registry.
+  size_t weight = 0, entries = registry_.members.size() + registry_.open_gates.size();
+  for (const RegistryChange& line : lines) weight += line.kind == RegistryChange::Kind::records ? 1 + line.records.size() : 1;
+  for (const auto& [zone, texts] : registry_.records) entries += texts.size();
+  const bool compact = lines.empty() || log_lines_ + weight > std::max<size_t>(1024, entries);
   std::optional<Registry> whole;
   if (compact && !next) {
     whole = registry_;
@@ -234,7 +239,7 @@ Result<void> ZoneState::save_registry(const std::vector<RegistryChange>& lines, 
     spdlog::error("registry: cannot save ({})", saved.error().message);
     return Error{saved.error().kind, "cannot write the change to disk: " + saved.error().message};
   }
-  log_lines_ = compact ? 0 : log_lines_ + lines.size();
+  log_lines_ = compact ? 0 : log_lines_ + weight;
   if (next) registry_ = std::move(*next);
   else
     for (const RegistryChange& line : lines) line.apply(registry_);

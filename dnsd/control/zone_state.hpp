@@ -51,7 +51,8 @@ class ZoneState {
   // the log is compacted into the file once it holds as many changes as the registry has entries.
   Result<void> change_member(const RegistryChange& change);
   // A DNS UPDATE: `records` become the UPDATE records of `zone` (name_key form), with commit's
-  // contract. Published as a patch of the names whose records change when it can (update_patch.hpp).
+  // contract, written as one line of the change log. Published as a patch of the names whose records
+  // change when it can (update_patch.hpp).
   Result<void> set_update_records(const std::string& zone, std::vector<std::string> records);
   // Recompiles with the current health and publishes (health flips). Throws when compiling fails.
   // clusters: (zone, cluster) whose members' health changed; given, only their names are rendered
@@ -102,7 +103,7 @@ class ZoneState {
   // The fast paths (cluster_patch.hpp): nullopt when the change must be compiled whole.
   std::optional<Result<void>> change_member_patched(const RegistryChange& change);
   bool republish_patched(const std::set<std::pair<std::string, std::string>>& clusters);
-  std::optional<Result<void>> update_records_patched(const std::string& zone, const std::vector<std::string>& records);
+  std::optional<Result<void>> update_records_patched(const RegistryChange& change);
   // No cluster (but `except`) is complete with its gate still closed: a whole commit would open it.
   bool gates_settled(const Cluster* except = nullptr) const;
   ZoneIndex& index_of(size_t zone);
@@ -127,7 +128,7 @@ class ZoneState {
   std::unique_ptr<StateStore> state_;
   DaemonConfig config_;
   Registry registry_;
-  size_t log_lines_ = 0;  // changes in the registry's log since the last compaction
+  size_t log_lines_ = 0;  // changes in the registry's log since the last compaction (a records line: 1 + its records)
   std::vector<ZoneRecords> served_;  // the zones of the published snapshot
   std::vector<std::optional<ZoneIndex>> indexes_;  // per served zone, built at its first patch
   uint64_t patches_ = 0, whole_ = 0;  // publishes by a patch, by a whole compile

@@ -124,3 +124,45 @@ TEST_CASE("the change log: appended changes load over the file, damage is named,
   CHECK(Registry::append(dir.path(), {{K::put, spaced}}).error().kind == ErrorKind::rejected);
   CHECK(dir.read("registrations.log") == damaged);
 }
+
+TEST_CASE("the change log: an UPDATE's records line replaces the zone's records, and damage is refused", "[registry]") {
+  TempDir dir;
+  Registry base;
+  base.records["lab.example.com."] = {"old.lab.example.com.\t60\tIN\tTXT\t\"x\""};
+  REQUIRE(base.save(dir.path()).ok());
+  using K = RegistryChange::Kind;
+  const std::vector<std::string> texts{"a.lab.example.com.\t60\tIN\tTXT\t\"two words: 1:2\"", "b.lab.example.com.\t120\tIN\tA\t192.0.2.1"};
+  const RegistryChange set{K::records, {"lab.example.com.", {}, {}, {}, {}, {}, {}}, texts};
+  const RegistryChange other{K::records, {"other.example.", {}, {}, {}, {}, {}, {}}, {"o.other.example.\t60\tIN\tA\t192.0.2.2"}};
+  const RegistryChange cleared{K::records, {"other.example.", {}, {}, {}, {}, {}, {}}, {}};
+  REQUIRE(Registry::append(dir.path(), {set, other}).ok());
+  REQUIRE(Registry::append(dir.path(), {cleared}).ok());
+  std::vector<std::string> problems;
+  const Registry loaded = Registry::load(dir.path(), problems);
+  CHECK(problems.empty());
+  CHECK(loaded.records.at("lab.example.com.") == texts);
+  CHECK(loaded.records.count("other.example.") == 0);
+  // The line reads back as written; lengths that do not fit, a missing one, text past the count
+  // and a record that is not one line are each refused by name.
+  const std::string line = set.line();
+  const Result<RegistryChange> back = RegistryChange::parse(line.substr(0, line.rfind(' ')));
+  REQUIRE(back.ok());
+  CHECK(back.value().records == texts);
+  for (const auto& [bad, why] : std::vector<std::pair<std::string, std::string>>{
+           {"records lab.example.com. 1 99:a.lab.example.com.\t60\tIN\tA\t192.0.2.1", "cut short"},
+           {"records lab.example.com. 2 5:a.b.c", "has no length"},
+           {"records lab.example.com. 1 x:abc", "has no length"},
+           {"records lab.example.com. 1 3:abc extra", "more than its count"},
+           {"records lab.example.com. 1 3:\x01" "bc", "not one record"},
+           {"records lab.example.com.", "a zone and a count"}}) {
+    const Result<RegistryChange> r = RegistryChange::parse(bad);
+    INFO(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains(why));
+  }
+  // What cannot be stored is refused before anything is written.
+  const std::string log = dir.read("registrations.log");
+  CHECK(Registry::append(dir.path(), {{K::records, {"lab.example.com.", {}, {}, {}, {}, {}, {}}, {"two\nlines"}}}).error().kind ==
+        ErrorKind::rejected);
+  CHECK(dir.read("registrations.log") == log);
+}
