@@ -171,14 +171,13 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
     }
     for (const std::string& name : part.owners_after)
       if (!part.owners_before.count(name) && !taken.emplace(name, c).second) return std::nullopt;
-    // An in-zone target has its addresses from this cluster alone: they are what the SRV answers
-    // carry in additional (without any, the whole compile names the error).
-    for (const Record& rec : part.built.records)
-      if (ldns_rr_get_type(rec.rr.get()) == LDNS_RR_TYPE_SRV) {
-        const std::string target = lower_wire(ldns_rr_rdf(rec.rr.get(), 3));
-        if (is_subdomain_or_equal(target, apex) && (!addressed.count(target) || index.other_owners.count(target)))
-          return std::nullopt;
-      }
+    // An in-zone host has its addresses from this cluster alone: they are what the SRV answers carry
+    // in additional (without any, the whole compile names the error). Every member's host, in an SRV
+    // set now or not: the whole compile checks them all.
+    for (const Member& m : next->members)
+      if (const std::string target = lower_wire(m.host);
+          is_subdomain_or_equal(target, apex) && (!addressed.count(target) || index.other_owners.count(target)))
+        return std::nullopt;
     // An UPDATE record at a name the cluster reserves, or reserved no longer, is dropped or served.
     part.reserved_before = cluster_reserved_names(z, z.clusters[c], apex);
     for (const auto* names : {&part.reserved_before, &part.built.reserved_names})
