@@ -9,7 +9,7 @@
 # Usage: tests/bench/update_scale.sh [build dir] [levels, e.g. 1,1000,10000] [updates]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$src/build}
+build=$(cd "${1:-$src/build}" && pwd)
 levels=${2:-1,100,1000,10000}
 updates=${3:-50}
 tmp=$(mktemp -d)
