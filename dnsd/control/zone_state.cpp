@@ -169,14 +169,19 @@ std::optional<Result<void>> ZoneState::change_member_patched(const RegistryChang
   if (!patch) return std::nullopt;
   if (Result<void> saved = save_registry(lines, nullptr); !saved) return saved;
   config_.zones[zone].clusters[cluster] = std::move(next);
-  Deltas deltas(served_.size());
-  deltas[zone] = apply_patch(*patch, served_[zone], *indexes_[zone]);
-  publish_snapshot(patch->snapshot, deltas);
+  std::optional<RecordDelta> delta = apply_patch(*patch, served_[zone], *indexes_[zone]);
   deferred.end();
+  return publish_patch(zone, std::move(delta), patch->snapshot);
+}
+
+Result<void> ZoneState::publish_patch(size_t zone, std::optional<RecordDelta> delta, const std::shared_ptr<const Snapshot>& snapshot) {
+  Deltas deltas(served_.size());
+  deltas[zone] = std::move(delta);
+  publish_snapshot(snapshot, deltas);
   state_->flush();
   report_state_writes();
   notify();
-  after_patch(*patch->snapshot);
+  after_patch(*snapshot);
   return Result<void>();
 }
 
@@ -208,15 +213,9 @@ std::optional<Result<void>> ZoneState::update_records_patched(const RegistryChan
   if (!patch) return std::nullopt;
   if (Result<void> saved = save_registry({change}, nullptr); !saved) return saved;
   config_.zones[z].dynamic_records = records;
-  Deltas deltas(served_.size());
-  deltas[z] = apply_update_patch(*patch, served_[z], *indexes_[z]);
-  publish_snapshot(patch->snapshot, deltas);
+  std::optional<RecordDelta> delta = apply_update_patch(*patch, served_[z], *indexes_[z]);
   deferred.end();
-  state_->flush();
-  report_state_writes();
-  notify();
-  after_patch(*patch->snapshot);
-  return Result<void>();
+  return publish_patch(z, std::move(delta), patch->snapshot);
 }
 
 Result<void> ZoneState::save_registry(const std::vector<RegistryChange>& lines, Registry* next) {

@@ -115,6 +115,9 @@ class ZoneState {
   Result<void> save_registry(const std::vector<RegistryChange>& lines, Registry* next);
   void publish(CompiledConfig compiled);
   void publish_snapshot(std::shared_ptr<const Snapshot> snapshot, const Deltas& deltas = {});
+  // A patch of one zone goes out (its record delta for the journal), its serial is written, the
+  // config's listeners are told and a compaction planned.
+  Result<void> publish_patch(size_t zone, std::optional<RecordDelta> delta, const std::shared_ptr<const Snapshot>& snapshot);
   void after_patch(const Snapshot& published);
   void apply_copies(DaemonConfig& config) const;
   // Compiles `candidate` (the config with one secondary's copy or expiry changed) and publishes it.
