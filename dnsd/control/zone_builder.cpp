@@ -329,25 +329,25 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
       diags.push_back({z.loc, "CNAME at the zone apex", false});
   }
   // Targets and name servers: Go never re-queries a CNAME target, and in-zone hosts need addresses.
-  std::set<std::string> checked;
-  const auto check_target = [&](const std::string& t, const std::string& shown, const SourceLoc& loc) {
-    if (!checked.insert(t).second) return;
-    if (cnames.count(t))
-      diags.push_back({loc, "target '" + shown + "' is a CNAME (Go's resolver never follows it)", false});
-    else if (is_subdomain_or_equal(t, apex) && !all_types[t].count(LDNS_RR_TYPE_A) && !all_types[t].count(LDNS_RR_TYPE_AAAA))
-      diags.push_back({loc, "target '" + shown + "' is inside the zone but has no A or AAAA record", false});
+  std::set<std::string> reported;  // targets named already (an error is rare: the set stays small)
+  const auto check_target = [&](const std::string& t, const auto& shown, const SourceLoc& loc) {
+    const char* wrong = cnames.count(t) ? "is a CNAME (Go's resolver never follows it)"
+                        : is_subdomain_or_equal(t, apex) && !all_types[t].count(LDNS_RR_TYPE_A) && !all_types[t].count(LDNS_RR_TYPE_AAAA)
+                            ? "is inside the zone but has no A or AAAA record"
+                            : nullptr;
+    if (wrong && reported.insert(t).second) diags.push_back({loc, "target '" + shown() + "' " + wrong, false});
   };
   for (const Record& rec : out.records) {
     const ldns_rr* rr = rec.rr.get();
     const ldns_rr_type type = ldns_rr_get_type(rr);
     const ldns_rdf* target = type == LDNS_RR_TYPE_SRV ? ldns_rr_rdf(rr, 3) : type == LDNS_RR_TYPE_NS ? ldns_rr_rdf(rr, 0) : nullptr;
-    if (target) check_target(lower_wire(target), name_text(target), rec.loc);
+    if (target) check_target(lower_wire(target), [target] { return name_text(target); }, rec.loc);
   }
   // Every member's host is a target once the member is healthy and its cluster's gate open: checked
   // whatever they are now, so that neither a health flip nor a gate opening makes the zone unservable.
   for (const Cluster& c : z.clusters)
     for (const Member& m : c.members)
-      if (const std::string t = lower_wire(m.host); !t.empty()) check_target(t, m.host, m.host_loc);
+      if (const std::string t = lower_wire(m.host); !t.empty()) check_target(t, [&m] { return m.host; }, m.host_loc);
   add_dynamic_records(z, apex, all_types, out, diags);
   return out;
 }
