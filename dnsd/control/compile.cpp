@@ -214,7 +214,7 @@ DaemonConfig load_config_reporting_all(const std::string& path) {
     std::vector<Diagnostic> diags = e.diagnostics();
     for (const ZoneConfig& z : e.partial()->zones) {
       const bool file_clean = std::none_of(e.diagnostics().begin(), e.diagnostics().end(), [&](const Diagnostic& d) {
-        return !d.warning && d.loc.file == z.file;
+        return !d.warning && d.loc.file() == z.file;
       });
       if (!z.zone.empty() && file_clean && !z.copy && z.primaries.empty()) build_zone(z, diags);
     }

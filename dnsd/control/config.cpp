@@ -22,7 +22,7 @@
 namespace dnsd {
 
 std::string located(const Diagnostic& d) {
-  std::string out = d.loc.file;
+  std::string out = d.loc.file();
   if (d.loc.line > 0) out += ":" + std::to_string(d.loc.line);
   return out + ": " + d.message;
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,9 +24,10 @@ struct Key {
 // Reads one YAML file, collecting diagnostics (never throwing).
 class ConfigReader {
  public:
-  ConfigReader(std::string file, std::vector<Diagnostic>& diagnostics) : file_(std::move(file)), diags_(diagnostics) {}
+  ConfigReader(std::string file, std::vector<Diagnostic>& diagnostics)
+      : file_(std::move(file)), shared_file_(std::make_shared<const std::string>(file_)), diags_(diagnostics) {}
 
-  SourceLoc loc(const YamlNode& n) const { return {file_, n.line()}; }
+  SourceLoc loc(const YamlNode& n) const { return {shared_file_, n.line()}; }
   const std::string& file() const { return file_; }
   void error(const SourceLoc& at, std::string message) { diags_.push_back({at, std::move(message), false}); }
   void error(const YamlNode& n, std::string message) { error(loc(n), std::move(message)); }
@@ -50,6 +52,7 @@ class ConfigReader {
 
  private:
   std::string file_;
+  std::shared_ptr<const std::string> shared_file_;  // every location's, one string
   std::vector<Diagnostic>& diags_;
 };
 

@@ -99,9 +99,9 @@ Served compile_served(const DaemonConfig& config, const Registry& registry, Stat
     }
     std::vector<std::string> named;
     for (const Diagnostic& d : a.error->diagnostics())
-      if (Registry::is_origin(d.loc.file) && out.set_aside.insert(d.loc.file).second) {
-        why[d.loc.file] = d.message;
-        named.push_back(d.loc.file);
+      if (Registry::is_origin(d.loc.file()) && out.set_aside.insert(d.loc.file()).second) {
+        why[d.loc.file()] = d.message;
+        named.push_back(d.loc.file());
       }
     // An answer too big names its last registration only: one compile per member would take minutes
     // for a cluster far over the limit, so each such round in a row sets aside twice as many of that

@@ -226,7 +226,7 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
     // registered (live state), it is the one named: the config wins such a conflict.
     const auto [taken, fresh] = address_hosts.emplace(lower_wire(host.get()), m.host_loc);
     if (!fresh) {
-      const bool registered_first = Registry::is_origin(taken->second.file) && !Registry::is_origin(m.host_loc.file);
+      const bool registered_first = Registry::is_origin(taken->second.file()) && !Registry::is_origin(m.host_loc.file());
       diags.push_back({registered_first ? taken->second : m.host_loc,
                        "host '" + m.host + "' is generated twice (another member has the same host)", false});
       continue;

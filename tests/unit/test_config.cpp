@@ -335,7 +335,7 @@ TEST_CASE("every problem in one pass: the daemon config's and the zones', each o
     FAIL("the config loaded");
   } catch (const ConfigError& e) {
     std::vector<std::string> got;
-    for (const Diagnostic& d : e.diagnostics()) got.push_back(d.loc.file.substr(dir.path().size()) + ":" +
+    for (const Diagnostic& d : e.diagnostics()) got.push_back(d.loc.file().substr(dir.path().size()) + ":" +
                                                                std::to_string(d.loc.line) + ": " + d.message);
     CHECK(got == std::vector<std::string>{
                      "dnsd.yaml:1: listen '127.0.0.1:99999': port 99999 is out of range (0-65535)",
@@ -357,7 +357,7 @@ TEST_CASE("a config that cannot be read says why, and nothing else", "[config]")
     } catch (const ConfigError& e) {
       REQUIRE(e.diagnostics().size() == 1);
       CHECK(e.diagnostics()[0].message == want);
-      CHECK(e.diagnostics()[0].loc.file == file);  // absolute, as the zones' paths
+      CHECK(e.diagnostics()[0].loc.file() == file);  // absolute, as the zones' paths
     }
   }
 }
