@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "names.hpp"
+#include "wire.hpp"
 
 namespace dnsd {
 
@@ -17,14 +18,25 @@ uint32_t soa_serial(const ZoneRecords& zr) { return ldns_rdf2native_int32(ldns_r
 }  // namespace
 
 std::string rr_wire(const ldns_rr* rr, uint32_t ttl) {
-  const RrPtr copy(ldns_rr_clone(rr));
-  if (!copy) throw std::runtime_error("out of memory");
-  ldns_rr_set_ttl(copy.get(), ttl);
-  uint8_t* wire = nullptr;
-  size_t size = 0;
-  if (ldns_rr2wire(&wire, copy.get(), LDNS_SECTION_ANSWER, &size) != LDNS_STATUS_OK) throw std::runtime_error("cannot write a record");
-  std::string out(reinterpret_cast<const char*>(wire), size);
-  free(wire);  // ldns allocated it with malloc
+  // ldns keeps every field in wire form: the record is its owner, type, class, TTL, length and
+  // fields in a row (what ldns_rr2wire writes without compression, without cloning the record).
+  const ldns_rdf* owner = ldns_rr_owner(rr);
+  size_t rdlength = 0;
+  for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) rdlength += ldns_rdf_size(ldns_rr_rdf(rr, i));
+  if (!owner || rdlength > 0xFFFF) throw std::runtime_error("cannot write a record");
+  std::string out;
+  out.reserve(ldns_rdf_size(owner) + 10 + rdlength);
+  out.append(reinterpret_cast<const char*>(ldns_rdf_data(owner)), ldns_rdf_size(owner));
+  uint8_t fixed[10];
+  put16(fixed, uint16_t(ldns_rr_get_type(rr)));
+  put16(fixed + 2, uint16_t(ldns_rr_get_class(rr)));
+  put32(fixed + 4, ttl);
+  put16(fixed + 8, uint16_t(rdlength));
+  out.append(reinterpret_cast<const char*>(fixed), sizeof fixed);
+  for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+    const ldns_rdf* f = ldns_rr_rdf(rr, i);
+    out.append(reinterpret_cast<const char*>(ldns_rdf_data(f)), ldns_rdf_size(f));
+  }
   return out;
 }
 
@@ -39,11 +51,10 @@ std::vector<uint32_t> served_ttls(const ZoneRecords& zr) {
   return ttls;
 }
 
-std::vector<std::string> zone_rrs_wire(const ZoneRecords& zr) {
+std::set<std::string, std::less<>> zone_rrs_wire(const ZoneRecords& zr) {
   const std::vector<uint32_t> ttls = served_ttls(zr);
-  std::vector<std::string> out;
-  out.reserve(zr.records.size());
-  for (size_t i = 1; i < zr.records.size(); ++i) out.push_back(rr_wire(zr.records[i].rr.get(), ttls[i]));
+  std::set<std::string, std::less<>> out;
+  for (size_t i = 1; i < zr.records.size(); ++i) out.insert(rr_wire(zr.records[i].rr.get(), ttls[i]));
   return out;
 }
 
@@ -102,8 +113,7 @@ void ZoneJournal::record(const ZoneRecords& zr, const RecordDelta* delta) {
     rrs_.insert(c.added.begin(), c.added.end());
     ++from_deltas_;
   } else {
-    const std::vector<std::string> wire = zone_rrs_wire(zr);
-    std::set<std::string, std::less<>> next(wire.begin(), wire.end());
+    std::set<std::string, std::less<>> next = zone_rrs_wire(zr);
     std::set_difference(rrs_.begin(), rrs_.end(), next.begin(), next.end(), std::back_inserter(c.removed));
     std::set_difference(next.begin(), next.end(), rrs_.begin(), rrs_.end(), std::back_inserter(c.added));
     rrs_ = std::move(next);

@@ -18,13 +18,13 @@
 
 namespace dnsd {
 
-// A record in uncompressed wire form (names as they are), with the given TTL. Throws when ldns cannot
-// write it.
+// A record in uncompressed wire form (names as they are), with the given TTL: what ldns_rr2wire
+// writes. Throws for a record over 64 KiB.
 std::string rr_wire(const ldns_rr* rr, uint32_t ttl);
 
 // Each record of a zone in uncompressed wire form, with its RRset's TTL (the first record's: RFC
-// 2181 §5.2, as the answers are compiled). The SOA (records[0]) is left out.
-std::vector<std::string> zone_rrs_wire(const ZoneRecords& zr);
+// 2181 §5.2, as the answers are compiled), as a set. The SOA (records[0]) is left out.
+std::set<std::string, std::less<>> zone_rrs_wire(const ZoneRecords& zr);
 
 // The zone's records as served: the TTL each record is served with (its RRset's first record's).
 std::vector<uint32_t> served_ttls(const ZoneRecords& zr);

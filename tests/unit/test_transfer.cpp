@@ -110,3 +110,25 @@ TEST_CASE("the journal keeps the last 128 changes and reaches back through all o
   CHECK(all->back()->to == 140);
   for (size_t i = 1; i < all->size(); ++i) CHECK(all->at(i)->from == all->at(i - 1)->to);
 }
+
+TEST_CASE("a record's wire form is what ldns writes, with the TTL asked for", "[transfer]") {
+  for (const char* text : {"www.Lab.example.com. 30 IN A 192.0.2.80", "v6.lab.example.com. 30 IN AAAA 2001:db8::1",
+                           "_etcd-server-ssl._tcp.lab.example.com. 60 IN SRV 0 0 2380 M1.lab.example.com.",
+                           "lab.example.com. 60 IN MX 10 mail.example.org.", "t.lab.example.com. 60 IN TXT \"a b\" \"\" \"c\"",
+                           "lab.example.com. 3600 IN SOA ns1.lab.example.com. h.example.org. 7 3600 600 86400 30",
+                           "a.lab.example.com. 60 IN CNAME b.lab.example.com.", "x.lab.example.com. 60 CH TXT \"chaos\"",
+                           "4.2.0.192.in-addr.arpa. 60 IN PTR m1.lab.example.com.", "o.lab.example.com. 60 IN TYPE65400 \\# 3 010203"}) {
+    ldns_rr* parsed = nullptr;
+    REQUIRE(ldns_rr_new_frm_str(&parsed, text, 0, nullptr, nullptr) == LDNS_STATUS_OK);
+    const RrPtr rr(parsed);
+    const RrPtr copy(ldns_rr_clone(rr.get()));
+    ldns_rr_set_ttl(copy.get(), 1234);
+    uint8_t* wire = nullptr;
+    size_t size = 0;
+    REQUIRE(ldns_rr2wire(&wire, copy.get(), LDNS_SECTION_ANSWER, &size) == LDNS_STATUS_OK);
+    const std::string expected(reinterpret_cast<const char*>(wire), size);
+    free(wire);
+    INFO(text);
+    CHECK(rr_wire(rr.get(), 1234) == expected);
+  }
+}
