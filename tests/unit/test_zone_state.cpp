@@ -82,3 +82,35 @@ TEST_CASE("a commit that cannot be written is an io error and changes nothing", 
   CHECK(f.slot.generation() == generation);
   CHECK(f.zones.registry().members.empty());
 }
+
+TEST_CASE("a member's host is checked as a target even while the member is in no SRV set", "[zone_state]") {
+  // Unhealthy in a fail-closed cluster whose gate is closed, a member is in no SRV set: its host must
+  // still be one etcd can use, or its first good probe (or the gate opening) would leave the zone
+  // impossible to compile, and no later change to it could be published.
+  TempDir dir;
+  SnapshotSlot slot;
+  HealthTable health;
+  ZoneState zones{slot, health};
+  const std::string conf =
+      dir.write("dnsd.yaml", "listen: [\"127.0.0.1:1\"]\nzones: [\"z.yaml\"]\nstate_dir: state\nlog: { level: off }\n");
+  dir.write("z.yaml",
+            "zone: lab.example.com\nsoa: { mname: ns.example.org, rname: h.example.org }\nns: [ns.example.org]\n"
+            "records: |\n  taken IN A 192.0.2.99\n  alias IN CNAME taken\n"
+            "clusters:\n  - { name: c1, registration: true, expected_size: 3, health: { fail_closed: true } }\n");
+  zones.start(load_config(conf));
+  MemberHealth& m0 = health[health_key("lab.example.com.", "c1", "m0")];
+  m0.state.observe(false, 1, 1);  // probed, and failing
+  const Registration cname_host{"lab.example.com.", "c1", "m0", "alias.lab.example.com.", {}, {}, {}};
+  const Result<void> refused = zones.change_member({RegistryChange::Kind::put, cname_host});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().kind == ErrorKind::rejected);
+  CHECK_THAT(refused.error().message, Catch::Contains("target 'alias.lab.example.com.' is a CNAME"));
+  CHECK(zones.registry().members.empty());
+  // The same member with a host of its own is taken, and its first good probe is published.
+  const Registration own{"lab.example.com.", "c1", "m0", "m0.lab.example.com.", {"192.0.2.10"}, {}, {}};
+  REQUIRE(zones.change_member({RegistryChange::Kind::put, own}).ok());
+  m0.state.observe(true, 1, 1);
+  const uint64_t generation = slot.generation();
+  zones.republish("flip", {{"lab.example.com.", "c1"}});
+  CHECK(slot.generation() > generation);
+}
