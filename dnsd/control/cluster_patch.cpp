@@ -27,12 +27,6 @@ bool has_name(const std::vector<std::pair<std::string, uint32_t>>& names, const 
   return std::any_of(names.begin(), names.end(), [&](const auto& g) { return g.first == name; });
 }
 
-// Adds `delta` to the name and each name between it and the apex (ZoneIndex::names).
-template <typename Map>
-void count_up(Map& names, const std::string& name, const std::string& apex, int delta) {
-  for (std::string_view n = name; n.size() > apex.size(); n = parent_dname(n)) names[std::string(n)] += delta;
-}
-
 }  // namespace
 
 ZoneIndex index_zone(const DaemonConfig& config, size_t zone, const ZoneRecords& zr) {
@@ -311,12 +305,16 @@ std::optional<RecordDelta> apply_patch(ClusterPatch& patch, ZoneRecords& served,
   }
   served.records[0].rr = std::move(patch.soa);
   index.digest = patch.digest;
-  for (const auto& [name, delta] : patch.name_deltas) {
+  apply_name_deltas(index, patch.name_deltas);
+  return changed;
+}
+
+void apply_name_deltas(ZoneIndex& index, const std::unordered_map<std::string, int>& deltas) {
+  for (const auto& [name, delta] : deltas) {
     auto& count = index.names[name];
     count = uint32_t(long(count) + delta);
     if (count == 0) index.names.erase(name);
   }
-  return changed;
 }
 
 }  // namespace dnsd

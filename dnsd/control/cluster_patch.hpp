@@ -19,6 +19,7 @@
 
 #include "compile.hpp"
 #include "config.hpp"
+#include "dname.hpp"
 #include "health.hpp"
 #include "journal.hpp"
 #include "snapshot.hpp"
@@ -84,6 +85,14 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
                                           StateStore& state);
 
 // The shared steps of a patch (a change of clusters here, of UPDATE records in update_patch.*).
+// Adds `delta` to the name and each name between it and the apex (ZoneIndex::names, or a patch's
+// changes to them).
+template <typename Map>
+void count_up(Map& names, const std::string& name, const std::string& apex, int delta) {
+  for (std::string_view n = name; n.size() > apex.size(); n = parent_dname(n)) names[std::string(n)] += delta;
+}
+// A patch's changes to those counts, applied to the index (a name counted down to nothing leaves it).
+void apply_name_deltas(ZoneIndex& index, const std::unordered_map<std::string, int>& deltas);
 // Sets each of `names` in `snap` (derived from `from`) as zone `zone` will serve it: dropped when
 // no owner is left at or below it (the index's counts plus `deltas`); a name in `touched` gets its
 // RRsets among `sets` rendered (gated when in `gated`); any other name is kept, or added as an empty

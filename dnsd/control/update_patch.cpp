@@ -13,6 +13,13 @@ namespace dnsd {
 
 namespace {
 
+// Where the zone's UPDATE records begin: they are its last records (after the SOA at 0).
+size_t dynamic_tail(const ZoneRecords& served) {
+  size_t first = served.records.size();
+  while (first > 1 && served.records[first - 1].dynamic) --first;
+  return first;
+}
+
 // Types whose records change answers beyond their own name (a zone cut, a redirection), and the SOA.
 bool reaches_beyond(ldns_rr_type type) {
   return type == LDNS_RR_TYPE_SOA || type == LDNS_RR_TYPE_NS || type == LDNS_RR_TYPE_CNAME || type == LDNS_RR_TYPE_DNAME;
@@ -29,8 +36,7 @@ std::optional<UpdatePatch> prepare_update_patch(const DaemonConfig& config, size
     return std::nullopt;
   // The served UPDATE records are the last ones, one for each of the zone's (none dropped).
   const std::vector<std::string>& before = z.dynamic_records;
-  size_t first = served.records.size();
-  while (first > 1 && served.records[first - 1].dynamic) --first;
+  const size_t first = dynamic_tail(served);
   if (served.records.size() - first != before.size()) return std::nullopt;
 
   UpdatePatch patch;
@@ -91,8 +97,7 @@ std::optional<UpdatePatch> prepare_update_patch(const DaemonConfig& config, size
   for (const ldns_rr* rr : at_before) owners_before.insert(lower_wire(ldns_rr_owner(rr)));
   for (const std::string& name : touched) {
     const int delta = int(patch.owners_after.count(name)) - int(owners_before.count(name));
-    if (delta != 0)
-      for (std::string_view n = name; n.size() > apex.size(); n = parent_dname(n)) patch.name_deltas[std::string(n)] += delta;
+    if (delta != 0) count_up(patch.name_deltas, name, apex, delta);
   }
 
   // The changed names rendered from their records (clones: the RRsets point at them until then).
@@ -120,8 +125,7 @@ std::optional<UpdatePatch> prepare_update_patch(const DaemonConfig& config, size
 }
 
 std::optional<RecordDelta> apply_update_patch(UpdatePatch& patch, ZoneRecords& served, ZoneIndex& index) {
-  size_t first = served.records.size();
-  while (first > 1 && served.records[first - 1].dynamic) --first;
+  const size_t first = dynamic_tail(served);
   const std::string zone = name_key(served.apex);
   std::vector<Record> tail;
   tail.reserve(patch.records.size());
@@ -139,11 +143,7 @@ std::optional<RecordDelta> apply_update_patch(UpdatePatch& patch, ZoneRecords& s
     index.other_owners.insert(name);
     index.dynamic_owners.insert(name);
   }
-  for (const auto& [name, delta] : patch.name_deltas) {
-    auto& count = index.names[name];
-    count = uint32_t(long(count) + delta);
-    if (count == 0) index.names.erase(name);
-  }
+  apply_name_deltas(index, patch.name_deltas);
   return std::move(patch.delta);
 }
 
