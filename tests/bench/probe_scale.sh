@@ -5,8 +5,9 @@
 # CPU 0; dnsperf and the responder on CPU 1. Not part of `make test`.
 # With https, the same over TLS (a responder with a self-signed certificate; the probes verify it
 # against server_name). Run it with builds before and after a change to compare them.
-# With DNS=0 no queries are sent (probes alone, the responder with CPU 1 to itself).
-# Usage: [DNS=0] tests/bench/probe_scale.sh [build dir] [seconds] [http|https|both]
+# With DNS=0 no queries are sent (probes alone, the responder with CPU 1 to itself); with BASELINE=0
+# the run without probes is left out (to profile a long run).
+# Usage: [DNS=0] [BASELINE=0] tests/bench/probe_scale.sh [build dir] [seconds] [http|https|both]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}
@@ -81,7 +82,7 @@ run() {  # $1 = label, $2 = health block, $3 = client port
 }
 
 printf '| run | DNS answers/s | lost | control thread CPU | probes/s | CPU per probe | healthy members | RSS |\n|---|---|---|---|---|---|---|---|\n'
-run "no probes" ""
+[ "${BASELINE:-1}" = 0 ] || run "no probes" ""
 if [ "$schemes" != https ]; then run "10,000 members probed every 1s over http" "health: { interval: 1s, timeout: 900ms }"; fi
 if [ "$schemes" != http ]; then
   run "10,000 members probed every 1s over https" \
