@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include "names.hpp"
@@ -51,11 +52,26 @@ std::vector<uint32_t> served_ttls(const ZoneRecords& zr) {
   return ttls;
 }
 
-std::set<std::string, std::less<>> zone_rrs_wire(const ZoneRecords& zr) {
+std::vector<std::string> zone_rrs_wire(const ZoneRecords& zr) {
   const std::vector<uint32_t> ttls = served_ttls(zr);
-  std::set<std::string, std::less<>> out;
-  for (size_t i = 1; i < zr.records.size(); ++i) out.insert(rr_wire(zr.records[i].rr.get(), ttls[i]));
+  std::vector<std::string> out;
+  out.reserve(zr.records.size());
+  for (size_t i = 1; i < zr.records.size(); ++i) out.push_back(rr_wire(zr.records[i].rr.get(), ttls[i]));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+RecordDelta wire_delta(uint32_t from, const std::vector<std::string>& before, const std::vector<std::string>& now) {
+  RecordDelta delta{from, {}, {}};
+  std::set_difference(before.begin(), before.end(), now.begin(), now.end(), std::back_inserter(delta.removed));
+  std::set_difference(now.begin(), now.end(), before.begin(), before.end(), std::back_inserter(delta.added));
+  return delta;
+}
+
+std::optional<RecordDelta> zone_delta(const ZoneRecords& before, const ZoneRecords& now) {
+  if (before.records.empty() || now.records.empty() || soa_serial(before) == soa_serial(now)) return std::nullopt;
+  return wire_delta(soa_serial(before), zone_rrs_wire(before), zone_rrs_wire(now));
 }
 
 void add_delta(RecordDelta& delta, std::span<const Record> before, std::span<const Record> after) {
@@ -93,34 +109,30 @@ void ZoneJournal::record(const ZoneRecords& zr, const RecordDelta* delta) {
   if (zr.records.empty()) return;
   const uint32_t serial = soa_serial(zr);
   if (serial_ && *serial_ == serial) return;  // the serial follows the records: nothing changed
-  const std::string soa = rr_wire(zr.records[0].rr.get(), ldns_rr_ttl(zr.records[0].rr.get()));
-  Change c;
-  c.soa_from = soa_;
-  c.soa_to = soa;
-  c.from = serial_.value_or(0);
-  c.to = serial;
+  std::string soa = rr_wire(zr.records[0].rr.get(), ldns_rr_ttl(zr.records[0].rr.get()));
   if (delta && serial_ && delta->from == *serial_) {
-    // The records the delta names, as the whole comparison below would find them (in its order): one
-    // that a part of the change removes and another adds is still there.
-    const std::set<std::string_view> added(delta->added.begin(), delta->added.end());
-    for (const std::string& rr : delta->removed)
-      if (rrs_.count(rr) && !added.count(rr)) c.removed.push_back(rr);
-    for (const std::string_view rr : added)
-      if (!rrs_.count(rr)) c.added.emplace_back(rr);
-    std::sort(c.removed.begin(), c.removed.end());
-    c.removed.erase(std::unique(c.removed.begin(), c.removed.end()), c.removed.end());
-    for (const std::string& rr : c.removed) rrs_.erase(rr);
-    rrs_.insert(c.added.begin(), c.added.end());
-    ++from_deltas_;
+    Change c;
+    c.soa_from = soa_;
+    c.soa_to = soa;
+    c.from = *serial_;
+    c.to = serial;
+    // What the delta removes and adds, net: a record that one part of the change removes and another
+    // adds (a host moving between clusters in one publish) is still there.
+    std::vector<std::string> removed = delta->removed, added = delta->added;
+    for (std::vector<std::string>* v : {&removed, &added}) {
+      std::sort(v->begin(), v->end());
+      v->erase(std::unique(v->begin(), v->end()), v->end());
+    }
+    std::set_difference(removed.begin(), removed.end(), added.begin(), added.end(), std::back_inserter(c.removed));
+    std::set_difference(added.begin(), added.end(), removed.begin(), removed.end(), std::back_inserter(c.added));
+    add(std::move(c));
   } else {
-    std::set<std::string, std::less<>> next = zone_rrs_wire(zr);
-    std::set_difference(rrs_.begin(), rrs_.end(), next.begin(), next.end(), std::back_inserter(c.removed));
-    std::set_difference(next.begin(), next.end(), rrs_.begin(), rrs_.end(), std::back_inserter(c.added));
-    rrs_ = std::move(next);
+    // The first version, or one whose change is not known: the journal starts again from it.
+    changes_.clear();
+    bytes_ = 0;
   }
-  if (serial_) add(std::move(c));
   serial_ = serial;
-  soa_ = soa;
+  soa_ = std::move(soa);
 }
 
 void ZoneJournal::add(Change c) {

@@ -1,7 +1,9 @@
 // The IXFR journal of a zone (RFC 1995): the differences between the successive versions it served,
-// so a secondary that holds an older serial gets only what changed. Versions are compared RR by RR in
-// uncompressed wire form (the TTL of each RRset as served). Bounded: the last `max_changes` changes
-// within `max_bytes`; older ones are dropped and their secondaries get a whole zone instead.
+// so a secondary that holds an older serial gets only what changed. Each change comes as a record
+// delta (uncompressed wire, the TTL of each RRset as served): a patch's, or a whole compile's from
+// comparing the zone before and after it (zone_delta); the journal holds no copy of the zone. Bounded:
+// the last `max_changes` changes within `max_bytes`; older ones are dropped and their secondaries get
+// a whole zone instead.
 // Control plane: control thread only.
 #pragma once
 
@@ -9,7 +11,6 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
-#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,8 +24,8 @@ namespace dnsd {
 std::string rr_wire(const ldns_rr* rr, uint32_t ttl);
 
 // Each record of a zone in uncompressed wire form, with its RRset's TTL (the first record's: RFC
-// 2181 §5.2, as the answers are compiled), as a set. The SOA (records[0]) is left out.
-std::set<std::string, std::less<>> zone_rrs_wire(const ZoneRecords& zr);
+// 2181 §5.2, as the answers are compiled), sorted, each once. The SOA (records[0]) is left out.
+std::vector<std::string> zone_rrs_wire(const ZoneRecords& zr);
 
 // The zone's records as served: the TTL each record is served with (its RRset's first record's).
 std::vector<uint32_t> served_ttls(const ZoneRecords& zr);
@@ -42,6 +43,12 @@ struct RecordDelta {
 void add_delta(RecordDelta& delta, std::span<const Record> before, std::span<const Record> after);
 void add_delta(RecordDelta& delta, const std::vector<const ldns_rr*>& before, const std::vector<const ldns_rr*>& after);
 
+// What a whole compile changed in a zone: `now` against `before` (the same zone as served until
+// then), record by record. nullopt when either holds no records or the serial did not change.
+std::optional<RecordDelta> zone_delta(const ZoneRecords& before, const ZoneRecords& now);
+// The same from two zone_rrs_wire() lists, from the version with serial `from`.
+RecordDelta wire_delta(uint32_t from, const std::vector<std::string>& before, const std::vector<std::string>& now);
+
 class ZoneJournal {
  public:
   struct Change {
@@ -53,17 +60,15 @@ class ZoneJournal {
   static constexpr size_t max_changes = 128;
   static constexpr size_t max_bytes = 32u << 20;
 
-  // The zone as now published (its SOA first). A new serial adds a change against the version
-  // recorded before; the first version recorded starts the journal. With `delta` (what changed since
-  // the version recorded last, whose serial it names) the change is taken from it, in proportion to
-  // it; without, or from another version, the whole zone is compared.
-  void record(const ZoneRecords& zr, const RecordDelta* delta = nullptr);
+  // The zone as now published (its SOA first). A new serial with `delta` (what changed since the
+  // version recorded last, whose serial it names) adds the change, in proportion to it; without one,
+  // or from another version, the journal starts again from this version (the changes before it are
+  // dropped: their secondaries get the whole zone).
+  void record(const ZoneRecords& zr, const RecordDelta* delta);
   // The changes from `serial` to the current version, in order; nullopt when the journal does not
   // reach back that far (or never held `serial`).
   std::optional<std::vector<const Change*>> since(uint32_t serial) const;
   size_t size() const noexcept { return changes_.size(); }
-  // How many changes were taken from a delta.
-  uint64_t from_deltas() const noexcept { return from_deltas_; }
   std::optional<uint32_t> serial() const noexcept { return serial_; }
 
  private:
@@ -71,10 +76,8 @@ class ZoneJournal {
 
   std::optional<uint32_t> serial_;
   std::string soa_;
-  std::set<std::string, std::less<>> rrs_;
   std::deque<Change> changes_;
   size_t bytes_ = 0;
-  uint64_t from_deltas_ = 0;
 };
 
 }  // namespace dnsd

@@ -454,10 +454,19 @@ void ZoneState::on_publish(PublishListener listener) {
 }
 
 void ZoneState::publish(CompiledConfig compiled) {
+  // The IXFR journal's change for each zone with transfers: the zone as served until now against the
+  // whole compile's (the journal keeps no copy of the zone; a patch brings its own delta).
+  Deltas deltas(compiled.zones.size());
+  std::map<std::string, const ZoneRecords*> before;
+  for (const ZoneRecords& zr : served_) before.emplace(name_key(zr.apex), &zr);
+  for (size_t i = 0; i < compiled.zones.size(); ++i)
+    if (compiled.zones[i].transfers)
+      if (const auto it = before.find(name_key(compiled.zones[i].apex)); it != before.end())
+        deltas[i] = zone_delta(*it->second, compiled.zones[i]);
   served_ = std::move(compiled.zones);
   indexes_.assign(served_.size(), std::nullopt);
   ++whole_;
-  publish_snapshot(std::move(compiled.snapshot));
+  publish_snapshot(std::move(compiled.snapshot), deltas);
 }
 
 void ZoneState::publish_snapshot(std::shared_ptr<const Snapshot> snapshot, const Deltas& deltas) {

@@ -53,8 +53,16 @@ class PatchCheck {
     zones_.on_publish([this](const std::vector<ZoneRecords>& served, const ZoneState::Deltas& deltas) {
       for (size_t i = 0; i < served.size(); ++i)
         if (served[i].transfers) {
+          const std::optional<uint32_t> was = journal_.serial();
           journal_.record(served[i], i < deltas.size() && deltas[i] ? &*deltas[i] : nullptr);
-          whole_journal_.record(served[i]);
+          const unsigned long whole_now = wholes();
+          if (journal_.serial() != was && was && whole_now == wholes_seen_) ++patched_changes_;
+          wholes_seen_ = whole_now;
+          // The reference compares whole zones: the version it recorded last against this one.
+          std::vector<std::string> now = zone_rrs_wire(served[i]);
+          const RecordDelta whole = wire_delta(whole_journal_.serial().value_or(0), whole_rrs_, now);
+          whole_journal_.record(served[i], whole_journal_.serial() ? &whole : nullptr);
+          whole_rrs_ = std::move(now);
         }
     });
     checked_serial_ = whole_journal_.serial().value_or(0);
@@ -163,8 +171,8 @@ class PatchCheck {
   const std::vector<std::string>& log() const { return log_; }
   // How many UPDATEs were published as patches.
   size_t update_patches() const { return update_patches_; }
-  // How many journal changes came from a patch's delta.
-  uint64_t journal_from_deltas() const { return journal_.from_deltas(); }
+  // How many journal changes came from a patch's delta (not a whole compile's).
+  size_t journal_patched_changes() const { return patched_changes_; }
 
  private:
   // An UPDATE of lab.example.com (as the UPDATE service hands it over, unchecked): a record added at
@@ -195,10 +203,6 @@ class PatchCheck {
       did = "update delete " + records[i];
       records.erase(records.begin() + long(i));
     }
-    const auto wholes = [this] {
-      const std::string m = zones_.metrics(), key = "dnsd_publishes_total{how=\"whole\"} ";
-      return std::stoul(m.substr(m.find(key) + key.size()));
-    };
     const unsigned long before = wholes();
     const Result<void> done = zones_.set_update_records(zone, records);
     if (done && wholes() == before) ++update_patches_;
@@ -225,6 +229,11 @@ class PatchCheck {
     return "";
   }
 
+  unsigned long wholes() const {
+    const std::string m = zones_.metrics(), key = "dnsd_publishes_total{how=\"whole\"} ";
+    return std::stoul(m.substr(m.find(key) + key.size()));
+  }
+
   std::string record(const std::string& what, const Result<void>& done) {
     log_.push_back(what + (done ? " ok" : " refused: " + done.error().message));
     return log_.back();
@@ -241,8 +250,11 @@ class PatchCheck {
   HealthTable health_;
   ZoneState zones_{slot_, health_};
   ZoneJournal journal_, whole_journal_;
+  std::vector<std::string> whole_rrs_;  // the version whole_journal_ recorded last
   uint32_t checked_serial_ = 0;
   size_t update_patches_ = 0;
+  size_t patched_changes_ = 0;
+  unsigned long wholes_seen_ = 0;
   std::vector<std::string> log_;
 };
 

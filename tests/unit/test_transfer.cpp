@@ -74,11 +74,17 @@ TEST_CASE("the journal: what each change removed and added, as served", "[transf
   CompiledZone v1(head + "records: |\n  ns1 IN A 192.0.2.53\n  www IN A 192.0.2.80\n  txt 300 IN TXT \"a\"\n");
   CompiledZone v2(head + "records: |\n  ns1 IN A 192.0.2.53\n  www IN A 192.0.2.81\n  txt 300 IN TXT \"a\"\n  new IN AAAA 2001:db8::1\n");
   ZoneJournal j;
-  j.record(with_serial(v1, 10));
+  ZoneRecords& first = with_serial(v1, 10);
+  j.record(first, nullptr);
   CHECK(j.size() == 0);
   CHECK_FALSE(j.since(10));
-  j.record(with_serial(v2, 11));
-  j.record(with_serial(v2, 11));  // the same serial again: nothing changed
+  ZoneRecords& second = with_serial(v2, 11);
+  const std::optional<RecordDelta> delta = zone_delta(first, second);
+  REQUIRE(delta);
+  CHECK(delta->from == 10);
+  CHECK_FALSE(zone_delta(second, second));  // the same serial: no change to record
+  j.record(second, &*delta);
+  j.record(second, &*delta);  // the same serial again: nothing changed
   REQUIRE(j.size() == 1);
   CHECK(j.serial() == 11u);
   const auto changes = j.since(10);
@@ -95,13 +101,51 @@ TEST_CASE("the journal: what each change removed and added, as served", "[transf
   CHECK_THAT(texts({c.soa_from}).at(0), Catch::Contains(" 10 "));
   CHECK_THAT(texts({c.soa_to}).at(0), Catch::Contains(" 11 "));
   CHECK_FALSE(j.since(9));  // never held: the whole zone instead
+
+  // A version whose change from the one recorded last is not known starts the journal again.
+  ZoneRecords& third = with_serial(v1, 12);
+  const RecordDelta elsewhere = wire_delta(9, {}, {});
+  j.record(third, &elsewhere);
+  CHECK(j.size() == 0);
+  CHECK(j.serial() == 12u);
+  CHECK_FALSE(j.since(10));
+  CHECK_FALSE(j.since(11));
+}
+
+TEST_CASE("the journal takes a change net: a record removed by one part and added by another stays", "[transfer]") {
+  CompiledZone v1(head + "records: |\n  ns1 IN A 192.0.2.53\n  www IN A 192.0.2.80\n");
+  CompiledZone v2(head + "records: |\n  ns1 IN A 192.0.2.53\n  www IN A 192.0.2.81\n");
+  ZoneRecords& first = with_serial(v1, 1);
+  ZoneRecords& second = with_serial(v2, 2);
+  ZoneJournal j;
+  j.record(first, nullptr);
+  std::optional<RecordDelta> delta = zone_delta(first, second);
+  REQUIRE(delta);
+  REQUIRE(delta->removed.size() == 1);
+  REQUIRE(delta->added.size() == 1);
+  // Two parts of one publish: the second adds back what the first removed, and both add the same.
+  const std::string kept = zone_rrs_wire(first).front();
+  delta->removed.push_back(kept);
+  delta->added.push_back(kept);
+  delta->added.push_back(delta->added.front());
+  j.record(second, &*delta);
+  const auto changes = j.since(1);
+  REQUIRE(changes);
+  CHECK(texts(changes->at(0)->removed) == std::vector<std::string>{"www.lab.example.com.\t30\tIN\tA\t192.0.2.80"});
+  CHECK(texts(changes->at(0)->added) == std::vector<std::string>{"www.lab.example.com.\t30\tIN\tA\t192.0.2.81"});
 }
 
 TEST_CASE("the journal keeps the last 128 changes and reaches back through all of them", "[transfer]") {
   CompiledZone a(head + "records: |\n  ns1 IN A 192.0.2.53\n  www IN A 192.0.2.80\n");
   CompiledZone b(head + "records: |\n  ns1 IN A 192.0.2.53\n  www IN A 192.0.2.81\n");
   ZoneJournal j;
-  for (uint32_t serial = 1; serial <= 140; ++serial) j.record(with_serial(serial % 2 ? a : b, serial));
+  const ZoneRecords* last = nullptr;
+  for (uint32_t serial = 1; serial <= 140; ++serial) {
+    const ZoneRecords& now = with_serial(serial % 2 ? a : b, serial);
+    const std::optional<RecordDelta> delta = last ? zone_delta(*last, now) : std::nullopt;
+    j.record(now, delta ? &*delta : nullptr);
+    last = &now;
+  }
   CHECK(j.size() == ZoneJournal::max_changes);
   CHECK_FALSE(j.since(11));
   const auto all = j.since(140 - ZoneJournal::max_changes);
