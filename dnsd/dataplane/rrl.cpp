@@ -2,8 +2,12 @@
 #include "rrl.hpp"
 
 #include <algorithm>
+#include <sys/mman.h>
+
 #include <cstring>
+#include <new>
 #include <random>
+#include <type_traits>
 
 #include "dname.hpp"
 #include "endpoint.hpp"
@@ -11,8 +15,28 @@
 
 namespace dnsd {
 
+namespace {
+
+// Zero-filled anonymous pages, faulted in as they are first touched.
+void* map_zeroed(size_t bytes) {
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return p;
+}
+
+}  // namespace
+
+void Rrl::Unmap::operator()(Bucket* p) const noexcept { ::munmap(p, bytes); }
+
 Rrl::Rrl(size_t table_size, unsigned share)
-    : table_(std::max<size_t>(table_size, 1)), share_(std::max(share, 1u)), salt_(std::random_device{}() * 0x9E3779B97F4A7C15ULL) {}
+    : table_(static_cast<Bucket*>(map_zeroed(std::max<size_t>(table_size, 1) * sizeof(Bucket))),
+             Unmap{std::max<size_t>(table_size, 1) * sizeof(Bucket)}),
+      size_(std::max<size_t>(table_size, 1)),
+      share_(std::max(share, 1u)),
+      salt_(std::random_device{}() * 0x9E3779B97F4A7C15ULL) {
+  // All-zero bytes are an empty bucket (key 0 is never a key: keys have their low bit set).
+  static_assert(std::is_trivially_copyable_v<Bucket>);
+}
 
 Rrl::Verdict Rrl::account(const RrlOptions& o, const uint8_t* ip, size_t ip_len, const ResponseClass& response,
                           uint32_t now) noexcept {
@@ -30,7 +54,7 @@ Rrl::Verdict Rrl::account(const RrlOptions& o, const uint8_t* ip, size_t ip_len,
 
   // Each worker sees its share of a source's traffic (SO_REUSEPORT spreads by port): its share of the rate.
   const int32_t rate = int32_t(std::max<uint32_t>(1, (o.rate + share_ - 1) / share_));
-  Bucket& b = table_[key & (table_.size() - 1)];
+  Bucket& b = table_.get()[key & (size_ - 1)];
   if (b.key != key) {
     b = {key, now, rate, 0};  // a new bucket, or a colliding one taken over (as Knot does)
   } else if (now != b.second) {

@@ -3,12 +3,14 @@
 // zone, so random-subdomain floods share one bucket; errors: per source alone) in token buckets
 // refilled every second. Over the rate a response is dropped, except every `slip`-th, which goes out
 // truncated (TC=1, no records) so that a real client behind a spoofed flood retries over TCP.
-// Data plane: one table per worker, touched only by its thread; no allocation after construction.
+// Data plane: one table per worker, touched only by its thread; no allocation after construction. The
+// table is anonymous memory the kernel zero-fills on first touch: it holds memory for the buckets
+// used, none while RRL is off.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 #include "hash.hpp"
 
@@ -45,7 +47,12 @@ class Rrl {
     int32_t tokens = 0;
     uint32_t limited = 0;  // responses limited since the bucket filled up, for slip
   };
-  std::vector<Bucket> table_;
+  struct Unmap {
+    size_t bytes = 0;
+    void operator()(Bucket* p) const noexcept;
+  };
+  std::unique_ptr<Bucket, Unmap> table_;
+  size_t size_;
   unsigned share_;
   uint64_t salt_;  // random per process: bucket positions cannot be aimed at from outside
 };
