@@ -3,12 +3,20 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <stdexcept>
 
+#include "hash.hpp"
 #include "names.hpp"
 #include "wire.hpp"
 
 namespace dnsd {
+
+namespace {
+
+uint8_t ascii_lower(uint8_t c) noexcept { return c >= 'A' && c <= 'Z' ? uint8_t(c + ('a' - 'A')) : c; }
+
+}  // namespace
 
 uint16_t random_message_id() {
   uint16_t id = 0;
@@ -84,7 +92,12 @@ void Packer::hinfo(uint32_t ttl) {
 void Packer::truncate(size_t size) {
   if (size >= buf_.size()) return;
   buf_.resize(size);
-  for (auto it = targets_.begin(); it != targets_.end();) it = it->second >= size ? targets_.erase(it) : std::next(it);
+  std::vector<Target> kept;
+  for (const Target& t : targets_)
+    if (t.offset != 0 && t.offset < size) kept.push_back(t);
+  std::fill(targets_.begin(), targets_.end(), Target{});
+  target_count_ = 0;
+  for (const Target& t : kept) add_target(t.hash, t.offset);
 }
 
 void Packer::u16(uint16_t v) {
@@ -98,21 +111,72 @@ void Packer::u32(uint32_t v) {
 }
 
 void Packer::name(const uint8_t* wire, size_t len, bool compress) {
-  const std::string lower = fold_wire({reinterpret_cast<const char*>(wire), len});
-  size_t i = 0;
-  while (i < len && wire[i] != 0) {
-    if (compress) {
-      auto it = targets_.find(lower.substr(i));
-      if (it != targets_.end()) {
-        u16(uint16_t(0xC000 | it->second));
-        return;
-      }
+  // The name in lower case (a zero past its end, whatever it holds), where each label starts, and the
+  // hash of each suffix, built from the root up so that equal suffixes hash alike.
+  uint8_t lower[512] = {};  // room for a last label's length past the end, whatever it says
+  len = std::min<size_t>(len, 255);
+  for (size_t i = 0; i < len; ++i) lower[i] = ascii_lower(wire[i]);
+  size_t starts[128];
+  size_t count = 0;
+  for (size_t i = 0; i < len && wire[i] != 0 && count < 128; i += size_t(wire[i]) + 1) starts[count++] = i;
+  uint64_t hashes[128];
+  uint64_t h = fnv_basis;
+  for (size_t k = count; k-- > 0;) hashes[k] = h = fnv1a(lower + starts[k], std::min<size_t>(size_t(lower[starts[k]]) + 1, len - starts[k]), h);
+  for (size_t k = 0; k < count; ++k) {
+    const size_t i = starts[k];
+    const uint16_t found = find_target(hashes[k], lower + i);
+    if (compress && found != 0) {
+      u16(uint16_t(0xC000 | found));
+      return;
     }
-    if (buf_.size() < 0x3FFF) targets_.emplace(lower.substr(i), uint16_t(buf_.size()));
-    raw(wire + i, size_t(wire[i]) + 1);
-    i += size_t(wire[i]) + 1;
+    if (found == 0 && buf_.size() < 0x3FFF) add_target(hashes[k], uint16_t(buf_.size()));
+    raw(wire + i, std::min<size_t>(size_t(wire[i]) + 1, len - i));
   }
   buf_.push_back(0);
+}
+
+uint16_t Packer::find_target(uint64_t hash, const uint8_t* lower) const noexcept {
+  if (targets_.empty()) return 0;
+  const size_t mask = targets_.size() - 1;
+  for (size_t at = size_t(hash) & mask;; at = (at + 1) & mask) {
+    const Target& t = targets_[at];
+    if (t.offset == 0) return 0;
+    if (t.hash == hash && name_at(t.offset, lower)) return t.offset;
+  }
+}
+
+void Packer::add_target(uint64_t hash, uint16_t offset) {
+  if ((target_count_ + 1) * 2 > targets_.size()) {
+    std::vector<Target> old(std::max<size_t>(64, targets_.size() * 2));
+    old.swap(targets_);
+    target_count_ = 0;
+    for (const Target& t : old)
+      if (t.offset != 0) add_target(t.hash, t.offset);
+  }
+  const size_t mask = targets_.size() - 1;
+  size_t at = size_t(hash) & mask;
+  while (targets_[at].offset != 0) at = (at + 1) & mask;
+  targets_[at] = {hash, offset};
+  ++target_count_;
+}
+
+bool Packer::name_at(size_t offset, const uint8_t* lower) const noexcept {
+  for (int hops = 0; offset < buf_.size();) {
+    const uint8_t c = buf_[offset];
+    if ((c & 0xC0) == 0xC0) {
+      if (offset + 1 >= buf_.size() || ++hops > 127) return false;
+      offset = (size_t(c & 0x3F) << 8) | buf_[offset + 1];
+      continue;
+    }
+    if (c != *lower) return false;
+    if (c == 0) return true;
+    if (offset + 1 + c > buf_.size()) return false;
+    for (size_t j = 1; j <= c; ++j)
+      if (ascii_lower(buf_[offset + j]) != lower[j]) return false;
+    offset += size_t(c) + 1;
+    lower += size_t(c) + 1;
+  }
+  return false;
 }
 
 }  // namespace dnsd

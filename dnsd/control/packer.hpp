@@ -6,7 +6,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -52,9 +51,23 @@ class Packer {
   // suffix written in full becomes a pointer target for later names.
   void name(const uint8_t* wire, size_t len, bool compress);
 
+  // Compression targets: where each name suffix written in full starts, in an open-addressing table
+  // keyed by a hash of the suffix in lower case; a hit is checked against the message itself. No
+  // allocation per name (a map of suffix strings cost a third of compiling a zone).
+  struct Target {
+    uint64_t hash = 0;
+    uint16_t offset = 0;  // 0: an empty slot (the header is there, never a name)
+  };
+  // The offset of a suffix equal to `lower` (lower-case wire, ending in its root label), or 0.
+  uint16_t find_target(uint64_t hash, const uint8_t* lower) const noexcept;
+  void add_target(uint64_t hash, uint16_t offset);
+  // Whether the name written at `offset` (pointers followed) is `lower`, case aside.
+  bool name_at(size_t offset, const uint8_t* lower) const noexcept;
+
   std::vector<uint8_t> buf_;
   size_t body_start_ = 0;
-  std::map<std::string, uint16_t> targets_;
+  std::vector<Target> targets_;  // a power of two in size, at most half full; empty until a name is written
+  size_t target_count_ = 0;
 };
 
 }  // namespace dnsd
