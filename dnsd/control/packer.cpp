@@ -92,6 +92,8 @@ void Packer::hinfo(uint32_t ttl) {
 void Packer::truncate(size_t size) {
   if (size >= buf_.size()) return;
   buf_.resize(size);
+  // (A target left behind would be harmless as long as a hit is checked against the bytes at its
+  // offset, but it could then match bytes inside later rdata: they go.)
   std::vector<Target> kept;
   for (const Target& t : targets_)
     if (t.offset != 0 && t.offset < size) kept.push_back(t);
