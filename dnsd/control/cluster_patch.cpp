@@ -15,8 +15,8 @@ namespace dnsd {
 namespace {
 
 // The name a record's answer also carries: a CNAME's target (chased), an SRV, NS or MX target's addresses.
-const ldns_rdf* named_target(const ldns_rr* rr) {
-  return ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME ? ldns_rr_rdf(rr, 0) : additional_target(rr);
+std::string_view named_target(const Rr& rr) {
+  return rr.type() == LDNS_RR_TYPE_CNAME ? rr.rdata_name(0) : rr.additional_target();
 }
 
 bool has_name(const std::vector<std::string>& names, const std::string& name) {
@@ -52,15 +52,15 @@ ZoneIndex index_zone(const DaemonConfig& config, size_t zone, const ZoneRecords&
     if (!fresh && it->second.cluster != c) it->second.shared = true;
   };
   for (size_t i = 0; i < zr.records.size(); ++i) {
-    const ldns_rr* rr = zr.records[i].rr.get();
-    std::string owner = lower_wire(ldns_rr_owner(rr));
+    const Rr& rr = zr.records[i].rr;
+    std::string owner = fold_wire(rr.owner());
     if (cluster_of[i] != SIZE_MAX) {
       own(owner, cluster_of[i]);
     } else {
-      if (const ldns_rdf* target = named_target(rr)) idx.referenced.insert(lower_wire(target));
+      if (const std::string_view target = named_target(rr); !target.empty()) idx.referenced.insert(fold_wire(target));
       idx.other_owners.insert(owner);
       if (!zr.records[i].dynamic) idx.config_owners.insert(owner);
-      const ldns_rr_type type = ldns_rr_get_type(rr);
+      const ldns_rr_type type = rr.type();
       if ((type == LDNS_RR_TYPE_NS && owner != idx.apex) || type == LDNS_RR_TYPE_DNAME) idx.cuts = true;
     }
     owners.insert(std::move(owner));
@@ -74,10 +74,7 @@ ZoneIndex index_zone(const DaemonConfig& config, size_t zone, const ZoneRecords&
     }
   for (const std::string& owner : owners) count_up(idx.names, owner, idx.apex, 1);
   for (const std::string& text : z.dynamic_records) {
-    ldns_rr* rr = nullptr;
-    if (ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK) continue;
-    const RrPtr owned(rr);
-    idx.dynamic_owners.insert(lower_wire(ldns_rr_owner(rr)));
+    if (const Rr rr = Rr::from_text(text)) idx.dynamic_owners.insert(fold_wire(rr.owner()));
   }
   for (size_t c = 0; c < z.clusters.size(); ++c) {
     for (const std::string& name : cluster_reserved_names(z, z.clusters[c], idx.apex)) ++idx.reserved[name];
@@ -129,15 +126,15 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
     std::map<std::string, std::vector<uint64_t>> before, after;
     const auto [begin, end] = served.cluster_ranges[c];
     for (size_t i = begin; i < end; ++i) {
-      const uint64_t digest = record_digest(served.records[i].rr.get());
-      before[lower_wire(ldns_rr_owner(served.records[i].rr.get()))].push_back(digest);
+      const uint64_t digest = record_digest(served.records[i].rr);
+      before[fold_wire(served.records[i].rr.owner())].push_back(digest);
       patch.digest -= digest;
     }
     std::set<std::string> addressed;  // names with the cluster's A/AAAA records
     for (const Record& rec : part.built.records) {
-      const uint64_t digest = record_digest(rec.rr.get());
-      const std::string owner = lower_wire(ldns_rr_owner(rec.rr.get()));
-      const ldns_rr_type type = ldns_rr_get_type(rec.rr.get());
+      const uint64_t digest = record_digest(rec.rr);
+      const std::string owner = fold_wire(rec.rr.owner());
+      const ldns_rr_type type = rec.rr.type();
       if (type == LDNS_RR_TYPE_A || type == LDNS_RR_TYPE_AAAA) addressed.insert(owner);
       after[owner].push_back(digest);
       patch.digest += digest;
@@ -241,23 +238,22 @@ void set_names(Snapshot& snap, const Snapshot& from, size_t zone, const std::set
   }
 }
 
-RrPtr renew_soa(Snapshot& snap, const Snapshot& from, const ZoneConfig& z, size_t zone, const ZoneRecords& served,
+Rr renew_soa(Snapshot& snap, const Snapshot& from, const ZoneConfig& z, size_t zone, const ZoneRecords& served,
                 const std::string& apex, uint64_t digest, const std::unordered_map<std::string, uint32_t>& gated,
                 StateStore& state) {
   const Node* apex_node = from.node(apex);
-  if (!apex_node) return nullptr;
+  if (!apex_node) return {};
   ZoneRecords soa;
   add_soa(soa, z, state.serial_for(served.apex, digest, uint32_t(std::time(nullptr))));
-  RrPtr out = std::move(soa.records[0].rr);
-  const ldns_rr* rr = out.get();
+  Rr out = std::move(soa.records[0].rr);
   Zone& served_zone = snap.zone_at(zone);
-  served_zone.serial = ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
-  served_zone.soa_negative_tail = soa_tail(rr, std::min(ldns_rr_ttl(rr), served.negative_ttl));
-  for (auto& [ttl, tail] : served_zone.gate_tails) tail = soa_tail(rr, ttl);
+  served_zone.serial = out.soa_serial();
+  served_zone.soa_negative_tail = soa_tail(out, std::min(out.ttl(), served.negative_ttl));
+  for (auto& [ttl, tail] : served_zone.gate_tails) tail = soa_tail(out, ttl);
   for (const auto& [name, ttl] : gated)
-    if (!served_zone.gate_tail(ttl)) served_zone.gate_tails.emplace_back(ttl, soa_tail(rr, ttl));
+    if (!served_zone.gate_tail(ttl)) served_zone.gate_tails.emplace_back(ttl, soa_tail(out, ttl));
   Node renewed = *apex_node;
-  const RRset soa_set{apex, LDNS_RR_TYPE_SOA, ldns_rr_ttl(rr), {rr}, z.loc};
+  const RRset soa_set{apex, LDNS_RR_TYPE_SOA, out.ttl(), {&out}, z.loc};
   for (auto& [type, answer] : renewed.rrsets)
     if (type == LDNS_RR_TYPE_SOA) answer = render_rrset(soa_set, nullptr, [](const std::string&, ldns_rr_type) -> const RRset* { return nullptr; });
   snap.set_node(apex, std::move(renewed));
@@ -266,7 +262,7 @@ RrPtr renew_soa(Snapshot& snap, const Snapshot& from, const ZoneConfig& z, size_
 
 std::optional<RecordDelta> apply_patch(ClusterPatch& patch, ZoneRecords& served, ZoneIndex& index) {
   std::optional<RecordDelta> changed;
-  if (served.transfers) changed = RecordDelta{ldns_rdf2native_int32(ldns_rr_rdf(served.records.at(0).rr.get(), 2)), {}, {}};
+  if (served.transfers) changed = RecordDelta{served.records.at(0).rr.soa_serial(), {}, {}};
   for (ClusterPatch::Part& part : patch.parts) {
     // The cluster's range takes its new records: those that fit are moved in place, the rest inserted
     // or erased at its end (the records after it move once).

@@ -70,7 +70,7 @@ struct ClusterPatch {
   std::vector<Part> parts;
   std::unordered_map<std::string, int> name_deltas;  // ZoneIndex::names changes
   uint64_t digest = 0;
-  RrPtr soa;
+  Rr soa;
   std::shared_ptr<Snapshot> snapshot;  // derived from the one given, ready to publish
 };
 
@@ -103,8 +103,8 @@ void set_names(Snapshot& snap, const Snapshot& from, size_t zone, const std::set
                const std::unordered_map<std::string, int>& deltas, uint32_t ttl);
 // The zone's new SOA for records of digest `digest` (the serial as a whole compile picks it, from
 // `state`), set in `snap` with everything that carries it: the negative tails (those of `gated` too)
-// and the apex's SOA answer. Null when `from` has no apex node.
-RrPtr renew_soa(Snapshot& snap, const Snapshot& from, const ZoneConfig& z, size_t zone, const ZoneRecords& served,
+// and the apex's SOA answer. Empty when `from` has no apex node.
+Rr renew_soa(Snapshot& snap, const Snapshot& from, const ZoneConfig& z, size_t zone, const ZoneRecords& served,
                 const std::string& apex, uint64_t digest, const std::unordered_map<std::string, uint32_t>& gated,
                 StateStore& state);
 

@@ -37,10 +37,10 @@ class ZoneCompiler {
     Zone z;
     z.apex = soa.owner;
     z.apex_text = zr_.apex;
-    z.serial = ldns_rdf2native_int32(ldns_rr_rdf(soa.rrs[0], 2));
+    z.serial = soa.rrs[0]->soa_serial();
     z.transfers = zr_.transfers;
     z.secondary = zr_.secondary;
-    z.soa_negative_tail = soa_tail(soa.rrs[0], std::min(ldns_rr_ttl(soa.rrs[0]), zr_.negative_ttl));
+    z.soa_negative_tail = soa_tail(*soa.rrs[0], std::min(soa.rrs[0]->ttl(), zr_.negative_ttl));
     const Zone& zone = snap_.add_zone(std::move(z));
 
     for (const RRset& set : sets_) {
@@ -67,14 +67,14 @@ class ZoneCompiler {
       Node& gated = snap_.add_node(key, zone);
       gated.gated = true;
       gated.gate_ttl = ttl;
-      if (!zone.gate_tail(ttl)) snap_.zone_at(zone.index).gate_tails.emplace_back(ttl, soa_tail(soa.rrs[0], ttl));
+      if (!zone.gate_tail(ttl)) snap_.zone_at(zone.index).gate_tails.emplace_back(ttl, soa_tail(*soa.rrs[0], ttl));
     }
     for (const RRset& set : sets_) {
       Node& node = *snap_.find_node(set.owner);
       if (node.any.body.empty()) node.any = render_any(set.owner, zr_.ttl);
       if (set.type != LDNS_RR_TYPE_CNAME) continue;
       // Follow the CNAME once inside the zone, for every type its target has.
-      const std::string target = lower_wire(ldns_rr_rdf(set.rrs[0], 0));
+      const std::string target = fold_wire(set.rrs[0]->rdata_name(0));
       for (const RRset& t : sets_)
         if (t.owner == target && t.type != LDNS_RR_TYPE_CNAME) node.rrsets.emplace_back(uint16_t(t.type), render(set, &t));
     }
@@ -94,9 +94,8 @@ class ZoneCompiler {
     try {
       return render_rrset(set, chased, find_);
     } catch (const std::runtime_error& e) {
-      const ldns_rr* first = set.rrs.front();
       throw ConfigError({{set.last,
-                          "the answer for " + take_ldns_string(ldns_rdf2str(ldns_rr_owner(first))) + " " +
+                          "the answer for " + wire_text(set.rrs.front()->owner()) + " " +
                               take_ldns_string(ldns_rr_type2str(set.type)) + " cannot be served: " + e.what(),
                           false}});
     }
@@ -112,27 +111,18 @@ class ZoneCompiler {
 
 }  // namespace
 
-const ldns_rdf* additional_target(const ldns_rr* rr) {
-  switch (ldns_rr_get_type(rr)) {
-    case LDNS_RR_TYPE_SRV: return ldns_rr_rdf(rr, 3);
-    case LDNS_RR_TYPE_NS: return ldns_rr_rdf(rr, 0);
-    case LDNS_RR_TYPE_MX: return ldns_rr_rdf(rr, 1);
-    default: return nullptr;
-  }
-}
-
 std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin, size_t end, RRsetIndex* index_out) {
   std::vector<RRset> sets;
   RRsetIndex own;
   RRsetIndex& index = index_out ? *index_out : own;
   index.reserve(end - begin);
   for (size_t i = begin; i < end; ++i) {
-    const ldns_rr* rr = records[i].rr.get();
-    const auto key = std::make_pair(lower_wire(ldns_rr_owner(rr)), ldns_rr_get_type(rr));
+    const Rr& rr = records[i].rr;
+    const auto key = std::make_pair(fold_wire(rr.owner()), rr.type());
     auto [it, fresh] = index.emplace(key, sets.size());
     // RFC 2181 §5.2: one TTL per RRset; the first record's TTL wins.
-    if (fresh) sets.push_back({key.first, key.second, ldns_rr_ttl(rr), {}, {}});
-    sets[it->second].rrs.push_back(rr);
+    if (fresh) sets.push_back({key.first, key.second, rr.ttl(), {}, {}});
+    sets[it->second].rrs.push_back(&rr);
     sets[it->second].last = records[i].loc;
   }
   return sets;
@@ -141,27 +131,27 @@ std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin
 Answer render_rrset(const RRset& set, const RRset* chased, const RRsetFinder& find) {
   Packer p(set.owner);
   Answer a;
-  for (const ldns_rr* rr : set.rrs) p.rr(rr, set.ttl);
+  for (const Rr* rr : set.rrs) p.rr(*rr, set.ttl);
   a.ancount = uint16_t(set.rrs.size());
   if (chased) {
-    for (const ldns_rr* rr : chased->rrs) p.rr(rr, chased->ttl);
+    for (const Rr* rr : chased->rrs) p.rr(*rr, chased->ttl);
     a.ancount = uint16_t(a.ancount + chased->rrs.size());
   }
   a.essential = (p.size() - p.body_start());
   // Additional section: addresses of in-zone targets, A before AAAA, in record order.
   const RRset& source = chased ? *chased : set;
   std::vector<std::string> done;  // targets whose addresses are in: a handful per set
-  for (const ldns_rr* rr : source.rrs) {
-    const ldns_rdf* target = additional_target(rr);
-    if (!target) continue;
-    std::string t = lower_wire(target);
+  for (const Rr* rr : source.rrs) {
+    const std::string_view target = rr->additional_target();
+    if (target.empty()) continue;
+    std::string t = fold_wire(target);
     if (std::find(done.begin(), done.end(), t) != done.end()) continue;
     done.push_back(std::move(t));
     const std::string& t_ref = done.back();
     for (ldns_rr_type type : {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA})
       if (const RRset* addr = find(t_ref, type))
-        for (const ldns_rr* arr : addr->rrs) {
-          p.rr(arr, addr->ttl);
+        for (const Rr* arr : addr->rrs) {
+          p.rr(*arr, addr->ttl);
           a.additional_ends.push_back(uint16_t((p.size() - p.body_start())));
         }
   }
@@ -179,15 +169,12 @@ Answer render_any(const std::string& owner, uint32_t ttl) {
   return a;
 }
 
-std::vector<uint8_t> soa_tail(const ldns_rr* soa, uint32_t ttl) {
+std::vector<uint8_t> soa_tail(const Rr& soa, uint32_t ttl) {
   std::vector<uint8_t> out(10);
   put16(out.data(), rr_type::soa);
   put16(out.data() + 2, class_in);
   put32(out.data() + 4, ttl);
-  for (size_t i = 0; i < ldns_rr_rd_count(soa); ++i) {
-    const ldns_rdf* f = ldns_rr_rdf(soa, i);
-    out.insert(out.end(), ldns_rdf_data(f), ldns_rdf_data(f) + ldns_rdf_size(f));
-  }
+  out.insert(out.end(), soa.rdata().begin(), soa.rdata().end());
   put16(out.data() + 8, uint16_t(out.size() - 10));
   return out;
 }
@@ -236,14 +223,11 @@ CompiledConfig compile_config(const DaemonConfig& config, StateStore& state, con
   for (size_t p = 0; p < out.zones.size(); ++p)
     for (size_t c = 0; c < out.zones.size(); ++c) {
       if (p == c || out.zones[c].records.empty() || out.zones[p].records.empty()) continue;
-      RdfPtr parent(ldns_dname_new_frm_str(out.zones[p].apex.c_str()));
-      RdfPtr child(ldns_dname_new_frm_str(out.zones[c].apex.c_str()));
-      if (!parent || !child || !ldns_dname_is_subdomain(child.get(), parent.get())) continue;
-      for (const Record& rec : out.zones[p].records) {
-        const ldns_rdf* owner = ldns_rr_owner(rec.rr.get());
-        if (ldns_dname_compare(owner, child.get()) == 0 || ldns_dname_is_subdomain(owner, child.get()))
+      const std::string parent = lower_wire(out.zones[p].apex), child = lower_wire(out.zones[c].apex);
+      if (parent.empty() || child.empty() || child == parent || !is_subdomain_or_equal(child, parent)) continue;
+      for (const Record& rec : out.zones[p].records)
+        if (is_subdomain_or_equal(fold_wire(rec.rr.owner()), child))
           diags.push_back({rec.loc, "record is inside zone " + out.zones[c].apex + ", also served here", false});
-      }
     }
   std::vector<Diagnostic> errors;
   for (auto& d : diags) (d.warning ? out.warnings : errors).push_back(d);

@@ -22,7 +22,7 @@ struct RRset {
   std::string owner;  // lower-case wire
   ldns_rr_type type;
   uint32_t ttl;
-  std::vector<const ldns_rr*> rrs;
+  std::vector<const Rr*> rrs;
   SourceLoc last;  // where the set's last record came from: named when the answer cannot be built
 };
 using RRsetFinder = std::function<const RRset*(const std::string& owner, ldns_rr_type type)>;
@@ -37,9 +37,6 @@ using RRsetIndex = std::unordered_map<std::pair<std::string, ldns_rr_type>, size
 // record's (RFC 2181 §5.2). `index`, when given, receives each set's position.
 std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin, size_t end,
                                 RRsetIndex* index = nullptr);
-// The name an SRV, NS or MX record points at, whose in-zone addresses go in the additional section;
-// null for other types.
-const ldns_rdf* additional_target(const ldns_rr* rr);
 // An RRset's answer (a CNAME's followed by `chased`, its in-zone target's set), with the addresses
 // `find` gives for in-zone SRV, NS and MX targets in additional. Throws std::runtime_error when it
 // cannot fit a TCP message.
@@ -48,7 +45,7 @@ Answer render_rrset(const RRset& set, const RRset* chased, const RRsetFinder& fi
 Answer render_any(const std::string& owner, uint32_t ttl);
 // The SOA after its owner, with the negative TTL and uncompressed names, so that it can follow a
 // pointer to the apex at any offset.
-std::vector<uint8_t> soa_tail(const ldns_rr* soa, uint32_t ttl);
+std::vector<uint8_t> soa_tail(const Rr& soa, uint32_t ttl);
 
 // Adds one zone (its records must start with the SOA) to the snapshot. Throws ConfigError naming the
 // record when an answer cannot be represented (an RRset over 64 KiB).

@@ -14,7 +14,7 @@ namespace dnsd {
 namespace {
 
 
-uint32_t soa_serial(const ZoneRecords& zr) { return ldns_rdf2native_int32(ldns_rr_rdf(zr.records.at(0).rr.get(), 2)); }
+uint32_t soa_serial(const ZoneRecords& zr) { return zr.records.at(0).rr.soa_serial(); }
 
 }  // namespace
 
@@ -45,10 +45,8 @@ std::vector<uint32_t> served_ttls(const ZoneRecords& zr) {
   std::map<std::pair<std::string, ldns_rr_type>, uint32_t> first;
   std::vector<uint32_t> ttls;
   ttls.reserve(zr.records.size());
-  for (const Record& rec : zr.records) {
-    const ldns_rr* rr = rec.rr.get();
-    ttls.push_back(first.emplace(std::make_pair(lower_wire(ldns_rr_owner(rr)), ldns_rr_get_type(rr)), ldns_rr_ttl(rr)).first->second);
-  }
+  for (const Record& rec : zr.records)
+    ttls.push_back(first.emplace(std::make_pair(fold_wire(rec.rr.owner()), rec.rr.type()), rec.rr.ttl()).first->second);
   return ttls;
 }
 
@@ -56,7 +54,7 @@ std::vector<std::string> zone_rrs_wire(const ZoneRecords& zr) {
   const std::vector<uint32_t> ttls = served_ttls(zr);
   std::vector<std::string> out;
   out.reserve(zr.records.size());
-  for (size_t i = 1; i < zr.records.size(); ++i) out.push_back(rr_wire(zr.records[i].rr.get(), ttls[i]));
+  for (size_t i = 1; i < zr.records.size(); ++i) out.push_back(zr.records[i].rr.wire(ttls[i]));
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
@@ -76,21 +74,20 @@ std::optional<RecordDelta> zone_delta(const ZoneRecords& before, const ZoneRecor
 
 void add_delta(RecordDelta& delta, std::span<const Record> before, std::span<const Record> after) {
   const auto rrs = [](std::span<const Record> records) {
-    std::vector<const ldns_rr*> out;
+    std::vector<const Rr*> out;
     out.reserve(records.size());
-    for (const Record& rec : records) out.push_back(rec.rr.get());
+    for (const Record& rec : records) out.push_back(&rec.rr);
     return out;
   };
   add_delta(delta, rrs(before), rrs(after));
 }
 
-void add_delta(RecordDelta& delta, const std::vector<const ldns_rr*>& before, const std::vector<const ldns_rr*>& after) {
+void add_delta(RecordDelta& delta, const std::vector<const Rr*>& before, const std::vector<const Rr*>& after) {
   // Each record with its RRset's first TTL in the run, as served_ttls() gives it for a whole zone.
-  const auto wire = [](const std::vector<const ldns_rr*>& rrs) {
+  const auto wire = [](const std::vector<const Rr*>& rrs) {
     std::map<std::pair<std::string, ldns_rr_type>, uint32_t> first;
     std::set<std::string> out;
-    for (const ldns_rr* rr : rrs)
-      out.insert(rr_wire(rr, first.emplace(std::make_pair(lower_wire(ldns_rr_owner(rr)), ldns_rr_get_type(rr)), ldns_rr_ttl(rr)).first->second));
+    for (const Rr* rr : rrs) out.insert(rr->wire(first.emplace(std::make_pair(fold_wire(rr->owner()), rr->type()), rr->ttl()).first->second));
     return out;
   };
   const std::set<std::string> old = wire(before), now = wire(after);
@@ -109,7 +106,7 @@ void ZoneJournal::record(const ZoneRecords& zr, const RecordDelta* delta) {
   if (zr.records.empty()) return;
   const uint32_t serial = soa_serial(zr);
   if (serial_ && *serial_ == serial) return;  // the serial follows the records: nothing changed
-  std::string soa = rr_wire(zr.records[0].rr.get(), ldns_rr_ttl(zr.records[0].rr.get()));
+  std::string soa = zr.records[0].rr.wire(zr.records[0].rr.ttl());
   if (delta && serial_ && delta->from == *serial_) {
     Change c;
     c.soa_from = soa_;

@@ -19,8 +19,8 @@
 
 namespace dnsd {
 
-// A record in uncompressed wire form (names as they are), with the given TTL: what ldns_rr2wire
-// writes. Throws for a record over 64 KiB.
+// A record ldns holds (a secondary's copy) in uncompressed wire form (names as they are), with the
+// given TTL: what ldns_rr2wire writes. Throws for a record over 64 KiB. (Rr::wire for a zone's records.)
 std::string rr_wire(const ldns_rr* rr, uint32_t ttl);
 
 // Each record of a zone in uncompressed wire form, with its RRset's TTL (the first record's: RFC
@@ -41,7 +41,7 @@ struct RecordDelta {
 // owners in the zone (a cluster's range before and after a patch): the records only `before` has
 // are removed, those only `after` has added.
 void add_delta(RecordDelta& delta, std::span<const Record> before, std::span<const Record> after);
-void add_delta(RecordDelta& delta, const std::vector<const ldns_rr*>& before, const std::vector<const ldns_rr*>& after);
+void add_delta(RecordDelta& delta, const std::vector<const Rr*>& before, const std::vector<const Rr*>& after);
 
 // What a whole compile changed in a zone: `now` against `before` (the same zone as served until
 // then), record by record. nullopt when either holds no records or the serial did not change.

@@ -94,6 +94,28 @@ std::string wire_name(const std::string& text) {
   return out + '\0';
 }
 
+std::string dname_wire(const std::string& text) {
+  // Plain labels (every generated name) without ldns; anything with an escape or an empty label
+  // through it.
+  bool plain = !text.empty() && text != ".";
+  size_t label = 0;
+  for (size_t i = 0; plain && i < text.size(); ++i)
+    if (text[i] == '\\' || (text[i] == '.' && label == 0)) plain = false;
+    else if (text[i] == '.') label = 0;
+    else if (++label > 63) return {};
+  if (plain) {
+    std::string out = wire_name(text);
+    return out.size() <= 255 ? out : std::string();
+  }
+  const RdfPtr dname(ldns_dname_new_frm_str(text.c_str()));
+  return dname ? std::string(rdf_wire(dname.get())) : std::string();
+}
+
+std::string wire_text(std::string_view wire) {
+  const RdfPtr dname(ldns_dname_new_frm_data(uint16_t(wire.size()), wire.data()));
+  return dname ? take_ldns_string(ldns_rdf2str(dname.get())) : std::string();
+}
+
 std::string fold_wire(std::string_view wire) {
   std::string out(wire);
   // Fold label bytes only, never the length bytes.

@@ -42,6 +42,18 @@ bool is_ip_address(const std::string& s);
 // The wire form of a name made of plain labels ("hmac-sha256." -> "\x0bhmac-sha256\0").
 std::string wire_name(const std::string& text);
 
+// The wire form of a name in text, case kept, escapes read as ldns reads them (relative names taken as
+// absolute); "" when it is not a name.
+std::string dname_wire(const std::string& text);
+
+// A wire name printed as ldns prints it (for messages).
+std::string wire_text(std::string_view wire);
+
+// The bytes of an ldns dname.
+inline std::string_view rdf_wire(const ldns_rdf* dname) {
+  return {reinterpret_cast<const char*>(ldns_rdf_data(dname)), ldns_rdf_size(dname)};
+}
+
 // A wire name with its labels lower-cased (length bytes untouched).
 std::string fold_wire(std::string_view wire);
 

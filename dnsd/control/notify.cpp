@@ -57,7 +57,7 @@ void Notifier::on_publish(const std::vector<ZoneRecords>& zones) {
   for (const ZoneRecords& zr : zones) {
     if (zr.records.empty()) continue;
     const std::string zk = name_key(zr.apex);
-    const uint32_t serial = ldns_rdf2native_int32(ldns_rr_rdf(zr.records[0].rr.get(), 2));
+    const uint32_t serial = zr.records[0].rr.soa_serial();
     const auto it = announced_.find(zk);
     if (it == announced_.end() || it->second != serial) pending_.insert(zk);
   }
@@ -103,7 +103,7 @@ void Notifier::send_pending() {
     const ZoneRecords* zr = zones_.served(zk);
     const ZoneConfig* zc = zones_.zone_config(wire_name(zk));
     if (!zr || zr->records.empty() || !zc) continue;
-    const uint32_t serial = ldns_rdf2native_int32(ldns_rr_rdf(zr->records[0].rr.get(), 2));
+    const uint32_t serial = zr->records[0].rr.soa_serial();
     announced_[zk] = serial;
     for (const RemoteServer& t : zc->notify) {
       std::optional<Endpoint> to = make_endpoint(t.address.address, t.address.port);

@@ -59,22 +59,50 @@ Packer::Packer(const std::string& qname, uint16_t qtype, uint16_t qclass) : buf_
 
 Packer::Packer() : buf_(header_size), body_start_(header_size) {}
 
-void Packer::rr(const ldns_rr* rr, uint32_t ttl) {
-  const ldns_rdf* owner = ldns_rr_owner(rr);
-  name(ldns_rdf_data(owner), ldns_rdf_size(owner), true);
-  const ldns_rr_type type = ldns_rr_get_type(rr);
+void Packer::rr(const Rr& rr, uint32_t ttl) {
+  name(reinterpret_cast<const uint8_t*>(rr.owner().data()), rr.owner().size(), true);
+  const ldns_rr_type type = rr.type();
   u16(uint16_t(type));
-  u16(uint16_t(ldns_rr_get_class(rr)));
+  u16(uint16_t(rr.rr_class()));
   u32(ttl);
   const size_t rdlen_at = buf_.size();
   u16(0);
-  for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
-    const ldns_rdf* f = ldns_rr_rdf(rr, i);
-    if (ldns_rdf_get_type(f) == LDNS_RDF_TYPE_DNAME)
-      name(ldns_rdf_data(f), ldns_rdf_size(f), compressible_rdata(type));
-    else
-      raw(ldns_rdf_data(f), ldns_rdf_size(f));
+  // The names in the rdata of the types that have them where they are: written through name(), so
+  // that they are compression targets, and compressed themselves for the RFC 1035 types.
+  const std::span<const uint8_t> rdata = rr.rdata();
+  size_t at = 0;
+  const auto field_name = [&] {
+    const std::string_view n = rr.rdata_name(at);
+    if (n.empty()) return false;
+    name(reinterpret_cast<const uint8_t*>(n.data()), n.size(), compressible_rdata(type));
+    at += n.size();
+    return true;
+  };
+  const auto fixed = [&](size_t n) {
+    n = std::min(n, rdata.size() - at);
+    raw(rdata.data() + at, n);
+    at += n;
+  };
+  switch (type) {
+    case LDNS_RR_TYPE_NS: case LDNS_RR_TYPE_CNAME: case LDNS_RR_TYPE_PTR: case LDNS_RR_TYPE_DNAME:
+    case LDNS_RR_TYPE_MB: case LDNS_RR_TYPE_MD: case LDNS_RR_TYPE_MF: case LDNS_RR_TYPE_MG: case LDNS_RR_TYPE_MR:
+      field_name();
+      break;
+    case LDNS_RR_TYPE_MX: case LDNS_RR_TYPE_AFSDB: case LDNS_RR_TYPE_RT: case LDNS_RR_TYPE_KX:
+      fixed(2);
+      field_name();
+      break;
+    case LDNS_RR_TYPE_SRV:
+      fixed(6);
+      field_name();
+      break;
+    case LDNS_RR_TYPE_SOA: case LDNS_RR_TYPE_MINFO: case LDNS_RR_TYPE_RP:
+      if (field_name()) field_name();
+      break;
+    default:
+      break;
   }
+  fixed(rdata.size() - at);  // the rest as it is
   const size_t rdlen = buf_.size() - rdlen_at - 2;
   if (rdlen > 65535) throw std::runtime_error("record data over 64 KiB");
   put16(buf_.data() + rdlen_at, uint16_t(rdlen));

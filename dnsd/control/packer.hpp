@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ldns.hpp"
+#include "rr.hpp"
 #include "wire.hpp"
 
 namespace dnsd {
@@ -32,7 +33,7 @@ class Packer {
   Packer();
 
   // Appends one RR with the given TTL. Throws std::runtime_error when its data is over 64 KiB.
-  void rr(const ldns_rr* rr, uint32_t ttl);
+  void rr(const Rr& rr, uint32_t ttl);
   // RFC 8482 §4.2: the synthesized answer to ANY, owned by the question's name.
   void hinfo(uint32_t ttl);
 

@@ -28,7 +28,7 @@ class TransferWriter {
     packer_ = Packer(qname, q.qtype, q.qclass);
   }
 
-  void add(const ldns_rr* rr, uint32_t ttl) {
+  void add(const Rr& rr, uint32_t ttl) {
     const size_t mark = packer_.size();
     packer_.rr(rr, ttl);
     if (packer_.size() + tsig_room <= max_message) return ++count_, void();
@@ -39,13 +39,9 @@ class TransferWriter {
   }
 
   void add_wire(const std::string& wire) {
-    ldns_rr* parsed = nullptr;
-    size_t pos = 0;
-    if (ldns_wire2rr(&parsed, reinterpret_cast<const uint8_t*>(wire.data()), wire.size(), &pos, LDNS_SECTION_ANSWER) !=
-        LDNS_STATUS_OK)
-      throw std::runtime_error("a journal record does not read back");
-    const RrPtr rr(parsed);
-    add(rr.get(), ldns_rr_ttl(rr.get()));
+    const Rr rr = Rr::from_wire(wire);
+    if (!rr) throw std::runtime_error("a journal record does not read back");
+    add(rr, rr.ttl());
   }
 
   std::vector<std::vector<uint8_t>> finish() {
@@ -132,8 +128,8 @@ std::vector<std::vector<uint8_t>> TransferService::answer(const std::vector<uint
   }
 
   const std::vector<uint32_t> ttls = served_ttls(*served);
-  const ldns_rr* soa = served->records[0].rr.get();
-  const uint32_t current = ldns_rdf2native_int32(ldns_rr_rdf(soa, 2));
+  const Rr& soa = served->records[0].rr;
+  const uint32_t current = soa.soa_serial();
   TransferWriter out(request, q);
   if (q.qtype == rr_type::ixfr) {
     const std::optional<uint32_t> have = ixfr_serial(request);
@@ -168,7 +164,7 @@ std::vector<std::vector<uint8_t>> TransferService::answer(const std::vector<uint
     type = "ixfr-axfr";  // the journal does not reach back: the whole zone, AXFR-style
   }
   // RFC 5936 §2.2: the SOA, every other record, the SOA again.
-  for (size_t i = 0; i < served->records.size(); ++i) out.add(served->records[i].rr.get(), ttls[i]);
+  for (size_t i = 0; i < served->records.size(); ++i) out.add(served->records[i].rr, ttls[i]);
   out.add(soa, ttls[0]);
   std::vector<std::vector<uint8_t>> messages = out.finish();
   count(type, "ok");

@@ -62,12 +62,12 @@ UpdateZone::UpdateZone(const ZoneRecords& zone, const std::set<std::string>* nam
   if (names)
     for (const std::string& name : *names) sizes.insert(name.size());
   for (const Record& rec : zone.records) {
-    const ldns_rdf* name = ldns_rr_owner(rec.rr.get());
-    if (names && !sizes.count(ldns_rdf_size(name))) continue;
-    const std::string owner = lower_wire(name);
+    if (names && !sizes.count(rec.rr.owner().size())) continue;
+    const std::string owner = fold_wire(rec.rr.owner());
     if (names && !names->count(owner)) continue;
-    const uint16_t type = ldns_rr_get_type(rec.rr.get());
-    served[owner][type].insert(rdata_key(rec.rr.get()));
+    const uint16_t type = rec.rr.type();
+    const RrPtr fields = rec.rr.to_ldns();  // the rdata's fields: names compare without case
+    if (fields) served[owner][type].insert(rdata_key(fields.get()));
     if (!rec.dynamic) owned.emplace(owner, type);
   }
   for (const std::string& name : withheld_srv_names(zone))

@@ -46,31 +46,31 @@ std::optional<UpdatePatch> prepare_update_patch(const DaemonConfig& config, size
   std::map<std::string, std::vector<size_t>> unused;
   for (size_t i = before.size(); i-- > 0;) unused[before[i]].push_back(first + i);
   std::set<std::string> touched;
-  std::vector<const ldns_rr*> added;
+  std::vector<const Rr*> added;
   for (const std::string& text : records) {
     UpdatePatch::Entry entry;
     if (auto it = unused.find(text); it != unused.end() && !it->second.empty()) {
       entry.kept = it->second.back();
       it->second.pop_back();
     } else {
-      ldns_rr* rr = nullptr;
-      if (ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK) return std::nullopt;
-      entry.rr.reset(rr);
+      entry.rr = Rr::from_text(text);
+      if (!entry.rr) return std::nullopt;
       entry.text = text;
-      added.push_back(rr);
     }
     patch.records.push_back(std::move(entry));
   }
-  std::vector<const ldns_rr*> removed;
+  for (const UpdatePatch::Entry& e : patch.records)
+    if (e.kept == SIZE_MAX) added.push_back(&e.rr);  // (the vector no longer moves)
+  std::vector<const Rr*> removed;
   for (const auto& [text, left] : unused)
-    for (size_t i : left) removed.push_back(served.records[i].rr.get());
-  for (const std::vector<const ldns_rr*>* rrs : {&removed, &added})
-    for (const ldns_rr* rr : *rrs) {
-      if (reaches_beyond(ldns_rr_get_type(rr))) return std::nullopt;
-      touched.insert(lower_wire(ldns_rr_owner(rr)));
+    for (size_t i : left) removed.push_back(&served.records[i].rr);
+  for (const std::vector<const Rr*>* rrs : {&removed, &added})
+    for (const Rr* rr : *rrs) {
+      if (reaches_beyond(rr->type())) return std::nullopt;
+      touched.insert(fold_wire(rr->owner()));
     }
-  for (const ldns_rr* rr : removed) patch.digest -= record_digest(rr);
-  for (const ldns_rr* rr : added) patch.digest += record_digest(rr);
+  for (const Rr* rr : removed) patch.digest -= record_digest(*rr);
+  for (const Rr* rr : added) patch.digest += record_digest(*rr);
   // The changed names hold UPDATE records alone, and no other answer includes them.
   for (const std::string& name : touched) {
     if (name == apex || !is_subdomain_or_equal(name, apex) || (name[0] == 1 && name[1] == '*')) return std::nullopt;
@@ -80,21 +80,21 @@ std::optional<UpdatePatch> prepare_update_patch(const DaemonConfig& config, size
   }
   // Their records before and after, in the order served; none names an in-zone target (its
   // addresses would be another name's records).
-  std::vector<const ldns_rr*> at_before, at_after;
+  std::vector<const Rr*> at_before, at_after;
   for (size_t i = first; i < served.records.size(); ++i)
-    if (const ldns_rr* rr = served.records[i].rr.get(); touched.count(lower_wire(ldns_rr_owner(rr)))) at_before.push_back(rr);
+    if (const Rr& rr = served.records[i].rr; touched.count(fold_wire(rr.owner()))) at_before.push_back(&rr);
   for (const UpdatePatch::Entry& e : patch.records) {
-    const ldns_rr* rr = e.kept != SIZE_MAX ? served.records[e.kept].rr.get() : e.rr.get();
-    const std::string owner = lower_wire(ldns_rr_owner(rr));
+    const Rr& rr = e.kept != SIZE_MAX ? served.records[e.kept].rr : e.rr;
+    const std::string owner = fold_wire(rr.owner());
     if (!touched.count(owner)) continue;
-    if (reaches_beyond(ldns_rr_get_type(rr))) return std::nullopt;
-    if (const ldns_rdf* target = additional_target(rr); target && is_subdomain_or_equal(lower_wire(target), apex))
+    if (reaches_beyond(rr.type())) return std::nullopt;
+    if (const std::string_view target = rr.additional_target(); !target.empty() && is_subdomain_or_equal(fold_wire(target), apex))
       return std::nullopt;
-    at_after.push_back(rr);
+    at_after.push_back(&rr);
     patch.owners_after.insert(owner);
   }
   std::set<std::string> owners_before;
-  for (const ldns_rr* rr : at_before) owners_before.insert(lower_wire(ldns_rr_owner(rr)));
+  for (const Rr* rr : at_before) owners_before.insert(fold_wire(rr->owner()));
   for (const std::string& name : touched) {
     const int delta = int(patch.owners_after.count(name)) - int(owners_before.count(name));
     if (delta != 0) count_up(patch.name_deltas, name, apex, delta);
@@ -102,7 +102,7 @@ std::optional<UpdatePatch> prepare_update_patch(const DaemonConfig& config, size
 
   // The changed names rendered from their records (clones: the RRsets point at them until then).
   std::vector<Record> copies;
-  for (const ldns_rr* rr : at_after) copies.push_back({RrPtr(ldns_rr_clone(rr)), {}, false, true});
+  for (const Rr* rr : at_after) copies.push_back({*rr, {}, false, true});
   for (const Record& rec : copies)
     if (!rec.rr) return std::nullopt;
   const std::vector<RRset> sets = group_rrsets(copies, 0, copies.size());
@@ -117,7 +117,7 @@ std::optional<UpdatePatch> prepare_update_patch(const DaemonConfig& config, size
   patch.soa = renew_soa(*snap, *from, z, zone, served, apex, patch.digest, {}, state);
   if (!patch.soa) return std::nullopt;
   if (served.transfers) {
-    patch.delta = RecordDelta{ldns_rdf2native_int32(ldns_rr_rdf(served.records.at(0).rr.get(), 2)), {}, {}};
+    patch.delta = RecordDelta{served.records.at(0).rr.soa_serial(), {}, {}};
     add_delta(*patch.delta, at_before, at_after);
   }
   patch.snapshot = std::move(snap);

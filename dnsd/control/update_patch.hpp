@@ -25,14 +25,14 @@ struct UpdatePatch {
   // (kept), or a new record with its text.
   struct Entry {
     size_t kept = SIZE_MAX;
-    RrPtr rr;
+    Rr rr;
     std::string text;
   };
   std::vector<Entry> records;
   std::set<std::string> owners_after;  // the changed names that have records afterwards
   std::unordered_map<std::string, int> name_deltas;
   uint64_t digest = 0;
-  RrPtr soa;
+  Rr soa;
   std::optional<RecordDelta> delta;    // for a zone with transfers
   std::shared_ptr<Snapshot> snapshot;  // derived from the one given, ready to publish
 };

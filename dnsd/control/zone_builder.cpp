@@ -1,6 +1,8 @@
 // Zone records from config (see zone_builder.hpp). `records:` text is parsed by ldns; the generated
-// records are built from text too, so `dnsd check` prints both the same way.
+// records are built in wire form from their fields.
 #include "zone_builder.hpp"
+
+#include <arpa/inet.h>
 
 #include <algorithm>
 #include <cctype>
@@ -15,6 +17,7 @@
 #include "etcd_records.hpp"
 #include "hash.hpp"
 #include "registry.hpp"
+#include "wire.hpp"
 #include "zone_copy.hpp"
 
 namespace dnsd {
@@ -25,27 +28,18 @@ struct FileCloser {
   void operator()(FILE* f) const noexcept { std::fclose(f); }
 };
 
-RrPtr rr_from_text(const std::string& text) {
-  ldns_rr* rr = nullptr;
-  if (ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK) return nullptr;
-  return RrPtr(rr);
+// Generated records are built in wire form from their fields: a rebuild after every health flip must
+// stay cheap, and presentation text would be parsed again each time.
+Rr make_rr(std::string_view owner, uint32_t ttl, ldns_rr_type type, std::string_view rdata) {
+  return Rr::make(owner, uint16_t(type), LDNS_RR_CLASS_IN, ttl, {reinterpret_cast<const uint8_t*>(rdata.data()), rdata.size()});
 }
 
-// Generated records are built field by field: a rebuild after every health flip must stay cheap, and
-// presentation text would be parsed again each time. The rdfs are owned until the record takes them.
-RrPtr make_rr(const ldns_rdf* owner, uint32_t ttl, ldns_rr_type type, std::initializer_list<ldns_rdf*> fields) {
-  std::vector<RdfPtr> rdfs;
-  for (ldns_rdf* f : fields) rdfs.emplace_back(f);
-  if (std::any_of(rdfs.begin(), rdfs.end(), [](const RdfPtr& f) { return !f; })) return nullptr;
-  RrPtr rr(ldns_rr_new());
-  ldns_rr_set_owner(rr.get(), ldns_rdf_clone(owner));
-  ldns_rr_set_ttl(rr.get(), ttl);
-  ldns_rr_set_type(rr.get(), type);
-  ldns_rr_set_class(rr.get(), LDNS_RR_CLASS_IN);
-  for (RdfPtr& f : rdfs)
-    if (!ldns_rr_push_rdf(rr.get(), f.get())) return nullptr;
-    else f.release();  // the record owns it now
-  return rr;
+// An address in rdata form (4 or 16 bytes), or "" when it is neither.
+std::string address_rdata(const std::string& a) {
+  uint8_t buf[16];
+  const bool v6 = a.find(':') != std::string::npos;
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, a.c_str(), buf) != 1) return {};
+  return {reinterpret_cast<const char*>(buf), v6 ? 16u : 4u};
 }
 
 std::string name_text(const ldns_rdf* dname) { return take_ldns_string(ldns_rdf2str(dname)); }
@@ -114,16 +108,17 @@ void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecord
         diags.push_back({at, std::string("bad record: ") + ldns_get_errorstr_by_id(st), false});
       continue;
     }
-    out.records.push_back({RrPtr(rr), at, false});
+    const RrPtr owned(rr);
+    out.records.push_back({Rr::from_ldns(rr), at, false});
   }
 }
 
 // Whether every label of a name is made of letters, digits, '-', '_' and '/' (RFC 2317's classless
 // reverse names), or is the wildcard "*": what `dnsd check` prints of it reads back the same (ldns
 // prints '"', '$' and other bytes in owner names as they are, and reads them back as something else).
-bool zone_file_name(const ldns_rdf* dname) {
-  const uint8_t* p = ldns_rdf_data(dname);
-  const size_t size = ldns_rdf_size(dname);
+bool zone_file_name(std::string_view dname) {
+  const auto* p = reinterpret_cast<const uint8_t*>(dname.data());
+  const size_t size = dname.size();
   for (size_t i = 0; i < size && p[i] != 0; i += size_t(p[i]) + 1) {
     const size_t len = p[i];
     if (len == 1 && p[i + 1] == '*') continue;
@@ -158,14 +153,14 @@ void add_dynamic_records(const ZoneConfig& z, const std::string& apex, const Typ
   const std::set<std::string> withheld = withheld_srv_names(out);
   for (const std::string& text : z.dynamic_records) {
     const SourceLoc at{Registry::origin(name_key(z.zone), text), 0};
-    RrPtr rr = rr_from_text(text);
+    Rr rr = Rr::from_text(text);
     auto drop = [&](const std::string& why) { diags.push_back({at, "dropped '" + text + "': " + why, true}); };
     if (!rr) {
       drop("it does not parse");
       continue;
     }
-    const std::string owner = lower_wire(ldns_rr_owner(rr.get()));
-    const ldns_rr_type type = ldns_rr_get_type(rr.get());
+    const std::string owner = fold_wire(rr.owner());
+    const ldns_rr_type type = rr.type();
     const auto types = config_types.find(owner);
     const bool config_name = types != config_types.end();
     if (!is_subdomain_or_equal(owner, apex)) drop("outside the zone");
@@ -206,25 +201,25 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
     const uint32_t set_ttl = srv_ttl(c, svc, z.ttl);
     const std::vector<SrvTarget> targets = srv_targets(c, svc, z.zone, health);
     if (targets.empty()) out.empty_names.push_back(owner);
-    RdfPtr owner_name(ldns_dname_new_frm_str(owner.c_str()));
+    const std::string owner_name = dname_wire(owner);
     for (const SrvTarget& t : targets) {
-      RrPtr rr = owner_name ? make_rr(owner_name.get(), set_ttl, LDNS_RR_TYPE_SRV,
-                                      {ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.priority),
-                                       ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.weight),
-                                       ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, t.port),
-                                       ldns_dname_new_frm_str(t.target.c_str())})
-                            : nullptr;
+      std::string rdata(6, '\0');
+      put16(reinterpret_cast<uint8_t*>(rdata.data()), t.priority);
+      put16(reinterpret_cast<uint8_t*>(rdata.data()) + 2, t.weight);
+      put16(reinterpret_cast<uint8_t*>(rdata.data()) + 4, t.port);
+      const std::string target = dname_wire(t.target);
+      Rr rr = owner_name.empty() || target.empty() ? Rr() : make_rr(owner_name, set_ttl, LDNS_RR_TYPE_SRV, rdata + target);
       if (rr) out.records.push_back({std::move(rr), t.member->loc, true});
       else diags.push_back({t.member->loc, "cannot build the SRV record of " + owner + " for " + t.target, false});
     }
   }
   for (std::string name : cluster_reserved_names(z, c, apex)) out.reserved_names.insert(std::move(name));
   for (const Member& m : c.members) {
-    RdfPtr host(ldns_dname_new_frm_str(m.host.c_str()));
-    if (!host || !is_subdomain_or_equal(lower_wire(host.get()), apex)) continue;  // outside: no A/AAAA from us
+    const std::string host = dname_wire(m.host);
+    if (host.empty() || !is_subdomain_or_equal(fold_wire(host), apex)) continue;  // outside: no A/AAAA from us
     // A host that two members share would get its addresses generated twice. When one of them is
     // registered (live state), it is the one named: the config wins such a conflict.
-    const auto [taken, fresh] = address_hosts.emplace(lower_wire(host.get()), m.host_loc);
+    const auto [taken, fresh] = address_hosts.emplace(fold_wire(host), m.host_loc);
     if (!fresh) {
       const bool registered_first = Registry::is_origin(taken->second.file()) && !Registry::is_origin(m.host_loc.file());
       diags.push_back({registered_first ? taken->second : m.host_loc,
@@ -232,9 +227,9 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
       continue;
     }
     for (const std::string& a : m.addresses) {
-      const bool v4 = a.find(':') == std::string::npos;
-      if (RrPtr rr = make_rr(host.get(), z.ttl, v4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA,
-                             {ldns_rdf_new_frm_str(v4 ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA, a.c_str())}))
+      const std::string rdata = address_rdata(a);
+      if (rdata.empty()) continue;
+      if (Rr rr = make_rr(host, z.ttl, rdata.size() == 4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA, rdata))
         out.records.push_back({std::move(rr), m.loc, true});
     }
   }
@@ -256,7 +251,7 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
     out.ttl = z.copy->soa_field(6);
     out.negative_ttl = std::min(ldns_rr_ttl(soa), out.ttl);
     out.records.reserve(z.copy->rrs.size());
-    for (const RrPtr& rr : z.copy->rrs) out.records.push_back({RrPtr(ldns_rr_clone(rr.get())), z.loc, true});
+    for (const RrPtr& rr : z.copy->rrs) out.records.push_back({Rr::from_ldns(rr.get()), z.loc, true});
     return out;
   }
   RdfPtr origin(ldns_dname_new_frm_str(z.zone.c_str()));
@@ -268,7 +263,7 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
   const std::string ttl = " " + std::to_string(z.ttl) + " IN ";
 
   for (const std::string& ns : z.ns)
-    if (auto rr = rr_from_text(z.zone + ttl + "NS " + ns)) out.records.push_back({std::move(rr), z.loc, true});
+    if (Rr rr = Rr::from_text(z.zone + ttl + "NS " + ns)) out.records.push_back({std::move(rr), z.loc, true});
   const size_t first_user = out.records.size();
   parse_records_block(z, origin.get(), out, diags);
   const size_t first_cluster = out.records.size();
@@ -288,27 +283,29 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
   std::set<std::string> cnames;
   for (size_t i = 0; i < out.records.size(); ++i) {
     const Record& rec = out.records[i];
-    const ldns_rr* rr = rec.rr.get();
-    const std::string owner = lower_wire(ldns_rr_owner(rr));
-    const ldns_rr_type type = ldns_rr_get_type(rr);
-    const auto shown = [rr] { return name_text(ldns_rr_owner(rr)); };  // for errors only: it prints
+    const Rr& rr = rec.rr;
+    const std::string owner = fold_wire(rr.owner());
+    const ldns_rr_type type = rr.type();
+    const auto shown = [&rr] { return wire_text(rr.owner()); };  // for errors only: it prints
     auto error = [&](std::string msg) { diags.push_back({rec.loc, std::move(msg), false}); };
     if (!is_subdomain_or_equal(owner, apex)) {
       error("record '" + shown() + "' is outside the zone " + z.zone);
       continue;
     }
     if (i >= first_user && i < first_cluster) {
-      if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) error("record '" + shown() + "' is not class IN");
+      if (rr.rr_class() != LDNS_RR_CLASS_IN) error("record '" + shown() + "' is not class IN");
       if (type == LDNS_RR_TYPE_SOA) error("SOA records come from the zone's soa: key, not records:");
       if (type == LDNS_RR_TYPE_NS && owner != apex) error("NS record at '" + shown() + "': delegations are not supported");
       if (type == LDNS_RR_TYPE_NS && owner == apex) error("apex NS records come from the zone's ns: key, not records:");
       if (type == LDNS_RR_TYPE_DNAME) error("DNAME records are not supported");
       // ldns reads a type name it does not know (a typo such as CNMAE, a stray "$FOO") as type 0.
       if (type == 0) error("record '" + shown() + "': unknown type (TYPE0 is reserved; unknown types are written TYPEnnn)");
-      if (!zone_file_name(ldns_rr_owner(rr))) error("name '" + shown() + "' has a character a zone file cannot carry (letters, digits, '-', '_' and '/' only)");
-      for (size_t f = 0; f < ldns_rr_rd_count(rr); ++f)
-        if (const ldns_rdf* d = ldns_rr_rdf(rr, f); ldns_rdf_get_type(d) == LDNS_RDF_TYPE_DNAME && !zone_file_name(d))
-          error("name '" + name_text(d) + "' in '" + shown() + "' has a character a zone file cannot carry");
+      if (!zone_file_name(rr.owner())) error("name '" + shown() + "' has a character a zone file cannot carry (letters, digits, '-', '_' and '/' only)");
+      // The names in its fields (ldns tells which fields are names).
+      if (const RrPtr fields = rr.to_ldns())
+        for (size_t f = 0; f < ldns_rr_rd_count(fields.get()); ++f)
+          if (const ldns_rdf* d = ldns_rr_rdf(fields.get(), f); ldns_rdf_get_type(d) == LDNS_RDF_TYPE_DNAME && !zone_file_name(rdf_wire(d)))
+            error("name '" + name_text(d) + "' in '" + shown() + "' has a character a zone file cannot carry");
       if (owner.size() > 1 && owner[0] == 1 && owner[1] == '*') error("wildcard record '" + shown() + "' is not supported");
     }
     if (i >= first_user && i < first_cluster ? generated_types[owner].count(type) : user_types[owner].count(type))
@@ -320,8 +317,8 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
   for (const std::string& owner : cnames) {
     if (all_types[owner].size() > 1) {
       for (const Record& rec : out.records)
-        if (lower_wire(ldns_rr_owner(rec.rr.get())) == owner) {
-          diags.push_back({rec.loc, "CNAME at '" + name_text(ldns_rr_owner(rec.rr.get())) + "' beside other data (RFC 1034 §3.6.2)", false});
+        if (fold_wire(rec.rr.owner()) == owner) {
+          diags.push_back({rec.loc, "CNAME at '" + wire_text(rec.rr.owner()) + "' beside other data (RFC 1034 §3.6.2)", false});
           break;
         }
     }
@@ -338,10 +335,9 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
     if (wrong && reported.insert(t).second) diags.push_back({loc, "target '" + shown() + "' " + wrong, false});
   };
   for (const Record& rec : out.records) {
-    const ldns_rr* rr = rec.rr.get();
-    const ldns_rr_type type = ldns_rr_get_type(rr);
-    const ldns_rdf* target = type == LDNS_RR_TYPE_SRV ? ldns_rr_rdf(rr, 3) : type == LDNS_RR_TYPE_NS ? ldns_rr_rdf(rr, 0) : nullptr;
-    if (target) check_target(lower_wire(target), [target] { return name_text(target); }, rec.loc);
+    const ldns_rr_type type = rec.rr.type();
+    const std::string_view target = type == LDNS_RR_TYPE_SRV || type == LDNS_RR_TYPE_NS ? rec.rr.additional_target() : std::string_view();
+    if (!target.empty()) check_target(fold_wire(target), [target] { return wire_text(target); }, rec.loc);
   }
   // Every member's host is a target once the member is healthy and its cluster's gate open: checked
   // whatever they are now, so that neither a health flip nor a gate opening makes the zone unservable.
@@ -358,7 +354,7 @@ void add_reverse_records(const ZoneConfig& reverse, const std::vector<ZoneConfig
   if (apex.empty()) return;
   std::set<std::string> own_ptr;  // PTR names `records:` has: those win
   for (const Record& rec : out.records)
-    if (ldns_rr_get_type(rec.rr.get()) == LDNS_RR_TYPE_PTR) own_ptr.insert(lower_wire(ldns_rr_owner(rec.rr.get())));
+    if (rec.rr.type() == LDNS_RR_TYPE_PTR) own_ptr.insert(fold_wire(rec.rr.owner()));
   std::set<std::pair<std::string, std::string>> added;  // (owner, target): one PTR per pair
   for (const ZoneConfig& z : zones) {
     if (std::find(reverse.reverse_of.begin(), reverse.reverse_of.end(), name_key(z.zone)) == reverse.reverse_of.end()) continue;
@@ -380,7 +376,7 @@ void add_reverse_records(const ZoneConfig& reverse, const std::vector<ZoneConfig
             continue;
           }
           if (!added.insert({owner, name_key(m.host)}).second) continue;
-          if (RrPtr rr = make_rr(name.get(), reverse.ttl, LDNS_RR_TYPE_PTR, {ldns_dname_new_frm_str(m.host.c_str())}))
+          if (Rr rr = make_rr(rdf_wire(name.get()), reverse.ttl, LDNS_RR_TYPE_PTR, dname_wire(m.host)))
             out.records.push_back({std::move(rr), m.loc, true});
         }
       }
@@ -397,20 +393,16 @@ std::set<std::string> withheld_srv_names(const ZoneRecords& zr) {
   return out;
 }
 
-uint64_t record_digest(const ldns_rr* rr) {
+uint64_t record_digest(const Rr& rr) {
   // FNV-1a over the record's owner, type, class, TTL and RDATA bytes: stable across restarts and builds.
   uint64_t h = fnv_basis;
   auto mix = [&h](const uint8_t* p, size_t n) { h = fnv1a(p, n, h); };
-  const ldns_rdf* owner = ldns_rr_owner(rr);
-  mix(ldns_rdf_data(owner), ldns_rdf_size(owner));
-  const uint32_t fixed[3] = {uint32_t(ldns_rr_get_type(rr)), uint32_t(ldns_rr_get_class(rr)), ldns_rr_ttl(rr)};
+  mix(reinterpret_cast<const uint8_t*>(rr.owner().data()), rr.owner().size());
+  const uint32_t fixed[3] = {uint32_t(rr.type()), uint32_t(rr.rr_class()), rr.ttl()};
   mix(reinterpret_cast<const uint8_t*>(fixed), sizeof fixed);
-  for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
-    const ldns_rdf* f = ldns_rr_rdf(rr, i);
-    const uint32_t size = uint32_t(ldns_rdf_size(f));
-    mix(reinterpret_cast<const uint8_t*>(&size), sizeof size);
-    mix(ldns_rdf_data(f), ldns_rdf_size(f));
-  }
+  const uint32_t size = uint32_t(rr.rdata().size());
+  mix(reinterpret_cast<const uint8_t*>(&size), sizeof size);
+  mix(rr.rdata().data(), rr.rdata().size());
   return h;
 }
 
@@ -419,7 +411,7 @@ uint64_t zone_digest(const ZoneRecords& zr) {
   // The order of records does not count; what they are does.
   uint64_t h = 0;
   for (const Record& rec : zr.records)
-    if (ldns_rr_get_type(rec.rr.get()) != LDNS_RR_TYPE_SOA) h += record_digest(rec.rr.get());
+    if (rec.rr.type() != LDNS_RR_TYPE_SOA) h += record_digest(rec.rr);
   return h;
 }
 
@@ -428,7 +420,7 @@ void add_soa(ZoneRecords& zr, const ZoneConfig& z, uint32_t serial) {
                            std::to_string(serial) + " " + std::to_string(z.soa.refresh) + " " +
                            std::to_string(z.soa.retry) + " " + std::to_string(z.soa.expire) + " " +
                            std::to_string(z.soa.minimum);
-  RrPtr rr = rr_from_text(text);
+  Rr rr = Rr::from_text(text);
   if (!rr) throw std::runtime_error("cannot build SOA '" + text + "'");
   zr.records.insert(zr.records.begin(), Record{std::move(rr), z.loc, true});
   for (auto& [begin, end] : zr.cluster_ranges) ++begin, ++end;
@@ -439,7 +431,7 @@ std::string zone_text(const ZoneRecords& zr) {
                     (!zr.secondary           ? ""
                      : zr.records.empty() ? " (secondary: no copy held, or expired; SERVFAIL until a transfer)"
                                           : " (secondary: the copy held)") + "\n";
-  for (const Record& rec : zr.records) out += take_ldns_string(ldns_rr2str(rec.rr.get()));
+  for (const Record& rec : zr.records) out += rr_text(rec.rr);
   return out;
 }
 

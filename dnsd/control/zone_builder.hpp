@@ -11,11 +11,12 @@
 #include "health.hpp"
 #include "ldns.hpp"
 #include "names.hpp"
+#include "rr.hpp"
 
 namespace dnsd {
 
 struct Record {
-  RrPtr rr;
+  Rr rr;
   SourceLoc loc;
   bool generated = false;  // from soa/ns/clusters rather than `records:`
   bool dynamic = false;    // added by DNS UPDATE (ZoneConfig::dynamic_records)
@@ -69,7 +70,7 @@ void add_reverse_records(const ZoneConfig& reverse, const std::vector<ZoneConfig
 // A digest of the records (not the SOA serial): the serial is bumped only when it changes. The sum of
 // each record's own digest, so that a change adjusts it by what it removes and adds (record_digest).
 uint64_t zone_digest(const ZoneRecords& records);
-uint64_t record_digest(const ldns_rr* rr);
+uint64_t record_digest(const Rr& rr);
 
 // Prepends the SOA with the given serial.
 void add_soa(ZoneRecords& records, const ZoneConfig& zone, uint32_t serial);

@@ -92,7 +92,7 @@ TEST_CASE("the packer compresses names exactly as a map of every suffix would, f
       REQUIRE(ldns_rr_new_frm_str(&parsed, text.c_str(), 0, nullptr, nullptr) == LDNS_STATUS_OK);
       const RrPtr rr(parsed);
       const size_t size = packer.size();
-      packer.rr(rr.get(), 60);
+      packer.rr(Rr::from_ldns(rr.get()), 60);
       reference.rr(rr.get(), 60);
       if (rng() % 17 == 0) {  // an RR that did not fit: taken back, its targets too
         packer.truncate(size);

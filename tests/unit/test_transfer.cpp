@@ -34,8 +34,7 @@ const std::string head =
 // A compiled zone whose SOA carries `serial`.
 ZoneRecords& with_serial(CompiledZone& z, uint32_t serial) {
   ZoneRecords& zr = z.compiled().zones.at(0);
-  ldns_rdf* old = ldns_rr_set_rdf(zr.records.at(0).rr.get(), ldns_native2rdf_int32(LDNS_RDF_TYPE_INT32, serial), 2);
-  ldns_rdf_deep_free(old);
+  zr.records.at(0).rr = zr.records.at(0).rr.with_soa_serial(serial);
   return zr;
 }
 
@@ -174,5 +173,41 @@ TEST_CASE("a record's wire form is what ldns writes, with the TTL asked for", "[
     free(wire);
     INFO(text);
     CHECK(rr_wire(rr.get(), 1234) == expected);
+    // The zone's own form of a record: the same bytes, read back from them, printed as ldns prints it.
+    const Rr held = Rr::from_ldns(rr.get());
+    REQUIRE(held);
+    CHECK(held.wire(1234) == expected);
+    CHECK(Rr::from_wire(expected).wire(1234) == expected);
+    CHECK(rr_text(held) == take_ldns_string(ldns_rr2str(rr.get())));
+    CHECK(held.ttl() == ldns_rr_ttl(rr.get()));
   }
+}
+
+TEST_CASE("a record held in wire form: its targets, an SOA's serial, what is not a record", "[transfer]") {
+  const Rr srv = Rr::from_text("_etcd-server-ssl._tcp.lab.example.com. 60 IN SRV 0 0 2380 M1.Lab.example.com.");
+  REQUIRE(srv);
+  CHECK(srv.additional_target() == dnsd::wire_name("M1.Lab.example.com."));  // case kept
+  CHECK(srv.owner() == dnsd::wire_name("_etcd-server-ssl._tcp.lab.example.com."));
+  CHECK(Rr::from_text("lab.example.com. 60 IN MX 10 mail.example.org.").additional_target() == dnsd::wire_name("mail.example.org."));
+  CHECK(Rr::from_text("lab.example.com. 60 IN NS ns1.example.org.").additional_target().size() == 17);
+  CHECK(Rr::from_text("a.lab.example.com. 60 IN CNAME b.lab.example.com.").additional_target().empty());
+  CHECK(Rr::from_text("a.lab.example.com. 60 IN CNAME b.lab.example.com.").rdata_name(0) == dnsd::wire_name("b.lab.example.com."));
+  const Rr soa = Rr::from_text("lab.example.com. 3600 IN SOA ns1.lab.example.com. h.example.org. 7 3600 600 86400 30");
+  CHECK(soa.soa_serial() == 7);
+  const Rr next = soa.with_soa_serial(4000000000u);
+  CHECK(next.soa_serial() == 4000000000u);
+  CHECK(soa.soa_serial() == 7);  // a copy
+  CHECK_THAT(rr_text(next), Catch::Contains(" 4000000000 3600 600 86400 30"));
+  CHECK(srv.soa_serial() == 0);
+  Rr copy = srv;
+  copy.set_ttl(5);
+  CHECK(copy.ttl() == 5);
+  CHECK(srv.ttl() == 60);
+  // Not records: a truncated one, one with bytes after it, an owner that is not a name.
+  const std::string w = srv.wire(60);
+  CHECK_FALSE(Rr::from_wire(w.substr(0, w.size() - 1)));
+  CHECK_FALSE(Rr::from_wire(w + "x"));
+  CHECK_FALSE(Rr::from_wire(std::string("\100abc", 4) + w));
+  CHECK_FALSE(Rr::from_text("not a record"));
+  CHECK_FALSE(Rr::make(std::string_view("\3ab", 3), 1, 1, 60, {}));
 }
