@@ -46,7 +46,7 @@ class ZoneCompiler {
     for (const RRset& set : sets_) {
       // Every ancestor up to the apex exists: empty non-terminals answer NODATA (RFC 8020).
       for (std::string_view n = set.owner; n.size() > zone.apex.size(); n = parent_dname(n))
-        snap_.add_node(std::string(n), zone);
+        snap_.add_node(n, zone);
       snap_.add_node(zone.apex, zone);
       Node& node = snap_.add_node(set.owner, zone);
       node.rrsets.emplace_back(uint16_t(set.type), render(set, nullptr));

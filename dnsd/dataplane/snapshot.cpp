@@ -103,9 +103,9 @@ Zone& Snapshot::add_zone(Zone zone) {
   return stored;
 }
 
-Node& Snapshot::add_node(std::string lname, const Zone& zone) {
+Node& Snapshot::add_node(std::string_view lname, const Zone& zone) {
   if (auto it = nodes_.find(lname); it != nodes_.end()) return it->second;
-  const std::string& key = keys_.emplace_back(std::move(lname));
+  const std::string& key = keys_.emplace_back(lname);
   Node& node = nodes_[key];
   node.zone = zone.index;
   return node;

@@ -78,7 +78,7 @@ class Snapshot {
 
   // Building (control thread only, before publishing).
   Zone& add_zone(Zone zone);
-  Node& add_node(std::string lname, const Zone& zone);  // returns the existing node if present
+  Node& add_node(std::string_view lname, const Zone& zone);  // returns the existing node if present
   const Zone* find_zone(std::string_view lname) const noexcept;  // most specific enclosing zone
   Node* find_node(std::string_view lname);
   const std::deque<Zone>& zones() const noexcept { return zones_; }
