@@ -141,17 +141,21 @@ void Packer::u32(uint32_t v) {
 }
 
 void Packer::name(const uint8_t* wire, size_t len, bool compress) {
-  // The name in lower case (a zero past its end, whatever it holds), where each label starts, and the
-  // hash of each suffix, built from the root up so that equal suffixes hash alike.
-  uint8_t lower[512] = {};  // room for a last label's length past the end, whatever it says
-  len = std::min<size_t>(len, 255);
-  for (size_t i = 0; i < len; ++i) lower[i] = ascii_lower(wire[i]);
+  // Where each label starts: a wire name whole within `len`, or it is not written.
   size_t starts[128];
-  size_t count = 0;
-  for (size_t i = 0; i < len && wire[i] != 0 && count < 128; i += size_t(wire[i]) + 1) starts[count++] = i;
+  size_t count = 0, end = 0;
+  while (end < len && wire[end] != 0 && count < 128) {
+    starts[count++] = end;
+    end += size_t(wire[end]) + 1;
+  }
+  if (end >= len || wire[end] != 0 || end + 1 > 255) throw std::runtime_error("not a wire name");
+  // The name in lower case, and the hash of each suffix, built from the root up so that equal
+  // suffixes hash alike.
+  uint8_t lower[256];
+  for (size_t i = 0; i <= end; ++i) lower[i] = ascii_lower(wire[i]);
   uint64_t hashes[128];
   uint64_t h = fnv_basis;
-  for (size_t k = count; k-- > 0;) hashes[k] = h = fnv1a(lower + starts[k], std::min<size_t>(size_t(lower[starts[k]]) + 1, len - starts[k]), h);
+  for (size_t k = count; k-- > 0;) hashes[k] = h = fnv1a(lower + starts[k], size_t(lower[starts[k]]) + 1, h);
   for (size_t k = 0; k < count; ++k) {
     const size_t i = starts[k];
     const uint16_t found = find_target(hashes[k], lower + i);
@@ -160,7 +164,7 @@ void Packer::name(const uint8_t* wire, size_t len, bool compress) {
       return;
     }
     if (found == 0 && buf_.size() < 0x3FFF) add_target(hashes[k], uint16_t(buf_.size()));
-    raw(wire + i, std::min<size_t>(size_t(wire[i]) + 1, len - i));
+    raw(wire + i, size_t(wire[i]) + 1);
   }
   buf_.push_back(0);
 }

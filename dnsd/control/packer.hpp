@@ -32,7 +32,8 @@ class Packer {
   // A message without a question (the later messages of a zone transfer).
   Packer();
 
-  // Appends one RR with the given TTL. Throws std::runtime_error when its data is over 64 KiB.
+  // Appends one RR with the given TTL. Throws std::runtime_error when its data is over 64 KiB (or a
+  // name in it is not a whole wire name).
   void rr(const Rr& rr, uint32_t ttl);
   // RFC 8482 §4.2: the synthesized answer to ANY, owned by the question's name.
   void hinfo(uint32_t ttl);
