@@ -110,7 +110,8 @@ void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecord
       continue;
     }
     const RrPtr owned(rr);
-    out.records.push_back({Rr::from_ldns(rr), at, false});
+    if (Rr held = Rr::from_ldns(rr)) out.records.push_back({std::move(held), at, false});
+    else diags.push_back({at, "record data over 64 KiB", false});  // (ldns stops at 255 fields: a guard)
   }
 }
 
@@ -263,7 +264,8 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
     out.ttl = z.copy->soa_field(6);
     out.negative_ttl = std::min(ldns_rr_ttl(soa), out.ttl);
     out.records.reserve(z.copy->rrs.size());
-    for (const RrPtr& rr : z.copy->rrs) out.records.push_back({Rr::from_ldns(rr.get()), z.loc, true});
+    for (const RrPtr& rr : z.copy->rrs)
+      if (Rr held = Rr::from_ldns(rr.get())) out.records.push_back({std::move(held), z.loc, true});  // (a transferred record fits)
     return out;
   }
   RdfPtr origin(ldns_dname_new_frm_str(z.zone.c_str()));
