@@ -145,6 +145,7 @@ void Packer::name(const uint8_t* wire, size_t len, bool compress) {
   size_t starts[128];
   size_t count = 0, end = 0;
   while (end < len && wire[end] != 0 && count < 128) {
+    if (wire[end] > 63) throw std::runtime_error("not a wire name");
     starts[count++] = end;
     end += size_t(wire[end]) + 1;
   }
