@@ -3,6 +3,7 @@
 #include "compile.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <set>
@@ -170,12 +171,13 @@ Answer render_any(const std::string& owner, uint32_t ttl) {
 }
 
 std::vector<uint8_t> soa_tail(const Rr& soa, uint32_t ttl) {
-  std::vector<uint8_t> out(10);
+  const std::span<const uint8_t> rdata = soa.rdata();
+  std::vector<uint8_t> out(10 + rdata.size());
   put16(out.data(), rr_type::soa);
   put16(out.data() + 2, class_in);
   put32(out.data() + 4, ttl);
-  out.insert(out.end(), soa.rdata().begin(), soa.rdata().end());
-  put16(out.data() + 8, uint16_t(out.size() - 10));
+  put16(out.data() + 8, uint16_t(rdata.size()));
+  if (!rdata.empty()) std::memcpy(out.data() + 10, rdata.data(), rdata.size());
   return out;
 }
 
