@@ -110,6 +110,13 @@ void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecord
       continue;
     }
     const RrPtr owned(rr);
+    // ldns keeps 255 fields of a record and drops the rest without a word: a TXT of 255 strings may
+    // have lost some.
+    const ldns_rr_type type = ldns_rr_get_type(rr);
+    if ((type == LDNS_RR_TYPE_TXT || type == LDNS_RR_TYPE_SPF) && ldns_rr_rd_count(rr) >= 255) {
+      diags.push_back({at, "a TXT record holds at most 254 strings here (from 255 on, the rest would be dropped)", false});
+      continue;
+    }
     if (Rr held = Rr::from_ldns(rr)) out.records.push_back({std::move(held), at, false});
     else diags.push_back({at, "record data over 64 KiB", false});  // (ldns stops at 255 fields: a guard)
   }

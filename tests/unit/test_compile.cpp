@@ -185,6 +185,23 @@ std::string big_txt_zone(size_t last) {
 }
 }  // namespace
 
+TEST_CASE("a TXT record of 255 strings or more is refused by line, not cut short", "[compile]") {
+  const auto zone_with = [](int strings) {
+    std::string txt;
+    for (int i = 0; i < strings; ++i) txt += " \"" + std::to_string(i) + "\"";
+    return "zone: lab.example.com\nsoa: { mname: ns.example.org, rname: h.example.org }\nns: [ns.example.org]\n"
+           "records: |\n  ok IN A 192.0.2.1\n  t IN TXT" + txt + "\n";
+  };
+  // ldns would keep the first 255 of 300 and drop the rest.
+  CHECK_THROWS_WITH(CompiledZone(zone_with(300)), Catch::Contains(":6: a TXT record holds at most 254 strings"));
+  CHECK_THROWS_WITH(CompiledZone(zone_with(255)), Catch::Contains("at most 254 strings"));
+  const CompiledZone z(zone_with(254));
+  auto r = z.ask("t.lab.example.com", rr_type::txt, {}, Transport::tcp);
+  REQUIRE(r);
+  REQUIRE(ldns_pkt_ancount(r.get()) == 1);
+  CHECK(ldns_rr_rd_count(ldns_rr_list_rr(ldns_pkt_answer(r.get()), 0)) == 254);
+}
+
 TEST_CASE("an RRset too big to answer over TCP beside our OPT and cookie is refused, not truncated", "[compile]") {
   // Header 12 + question 25 = 37. 244 x 268 + 13 + 73 = 65478 of answer: 65515 bytes, which fits
   // 65535 alone but not with room for our OPT and a server cookie (39 more).
