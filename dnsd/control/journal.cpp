@@ -7,7 +7,6 @@
 #include <stdexcept>
 
 #include "names.hpp"
-#include "wire.hpp"
 
 namespace dnsd {
 
@@ -16,37 +15,25 @@ namespace {
 
 uint32_t soa_serial(const ZoneRecords& zr) { return zr.records.at(0).rr.soa_serial(); }
 
+// The TTL a record is served with: its RRset's first record's (RFC 2181 §5.2), the sets seen so far in `first`.
+using FirstTtls = std::map<std::pair<std::string, ldns_rr_type>, uint32_t>;
+uint32_t served_ttl(FirstTtls& first, const Rr& rr) {
+  return first.emplace(std::make_pair(fold_wire(rr.owner()), rr.type()), rr.ttl()).first->second;
+}
+
 }  // namespace
 
 std::string rr_wire(const ldns_rr* rr, uint32_t ttl) {
-  // ldns keeps every field in wire form: the record is its owner, type, class, TTL, length and
-  // fields in a row (what ldns_rr2wire writes without compression, without cloning the record).
-  const ldns_rdf* owner = ldns_rr_owner(rr);
-  size_t rdlength = 0;
-  for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) rdlength += ldns_rdf_size(ldns_rr_rdf(rr, i));
-  if (!owner || rdlength > 0xFFFF) throw std::runtime_error("cannot write a record");
-  std::string out;
-  out.reserve(ldns_rdf_size(owner) + 10 + rdlength);
-  out.append(reinterpret_cast<const char*>(ldns_rdf_data(owner)), ldns_rdf_size(owner));
-  uint8_t fixed[10];
-  put16(fixed, uint16_t(ldns_rr_get_type(rr)));
-  put16(fixed + 2, uint16_t(ldns_rr_get_class(rr)));
-  put32(fixed + 4, ttl);
-  put16(fixed + 8, uint16_t(rdlength));
-  out.append(reinterpret_cast<const char*>(fixed), sizeof fixed);
-  for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
-    const ldns_rdf* f = ldns_rr_rdf(rr, i);
-    out.append(reinterpret_cast<const char*>(ldns_rdf_data(f)), ldns_rdf_size(f));
-  }
-  return out;
+  const Rr held = Rr::from_ldns(rr);
+  if (!held) throw std::runtime_error("cannot write a record");
+  return held.wire(ttl);
 }
 
 std::vector<uint32_t> served_ttls(const ZoneRecords& zr) {
-  std::map<std::pair<std::string, ldns_rr_type>, uint32_t> first;
+  FirstTtls first;
   std::vector<uint32_t> ttls;
   ttls.reserve(zr.records.size());
-  for (const Record& rec : zr.records)
-    ttls.push_back(first.emplace(std::make_pair(fold_wire(rec.rr.owner()), rec.rr.type()), rec.rr.ttl()).first->second);
+  for (const Record& rec : zr.records) ttls.push_back(served_ttl(first, rec.rr));
   return ttls;
 }
 
@@ -85,9 +72,9 @@ void add_delta(RecordDelta& delta, std::span<const Record> before, std::span<con
 void add_delta(RecordDelta& delta, const std::vector<const Rr*>& before, const std::vector<const Rr*>& after) {
   // Each record with its RRset's first TTL in the run, as served_ttls() gives it for a whole zone.
   const auto wire = [](const std::vector<const Rr*>& rrs) {
-    std::map<std::pair<std::string, ldns_rr_type>, uint32_t> first;
+    FirstTtls first;
     std::set<std::string> out;
-    for (const Rr* rr : rrs) out.insert(rr->wire(first.emplace(std::make_pair(fold_wire(rr->owner()), rr->type()), rr->ttl()).first->second));
+    for (const Rr* rr : rrs) out.insert(rr->wire(served_ttl(first, *rr)));
     return out;
   };
   const std::set<std::string> old = wire(before), now = wire(after);

@@ -71,10 +71,9 @@ Rr Rr::from_wire(std::string_view wire) {
   const size_t owner = name_length(p, p + wire.size());
   if (owner == 0 || owner + 10 > wire.size()) return {};
   const uint8_t* f = p + owner;
-  const size_t rdlength = size_t(f[8]) << 8 | f[9];
+  const size_t rdlength = get16(f + 8);
   if (owner + 10 + rdlength != wire.size()) return {};
-  return make(wire.substr(0, owner), uint16_t(f[0] << 8 | f[1]), uint16_t(f[2] << 8 | f[3]),
-              uint32_t(f[4]) << 24 | uint32_t(f[5]) << 16 | uint32_t(f[6]) << 8 | f[7], {f + 10, rdlength});
+  return make(wire.substr(0, owner), get16(f), get16(f + 2), get32(f + 4), {f + 10, rdlength});
 }
 
 Rr Rr::from_text(const std::string& text) {
@@ -92,11 +91,6 @@ RrPtr Rr::to_ldns() const {
   if (ldns_wire2rr(&rr, reinterpret_cast<const uint8_t*>(w.data()), w.size(), &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
     return nullptr;
   return RrPtr(rr);
-}
-
-uint32_t Rr::ttl() const noexcept {
-  const uint8_t* p = fixed() + 4;
-  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
 }
 
 void Rr::set_ttl(uint32_t ttl) noexcept { put32(data_.get() + 1 + data_[0] + 4, ttl); }
@@ -134,8 +128,7 @@ size_t Rr::soa_serial_at() const noexcept {
 uint32_t Rr::soa_serial() const noexcept {
   const size_t at = soa_serial_at();
   if (at == SIZE_MAX) return 0;
-  const uint8_t* p = rdata().data() + at;
-  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+  return get32(rdata().data() + at);
 }
 
 Rr Rr::with_soa_serial(uint32_t serial) const {

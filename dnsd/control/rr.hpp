@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "ldns.hpp"
+#include "wire.hpp"
 
 namespace dnsd {
 
@@ -36,11 +37,11 @@ class Rr {
 
   explicit operator bool() const noexcept { return data_ != nullptr; }
   std::string_view owner() const noexcept { return {reinterpret_cast<const char*>(data_.get() + 1), data_[0]}; }
-  ldns_rr_type type() const noexcept { return ldns_rr_type(u16(fixed())); }
-  ldns_rr_class rr_class() const noexcept { return ldns_rr_class(u16(fixed() + 2)); }
-  uint32_t ttl() const noexcept;
+  ldns_rr_type type() const noexcept { return ldns_rr_type(get16(fixed())); }
+  ldns_rr_class rr_class() const noexcept { return ldns_rr_class(get16(fixed() + 2)); }
+  uint32_t ttl() const noexcept { return get32(fixed() + 4); }
   void set_ttl(uint32_t ttl) noexcept;
-  std::span<const uint8_t> rdata() const noexcept { return {fixed() + 10, u16(fixed() + 8)}; }
+  std::span<const uint8_t> rdata() const noexcept { return {fixed() + 10, get16(fixed() + 8)}; }
 
   // The record in uncompressed wire form with the given TTL (what ldns_rr2wire writes).
   std::string wire(uint32_t ttl) const;
@@ -54,9 +55,8 @@ class Rr {
 
  private:
   // [owner length][owner][type][class][TTL][rdata length][rdata]
-  static uint16_t u16(const uint8_t* p) noexcept { return uint16_t(p[0] << 8 | p[1]); }
   const uint8_t* fixed() const noexcept { return data_.get() + 1 + data_[0]; }
-  size_t size() const noexcept { return size_t(1 + data_[0] + 10 + u16(fixed() + 8)); }
+  size_t size() const noexcept { return size_t(1 + data_[0] + 10 + get16(fixed() + 8)); }
   // Where the SOA serial is in the rdata, or SIZE_MAX.
   size_t soa_serial_at() const noexcept;
 

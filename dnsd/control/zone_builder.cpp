@@ -235,11 +235,11 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
   }
   for (std::string name : cluster_reserved_names(z, c, apex)) out.reserved_names.insert(std::move(name));
   for (const Member& m : c.members) {
-    const std::string host = dname_wire(m.host);
-    if (host.empty() || !is_subdomain_or_equal(fold_wire(host), apex)) continue;  // outside: no A/AAAA from us
+    const std::string host = dname_wire(m.host), host_key = fold_wire(host);
+    if (host.empty() || !is_subdomain_or_equal(host_key, apex)) continue;  // outside: no A/AAAA from us
     // A host that two members share would get its addresses generated twice. When one of them is
     // registered (live state), it is the one named: the config wins such a conflict.
-    const auto [taken, fresh] = address_hosts.emplace(fold_wire(host), m.host_loc);
+    const auto [taken, fresh] = address_hosts.emplace(host_key, m.host_loc);
     if (!fresh) {
       const bool registered_first = Registry::is_origin(taken->second.file()) && !Registry::is_origin(m.host_loc.file());
       diags.push_back({registered_first ? taken->second : m.host_loc,
