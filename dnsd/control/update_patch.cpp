@@ -100,11 +100,9 @@ std::optional<UpdatePatch> prepare_update_patch(const DaemonConfig& config, size
     if (delta != 0) count_up(patch.name_deltas, name, apex, delta);
   }
 
-  // The changed names rendered from their records (clones: the RRsets point at them until then).
+  // The changed names rendered from their records (copied into the run group_rrsets reads).
   std::vector<Record> copies;
   for (const Rr* rr : at_after) copies.push_back({*rr, {}, false, true});
-  for (const Record& rec : copies)
-    if (!rec.rr) return std::nullopt;
   const std::vector<RRset> sets = group_rrsets(copies, 0, copies.size());
   auto snap = Snapshot::derive(from);
   std::set<std::string> names = touched;

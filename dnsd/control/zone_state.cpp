@@ -457,12 +457,9 @@ void ZoneState::publish(CompiledConfig compiled) {
   // The IXFR journal's change for each zone with transfers: the zone as served until now against the
   // whole compile's (the journal keeps no copy of the zone; a patch brings its own delta).
   Deltas deltas(compiled.zones.size());
-  std::map<std::string, const ZoneRecords*> before;
-  for (const ZoneRecords& zr : served_) before.emplace(name_key(zr.apex), &zr);
   for (size_t i = 0; i < compiled.zones.size(); ++i)
-    if (compiled.zones[i].transfers)
-      if (const auto it = before.find(name_key(compiled.zones[i].apex)); it != before.end())
-        deltas[i] = zone_delta(*it->second, compiled.zones[i]);
+    if (const ZoneRecords* was = compiled.zones[i].transfers ? served(name_key(compiled.zones[i].apex)) : nullptr)
+      deltas[i] = zone_delta(*was, compiled.zones[i]);
   served_ = std::move(compiled.zones);
   indexes_.assign(served_.size(), std::nullopt);
   ++whole_;
