@@ -193,7 +193,7 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
   std::set<std::string> names = touched;
   for (const auto& [name, delta] : patch.name_deltas) names.insert(name);
   try {
-    set_names(*snap, *from, zone, names, touched, sets, gated, index, patch.name_deltas, served.ttl);
+    set_names(*snap, *from, zone, names, touched, sets, gated, index, patch.name_deltas);
   } catch (const std::runtime_error&) {
     return std::nullopt;  // an answer over 64 KiB: the whole compile names the record
   }
@@ -206,7 +206,7 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
 void set_names(Snapshot& snap, const Snapshot& from, size_t zone, const std::set<std::string>& names,
                const std::set<std::string>& touched, const std::vector<RRset>& sets,
                const std::unordered_map<std::string, uint32_t>& gated, const ZoneIndex& index,
-               const std::unordered_map<std::string, int>& deltas, uint32_t ttl) {
+               const std::unordered_map<std::string, int>& deltas) {
   // Additional targets are the changed records' own (the callers refuse any other in-zone target).
   const RRsetFinder find = [&sets](const std::string& owner, ldns_rr_type type) -> const RRset* {
     for (const RRset& s : sets)
@@ -229,7 +229,6 @@ void set_names(Snapshot& snap, const Snapshot& from, size_t zone, const std::set
     }
     for (const RRset& set : sets)
       if (set.owner == name) node.rrsets.emplace_back(uint16_t(set.type), render_rrset(set, nullptr, find));
-    if (!node.rrsets.empty()) node.any = render_any(name, ttl);
     if (const auto g = gated.find(name); g != gated.end()) {
       node.gated = true;
       node.gate_ttl = g->second;

@@ -100,7 +100,7 @@ void apply_name_deltas(ZoneIndex& index, const std::unordered_map<std::string, i
 void set_names(Snapshot& snap, const Snapshot& from, size_t zone, const std::set<std::string>& names,
                const std::set<std::string>& touched, const std::vector<RRset>& sets,
                const std::unordered_map<std::string, uint32_t>& gated, const ZoneIndex& index,
-               const std::unordered_map<std::string, int>& deltas, uint32_t ttl);
+               const std::unordered_map<std::string, int>& deltas);
 // The zone's new SOA for records of digest `digest` (the serial as a whole compile picks it, from
 // `state`), set in `snap` with everything that carries it: the negative tails (those of `gated` too)
 // and the apex's SOA answer. Empty when `from` has no apex node.

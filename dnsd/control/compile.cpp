@@ -42,6 +42,7 @@ class ZoneCompiler {
     z.transfers = zr_.transfers;
     z.secondary = zr_.secondary;
     z.soa_negative_tail = soa_tail(*soa.rrs[0], std::min(soa.rrs[0]->ttl(), zr_.negative_ttl));
+    z.any = render_any(zr_.ttl);
     const Zone& zone = snap_.add_zone(std::move(z));
 
     for (const RRset& set : sets_) {
@@ -72,7 +73,6 @@ class ZoneCompiler {
     }
     for (const RRset& set : sets_) {
       Node& node = *snap_.find_node(set.owner);
-      if (node.any.body.empty()) node.any = render_any(set.owner, zr_.ttl);
       if (set.type != LDNS_RR_TYPE_CNAME) continue;
       // Follow the CNAME once inside the zone, for every type its target has.
       const std::string target = fold_wire(set.rrs[0]->rdata_name(0));
@@ -160,8 +160,8 @@ Answer render_rrset(const RRset& set, const RRset* chased, const RRsetFinder& fi
   return a;
 }
 
-Answer render_any(const std::string& owner, uint32_t ttl) {
-  Packer p(owner);
+Answer render_any(uint32_t ttl) {
+  Packer p(std::string("\1x\0", 3));  // any name but the root: the owner becomes a pointer to the question
   p.hinfo(ttl);
   Answer a;
   a.ancount = 1;

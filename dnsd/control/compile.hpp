@@ -41,8 +41,8 @@ std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin
 // `find` gives for in-zone SRV, NS and MX targets in additional. Throws std::runtime_error when it
 // cannot fit a TCP message.
 Answer render_rrset(const RRset& set, const RRset* chased, const RRsetFinder& find);
-// RFC 8482's answer to ANY: one synthesized HINFO.
-Answer render_any(const std::string& owner, uint32_t ttl);
+// RFC 8482's answer to ANY: one synthesized HINFO, owned by the question name (Zone::any).
+Answer render_any(uint32_t ttl);
 // The SOA after its owner, with the negative TTL and uncompressed names, so that it can follow a
 // pointer to the apex at any offset.
 std::vector<uint8_t> soa_tail(const Rr& soa, uint32_t ttl);

@@ -108,7 +108,7 @@ std::optional<UpdatePatch> prepare_update_patch(const DaemonConfig& config, size
   std::set<std::string> names = touched;
   for (const auto& [name, delta] : patch.name_deltas) names.insert(name);
   try {
-    set_names(*snap, *from, zone, names, touched, sets, {}, index, patch.name_deltas, served.ttl);
+    set_names(*snap, *from, zone, names, touched, sets, {}, index, patch.name_deltas);
   } catch (const std::runtime_error&) {
     return std::nullopt;  // an answer over 64 KiB: the whole compile names the record
   }

@@ -47,7 +47,7 @@ Snapshot::Hit Snapshot::lookup(std::string_view lname, uint16_t qtype) const noe
     const Node& node = *found;
     const Zone* zone = zone_by_index_[node.zone];
     if (node.gated) return {Kind::nxdomain, zone, nullptr, zone->gate_tail(node.gate_ttl)};
-    if (qtype == 255 && !node.rrsets.empty()) return {Kind::answer, zone, &node.any};
+    if (qtype == 255 && !node.rrsets.empty()) return {Kind::answer, zone, &zone->any};
     if (const Answer* a = node.find(qtype)) return {Kind::answer, zone, a};
     // Empty non-terminals are nodes without RRsets: NODATA, never NXDOMAIN (RFC 8020).
     return {Kind::nodata, zone, nullptr};

@@ -47,6 +47,9 @@ struct Zone {
   // per distinct TTL, shared by every gated name of the zone, and renewed with the serial.
   std::vector<std::pair<uint32_t, std::vector<uint8_t>>> gate_tails;
   const std::vector<uint8_t>* gate_tail(uint32_t ttl) const noexcept;
+  // RFC 8482 §4.2: ANY at a name with records is answered with one synthesized HINFO. Its owner is
+  // the question name (a pointer to it), so one body serves every name of the zone.
+  Answer any;
 };
 
 struct Node {
@@ -55,7 +58,6 @@ struct Node {
   bool cname = false;
   bool gated = false;  // the name answers NXDOMAIN with its zone's gate tail for gate_ttl (see zone_builder)
   uint32_t gate_ttl = 0;
-  Answer any;  // RFC 8482 §4.2: one synthesized HINFO instead of the whole node
   const Answer* find(uint16_t qtype) const noexcept;
 };
 

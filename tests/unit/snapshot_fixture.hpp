@@ -34,6 +34,9 @@ inline std::shared_ptr<Snapshot> make_snapshot(uint32_t serial = 7) {
   push16(tail, uint16_t(rdata.size()));
   tail.insert(tail.end(), rdata.begin(), rdata.end());
   z.soa_negative_tail = tail;
+  z.any.body = {0xC0, 0x0C, 0, 13, 0, 1, 0, 0, 0, 60, 0, 9, 7, 'R', 'F', 'C', '8', '4', '8', '2', 0};  // RFC 8482's HINFO
+  z.any.ancount = 1;
+  z.any.essential = z.any.body.size();
   const Zone& zone = snap->add_zone(std::move(z));
   snap->add_node(key("example"), zone);
 
@@ -43,7 +46,6 @@ inline std::shared_ptr<Snapshot> make_snapshot(uint32_t serial = 7) {
   ans.ancount = 1;
   ans.essential = ans.body.size();
   a.rrsets.emplace_back(rr_type::a, ans);
-  a.any = ans;
 
   snap->add_node(key("x.example"), zone);
   Node& y = snap->add_node(key("y.x.example"), zone);

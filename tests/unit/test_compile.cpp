@@ -140,6 +140,14 @@ TEST_CASE("ANY gets one synthesized HINFO (RFC 8482)", "[compile]") {
   CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NOERROR);
   CHECK(ldns_pkt_aa(p.get()));
   CHECK(section_text(ldns_pkt_answer(p.get())) == "lab.example.com.\t30\tIN\tHINFO\t\"RFC8482\" \"\"\n");
+  // One body serves the zone: its owner is the question name, whatever name and case were asked.
+  auto deep = zone().ask("_ETCD-server-ssl-c1._tcp.lab.example.com", rr_type::any);
+  REQUIRE(deep);
+  CHECK(section_text(ldns_pkt_answer(deep.get())) == "_ETCD-server-ssl-c1._tcp.lab.example.com.\t30\tIN\tHINFO\t\"RFC8482\" \"\"\n");
+  auto empty = zone().ask("_tcp.lab.example.com", rr_type::any);  // an empty non-terminal: NODATA
+  REQUIRE(empty);
+  CHECK(ldns_pkt_ancount(empty.get()) == 0);
+  CHECK(ldns_pkt_get_rcode(empty.get()) == LDNS_RCODE_NOERROR);
 }
 
 TEST_CASE("a large cluster truncates over plain UDP and answers in full over TCP", "[compile]") {
