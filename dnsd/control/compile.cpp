@@ -21,9 +21,10 @@ constexpr size_t max_opt_size = 11 + 4 + 8 + 16;  // our OPT RR with a COOKIE op
 
 // An answer must fit one TCP message with our OPT and a server cookie beside it: an answer that fits
 // only without them would be truncated (TC with no records) over TCP with EDNS.
-std::vector<uint8_t> answer_body(const Packer& p) {
+// The answer a packer holds after its question (`essential` bytes of it through the answer section).
+Answer answer_of(const Packer& p, size_t essential, std::span<const uint16_t> additional_ends, size_t ancount) {
   if (p.size() + max_opt_size > max_message) throw std::runtime_error("answer over 64 KiB");
-  return {p.bytes().begin() + long(p.body_start()), p.bytes().end()};
+  return Answer(std::span(p.bytes()).subspan(p.body_start()), essential, additional_ends, uint16_t(ancount));
 }
 
 class ZoneCompiler {
@@ -131,17 +132,17 @@ std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin
 
 Answer render_rrset(const RRset& set, const RRset* chased, const RRsetFinder& find) {
   Packer p(set.owner);
-  Answer a;
   for (const Rr* rr : set.rrs) p.rr(*rr, set.ttl);
-  a.ancount = uint16_t(set.rrs.size());
+  size_t ancount = set.rrs.size();
   if (chased) {
     for (const Rr* rr : chased->rrs) p.rr(*rr, chased->ttl);
-    a.ancount = uint16_t(a.ancount + chased->rrs.size());
+    ancount += chased->rrs.size();
   }
-  a.essential = (p.size() - p.body_start());
+  const size_t essential = p.size() - p.body_start();
   // Additional section: addresses of in-zone targets, A before AAAA, in record order.
   const RRset& source = chased ? *chased : set;
   std::vector<std::string> done;  // targets whose addresses are in: a handful per set
+  std::vector<uint16_t> additional_ends;
   for (const Rr* rr : source.rrs) {
     const std::string_view target = rr->additional_target();
     if (target.empty()) continue;
@@ -153,21 +154,16 @@ Answer render_rrset(const RRset& set, const RRset* chased, const RRsetFinder& fi
       if (const RRset* addr = find(t_ref, type))
         for (const Rr* arr : addr->rrs) {
           p.rr(*arr, addr->ttl);
-          a.additional_ends.push_back(uint16_t((p.size() - p.body_start())));
+          additional_ends.push_back(uint16_t((p.size() - p.body_start())));
         }
   }
-  a.body = answer_body(p);
-  return a;
+  return answer_of(p, essential, additional_ends, ancount);
 }
 
 Answer render_any(uint32_t ttl) {
   Packer p(std::string("\1x\0", 3));  // any name but the root: the owner becomes a pointer to the question
   p.hinfo(ttl);
-  Answer a;
-  a.ancount = 1;
-  a.essential = (p.size() - p.body_start());
-  a.body = answer_body(p);
-  return a;
+  return answer_of(p, p.size() - p.body_start(), {}, 1);
 }
 
 std::vector<uint8_t> soa_tail(const Rr& soa, uint32_t ttl) {

@@ -95,22 +95,22 @@ size_t truncated_reply(Reply& r, const uint8_t* pkt, const QueryView& q, uint16_
 // Answers from precompiled bodies: answer and authority always whole, additional RRs while they fit.
 size_t data_reply(Reply& r, const uint8_t* pkt, const QueryView& q, const Answer& a, Counters& c) noexcept {
   const size_t base = header_size + q.question_len + r.opt;
-  if (base + a.essential > r.limit) return truncated_reply(r, pkt, q, a.rcode, c);
-  size_t body = a.essential;
+  if (base + a.essential() > r.limit) return truncated_reply(r, pkt, q, rcode::noerror, c);
+  size_t body = a.essential();
   uint16_t additional = 0;
-  for (uint16_t end : a.additional_ends) {
+  for (uint16_t end : a.additional_ends()) {
     if (base + end > r.limit) break;
     body = end;
     ++additional;
   }
   write_question(r, pkt, q);
-  std::memcpy(r.out + r.pos, a.body.data(), body);
+  std::memcpy(r.out + r.pos, a.body().data(), body);
   r.pos += body;
-  r.counts[1] = a.ancount;
-  r.counts[2] = a.nscount;
+  r.counts[1] = a.ancount();
+  r.counts[2] = 0;
   r.counts[3] = additional;
-  if (q.edns) write_opt(r, q, a.rcode);
-  return finish(r, q, true, false, a.rcode, c);
+  if (q.edns) write_opt(r, q, rcode::noerror);
+  return finish(r, q, true, false, rcode::noerror, c);
 }
 
 // NXDOMAIN and NODATA: the zone's SOA in authority (RFC 2308 §3), its owner a pointer to the apex,

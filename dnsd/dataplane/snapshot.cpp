@@ -1,12 +1,29 @@
 // Snapshot lookup and publication (see snapshot.hpp).
 #include "snapshot.hpp"
 
+#include <algorithm>
+
 #include "dname.hpp"
 
 namespace dnsd {
 
 namespace {
 constexpr uint16_t type_cname = 5;
+}
+
+Answer::Answer(std::span<const uint8_t> body, size_t essential, std::span<const uint16_t> additional_ends, uint16_t ancount)
+    : data_(new uint16_t[additional_ends.size() + (body.size() + 1) / 2]),
+      size_(uint32_t(body.size())),
+      essential_(uint16_t(essential)),
+      ends_(uint16_t(additional_ends.size())),
+      ancount_(ancount) {
+  if (!additional_ends.empty()) std::memcpy(data_.get(), additional_ends.data(), additional_ends.size_bytes());
+  if (!body.empty()) std::memcpy(data_.get() + ends_, body.data(), body.size());
+}
+
+bool Answer::operator==(const Answer& other) const noexcept {
+  return ancount_ == other.ancount_ && essential_ == other.essential_ && std::ranges::equal(body(), other.body()) &&
+         std::ranges::equal(additional_ends(), other.additional_ends());
 }
 
 const Answer* Node::find(uint16_t qtype) const noexcept {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,17 +20,39 @@
 
 namespace dnsd {
 
-// A reply body precompiled for one (name, type): the answer, authority and additional sections in wire
-// format, rendered as if the question name sat at offset 12 (owner names point at 0xC00C).
-struct Answer {
-  uint8_t rcode = 0;
-  uint16_t ancount = 0;
-  uint16_t nscount = 0;
-  std::vector<uint8_t> body;
-  // Body length after each additional RR: a reply may keep any prefix of the additional section
-  // without TC (RFC 2181 §9), but never a partial answer or authority section.
-  std::vector<uint16_t> additional_ends;
-  size_t essential = 0;  // body length of the answer and authority sections
+// A reply body precompiled for one (name, type): the answer and additional sections in wire format
+// (NOERROR, no authority), rendered as if the question name sat at offset 12 (owner names point at
+// 0xC00C). One allocation holds the body and where each additional RR ends: a zone has an answer per
+// RRset, tens of thousands of them (docs/ARCHITECTURE.md, "Start-up").
+class Answer {
+ public:
+  Answer() = default;
+  // `essential`: the body's length through the answer section; `additional_ends`: the body's length
+  // after each additional RR (a reply may keep any prefix of them without TC, RFC 2181 §9, but never
+  // a partial answer section). Bodies are under 64 KiB.
+  Answer(std::span<const uint8_t> body, size_t essential, std::span<const uint16_t> additional_ends, uint16_t ancount);
+  Answer(const Answer& other) : Answer(other.body(), other.essential_, other.additional_ends(), other.ancount_) {}
+  Answer& operator=(const Answer& other) {
+    if (this != &other) *this = Answer(other);
+    return *this;
+  }
+  Answer(Answer&&) noexcept = default;
+  Answer& operator=(Answer&&) noexcept = default;
+  bool operator==(const Answer& other) const noexcept;
+
+  std::span<const uint8_t> body() const noexcept {
+    return {reinterpret_cast<const uint8_t*>(data_.get() + ends_), size_};
+  }
+  std::span<const uint16_t> additional_ends() const noexcept { return {data_.get(), ends_}; }
+  size_t essential() const noexcept { return essential_; }
+  uint16_t ancount() const noexcept { return ancount_; }
+
+ private:
+  std::unique_ptr<uint16_t[]> data_;  // the additional ends, then the body's bytes
+  uint32_t size_ = 0;
+  uint16_t essential_ = 0;
+  uint16_t ends_ = 0;
+  uint16_t ancount_ = 0;
 };
 
 struct Zone {

@@ -159,10 +159,9 @@ class PatchCheck {
         if (!p.answer != !w.answer) return what + "answer present";
         if (!p.answer) continue;
         const Answer &pa = *p.answer, &wa = *w.answer;
-        if (pa.body != wa.body || pa.ancount != wa.ancount || pa.nscount != wa.nscount || pa.rcode != wa.rcode ||
-            pa.additional_ends != wa.additional_ends || pa.essential != wa.essential)
-          return what + "answer bytes (" + std::to_string(pa.ancount) + " and " + std::to_string(pa.additional_ends.size()) +
-                 " additional, against " + std::to_string(wa.ancount) + " and " + std::to_string(wa.additional_ends.size()) + ")";
+        if (!(pa == wa))
+          return what + "answer bytes (" + std::to_string(pa.ancount()) + " and " + std::to_string(pa.additional_ends().size()) +
+                 " additional, against " + std::to_string(wa.ancount()) + " and " + std::to_string(wa.additional_ends().size()) + ")";
       }
     return "";
   }

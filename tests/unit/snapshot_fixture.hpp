@@ -34,39 +34,31 @@ inline std::shared_ptr<Snapshot> make_snapshot(uint32_t serial = 7) {
   push16(tail, uint16_t(rdata.size()));
   tail.insert(tail.end(), rdata.begin(), rdata.end());
   z.soa_negative_tail = tail;
-  z.any.body = {0xC0, 0x0C, 0, 13, 0, 1, 0, 0, 0, 60, 0, 9, 7, 'R', 'F', 'C', '8', '4', '8', '2', 0};  // RFC 8482's HINFO
-  z.any.ancount = 1;
-  z.any.essential = z.any.body.size();
+  const Bytes hinfo = {0xC0, 0x0C, 0, 13, 0, 1, 0, 0, 0, 60, 0, 9, 7, 'R', 'F', 'C', '8', '4', '8', '2', 0};  // RFC 8482
+  z.any = Answer(hinfo, hinfo.size(), {}, 1);
   const Zone& zone = snap->add_zone(std::move(z));
   snap->add_node(key("example"), zone);
 
   Node& a = snap->add_node(key("a.example"), zone);
-  Answer ans;
-  ans.body = {0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1};
-  ans.ancount = 1;
-  ans.essential = ans.body.size();
-  a.rrsets.emplace_back(rr_type::a, ans);
+  const Bytes address = {0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1};
+  a.rrsets.emplace_back(rr_type::a, Answer(address, address.size(), {}, 1));
 
   snap->add_node(key("x.example"), zone);
   Node& y = snap->add_node(key("y.x.example"), zone);
-  Answer txt;
-  txt.body = {0xC0, 0x0C, 0, 16, 0, 1, 0, 0, 0, 60, 0, 2, 1, 'x'};
-  txt.ancount = 1;
-  txt.essential = txt.body.size();
-  y.rrsets.emplace_back(rr_type::txt, txt);
+  const Bytes txt = {0xC0, 0x0C, 0, 16, 0, 1, 0, 0, 0, 60, 0, 2, 1, 'x'};
+  y.rrsets.emplace_back(rr_type::txt, Answer(txt, txt.size(), {}, 1));
 
   Node& big = snap->add_node(key("big.example"), zone);
-  Answer many;
-  for (int i = 0; i < 20; ++i) many.body.insert(many.body.end(), {0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, uint8_t(i)});
-  many.ancount = 20;
-  many.essential = many.body.size();  // 320 bytes: fits 512 with the question
+  Bytes many;
+  for (int i = 0; i < 20; ++i) many.insert(many.end(), {0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, uint8_t(i)});
+  const size_t essential = many.size();  // 320 bytes: fits 512 with the question
+  std::vector<uint16_t> ends;
   for (int i = 0; i < 20; ++i) {
-    many.body.insert(many.body.end(), {0xC0, 0x0C, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16});
-    many.body.insert(many.body.end(), 16, uint8_t(i));
-    many.additional_ends.push_back(uint16_t(many.body.size()));
+    many.insert(many.end(), {0xC0, 0x0C, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16});
+    many.insert(many.end(), 16, uint8_t(i));
+    ends.push_back(uint16_t(many.size()));
   }
-  many.ancount = 20;
-  big.rrsets.emplace_back(rr_type::a, many);
+  big.rrsets.emplace_back(rr_type::a, Answer(many, essential, ends, 20));
   return snap;
 }
 

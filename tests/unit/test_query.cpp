@@ -210,9 +210,7 @@ TEST_CASE("an answer section too big for UDP sets TC and keeps only the question
   auto snap = make_snapshot();
   Node* big = snap->find_node(key("big.example"));
   Answer& a = big->rrsets[0].second;
-  a.essential = a.body.size();  // pretend every record belongs to the answer section
-  a.ancount = 40;
-  a.additional_ends.clear();
+  a = Answer(a.body(), a.body().size(), {}, 40);  // pretend every record belongs to the answer section
   QueryOptions o;
   o.edns = true;
   o.edns_size = 512;
@@ -334,18 +332,15 @@ namespace {
 
 // A TXT answer whose RDATA is `rdlen` bytes (strings of up to 255), owner a pointer to the question.
 Answer txt_answer(size_t rdlen) {
-  Answer a;
-  a.body = {0xC0, 0x0C, 0, 16, 0, 1, 0, 0, 0, 60};
-  push16(a.body, uint16_t(rdlen));
+  Bytes body = {0xC0, 0x0C, 0, 16, 0, 1, 0, 0, 0, 60};
+  push16(body, uint16_t(rdlen));
   for (size_t left = rdlen; left > 0;) {
     const size_t n = std::min<size_t>(left - 1, 255);
-    a.body.push_back(uint8_t(n));
-    a.body.insert(a.body.end(), n, 'x');
+    body.push_back(uint8_t(n));
+    body.insert(body.end(), n, 'x');
     left -= n + 1;
   }
-  a.ancount = 1;
-  a.essential = a.body.size();
-  return a;
+  return Answer(body, body.size(), {}, 1);
 }
 
 // A query with EDNS (payload `size`) and, when `cookie`, an 8-byte client COOKIE option.

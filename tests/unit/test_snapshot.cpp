@@ -78,3 +78,27 @@ TEST_CASE("SnapshotSlot: readers see whole snapshots, never an older one, and en
   CHECK(slot.generation() == last);
   CHECK(slot.current()->zones().front().serial == last);
 }
+
+TEST_CASE("an answer holds its body and additional ends in one piece, copied and compared whole", "[snapshot]") {
+  const Bytes body = {0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1, 7};  // an odd length
+  const std::vector<uint16_t> ends = {16, 17};
+  const Answer a(body, 12, ends, 1);
+  CHECK(Bytes(a.body().begin(), a.body().end()) == body);
+  CHECK(std::vector<uint16_t>(a.additional_ends().begin(), a.additional_ends().end()) == ends);
+  CHECK(a.essential() == 12);
+  CHECK(a.ancount() == 1);
+  Answer copy = a;
+  CHECK(copy == a);
+  CHECK(copy.body().data() != a.body().data());
+  CHECK_FALSE(Answer(body, 12, ends, 2) == a);
+  CHECK_FALSE(Answer(body, 16, ends, 1) == a);
+  CHECK_FALSE(Answer(body, 12, {ends.data(), 1}, 1) == a);
+  Bytes other(body.begin(), body.end() - 1);
+  other.push_back(8);
+  CHECK_FALSE(Answer(other, 12, ends, 1) == a);
+  CHECK_FALSE(Answer({body.data(), body.size() - 1}, 12, ends, 1) == a);
+  copy = Answer();
+  CHECK(copy.body().empty());
+  CHECK(copy.additional_ends().empty());
+  CHECK(a.body().size() == body.size());  // the source is untouched
+}
