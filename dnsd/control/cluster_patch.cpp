@@ -77,7 +77,7 @@ ZoneIndex index_zone(const DaemonConfig& config, size_t zone, const ZoneRecords&
     if (const Rr rr = Rr::from_text(text)) idx.dynamic_owners.insert(fold_wire(rr.owner()));
   }
   for (size_t c = 0; c < z.clusters.size(); ++c) {
-    for (const std::string& name : cluster_reserved_names(z, z.clusters[c], idx.apex)) ++idx.reserved[name];
+    for (std::string_view name : cluster_reserved_names(z, z.clusters[c], idx.apex)) ++idx.reserved[std::string(name)];
     std::set<std::string>& hosts = idx.cluster_hosts.emplace_back();
     for (const Member& m : z.clusters[c].members)
       if (const std::string host = lower_wire(m.host); !host.empty() && is_subdomain_or_equal(host, idx.apex)) {
@@ -172,8 +172,8 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
     // An UPDATE record at a name the cluster reserves, or reserved no longer, is dropped or served.
     part.reserved_before = cluster_reserved_names(z, z.clusters[c], apex);
     for (const auto* names : {&part.reserved_before, &part.built.reserved_names})
-      for (const std::string& name : *names)
-        if (index.dynamic_owners.count(name)) return std::nullopt;
+      for (std::string_view name : *names)
+        if (index.dynamic_owners.count(std::string(name))) return std::nullopt;
     for (const std::string& name : part.owners_before)
       if (!part.owners_after.count(name)) count_up(patch.name_deltas, name, apex, -1);
     for (const std::string& name : part.owners_after)
@@ -285,13 +285,13 @@ std::optional<RecordDelta> apply_patch(ClusterPatch& patch, ZoneRecords& served,
     std::erase_if(served.empty_names, [&](const std::string& n) { return has_name(part.srv_names, n); });
     served.gated_names.insert(served.gated_names.end(), part.built.gated_names.begin(), part.built.gated_names.end());
     served.empty_names.insert(served.empty_names.end(), part.built.empty_names.begin(), part.built.empty_names.end());
-    for (const std::string& name : part.reserved_before)
-      if (auto it = index.reserved.find(name); it != index.reserved.end() && --it->second == 0) {
+    for (std::string_view name : part.reserved_before)
+      if (auto it = index.reserved.find(std::string(name)); it != index.reserved.end() && --it->second == 0) {
         index.reserved.erase(it);
         served.reserved_names.erase(name);
       }
-    for (const std::string& name : part.built.reserved_names)
-      if (index.reserved[name]++ == 0) served.reserved_names.insert(name);
+    for (std::string_view name : part.built.reserved_names)
+      if (index.reserved[std::string(name)]++ == 0) served.reserved_names.insert(name);
     for (const std::string& host : index.cluster_hosts[part.cluster]) index.hosts.erase(host);
     for (const std::string& host : part.hosts) index.hosts[host] = part.cluster;
     index.cluster_hosts[part.cluster] = std::move(part.hosts);

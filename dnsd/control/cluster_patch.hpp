@@ -64,7 +64,7 @@ struct ClusterPatch {
     std::vector<std::string> srv_names;  // its server and client SRV names as built (ZoneRecords' spelling)
     std::set<std::string> owners_before, owners_after;  // names of its records, gated and empty names
     std::set<std::string> hosts;                         // its in-zone member hosts
-    std::set<std::string> reserved_before;
+    NameSet reserved_before;
   };
   size_t zone = 0;
   std::vector<Part> parts;

@@ -37,7 +37,7 @@ struct UpdateZone {
   std::string apex;  // lower-case wire
   std::map<std::string, std::map<uint16_t, std::set<std::string>>> served;
   std::set<std::pair<std::string, uint16_t>> owned;
-  std::set<std::string> reserved;  // names the etcd records use: no update touches them
+  NameSet reserved;  // names the etcd records use: no update touches them
 
   explicit UpdateZone(const ZoneRecords& zone, const std::set<std::string>* names = nullptr);
   std::set<uint16_t> owned_at(const std::string& owner) const;  // the config's types at a name

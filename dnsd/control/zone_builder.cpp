@@ -138,9 +138,16 @@ bool zone_file_name(std::string_view dname) {
 }
 
 // Reserves a name (lower-case wire) and its ancestors below the apex for the etcd records.
-void reserve(ZoneRecords& out, const std::string& name, const std::string& apex) {
+void reserve(NameSet& out, const std::string& name, const std::string& apex) {
   if (name.empty() || !is_subdomain_or_equal(name, apex)) return;
-  for (std::string_view n = name; n.size() > apex.size(); n = parent_dname(n)) out.reserved_names.emplace(n);
+  for (std::string_view n = name; n.size() > apex.size(); n = parent_dname(n)) out.insert(n);
+}
+
+// The names a cluster reserves (cluster_reserved_names), added to `out`.
+void reserve_cluster(const ZoneConfig& z, const Cluster& c, const std::string& apex, NameSet& out) {
+  for (Service svc : {Service::server, Service::client})
+    for (bool tls : {true, false}) reserve(out, lower_wire(srv_owner(c.name, svc, tls, z.zone)), apex);
+  for (const Member& m : c.members) reserve(out, lower_wire(m.host), apex);
 }
 
 // The types a name has: a handful at most, held inline (10,000 members: 20,000 names, and an
@@ -194,12 +201,10 @@ void add_dynamic_records(const ZoneConfig& z, const std::string& apex, const Typ
 
 }  // namespace
 
-std::set<std::string> cluster_reserved_names(const ZoneConfig& z, const Cluster& c, const std::string& apex) {
-  ZoneRecords names;
-  for (Service svc : {Service::server, Service::client})
-    for (bool tls : {true, false}) reserve(names, lower_wire(srv_owner(c.name, svc, tls, z.zone)), apex);
-  for (const Member& m : c.members) reserve(names, lower_wire(m.host), apex);
-  return std::move(names.reserved_names);
+NameSet cluster_reserved_names(const ZoneConfig& z, const Cluster& c, const std::string& apex) {
+  NameSet names;
+  reserve_cluster(z, c, apex, names);
+  return names;
 }
 
 void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& apex, const HealthTable* health,
@@ -233,7 +238,7 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
       else diags.push_back({t.member->loc, "cannot build the SRV record of " + owner + " for " + t.target, false});
     }
   }
-  for (std::string name : cluster_reserved_names(z, c, apex)) out.reserved_names.insert(std::move(name));
+  reserve_cluster(z, c, apex, out.reserved_names);
   for (const Member& m : c.members) {
     const std::string host = dname_wire(m.host), host_key = fold_wire(host);
     if (host.empty() || !is_subdomain_or_equal(host_key, apex)) continue;  // outside: no A/AAAA from us

@@ -10,6 +10,7 @@
 #include "config.hpp"
 #include "health.hpp"
 #include "ldns.hpp"
+#include "name_set.hpp"
 #include "names.hpp"
 #include "rr.hpp"
 
@@ -38,7 +39,7 @@ struct ZoneRecords {
   // Every name the etcd records use, lower-case wire, below the apex: each cluster's four service
   // names (both schemes, so a cluster's other scheme cannot be added beside it), member hosts, and
   // the names between them and the apex (`_tcp`, `c1`). DNS UPDATE may touch none of them.
-  std::set<std::string> reserved_names;
+  NameSet reserved_names;
   // Where each cluster's records are in `records` (begin, end), in config order, once built: a change
   // to one cluster replaces its range (cluster_patch.hpp). Empty for a zone without clusters' records.
   std::vector<std::pair<size_t, size_t>> cluster_ranges;
@@ -59,7 +60,7 @@ void build_cluster(const ZoneConfig& zone, const Cluster& cluster, const std::st
 
 // The names a cluster reserves (ZoneRecords::reserved_names): its four service names, its members'
 // hosts, and the names between them and the apex.
-std::set<std::string> cluster_reserved_names(const ZoneConfig& zone, const Cluster& cluster, const std::string& apex);
+NameSet cluster_reserved_names(const ZoneConfig& zone, const Cluster& cluster, const std::string& apex);
 
 // reverse_of: adds to `out` (the records of the reverse zone `reverse`) a PTR for every member address
 // of the zones it is the reverse of that falls inside it, naming the member's host. A PTR that the

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   size_t reserved = 0;
   for (dnsd::ZoneRecords& z : compiled.zones) {
     const size_t before = heap_in_use();
-    std::set<std::string>().swap(z.reserved_names);
+    z.reserved_names = dnsd::NameSet();
     reserved += before - heap_in_use();
   }
   compiled.zones.clear();

@@ -2,6 +2,10 @@
 // and the wire forms lookups use.
 #include <catch2/catch.hpp>
 
+#include <random>
+#include <set>
+
+#include "name_set.hpp"
 #include "names.hpp"
 #include "packet.hpp"
 
@@ -67,4 +71,55 @@ TEST_CASE("member URLs: scheme from TLS, host without its dot, IPv6 in brackets"
   CHECK(dotless_name("a.example.") == "a.example");
   CHECK(dotless_name(".") == ".");
   CHECK(dotless_name("") == "");
+}
+
+TEST_CASE("a name set holds what a std::set of the same names holds, through growth, erasure and packing", "[names]") {
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    INFO("seed " << seed);
+    std::mt19937 rng(seed);
+    std::set<std::string> want;
+    NameSet got;
+    // Wire names of 1 to 4 labels from a small alphabet: many repeats, every length byte written.
+    auto random_name = [&] {
+      std::string n;
+      for (int labels = 1 + int(rng() % 4); labels > 0; --labels) {
+        const size_t len = 1 + rng() % (seed == 5 ? 63 : 3);
+        n.push_back(char(len));
+        for (size_t i = 0; i < len; ++i) n.push_back("ab-_"[rng() % 4]);
+      }
+      return n + std::string(1, '\0');
+    };
+    for (int step = 0; step < 20000; ++step) {
+      const std::string n = random_name();
+      // Insert-heavy, then erase-heavy: the table grows, then the buffer fills with erased names.
+      const bool add = step < 10000 ? rng() % 3 != 0 : rng() % 3 == 0;
+      if (add) CHECK(got.insert(n) == want.insert(n).second);
+      else CHECK(got.erase(n) == (want.erase(n) == 1));
+      if (step % 1000 == 999) {
+        REQUIRE(got.size() == want.size());
+        std::set<std::string> listed;
+        for (std::string_view name : got) CHECK(listed.emplace(name).second);  // each name once
+        CHECK(listed == want);
+        for (int probe = 0; probe < 200; ++probe) {
+          const std::string p = random_name();
+          CHECK(got.contains(p) == (want.count(p) == 1));
+        }
+      }
+    }
+    // Equality ignores the order names came in.
+    NameSet reversed;
+    for (auto it = want.rbegin(); it != want.rend(); ++it) reversed.insert(*it);
+    CHECK(reversed == got);
+    if (!want.empty()) {
+      reversed.erase(*want.begin());
+      CHECK_FALSE(reversed == got);
+      reversed.insert(std::string(1, '\0'));  // the root: as many names again, not the same ones
+      CHECK(reversed.size() == got.size());
+      CHECK_FALSE(reversed == got);
+    }
+  }
+  NameSet small{std::string_view("\1a\0", 3)};
+  CHECK(small.contains(std::string_view("\1a\0", 3)));
+  CHECK_FALSE(small.contains(std::string_view("\1A\0", 3)));  // lower-case wire names: bytes compare
+  CHECK_FALSE(small.insert(std::string(256, 'x')));              // not a wire name
 }
