@@ -2,6 +2,7 @@
 #include "snapshot.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "dname.hpp"
 
@@ -47,8 +48,28 @@ const Node* Snapshot::node(std::string_view lname) const noexcept {
       if (const auto it = overlay_.find(lname); it != overlay_.end()) return it->second->node ? &*it->second->node : nullptr;
     full = base_.get();
   }
-  const auto it = full->nodes_.find(lname);
-  return it == full->nodes_.end() ? nullptr : &it->second;
+  return full->find_full(lname);
+}
+
+const Node* Snapshot::find_full(std::string_view lname) const noexcept {
+  if (slots_.empty()) return nullptr;
+  const uint64_t h = std::hash<std::string_view>{}(lname);
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const uint64_t slot = slots_[i];
+    if (slot == 0) return nullptr;
+    if ((slot >> 32) == (h >> 32)) {
+      const size_t n = uint32_t(slot) - 1;
+      if (name_of(n) == lname) return &nodes_[n];
+    }
+  }
+}
+
+void Snapshot::index_node(size_t node, uint64_t hash) noexcept {
+  const size_t mask = slots_.size() - 1;
+  size_t i = hash & mask;
+  while (slots_[i] != 0) i = (i + 1) & mask;
+  slots_[i] = (hash >> 32 << 32) | uint64_t(node + 1);
 }
 
 Snapshot::Hit Snapshot::lookup(std::string_view lname, uint16_t qtype) const noexcept {
@@ -56,7 +77,7 @@ Snapshot::Hit Snapshot::lookup(std::string_view lname, uint16_t qtype) const noe
   // where the lookup is inlined; a derived one goes through its overlay first.
   const Node* found = nullptr;
   if (!base_) {
-    if (const auto it = nodes_.find(lname); it != nodes_.end()) found = &it->second;
+    found = find_full(lname);
   } else {
     found = node(lname);
   }
@@ -99,8 +120,9 @@ void Snapshot::drop_node(std::string lname) {
 
 std::vector<std::string> Snapshot::names() const {
   std::vector<std::string> out;
-  for (const auto& [name, n] : base_ ? base_->nodes_ : nodes_)
-    if (!overlay_.count(name)) out.emplace_back(name);
+  const Snapshot& full = base_ ? *base_ : *this;
+  for (size_t i = 0; i < full.nodes_.size(); ++i)
+    if (const std::string_view name = full.name_of(i); !overlay_.count(name)) out.emplace_back(name);
   for (const auto& [name, named] : overlay_)
     if (named->node) out.emplace_back(name);
   return out;
@@ -121,16 +143,23 @@ Zone& Snapshot::add_zone(Zone zone) {
 }
 
 Node& Snapshot::add_node(std::string_view lname, const Zone& zone) {
-  if (auto it = nodes_.find(lname); it != nodes_.end()) return it->second;
-  const std::string& key = keys_.emplace_back(lname);
-  Node& node = nodes_[key];
+  if (Node* found = find_node(lname)) return *found;
+  if (lname.size() > 255) throw std::invalid_argument("not a wire name");
+  if ((nodes_.size() + 1) * 2 > slots_.size()) {  // grow: at most half full
+    slots_.assign(std::max<size_t>(64, slots_.size() * 2), 0);
+    for (size_t i = 0; i < nodes_.size(); ++i) index_node(i, std::hash<std::string_view>{}(name_of(i)));
+  }
+  name_offsets_.push_back(uint32_t(names_.size()));
+  names_.push_back(char(lname.size()));
+  names_.append(lname);
+  Node& node = nodes_.emplace_back();
   node.zone = zone.index;
+  index_node(nodes_.size() - 1, std::hash<std::string_view>{}(lname));
   return node;
 }
 
 Node* Snapshot::find_node(std::string_view lname) {
-  auto it = nodes_.find(lname);
-  return it == nodes_.end() ? nullptr : &it->second;
+  return const_cast<Node*>(find_full(lname));
 }
 
 void SnapshotSlot::publish(std::shared_ptr<const Snapshot> next) {

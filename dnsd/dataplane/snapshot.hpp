@@ -152,8 +152,20 @@ class Snapshot {
   std::deque<Zone> zones_;
   std::vector<const Zone*> zone_by_index_;  // Zone::index -> the zone (a deque's [] costs more per answer)
   std::unordered_map<std::string_view, const Zone*> zone_index_;
-  std::deque<std::string> keys_;  // owns the bytes the map keys view
-  std::unordered_map<std::string_view, Node> nodes_;  // a full snapshot's nodes (empty when derived)
+  // A full snapshot's nodes (none when derived), in one table sized by the zone rather than a node
+  // allocation each (docs/ARCHITECTURE.md, "Start-up"): the nodes (a deque: add_node's references
+  // stay valid), each one's name in names_ (its length byte, then the lower-case wire name), and
+  // an open-addressing index of (hash's high half << 32 | node + 1), at most half full.
+  std::deque<Node> nodes_;
+  std::vector<uint32_t> name_offsets_;  // node -> its name in names_
+  std::string names_;
+  std::vector<uint64_t> slots_;
+  std::string_view name_of(size_t node) const noexcept {
+    const size_t at = name_offsets_[node];
+    return {names_.data() + at + 1, size_t(uint8_t(names_[at]))};
+  }
+  const Node* find_full(std::string_view lname) const noexcept;
+  void index_node(size_t node, uint64_t hash) noexcept;
   std::shared_ptr<const Snapshot> base_;             // a derived snapshot's full one
   std::unordered_map<std::string_view, std::shared_ptr<const Named>> overlay_;
   std::vector<std::string> tsig_keys_;

@@ -2,6 +2,7 @@
 // publishes it while workers read. Data plane only.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -101,4 +102,37 @@ TEST_CASE("an answer holds its body and additional ends in one piece, copied and
   CHECK(copy.body().empty());
   CHECK(copy.additional_ends().empty());
   CHECK(a.body().size() == body.size());  // the source is untouched
+}
+
+TEST_CASE("the node table: every name added is found as the node added, through growth, and no other", "[snapshot]") {
+  Snapshot snap;
+  Zone z;
+  z.apex = key("example");
+  const Zone& zone = snap.add_zone(std::move(z));
+  std::vector<std::string> names;
+  std::vector<Node*> added;
+  for (int i = 0; i < 5000; ++i) {
+    names.push_back(key("n" + std::to_string(i) + (i % 7 ? ".example" : ".deeper.example")));
+    Node& node = snap.add_node(names.back(), zone);
+    node.gate_ttl = uint32_t(i);  // tells the nodes apart
+    added.push_back(&node);
+  }
+  CHECK(&snap.add_node(names[42], zone) == added[42]);  // a name added again is the same node
+  CHECK(snap.node_count() == 5000);
+  for (size_t i = 0; i < names.size(); ++i) {
+    INFO(i);
+    const Node* found = snap.find_node(names[i]);
+    REQUIRE(found == added[i]);  // references from add_node stay valid as the table grows
+    CHECK(found->gate_ttl == i);
+    CHECK(snap.lookup(names[i], 1).kind == Snapshot::Kind::nodata);
+  }
+  for (int i = 5000; i < 6000; ++i) {
+    CHECK(snap.find_node(key("n" + std::to_string(i) + ".example")) == nullptr);
+    CHECK(snap.lookup(key("n" + std::to_string(i) + ".example"), 1).kind == Snapshot::Kind::nxdomain);
+  }
+  CHECK(snap.find_node(key("N1.example")) == nullptr);  // lower-case wire names: bytes compare
+  std::vector<std::string> listed = snap.names();
+  std::sort(listed.begin(), listed.end());
+  std::sort(names.begin(), names.end());
+  CHECK(listed == names);
 }
