@@ -20,6 +20,7 @@
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
+#include <type_traits>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -428,7 +429,30 @@ bool Registry::is_origin(const std::string& file) {
   return file.rfind("registered member ", 0) == 0 || file.rfind("UPDATE record '", 0) == 0;
 }
 
-void Registry::apply(DaemonConfig& config, std::vector<std::string>* skipped, const std::set<std::string>* set_aside) const {
+namespace {
+// (zone, cluster) -> the cluster taking registrations: one pass over the config, not one per member.
+template <typename Config>
+auto open_clusters(Config& config) {
+  using ClusterT = std::conditional_t<std::is_const_v<Config>, const Cluster, Cluster>;
+  std::map<std::pair<std::string, std::string>, ClusterT*> open;
+  for (auto& z : config.zones) {
+    const std::string zone = name_key(z.zone);
+    for (auto& c : z.clusters)
+      if (c.registration) open[{zone, c.name}] = &c;  // the last of equal names, as before
+  }
+  return open;
+}
+}  // namespace
+
+std::vector<std::string> Registry::unplaced(const DaemonConfig& config) const {
+  const auto open = open_clusters(config);
+  std::vector<std::string> out;
+  for (const Registration& r : members)
+    if (!open.count({r.zone, r.cluster})) out.push_back(r.zone + " " + (r.cluster.empty() ? "_" : r.cluster) + " " + r.member);
+  return out;
+}
+
+void Registry::apply(DaemonConfig& config, const std::set<std::string>* set_aside) const {
   const auto aside = [set_aside](const std::string& origin) { return set_aside && set_aside->count(origin) > 0; };
   for (ZoneConfig& z : config.zones) {
     const std::string zone = name_key(z.zone);
@@ -444,22 +468,11 @@ void Registry::apply(DaemonConfig& config, std::vector<std::string>* skipped, co
       for (const std::string& text : it->second)
         if (!aside(origin(zone, text))) z.dynamic_records.push_back(text);
   }
-  // (zone, cluster) -> the cluster taking registrations: one pass over the config, not one per member.
-  std::map<std::pair<std::string, std::string>, Cluster*> open;
-  for (ZoneConfig& z : config.zones) {
-    const std::string zone = name_key(z.zone);
-    for (Cluster& c : z.clusters)
-      if (c.registration) open[{zone, c.name}] = &c;  // the last of equal names, as before
-  }
+  const auto open = open_clusters(config);
   for (const Registration& r : members) {
     if (set_aside && aside(origin(r))) continue;
-    const auto found = open.find(std::make_pair(r.zone, r.cluster));
-    Cluster* target = found == open.end() ? nullptr : found->second;
-    if (!target) {
-      if (skipped) skipped->push_back(r.zone + " " + (r.cluster.empty() ? "_" : r.cluster) + " " + r.member);
-      continue;
-    }
-    target->members.push_back(member_of(r));
+    if (const auto found = open.find(std::make_pair(r.zone, r.cluster)); found != open.end())
+      found->second->members.push_back(member_of(r));
   }
 }
 

@@ -73,9 +73,10 @@ class Registry {
 
   // Appends the registered members to their clusters (clusters with registration: true), marks
   // opened gates and gives each zone its UPDATE records. Registrations for clusters that are gone or
-  // closed are skipped and named in `skipped`; entries whose origin() is in `set_aside` are left out.
-  void apply(DaemonConfig& config, std::vector<std::string>* skipped = nullptr,
-             const std::set<std::string>* set_aside = nullptr) const;
+  // closed are skipped (unplaced() names them); entries whose origin() is in `set_aside` are left out.
+  void apply(DaemonConfig& config, const std::set<std::string>* set_aside = nullptr) const;
+  // The registrations apply() skips, as "ZONE CLUSTER MEMBER" (an unnamed cluster is "_").
+  std::vector<std::string> unplaced(const DaemonConfig& config) const;
 
   // A registered member as its cluster serves it (what apply appends).
   static Member member_of(const Registration& registered);

@@ -23,7 +23,7 @@ struct Served {
 
 // Compiles `config` with `registry`. Throws ConfigError when the config itself (without the live
 // state) does not compile, std::runtime_error when the serials cannot be kept.
-Served compile_served(const DaemonConfig& config, const Registry& registry, StateStore& state,
+Served compile_served(DaemonConfig config, const Registry& registry, StateStore& state,
                       const HealthTable* health = nullptr);
 
 }  // namespace dnsd

@@ -25,10 +25,7 @@ void log_warnings(const CompiledConfig& compiled) {
 
 // Logs the registrations no cluster takes any more (kept on disk, not served).
 void log_unplaced(const Registry& registry, const DaemonConfig& config) {
-  DaemonConfig copy = config;
-  std::vector<std::string> skipped;
-  registry.apply(copy, &skipped);
-  for (const std::string& s : skipped)
+  for (const std::string& s : registry.unplaced(config))
     spdlog::warn("registry: keeping but not serving {} (its cluster is gone or has registration off)", s);
 }
 
@@ -100,7 +97,7 @@ void ZoneState::start(DaemonConfig config) {
                  held.expired ? ": expired, SERVFAIL until a primary answers" : "");
   }
   apply_copies(config);
-  Served served = compile_served(config, registry_, *state_, &health_);
+  Served served = compile_served(std::move(config), registry_, *state_, &health_);
   log_warnings(served.compiled);
   spdlog::info("control: loaded {} zone(s): {}", served.compiled.zones.size(), zone_list(served.compiled));
   publish(std::move(served.compiled));
@@ -111,7 +108,7 @@ void ZoneState::start(DaemonConfig config) {
 void ZoneState::reload(DaemonConfig file_config) {
   log_unplaced(registry_, file_config);
   apply_copies(file_config);
-  Served served = compile_served(file_config, registry_, *state_, &health_);
+  Served served = compile_served(std::move(file_config), registry_, *state_, &health_);
   DaemonConfig next = std::move(served.config);
   log_warnings(served.compiled);
   spdlog::info("control: reloaded {} zone(s): {}", served.compiled.zones.size(), zone_list(served.compiled));
@@ -250,12 +247,12 @@ Result<void> ZoneState::commit(Registry next, const RegistryChange* logged) {
   std::set<std::string> aside = set_aside_;
   for (const std::string& origin : changed_origins(registry_, next)) aside.erase(origin);
   DaemonConfig candidate = config_;
-  next.apply(candidate, nullptr, &aside);
+  next.apply(candidate, &aside);
   // The bootstrap gate opens once the cluster is complete and stays open (durably).
   for (const ZoneConfig& z : candidate.zones)
     for (const Cluster& c : z.clusters)
       if (c.expected_size && c.members.size() >= c.expected_size) next.open_gates.emplace(name_key(z.zone), c.name);
-  next.apply(candidate, nullptr, &aside);
+  next.apply(candidate, &aside);
   CompiledConfig compiled;
   try {
     compiled = compile_config(candidate, *state_, &health_);

@@ -166,3 +166,26 @@ TEST_CASE("the change log: an UPDATE's records line replaces the zone's records,
         ErrorKind::rejected);
   CHECK(dir.read("registrations.log") == log);
 }
+
+TEST_CASE("apply places registrations in the clusters that take them, and unplaced names the others", "[registry]") {
+  DaemonConfig config;
+  ZoneConfig& z = config.zones.emplace_back();
+  z.zone = "Lab.Example.com.";
+  Cluster& open = z.clusters.emplace_back();
+  open.name = "c1";
+  open.registration = true;
+  Cluster& closed = z.clusters.emplace_back();
+  closed.name = "c2";  // registration off
+  Registry reg;
+  reg.members.push_back({"lab.example.com.", "c1", "m1", "m1.lab.example.com.", {"192.0.2.1"}, {}, {}});
+  reg.members.push_back({"lab.example.com.", "c2", "m2", "m2.lab.example.com.", {"192.0.2.2"}, {}, {}});
+  reg.members.push_back({"lab.example.com.", "", "m3", "m3.lab.example.com.", {"192.0.2.3"}, {}, {}});
+  reg.members.push_back({"other.example.", "c1", "m4", "m4.other.example.", {"192.0.2.4"}, {}, {}});
+  CHECK(reg.unplaced(config) == std::vector<std::string>{"lab.example.com. c2 m2", "lab.example.com. _ m3", "other.example. c1 m4"});
+  reg.apply(config);
+  REQUIRE(config.zones[0].clusters[0].members.size() == 1);
+  CHECK(config.zones[0].clusters[0].members[0].name == "m1");
+  CHECK(config.zones[0].clusters[1].members.empty());
+  reg.apply(config);  // applying twice does not duplicate
+  CHECK(config.zones[0].clusters[0].members.size() == 1);
+}
