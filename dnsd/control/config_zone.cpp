@@ -175,8 +175,10 @@ Cluster read_cluster(ConfigReader& r, const YamlNode& node) {
   const YamlNode members = node["members"];
   if (members && !members.is_sequence() && !(members.is_null()))
     r.error(members, "members must be a list");
-  else if (members && members.is_sequence())
+  else if (members && members.is_sequence()) {
+    c.members.reserve(members.size());  // sized once: the config is kept (growth left a third unused)
     for (const auto& m : members) c.members.push_back(read_member(r, m));
+  }
   c.static_members = c.members.size();
   if (c.members.empty() && !c.registration)
     r.error(node, "cluster '" + c.name + "' has no members (an empty cluster needs registration: true)");
@@ -259,8 +261,10 @@ ZoneConfig load_zone_file(const std::string& path, std::vector<Diagnostic>& diag
   if (const YamlNode clusters = root["clusters"]) {
     if (!clusters.is_sequence())
       r.error(clusters, "clusters must be a list");
-    else
+    else {
+      z.clusters.reserve(clusters.size());
       for (const auto& c : clusters) z.clusters.push_back(read_cluster(r, c));
+    }
   }
   if (const YamlNode update = root["update"]; update && r.check_keys(update, "update", {{"keys", true}})) {
     z.update_loc = r.loc(update["keys"] ? update["keys"] : update);
