@@ -2,7 +2,6 @@
 // services and connects them (docs/ARCHITECTURE.md, "Threads"); `check` validates and prints;
 // `register` is the CLI client.
 #include <malloc.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 
 #include <cstring>
@@ -15,6 +14,7 @@
 #include "config.hpp"
 #include "control_http.hpp"
 #include "control_loop.hpp"
+#include "cookie.hpp"
 #include "service_manager.hpp"
 #include "status_page.hpp"
 #include "health_monitor.hpp"
@@ -168,16 +168,6 @@ void raise_fd_limit() {
   }
 }
 
-// One random cookie secret for the life of the process unless the config names one (servers that
-// share an address must share it). From the kernel (getrandom(2)): OpenSSL's generator would load
-// its providers at every start, ~3 MB of libcrypto paged in, for 16 bytes.
-std::string random_cookie_secret() {
-  std::string secret(16, '\0');
-  if (getrandom(secret.data(), secret.size(), 0) != ssize_t(secret.size()))
-    throw std::runtime_error("cannot draw a random cookie secret");
-  return secret;
-}
-
 // The config file with the command line's overrides. Throws ConfigError or std::runtime_error.
 dnsd::DaemonConfig load_run_config(const RunOptions& options, const std::string& cookie_secret) {
   dnsd::DaemonConfig config = dnsd::load_config_reporting_all(options.config_path);
@@ -233,7 +223,7 @@ int cmd_run(const RunOptions& options) {
   dnsd::init_logging();
   raise_fd_limit();
   try {
-    const std::string cookie_secret = random_cookie_secret();
+    const std::string cookie_secret = dnsd::random_cookie_secret();
     dnsd::DaemonConfig loaded = load_run_config(options, cookie_secret);
     dnsd::set_log_level(loaded.log_level);
     spdlog::info("dnsd {} starting: config {}, state_dir {}", DNSD_VERSION, loaded.file, loaded.state_dir);

@@ -1,7 +1,10 @@
 // DNS cookies (see cookie.hpp). SipHash-2-4 as specified by Aumasson and Bernstein.
 #include "cookie.hpp"
 
+#include <sys/random.h>
+
 #include <cstring>
+#include <stdexcept>
 
 namespace dnsd {
 
@@ -76,6 +79,13 @@ void answer_cookie(const uint8_t secret[16], const uint8_t* cookie, size_t cooki
     }
   }
   make_server_cookie(secret, cookie, ip, ip_len, now, out);
+}
+
+std::string random_cookie_secret() {
+  std::string secret(16, '\0');
+  if (getrandom(secret.data(), secret.size(), 0) != ssize_t(secret.size()))
+    throw std::runtime_error("cannot draw a random cookie secret");
+  return secret;
 }
 
 }  // namespace dnsd

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace dnsd {
 
@@ -24,5 +25,10 @@ void make_server_cookie(const uint8_t secret[16], const uint8_t* client_cookie, 
 // the COOKIE option the client sent (8 to 40 bytes).
 void answer_cookie(const uint8_t secret[16], const uint8_t* cookie, size_t cookie_len, const uint8_t* ip,
                    size_t ip_len, uint32_t now, uint8_t* out) noexcept;
+
+// A fresh 16-byte secret from the kernel (getrandom(2)): one per process unless the config names one
+// (servers that share an address must share it). Not OpenSSL's generator, which loads its providers
+// (~2 MB of libcrypto paged in) for 16 bytes. Throws std::runtime_error when none can be drawn.
+std::string random_cookie_secret();
 
 }  // namespace dnsd

@@ -93,3 +93,11 @@ TEST_CASE("replies carry our cookie after the client's, and bad lengths are FORM
     CHECK(rcode_of(good.reply) == "REFUSED");
   }
 }
+
+TEST_CASE("a cookie secret drawn at start is 16 fresh random bytes each time", "[cookie]") {
+  const std::string a = random_cookie_secret(), b = random_cookie_secret();
+  CHECK(a.size() == 16);
+  CHECK(b.size() == 16);
+  CHECK(a != b);  // 2^-128 of failing by chance
+  CHECK(a != std::string(16, '\0'));
+}
