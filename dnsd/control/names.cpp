@@ -116,12 +116,18 @@ std::string wire_text(std::string_view wire) {
   return dname ? take_ldns_string(ldns_rdf2str(dname.get())) : std::string();
 }
 
+namespace {
+// Folds label bytes only, never the length bytes.
+void fold_labels(std::string& wire) {
+  for (size_t i = 0; i < wire.size() && wire[i] != 0; i += size_t(uint8_t(wire[i])) + 1)
+    for (size_t j = i + 1; j <= i + size_t(uint8_t(wire[i])) && j < wire.size(); ++j)
+      if (wire[j] >= 'A' && wire[j] <= 'Z') wire[j] = char(wire[j] + 32);
+}
+}  // namespace
+
 std::string fold_wire(std::string_view wire) {
   std::string out(wire);
-  // Fold label bytes only, never the length bytes.
-  for (size_t i = 0; i < out.size() && out[i] != 0; i += size_t(uint8_t(out[i])) + 1)
-    for (size_t j = i + 1; j <= i + size_t(uint8_t(out[i])) && j < out.size(); ++j)
-      if (out[j] >= 'A' && out[j] <= 'Z') out[j] = char(out[j] + 32);
+  fold_labels(out);
   return out;
 }
 
@@ -130,8 +136,9 @@ std::string lower_wire(const ldns_rdf* dname) {
 }
 
 std::string lower_wire(const std::string& text) {
-  const RdfPtr dname(ldns_dname_new_frm_str(text.c_str()));
-  return dname ? lower_wire(dname.get()) : std::string();
+  std::string out = dname_wire(text);  // plain names without ldns: every member host, every SRV name
+  fold_labels(out);
+  return out;
 }
 
 bool is_subdomain_or_equal(const std::string& child_lower, const std::string& apex_lower) {

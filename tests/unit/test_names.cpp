@@ -57,6 +57,15 @@ TEST_CASE("wire forms: plain labels, labels folded but never length bytes", "[na
   CHECK(bytes(fold_wire(std::string("\x01Z\x02" "AB\x00", 6))) == "017a02616200");
   CHECK(bytes(lower_wire("Etcd.Example.")) == bytes(wire_name("etcd.example.")));
   CHECK(lower_wire("bad..name").empty());
+  // Escapes go through ldns; plain names do not, and give the same bytes.
+  CHECK(bytes(lower_wire("A\\.B.Example.")) == bytes(std::string("\3a.b\7example\0", 13)));
+  CHECK(bytes(lower_wire("\\065b.example")) == bytes(wire_name("ab.example.")));
+  CHECK(lower_wire(std::string(64, 'x') + ".example.").empty());           // a label over 63
+  CHECK_FALSE(lower_wire(std::string(63, 'x') + ".example.").empty());
+  std::string long_name;
+  for (int i = 0; i < 5; ++i) long_name += std::string(50, 'y') + ".";
+  CHECK(lower_wire(long_name).empty());  // 256 bytes in wire form
+  CHECK(lower_wire(long_name.substr(0, 51 * 4) + std::string(49, 'y') + ".").size() == 255);
   CHECK(is_subdomain_or_equal(lower_wire("a.lab.example.com."), lower_wire("lab.example.com.")));
   CHECK_FALSE(is_subdomain_or_equal(lower_wire("alab.example.com."), lower_wire("lab.example.com.")));
   CHECK(is_ip_address("192.0.2.1"));
