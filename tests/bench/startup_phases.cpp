@@ -21,7 +21,11 @@ double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-size_t heap_in_use() { return mallinfo2().uordblks; }
+// Bytes in use, chunks mmapped on their own (large buffers) included.
+size_t heap_in_use() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
 
 }  // namespace
 
