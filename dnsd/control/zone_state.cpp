@@ -202,9 +202,9 @@ std::optional<Result<void>> ZoneState::update_records_patched(const RegistryChan
   const std::string& zone = change.member.zone;
   const std::vector<std::string>& records = change.records;
   if (!set_aside_.empty() || !gates_settled()) return std::nullopt;
-  size_t z = 0;
-  while (z < config_.zones.size() && z < served_.size() && name_key(config_.zones[z].zone) != zone) ++z;
-  if (z >= config_.zones.size() || z >= served_.size()) return std::nullopt;
+  const std::optional<size_t> at = zone_at(zone);
+  if (!at) return std::nullopt;
+  const size_t z = *at;
   DeferSerialWrites deferred(*state_);
   std::optional<UpdatePatch> patch = prepare_update_patch(config_, z, records, served_[z], index_of(z), slot_.current(), *state_);
   if (!patch) return std::nullopt;
@@ -322,16 +322,20 @@ bool ZoneState::republish_patched(const std::set<std::pair<std::string, std::str
   return true;
 }
 
+std::optional<size_t> ZoneState::zone_at(const std::string& zone) const {
+  const std::string key = name_key(zone);
+  for (size_t z = 0; z < config_.zones.size() && z < served_.size(); ++z)
+    if (name_key(config_.zones[z].zone) == key) return z;
+  return std::nullopt;
+}
+
 std::optional<std::pair<size_t, size_t>> ZoneState::locate(const std::string& zone, const std::string& cluster,
                                                            bool registering) const {
-  const std::string key = name_key(zone);
-  for (size_t z = 0; z < config_.zones.size() && z < served_.size(); ++z) {
-    if (name_key(config_.zones[z].zone) != key) continue;
-    const std::vector<Cluster>& cs = config_.zones[z].clusters;
-    for (size_t c = cs.size(); c-- > 0;)  // the last of equal names, as Registry::apply takes it
-      if (cs[c].name == cluster && (cs[c].registration || !registering)) return std::make_pair(z, c);
-    return std::nullopt;
-  }
+  const std::optional<size_t> z = zone_at(zone);
+  if (!z) return std::nullopt;
+  const std::vector<Cluster>& cs = config_.zones[*z].clusters;
+  for (size_t c = cs.size(); c-- > 0;)  // the last of equal names, as Registry::apply takes it
+    if (cs[c].name == cluster && (cs[c].registration || !registering)) return std::make_pair(*z, c);
   return std::nullopt;
 }
 

@@ -107,6 +107,8 @@ class ZoneState {
   // No cluster (but `except`) is complete with its gate still closed: a whole commit would open it.
   bool gates_settled(const Cluster* except = nullptr) const;
   ZoneIndex& index_of(size_t zone);
+  // Where a served zone is in the config (its index); nullopt when none is.
+  std::optional<size_t> zone_at(const std::string& zone) const;
   // Where a served zone's cluster is in the config (zone index, cluster index); registering: only a
   // cluster that takes registrations. nullopt when there is none.
   std::optional<std::pair<size_t, size_t>> locate(const std::string& zone, const std::string& cluster, bool registering) const;
