@@ -25,9 +25,9 @@ struct Key {
 class ConfigReader {
  public:
   ConfigReader(std::string file, std::vector<Diagnostic>& diagnostics)
-      : file_(std::move(file)), shared_file_(std::make_shared<const std::string>(file_)), diags_(diagnostics) {}
+      : file_(std::move(file)), shared_file_(file_), diags_(diagnostics) {}
 
-  SourceLoc loc(const YamlNode& n) const { return {shared_file_, n.line()}; }
+  SourceLoc loc(const YamlNode& n) const { return shared_file_.at(n.line()); }
   const std::string& file() const { return file_; }
   void error(const SourceLoc& at, std::string message) { diags_.push_back({at, std::move(message), false}); }
   void error(const YamlNode& n, std::string message) { error(loc(n), std::move(message)); }
@@ -52,7 +52,7 @@ class ConfigReader {
 
  private:
   std::string file_;
-  std::shared_ptr<const std::string> shared_file_;  // every location's, one string
+  SourceLoc shared_file_;  // every location's file, one string
   std::vector<Diagnostic>& diags_;
 };
 

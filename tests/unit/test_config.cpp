@@ -361,3 +361,30 @@ TEST_CASE("a config that cannot be read says why, and nothing else", "[config]")
     }
   }
 }
+
+TEST_CASE("a source location shares its file name among its copies, 16 bytes each", "[config]") {
+  static_assert(sizeof(SourceLoc) == 16);
+  const SourceLoc a("zones/lab.yaml", 7);
+  SourceLoc b = a;
+  CHECK(&b.file() == &a.file());  // one string
+  CHECK(b.line == 7);
+  const SourceLoc c = a.at(12);
+  CHECK(&c.file() == &a.file());
+  CHECK(c.line == 12);
+  CHECK(a.line == 7);
+  SourceLoc moved = std::move(b);
+  CHECK(moved.file() == "zones/lab.yaml");
+  CHECK(b.file().empty());  // NOLINT(bugprone-use-after-move): a moved-from location names no file
+  b = moved;                // assigned again after the move
+  CHECK(b.file() == "zones/lab.yaml");
+  b = b;  // NOLINT(misc-redundant-expression): self-assignment keeps the name
+  CHECK(b.file() == "zones/lab.yaml");
+  b = SourceLoc();
+  CHECK(b.file().empty());
+  CHECK(b.line == 0);
+  {
+    std::vector<SourceLoc> many(1000, a);  // the name outlives every copy but the last
+    many.clear();
+  }
+  CHECK(a.file() == "zones/lab.yaml");
+}
