@@ -25,10 +25,10 @@ struct Key {
 class ConfigReader {
  public:
   ConfigReader(std::string file, std::vector<Diagnostic>& diagnostics)
-      : file_(std::move(file)), shared_file_(file_), diags_(diagnostics) {}
+      : file_(std::move(file)), diags_(diagnostics) {}
 
-  SourceLoc loc(const YamlNode& n) const { return shared_file_.at(n.line()); }
-  const std::string& file() const { return file_; }
+  SourceLoc loc(const YamlNode& n) const { return file_.at(n.line()); }
+  const std::string& file() const { return file_.file(); }
   void error(const SourceLoc& at, std::string message) { diags_.push_back({at, std::move(message), false}); }
   void error(const YamlNode& n, std::string message) { error(loc(n), std::move(message)); }
   void warn(const SourceLoc& at, std::string message) { diags_.push_back({at, std::move(message), true}); }
@@ -51,8 +51,7 @@ class ConfigReader {
                                       const std::string& hint);
 
  private:
-  std::string file_;
-  SourceLoc shared_file_;  // every location's file, one string
+  SourceLoc file_;  // the file, shared by every location read from it
   std::vector<Diagnostic>& diags_;
 };
 

@@ -20,10 +20,10 @@
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
-#include <type_traits>
 #include <map>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 #include "hash.hpp"

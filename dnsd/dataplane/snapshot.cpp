@@ -51,9 +51,8 @@ const Node* Snapshot::node(std::string_view lname) const noexcept {
   return full->find_full(lname);
 }
 
-const Node* Snapshot::find_full(std::string_view lname) const noexcept {
+const Node* Snapshot::find_full(std::string_view lname, uint64_t h) const noexcept {
   if (slots_.empty()) return nullptr;
-  const uint64_t h = std::hash<std::string_view>{}(lname);
   const size_t mask = slots_.size() - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     const uint64_t slot = slots_[i];
@@ -143,7 +142,8 @@ Zone& Snapshot::add_zone(Zone zone) {
 }
 
 Node& Snapshot::add_node(std::string_view lname, const Zone& zone) {
-  if (Node* found = find_node(lname)) return *found;
+  const uint64_t hash = std::hash<std::string_view>{}(lname);  // once: the lookup and the index
+  if (const Node* found = find_full(lname, hash)) return const_cast<Node&>(*found);
   if (lname.size() > 255) throw std::invalid_argument("not a wire name");
   if ((nodes_.size() + 1) * 2 > slots_.size()) {  // grow: at most half full
     slots_.assign(std::max<size_t>(64, slots_.size() * 2), 0);
@@ -154,7 +154,7 @@ Node& Snapshot::add_node(std::string_view lname, const Zone& zone) {
   names_.append(lname);
   Node& node = nodes_.emplace_back();
   node.zone = zone.index;
-  index_node(nodes_.size() - 1, std::hash<std::string_view>{}(lname));
+  index_node(nodes_.size() - 1, hash);
   return node;
 }
 

@@ -164,7 +164,10 @@ class Snapshot {
     const size_t at = name_offsets_[node];
     return {names_.data() + at + 1, size_t(uint8_t(names_[at]))};
   }
-  const Node* find_full(std::string_view lname) const noexcept;
+  const Node* find_full(std::string_view lname) const noexcept {
+    return find_full(lname, std::hash<std::string_view>{}(lname));
+  }
+  const Node* find_full(std::string_view lname, uint64_t hash) const noexcept;
   void index_node(size_t node, uint64_t hash) noexcept;
   std::shared_ptr<const Snapshot> base_;             // a derived snapshot's full one
   std::unordered_map<std::string_view, std::shared_ptr<const Named>> overlay_;
