@@ -81,34 +81,64 @@ bool is_ip_address(const std::string& s) {
 
 std::string wire_name(const std::string& text) {
   std::string out;
+  out.reserve(text.size() + 2);  // one allocation: a length byte per label, the root
   size_t start = 0;
   while (start < text.size()) {
     size_t dot = text.find('.', start);
     if (dot == std::string::npos) dot = text.size();
     if (dot > start) {
       out += char(dot - start);
-      out += text.substr(start, dot - start);
+      out.append(text, start, dot - start);
     }
     start = dot + 1;
   }
-  return out + '\0';
+  out += '\0';
+  return out;
 }
 
-std::string dname_wire(const std::string& text) {
-  // Plain labels (every generated name) without ldns; anything with an escape or an empty label
-  // through it.
-  bool plain = !text.empty() && text != ".";
-  size_t label = 0;
-  for (size_t i = 0; plain && i < text.size(); ++i)
-    if (text[i] == '\\' || (text[i] == '.' && label == 0)) plain = false;
-    else if (text[i] == '.') label = 0;
-    else if (++label > 63) return {};
-  if (plain) {
-    std::string out = wire_name(text);
-    return out.size() <= 255 ? out : std::string();
+namespace {
+// Plain labels (every generated name: member hosts, SRV names) in one pass without ldns, lower-cased
+// when `fold`: false when the text needs ldns (an escape, an empty label, "."); `out` is "" when a
+// label or the name is too long.
+bool plain_wire(const std::string& text, bool fold, std::string& out) {
+  if (text.empty()) return false;
+  out.resize(text.size() + 2);  // a length byte per label and the root at most
+  char* w = out.data();
+  size_t len_at = 0, label = 0, n = 1;
+  for (const char c : text) {
+    if (c == '.') {
+      if (label == 0) return false;
+      w[len_at] = char(label);
+      len_at = n++;
+      label = 0;
+    } else if (c == '\\') {
+      return false;
+    } else if (++label > 63) {
+      out.clear();
+      return true;
+    } else {
+      w[n++] = fold && c >= 'A' && c <= 'Z' ? char(c + ('a' - 'A')) : c;
+    }
   }
+  if (label != 0) {
+    w[len_at] = char(label);
+    len_at = n++;
+  }
+  w[len_at] = 0;
+  out.resize(n);
+  if (n > 255) out.clear();
+  return true;
+}
+
+std::string ldns_wire(const std::string& text) {
   const RdfPtr dname(ldns_dname_new_frm_str(text.c_str()));
   return dname ? std::string(rdf_wire(dname.get())) : std::string();
+}
+}  // namespace
+
+std::string dname_wire(const std::string& text) {
+  std::string out;
+  return plain_wire(text, false, out) ? out : ldns_wire(text);
 }
 
 std::string wire_text(std::string_view wire) {
@@ -131,12 +161,19 @@ std::string fold_wire(std::string_view wire) {
   return out;
 }
 
+void fold_wire_into(std::string_view wire, std::string& out) {
+  out.assign(wire);
+  fold_labels(out);
+}
+
 std::string lower_wire(const ldns_rdf* dname) {
   return fold_wire({reinterpret_cast<const char*>(ldns_rdf_data(dname)), ldns_rdf_size(dname)});
 }
 
 std::string lower_wire(const std::string& text) {
-  std::string out = dname_wire(text);  // plain names without ldns: every member host, every SRV name
+  std::string out;
+  if (plain_wire(text, true, out)) return out;
+  out = ldns_wire(text);
   fold_labels(out);
   return out;
 }
