@@ -208,7 +208,7 @@ void set_names(Snapshot& snap, const Snapshot& from, size_t zone, const std::set
                const std::unordered_map<std::string, uint32_t>& gated, const ZoneIndex& index,
                const std::unordered_map<std::string, int>& deltas) {
   // Additional targets are the changed records' own (the callers refuse any other in-zone target).
-  const RRsetFinder find = [&sets](const std::string& owner, ldns_rr_type type) -> const RRset* {
+  const RRsetFinder find = [&sets](std::string_view owner, ldns_rr_type type) -> const RRset* {
     for (const RRset& s : sets)
       if (s.owner == owner && s.type == type) return &s;
     return nullptr;
@@ -254,7 +254,7 @@ Rr renew_soa(Snapshot& snap, const Snapshot& from, const ZoneConfig& z, size_t z
   Node renewed = *apex_node;
   const RRset soa_set{apex, LDNS_RR_TYPE_SOA, out.ttl(), {&out}, z.loc};
   for (auto& [type, answer] : renewed.rrsets)
-    if (type == LDNS_RR_TYPE_SOA) answer = render_rrset(soa_set, nullptr, [](const std::string&, ldns_rr_type) -> const RRset* { return nullptr; });
+    if (type == LDNS_RR_TYPE_SOA) answer = render_rrset(soa_set, nullptr, [](std::string_view, ldns_rr_type) -> const RRset* { return nullptr; });
   snap.set_node(apex, std::move(renewed));
   return out;
 }

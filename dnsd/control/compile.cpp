@@ -29,8 +29,9 @@ Answer answer_of(const Packer& p, size_t essential, std::span<const uint16_t> ad
 
 class ZoneCompiler {
  public:
-  ZoneCompiler(const ZoneRecords& zr, Snapshot& snap) : zr_(zr), snap_(snap), sets_(group_rrsets(zr.records, 0, zr.records.size(), &index_)) {
-    find_ = [this](const std::string& owner, ldns_rr_type type) { return find(owner, type); };
+  ZoneCompiler(const ZoneRecords& zr, Snapshot& snap)
+      : zr_(zr), snap_(snap), table_(zr.records, 0, zr.records.size()), sets_(table_.sets()) {
+    find_ = [this](std::string_view owner, ldns_rr_type type) { return table_.find(owner, type); };
   }
 
   void run() {
@@ -46,14 +47,16 @@ class ZoneCompiler {
     z.any = render_any(zr_.ttl);
     const Zone& zone = snap_.add_zone(std::move(z));
 
+    snap_.reserve_nodes(snap_.node_count() + sets_.size() + zr_.empty_names.size() + zr_.gated_names.size());
+    snap_.add_node(zone.apex, zone);
     for (const RRset& set : sets_) {
-      // Every ancestor up to the apex exists: empty non-terminals answer NODATA (RFC 8020).
-      for (std::string_view n = set.owner; n.size() > zone.apex.size(); n = parent_dname(n))
-        snap_.add_node(n, zone);
-      snap_.add_node(zone.apex, zone);
       Node& node = snap_.add_node(set.owner, zone);
       node.rrsets.emplace_back(uint16_t(set.type), render(set, nullptr));
       if (set.type == LDNS_RR_TYPE_CNAME) node.cname = true;
+      // Every ancestor up to the apex exists: empty non-terminals answer NODATA (RFC 8020). One
+      // that exists has its own ancestors already.
+      for (std::string_view n = parent_dname(set.owner); n.size() > zone.apex.size() && !snap_.find_node(n); n = parent_dname(n))
+        snap_.add_node(n, zone);
     }
     for (const std::string& name : zr_.empty_names) {
       RdfPtr dname(ldns_dname_new_frm_str(name.c_str()));
@@ -73,8 +76,8 @@ class ZoneCompiler {
       if (!zone.gate_tail(ttl)) snap_.zone_at(zone.index).gate_tails.emplace_back(ttl, soa_tail(*soa.rrs[0], ttl));
     }
     for (const RRset& set : sets_) {
-      Node& node = *snap_.find_node(set.owner);
       if (set.type != LDNS_RR_TYPE_CNAME) continue;
+      Node& node = *snap_.find_node(set.owner);
       // Follow the CNAME once inside the zone, for every type its target has.
       const std::string target = fold_wire(set.rrs[0]->rdata_name(0));
       for (const RRset& t : sets_)
@@ -83,18 +86,11 @@ class ZoneCompiler {
   }
 
  private:
-  const RRset* find(const std::string& owner, ldns_rr_type type) const {
-    key_.first.assign(owner);  // reuses its buffer: a lookup per additional target allocates nothing
-    key_.second = type;
-    auto it = index_.find(key_);
-    return it == index_.end() ? nullptr : &sets_[it->second];
-  }
-
   // An answer that cannot be represented (over 64 KiB) is a diagnostic at the set's last record: with
   // registered members that is the last one registered, which a start then sets aside.
   Answer render(const RRset& set, const RRset* chased) const {
     try {
-      return render_rrset(set, chased, find_);
+      return renderer_.rrset(set, chased, find_);
     } catch (const std::runtime_error& e) {
       throw ConfigError({{set.last,
                           "the answer for " + wire_text(set.rrs.front()->owner()) + " " +
@@ -105,59 +101,91 @@ class ZoneCompiler {
 
   const ZoneRecords& zr_;
   Snapshot& snap_;
-  RRsetIndex index_;  // before sets_: group_rrsets fills it
-  std::vector<RRset> sets_;
-  mutable std::pair<std::string, ldns_rr_type> key_;
+  const RRsetTable table_;
+  const std::vector<RRset>& sets_;
   RRsetFinder find_;
+  mutable AnswerRenderer renderer_;
 };
 
 }  // namespace
 
-std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin, size_t end, RRsetIndex* index_out) {
-  std::vector<RRset> sets;
-  RRsetIndex own;
-  RRsetIndex& index = index_out ? *index_out : own;
-  index.reserve(end - begin);
+RRsetTable::RRsetTable(const std::vector<Record>& records, size_t begin, size_t end) {
+  size_t size = 64;
+  while (size < 2 * (end - begin)) size *= 2;  // at most one set a record: never grows
+  slots_.assign(size, 0);
+  std::string owner;  // one buffer for every record's folded owner
   for (size_t i = begin; i < end; ++i) {
     const Rr& rr = records[i].rr;
-    const auto key = std::make_pair(fold_wire(rr.owner()), rr.type());
-    auto [it, fresh] = index.emplace(key, sets.size());
-    // RFC 2181 §5.2: one TTL per RRset; the first record's TTL wins.
-    if (fresh) sets.push_back({key.first, key.second, rr.ttl(), {}, {}});
-    sets[it->second].rrs.push_back(&rr);
-    sets[it->second].last = records[i].loc;
+    fold_wire_into(rr.owner(), owner);
+    const ldns_rr_type type = rr.type();
+    const uint64_t h = hash(owner, type);
+    size_t at = find_index(owner, type, h);
+    if (at == SIZE_MAX) {  // RFC 2181 §5.2: one TTL per RRset; the first record's TTL wins
+      at = sets_.size();
+      sets_.push_back({owner, type, rr.ttl(), {}, {}});
+      index(at, h);
+    }
+    sets_[at].rrs.push_back(&rr);
+    sets_[at].last = records[i].loc;
   }
-  return sets;
 }
 
-Answer render_rrset(const RRset& set, const RRset* chased, const RRsetFinder& find) {
-  Packer p(set.owner);
-  for (const Rr* rr : set.rrs) p.rr(*rr, set.ttl);
+const RRset* RRsetTable::find(std::string_view owner, ldns_rr_type type) const noexcept {
+  const size_t at = find_index(owner, type, hash(owner, type));
+  return at == SIZE_MAX ? nullptr : &sets_[at];
+}
+
+size_t RRsetTable::find_index(std::string_view owner, ldns_rr_type type, uint64_t h) const noexcept {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const uint64_t slot = slots_[i];
+    if (slot == 0) return SIZE_MAX;
+    if ((slot >> 32) == (h >> 32)) {
+      const RRset& set = sets_[uint32_t(slot) - 1];
+      if (set.type == type && set.owner == owner) return uint32_t(slot) - 1;
+    }
+  }
+}
+
+void RRsetTable::index(size_t set, uint64_t h) noexcept {
+  const size_t mask = slots_.size() - 1;
+  size_t i = h & mask;
+  while (slots_[i] != 0) i = (i + 1) & mask;
+  slots_[i] = (h >> 32 << 32) | uint64_t(set + 1);
+}
+
+Answer AnswerRenderer::rrset(const RRset& set, const RRset* chased, const RRsetFinder& find) {
+  p_.reset(set.owner);
+  for (const Rr* rr : set.rrs) p_.rr(*rr, set.ttl);
   size_t ancount = set.rrs.size();
   if (chased) {
-    for (const Rr* rr : chased->rrs) p.rr(*rr, chased->ttl);
+    for (const Rr* rr : chased->rrs) p_.rr(*rr, chased->ttl);
     ancount += chased->rrs.size();
   }
-  const size_t essential = p.size() - p.body_start();
+  const size_t essential = p_.size() - p_.body_start();
   // Additional section: addresses of in-zone targets, A before AAAA, in record order.
   const RRset& source = chased ? *chased : set;
-  std::vector<std::string> done;  // targets whose addresses are in: a handful per set
-  std::vector<uint16_t> additional_ends;
+  done_.clear();
+  ends_.clear();
   for (const Rr* rr : source.rrs) {
     const std::string_view target = rr->additional_target();
     if (target.empty()) continue;
-    std::string t = fold_wire(target);
-    if (std::find(done.begin(), done.end(), t) != done.end()) continue;
-    done.push_back(std::move(t));
-    const std::string& t_ref = done.back();
+    fold_wire_into(target, target_);
+    // A handful of targets a set (a linear search): each once.
+    bool seen = false;
+    for (size_t at = 0; at < done_.size() && !seen; at += size_t(uint8_t(done_[at])) + 1)
+      seen = std::string_view(done_).substr(at + 1, uint8_t(done_[at])) == target_;
+    if (seen) continue;
+    done_ += char(target_.size());  // (a wire name is at most 255 bytes)
+    done_ += target_;
     for (ldns_rr_type type : {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA})
-      if (const RRset* addr = find(t_ref, type))
+      if (const RRset* addr = find(target_, type))
         for (const Rr* arr : addr->rrs) {
-          p.rr(*arr, addr->ttl);
-          additional_ends.push_back(uint16_t((p.size() - p.body_start())));
+          p_.rr(*arr, addr->ttl);
+          ends_.push_back(uint16_t((p_.size() - p_.body_start())));
         }
   }
-  return answer_of(p, essential, additional_ends, ancount);
+  return answer_of(p_, essential, ends_, ancount);
 }
 
 Answer render_any(uint32_t ttl) {

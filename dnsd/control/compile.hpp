@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "packer.hpp"
 #include "snapshot.hpp"
 #include "state_store.hpp"
 #include "zone_builder.hpp"
@@ -25,22 +26,50 @@ struct RRset {
   std::vector<const Rr*> rrs;
   SourceLoc last;  // where the set's last record came from: named when the answer cannot be built
 };
-using RRsetFinder = std::function<const RRset*(const std::string& owner, ldns_rr_type type)>;
-// (owner, type) -> an RRset's index, for lookups while compiling.
-struct OwnerTypeHash {
-  size_t operator()(const std::pair<std::string, ldns_rr_type>& k) const noexcept {
-    return std::hash<std::string>()(k.first) * 31 + size_t(k.second);
+using RRsetFinder = std::function<const RRset*(std::string_view owner, ldns_rr_type type)>;
+// Records grouped into RRsets by (owner, type), in order of first appearance, an RRset's TTL its first
+// record's (RFC 2181 §5.2), and found by (owner, type) through an open-addressing table of set
+// indexes (high hash half << 32 | index + 1), at most half full: no key is copied for the table.
+class RRsetTable {
+ public:
+  RRsetTable(const std::vector<Record>& records, size_t begin, size_t end);
+  const std::vector<RRset>& sets() const noexcept { return sets_; }
+  std::vector<RRset> take() && { return std::move(sets_); }
+  // The set of `owner` (lower-case wire) and `type`, or null.
+  const RRset* find(std::string_view owner, ldns_rr_type type) const noexcept;
+
+ private:
+  static uint64_t hash(std::string_view owner, ldns_rr_type type) noexcept {
+    return std::hash<std::string_view>()(owner) * 31 + size_t(type);
   }
+  size_t find_index(std::string_view owner, ldns_rr_type type, uint64_t h) const noexcept;
+  void index(size_t set, uint64_t h) noexcept;
+
+  std::vector<RRset> sets_;
+  std::vector<uint64_t> slots_;  // a power of two in size
 };
-using RRsetIndex = std::unordered_map<std::pair<std::string, ldns_rr_type>, size_t, OwnerTypeHash>;
-// records[begin, end) by (owner, type), in order of first appearance; an RRset's TTL is its first
-// record's (RFC 2181 §5.2). `index`, when given, receives each set's position.
-std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin, size_t end,
-                                RRsetIndex* index = nullptr);
-// An RRset's answer (a CNAME's followed by `chased`, its in-zone target's set), with the addresses
-// `find` gives for in-zone SRV, NS and MX targets in additional. Throws std::runtime_error when it
-// cannot fit a TCP message.
-Answer render_rrset(const RRset& set, const RRset* chased, const RRsetFinder& find);
+// records[begin, end) as RRsets (RRsetTable's order and TTLs).
+inline std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin, size_t end) {
+  return RRsetTable(records, begin, end).take();
+}
+// Renders RRsets' answers, one message buffer, compression table and list of targets reused for
+// every answer it renders (a zone's 30,000 answers were 120,000 allocations).
+class AnswerRenderer {
+ public:
+  // An RRset's answer (a CNAME's followed by `chased`, its in-zone target's set), with the addresses
+  // `find` gives for in-zone SRV, NS and MX targets in additional. Throws std::runtime_error when it
+  // cannot fit a TCP message.
+  Answer rrset(const RRset& set, const RRset* chased, const RRsetFinder& find);
+
+ private:
+  Packer p_;
+  std::string target_;          // the target at hand, folded
+  std::string done_;            // the targets whose addresses are in, each after its length byte
+  std::vector<uint16_t> ends_;  // where each additional record ends
+};
+inline Answer render_rrset(const RRset& set, const RRset* chased, const RRsetFinder& find) {
+  return AnswerRenderer().rrset(set, chased, find);
+}
 // RFC 8482's answer to ANY: one synthesized HINFO, owned by the question name (Zone::any).
 Answer render_any(uint32_t ttl);
 // The SOA after its owner, with the negative TTL and uncompressed names, so that it can follow a

@@ -25,7 +25,7 @@ std::vector<SrvTarget> srv_targets(const Cluster& cluster, Service service, cons
   for (const Member& m : cluster.members) {
     const uint16_t port = service == Service::server ? m.peer_port.value_or(cluster.peer_port)
                                                      : m.client_port.value_or(cluster.client_port);
-    const SrvTarget t{cluster.priority, cluster.weight, port, m.host, &m};
+    const SrvTarget t{cluster.priority, cluster.weight, port, &m};
     all.push_back(t);
     if (!health || !cluster.health) continue;
     auto it = health->find(health_key(zone, cluster.name, m.name));

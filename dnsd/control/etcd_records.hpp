@@ -22,8 +22,8 @@ struct SrvTarget {
   uint16_t priority;
   uint16_t weight;
   uint16_t port;
-  std::string target;  // byte-stable: spelled exactly as configured (etcd hashes it into member IDs)
-  const Member* member;
+  const Member* member;  // the target is its host, byte-stable: spelled exactly as configured (etcd
+                         // hashes it into member IDs)
 };
 
 // The SRV RRset of a service, in configured member order (never rotated: etcd matches the first

@@ -56,6 +56,8 @@ inline std::string_view rdf_wire(const ldns_rdf* dname) {
 
 // A wire name with its labels lower-cased (length bytes untouched).
 std::string fold_wire(std::string_view wire);
+// The same into `out`, reusing its buffer (a loop over many names allocates once).
+void fold_wire_into(std::string_view wire, std::string& out);
 
 // Lower-cased wire form of an ldns dname, the key every lookup uses.
 std::string lower_wire(const ldns_rdf* dname);

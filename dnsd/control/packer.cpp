@@ -48,9 +48,18 @@ std::vector<uint8_t> empty_reply(const std::vector<uint8_t>& request, const Quer
   return r;
 }
 
-Packer::Packer(const std::string& qname, uint16_t qtype, uint16_t qclass) : buf_(header_size) {
+Packer::Packer(const std::string& qname, uint16_t qtype, uint16_t qclass) { reset(qname, qtype, qclass); }
+
+void Packer::reset(const std::string& qname, uint16_t qtype, uint16_t qclass) {
   buf_.reserve(512);  // most answers fit: no growth step by step
+  buf_.assign(header_size, 0);
+  // A table grown for a large answer is let go; a small one is cleared.
+  if (targets_.size() > 256) targets_.clear();
+  else std::fill(targets_.begin(), targets_.end(), Target{});
+  target_count_ = 0;
+  body_start_ = qname_len_ = 0;
   name(reinterpret_cast<const uint8_t*>(qname.data()), qname.size(), false);
+  qname_len_ = buf_.size() - header_size;
   u16(qtype);
   u16(qclass);
   put16(buf_.data() + 4, 1);
@@ -141,6 +150,12 @@ void Packer::u32(uint32_t v) {
 }
 
 void Packer::name(const uint8_t* wire, size_t len, bool compress) {
+  // The question's name again (an answer's owner): a pointer to it, as the table would give.
+  if (compress && len == qname_len_ &&
+      std::equal(wire, wire + len, buf_.data() + header_size, [](uint8_t a, uint8_t b) { return ascii_lower(a) == ascii_lower(b); })) {
+    u16(uint16_t(0xC000 | header_size));
+    return;
+  }
   // Where each label starts: a wire name whole within `len`, or it is not written.
   size_t starts[128];
   size_t count = 0, end = 0;

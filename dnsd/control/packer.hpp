@@ -31,6 +31,8 @@ class Packer {
   explicit Packer(const std::string& qname, uint16_t qtype = 0, uint16_t qclass = 0);
   // A message without a question (the later messages of a zone transfer).
   Packer();
+  // A message with a question again, keeping the buffers (a loop that renders many answers).
+  void reset(const std::string& qname, uint16_t qtype = 0, uint16_t qclass = 0);
 
   // Appends one RR with the given TTL. Throws std::runtime_error when its data is over 64 KiB (or a
   // name in it is not a whole wire name).
@@ -68,6 +70,7 @@ class Packer {
 
   std::vector<uint8_t> buf_;
   size_t body_start_ = 0;
+  size_t qname_len_ = 0;  // the question's name, at header_size; 0 without a question
   std::vector<Target> targets_;  // a power of two in size, at most half full; empty until a name is written
   size_t target_count_ = 0;
 };

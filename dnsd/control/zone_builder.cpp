@@ -210,6 +210,10 @@ NameSet cluster_reserved_names(const ZoneConfig& z, const Cluster& c, const std:
 void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& apex, const HealthTable* health,
                    std::set<std::string>& srv_owners, std::map<std::string, SourceLoc>& address_hosts,
                    ZoneRecords& out, std::vector<Diagnostic>& diags) {
+  // Each member's host in wire form (case kept), once for its SRV targets and its addresses.
+  std::vector<std::string> hosts;
+  hosts.reserve(c.members.size());
+  for (const Member& m : c.members) hosts.push_back(dname_wire(m.host));
   for (Service svc : {Service::server, Service::client}) {
     const std::string owner = srv_owner(c, svc, z.zone);
     // e.g. an unnamed TLS cluster and a clear-text one named "ssl" both make _etcd-server-ssl.
@@ -227,20 +231,24 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
     const std::vector<SrvTarget> targets = srv_targets(c, svc, z.zone, health);
     if (targets.empty()) out.empty_names.push_back(owner);
     const std::string owner_name = dname_wire(owner);
+    std::string rdata;
     for (const SrvTarget& t : targets) {
-      std::string rdata(6, '\0');
+      const std::string& target = hosts[size_t(t.member - c.members.data())];
+      rdata.assign(6, '\0');
       put16(reinterpret_cast<uint8_t*>(rdata.data()), t.priority);
       put16(reinterpret_cast<uint8_t*>(rdata.data()) + 2, t.weight);
       put16(reinterpret_cast<uint8_t*>(rdata.data()) + 4, t.port);
-      const std::string target = dname_wire(t.target);
-      Rr rr = owner_name.empty() || target.empty() ? Rr() : make_rr(owner_name, set_ttl, LDNS_RR_TYPE_SRV, rdata + target);
+      rdata += target;
+      Rr rr = owner_name.empty() || target.empty() ? Rr() : make_rr(owner_name, set_ttl, LDNS_RR_TYPE_SRV, rdata);
       if (rr) out.records.push_back({std::move(rr), t.member->loc, true});
-      else diags.push_back({t.member->loc, "cannot build the SRV record of " + owner + " for " + t.target, false});
+      else diags.push_back({t.member->loc, "cannot build the SRV record of " + owner + " for " + t.member->host, false});
     }
   }
   reserve_cluster(z, c, apex, out.reserved_names);
-  for (const Member& m : c.members) {
-    const std::string host = dname_wire(m.host), host_key = fold_wire(host);
+  for (size_t i = 0; i < c.members.size(); ++i) {
+    const Member& m = c.members[i];
+    const std::string& host = hosts[i];
+    const std::string host_key = fold_wire(host);
     if (host.empty() || !is_subdomain_or_equal(host_key, apex)) continue;  // outside: no A/AAAA from us
     // A host that two members share would get its addresses generated twice. When one of them is
     // registered (live state), it is the one named: the config wins such a conflict.

@@ -145,10 +145,7 @@ Node& Snapshot::add_node(std::string_view lname, const Zone& zone) {
   const uint64_t hash = std::hash<std::string_view>{}(lname);  // once: the lookup and the index
   if (const Node* found = find_full(lname, hash)) return const_cast<Node&>(*found);
   if (lname.size() > 255) throw std::invalid_argument("not a wire name");
-  if ((nodes_.size() + 1) * 2 > slots_.size()) {  // grow: at most half full
-    slots_.assign(std::max<size_t>(64, slots_.size() * 2), 0);
-    for (size_t i = 0; i < nodes_.size(); ++i) index_node(i, std::hash<std::string_view>{}(name_of(i)));
-  }
+  if ((nodes_.size() + 1) * 2 > slots_.size()) rehash(std::max<size_t>(64, slots_.size() * 2));  // at most half full
   name_offsets_.push_back(uint32_t(names_.size()));
   names_.push_back(char(lname.size()));
   names_.append(lname);
@@ -156,6 +153,18 @@ Node& Snapshot::add_node(std::string_view lname, const Zone& zone) {
   node.zone = zone.index;
   index_node(nodes_.size() - 1, hash);
   return node;
+}
+
+void Snapshot::reserve_nodes(size_t nodes) {
+  size_t slots = 64;
+  while (slots < 2 * nodes) slots *= 2;
+  if (slots > slots_.size()) rehash(slots);
+  name_offsets_.reserve(nodes);
+}
+
+void Snapshot::rehash(size_t slots) {
+  slots_.assign(slots, 0);
+  for (size_t i = 0; i < nodes_.size(); ++i) index_node(i, std::hash<std::string_view>{}(name_of(i)));
 }
 
 Node* Snapshot::find_node(std::string_view lname) {

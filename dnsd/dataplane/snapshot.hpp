@@ -104,6 +104,8 @@ class Snapshot {
   // Building (control thread only, before publishing).
   Zone& add_zone(Zone zone);
   Node& add_node(std::string_view lname, const Zone& zone);  // returns the existing node if present
+  // Sizes the node table for `nodes` names in all, so that adding them never grows it.
+  void reserve_nodes(size_t nodes);
   const Zone* find_zone(std::string_view lname) const noexcept;  // most specific enclosing zone
   Node* find_node(std::string_view lname);
   const std::deque<Zone>& zones() const noexcept { return zones_; }
@@ -169,6 +171,7 @@ class Snapshot {
   }
   const Node* find_full(std::string_view lname, uint64_t hash) const noexcept;
   void index_node(size_t node, uint64_t hash) noexcept;
+  void rehash(size_t slots);
   std::shared_ptr<const Snapshot> base_;             // a derived snapshot's full one
   std::unordered_map<std::string_view, std::shared_ptr<const Named>> overlay_;
   std::vector<std::string> tsig_keys_;
