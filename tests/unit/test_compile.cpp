@@ -223,3 +223,45 @@ TEST_CASE("an RRset too big to answer over TCP beside our OPT and cookie is refu
   CHECK(rd16(r, 6) == 245);
   CHECK(r.size() == 37 + 65392 + 13 + 54 + 11);
 }
+
+TEST_CASE("RRsets are grouped by owner and type as they first appear, and one renderer gives each answer a fresh one gives", "[compile]") {
+  // 200 members: the SRV answers' compression tables grow past what a reset keeps; the mixed-case
+  // host and the CNAME of zone_yaml come along in the same zone's records.
+  std::string yaml = zone_yaml;
+  for (int i = 4; i < 200; ++i)
+    yaml += "      - { name: e" + std::to_string(i) + ", host: etcd-" + std::to_string(i) + ".c1.lab.example.com, addresses: [10.0." +
+            std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + ", \"2001:db8::" + std::to_string(i) + "\"] }\n";
+  CompiledZone z(yaml);
+  const std::vector<Record>& records = z.compiled().zones.at(0).records;
+  const RRsetTable table(records, 0, records.size());
+  const std::vector<RRset>& sets = table.sets();
+  size_t held = 0, first_new = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Rr& rr = records[i].rr;
+    const RRset* set = table.find(fold_wire(rr.owner()), rr.type());
+    REQUIRE(set);
+    CHECK(std::count(set->rrs.begin(), set->rrs.end(), &rr) == 1);
+    if (set->rrs.front() == &rr) {  // a set's first record: the sets come in that order, with its TTL
+      CHECK(set == &sets.at(first_new++));
+      CHECK(set->ttl == rr.ttl());
+    }
+  }
+  for (const RRset& set : sets) held += set.rrs.size();
+  CHECK(held == records.size());
+  CHECK(first_new == sets.size());
+  CHECK_FALSE(table.find(fold_wire(records.at(1).rr.owner()), LDNS_RR_TYPE_TXT));
+  CHECK_FALSE(table.find(std::string("\4none\0", 6), LDNS_RR_TYPE_A));
+
+  const RRsetFinder find = [&table](std::string_view owner, ldns_rr_type type) { return table.find(owner, type); };
+  AnswerRenderer shared;
+  size_t rendered = 0;
+  for (int round = 0; round < 2; ++round)  // in order, then backwards: big answers before small ones and after
+    for (size_t k = 0; k < sets.size(); ++k) {
+      const RRset& set = sets[round == 0 ? k : sets.size() - 1 - k];
+      INFO("set " << wire_text(set.owner) << " type " << set.type);
+      CHECK(shared.rrset(set, nullptr, find) == render_rrset(set, nullptr, find));
+      ++rendered;
+    }
+  CHECK(rendered == 2 * sets.size());
+  CHECK(sets.size() > 400);  // 200 hosts with A and AAAA
+}
