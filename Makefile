@@ -1,7 +1,7 @@
 # The two README commands. Everything else is CMake and ctest.
 BUILD ?= build
 # Building and running; the tests add the DNS tools, etcd and the resolvers the end-to-end tests drive.
-DEPS := cmake g++ make pkg-config libldns-dev libevent-dev libyaml-cpp-dev libyaml-dev libspdlog-dev catch2 libssl-dev libsystemd-dev \
+DEPS := cmake g++ make pkg-config libldns-dev libevent-dev libyaml-cpp-dev libyaml-dev libspdlog-dev catch2 libssl-dev \
         bind9-dnsutils ldnsutils knot-dnsutils
 PACKAGE_DEPS := debhelper dpkg-dev fakeroot lintian
 TEST_DEPS := $(DEPS) $(PACKAGE_DEPS) dnsperf iproute2 procps util-linux mount \

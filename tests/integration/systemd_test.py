@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """systemd's Type=notify protocol, with a NOTIFY_SOCKET of the test's own: READY=1 only once dnsd
 answers, WATCHDOG=1 every half WATCHDOG_USEC, RELOADING=1 with MONOTONIC_USEC then READY=1 around a
-SIGHUP (also when the reload is refused), STOPPING=1 on SIGTERM, a STATUS= line with each.
+SIGHUP (also when the reload is refused), STOPPING=1 on SIGTERM, a STATUS= line with each; then an
+abstract socket (@name), and no watchdog when WATCHDOG_PID names another process.
 Usage: systemd_test.py DNSD"""
 import os
 import signal
@@ -87,6 +88,28 @@ def main():
         got = messages(sock, time.monotonic() + 5, "STOPPING")
         check("SIGTERM: STOPPING=1", any(m.get("STOPPING") == "1" for m in got), got)
         check("exit 0", proc.wait(10) == 0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    # An abstract socket ('@' in NOTIFY_SOCKET), and a WATCHDOG_PID naming another process: the
+    # watchdog is that process's, not dnsd's (sd_watchdog_enabled(3)), so no WATCHDOG=1.
+    with open(f"{tmp}/zone.yaml", "w") as f:
+        f.write(zone)  # (the refused reload's key gone)
+    abstract = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    name = f"dnsd-systemd-test-{os.getpid()}"
+    abstract.bind("\0" + name)
+    env = dict(os.environ, NOTIFY_SOCKET="@" + name, WATCHDOG_USEC="200000", WATCHDOG_PID=str(os.getpid()))
+    proc = subprocess.Popen([DNSD, "run", "-c", f"{tmp}/dnsd.yaml"], stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        got = messages(abstract, time.monotonic() + 10, "READY")
+        check("an abstract NOTIFY_SOCKET (@name) gets READY=1", any(m.get("READY") == "1" for m in got), got)
+        got = messages(abstract, time.monotonic() + 0.5)
+        check("no WATCHDOG=1 when WATCHDOG_PID is another process's", not any("WATCHDOG" in m for m in got), got)
+        proc.send_signal(signal.SIGTERM)
+        got = messages(abstract, time.monotonic() + 5, "STOPPING")
+        check("and STOPPING=1 on SIGTERM", any(m.get("STOPPING") == "1" for m in got), got)
+        check("exit 0 again", proc.wait(10) == 0)
     finally:
         if proc.poll() is None:
             proc.kill()
