@@ -4,6 +4,7 @@
 #include <yaml.h>
 
 #include <map>
+#include <string_view>
 
 namespace dnsd {
 
@@ -73,9 +74,13 @@ size_t YamlNode::size() const {
 YamlNode YamlNode::child(size_t i) const { return {tree_, tree_->children[tree_->nodes[index_].first + i]}; }
 
 YamlNode YamlNode::operator[](const char* key) const {
-  for (size_t i = 0, n = size(); is_map() && i < n; ++i) {
-    const YamlNode k = child(2 * i);
-    if (k.is_scalar() && k.scalar() == key) return child(2 * i + 1);
+  if (!is_map()) return {};
+  // Through the tree itself: a handle per key compared was two reference-count updates each.
+  const YamlTree::Node& map = tree_->nodes[index_];
+  const std::string_view wanted(key);
+  for (uint32_t i = 0; i < map.count; i += 2) {
+    const YamlTree::Node& k = tree_->nodes[tree_->children[map.first + i]];
+    if (k.kind == YamlTree::Kind::scalar && tree_->scalars[k.first] == wanted) return child(i + 1);
   }
   return {};
 }
