@@ -227,7 +227,9 @@ TEST_CASE("an RRset too big to answer over TCP beside our OPT and cookie is refu
 TEST_CASE("RRsets are grouped by owner and type as they first appear, and one renderer gives each answer a fresh one gives", "[compile]") {
   // 200 members: the SRV answers' compression tables grow past what a reset keeps; the mixed-case
   // host and the CNAME of zone_yaml come along in the same zone's records.
+  // And a set whose records give two TTLs: the first one's is the set's (RFC 2181 §5.2).
   std::string yaml = zone_yaml;
+  yaml.insert(yaml.find("records: |\n") + 11, "  multi 60 IN A 192.0.2.1\n  multi 120 IN A 192.0.2.2\n");
   for (int i = 4; i < 200; ++i)
     yaml += "      - { name: e" + std::to_string(i) + ", host: etcd-" + std::to_string(i) + ".c1.lab.example.com, addresses: [10.0." +
             std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + ", \"2001:db8::" + std::to_string(i) + "\"] }\n";
@@ -251,6 +253,14 @@ TEST_CASE("RRsets are grouped by owner and type as they first appear, and one re
   CHECK(first_new == sets.size());
   CHECK_FALSE(table.find(fold_wire(records.at(1).rr.owner()), LDNS_RR_TYPE_TXT));
   CHECK_FALSE(table.find(std::string("\4none\0", 6), LDNS_RR_TYPE_A));
+  const RRset* multi = table.find(lower_wire("multi.lab.example.com."), LDNS_RR_TYPE_A);
+  REQUIRE(multi);
+  CHECK(multi->rrs.size() == 2);
+  CHECK(multi->ttl == 60);
+  const auto multi_reply = z.ask("multi.lab.example.com", rr_type::a);
+  REQUIRE(multi_reply);
+  REQUIRE(ldns_rr_list_rr_count(ldns_pkt_answer(multi_reply.get())) == 2);
+  for (size_t i = 0; i < 2; ++i) CHECK(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(multi_reply.get()), i)) == 60);
 
   const RRsetFinder find = [&table](std::string_view owner, ldns_rr_type type) { return table.find(owner, type); };
   AnswerRenderer shared;
