@@ -34,6 +34,14 @@ def messages(sock, until, want=None):
     return got
 
 
+def stop(proc, sock, which=""):
+    """SIGTERM: STOPPING=1 on `sock`, then a clean exit."""
+    proc.send_signal(signal.SIGTERM)
+    got = messages(sock, time.monotonic() + 5, "STOPPING")
+    check("SIGTERM: STOPPING=1" + which, any(m.get("STOPPING") == "1" for m in got), got)
+    check("exit 0" + which, proc.wait(10) == 0)
+
+
 def dig_status(port):
     r = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), "+time=1", "+tries=1", "SOA", ZONE],
                        capture_output=True, text=True, timeout=10)
@@ -84,10 +92,7 @@ def main():
               states[0].get("RELOADING") == "1" and "reload refused" in states[1].get("STATUS", ""), states)
         check("and the old zones keep serving", dig_status(port))
 
-        proc.send_signal(signal.SIGTERM)
-        got = messages(sock, time.monotonic() + 5, "STOPPING")
-        check("SIGTERM: STOPPING=1", any(m.get("STOPPING") == "1" for m in got), got)
-        check("exit 0", proc.wait(10) == 0)
+        stop(proc, sock)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -106,10 +111,7 @@ def main():
         check("an abstract NOTIFY_SOCKET (@name) gets READY=1", any(m.get("READY") == "1" for m in got), got)
         got = messages(abstract, time.monotonic() + 0.5)
         check("no WATCHDOG=1 when WATCHDOG_PID is another process's", not any("WATCHDOG" in m for m in got), got)
-        proc.send_signal(signal.SIGTERM)
-        got = messages(abstract, time.monotonic() + 5, "STOPPING")
-        check("and STOPPING=1 on SIGTERM", any(m.get("STOPPING") == "1" for m in got), got)
-        check("exit 0 again", proc.wait(10) == 0)
+        stop(proc, abstract, " (abstract socket)")
     finally:
         if proc.poll() is None:
             proc.kill()
