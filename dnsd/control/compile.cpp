@@ -110,9 +110,7 @@ class ZoneCompiler {
 }  // namespace
 
 RRsetTable::RRsetTable(const std::vector<Record>& records, size_t begin, size_t end) {
-  size_t size = 64;
-  while (size < 2 * (end - begin)) size *= 2;  // at most one set a record: never grows
-  slots_.assign(size, 0);
+  index_.reset(SlotIndex::slots_for(end - begin));  // a set a record at most: never grows
   std::string owner;  // one buffer for every record's folded owner
   for (size_t i = begin; i < end; ++i) {
     const Rr& rr = records[i].rr;
@@ -120,10 +118,10 @@ RRsetTable::RRsetTable(const std::vector<Record>& records, size_t begin, size_t 
     const ldns_rr_type type = rr.type();
     const uint64_t h = hash(owner, type);
     size_t at = find_index(owner, type, h);
-    if (at == SIZE_MAX) {  // RFC 2181 §5.2: one TTL per RRset; the first record's TTL wins
+    if (at == SlotIndex::npos) {  // RFC 2181 §5.2: one TTL per RRset; the first record's TTL wins
       at = sets_.size();
       sets_.push_back({owner, type, rr.ttl(), {}, {}});
-      index(at, h);
+      index_.add(at, h);
     }
     sets_[at].rrs.push_back(&rr);
     sets_[at].last = records[i].loc;
@@ -132,26 +130,11 @@ RRsetTable::RRsetTable(const std::vector<Record>& records, size_t begin, size_t 
 
 const RRset* RRsetTable::find(std::string_view owner, ldns_rr_type type) const noexcept {
   const size_t at = find_index(owner, type, hash(owner, type));
-  return at == SIZE_MAX ? nullptr : &sets_[at];
+  return at == SlotIndex::npos ? nullptr : &sets_[at];
 }
 
 size_t RRsetTable::find_index(std::string_view owner, ldns_rr_type type, uint64_t h) const noexcept {
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = h & mask;; i = (i + 1) & mask) {
-    const uint64_t slot = slots_[i];
-    if (slot == 0) return SIZE_MAX;
-    if ((slot >> 32) == (h >> 32)) {
-      const RRset& set = sets_[uint32_t(slot) - 1];
-      if (set.type == type && set.owner == owner) return uint32_t(slot) - 1;
-    }
-  }
-}
-
-void RRsetTable::index(size_t set, uint64_t h) noexcept {
-  const size_t mask = slots_.size() - 1;
-  size_t i = h & mask;
-  while (slots_[i] != 0) i = (i + 1) & mask;
-  slots_[i] = (h >> 32 << 32) | uint64_t(set + 1);
+  return index_.find(h, [&](size_t set) { return sets_[set].type == type && sets_[set].owner == owner; });
 }
 
 Answer AnswerRenderer::rrset(const RRset& set, const RRset* chased, const RRsetFinder& find) {

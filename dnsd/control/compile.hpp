@@ -11,6 +11,7 @@
 
 #include "config.hpp"
 #include "packer.hpp"
+#include "slot_index.hpp"
 #include "snapshot.hpp"
 #include "state_store.hpp"
 #include "zone_builder.hpp"
@@ -28,8 +29,8 @@ struct RRset {
 };
 using RRsetFinder = std::function<const RRset*(std::string_view owner, ldns_rr_type type)>;
 // Records grouped into RRsets by (owner, type), in order of first appearance, an RRset's TTL its first
-// record's (RFC 2181 §5.2), and found by (owner, type) through an open-addressing table of set
-// indexes (high hash half << 32 | index + 1), at most half full: no key is copied for the table.
+// record's (RFC 2181 §5.2), and found by (owner, type) through an index of their numbers
+// (slot_index.hpp): no key is copied for it.
 class RRsetTable {
  public:
   RRsetTable(const std::vector<Record>& records, size_t begin, size_t end);
@@ -43,10 +44,9 @@ class RRsetTable {
     return std::hash<std::string_view>()(owner) * 31 + size_t(type);
   }
   size_t find_index(std::string_view owner, ldns_rr_type type, uint64_t h) const noexcept;
-  void index(size_t set, uint64_t h) noexcept;
 
   std::vector<RRset> sets_;
-  std::vector<uint64_t> slots_;  // a power of two in size
+  SlotIndex index_;
 };
 // records[begin, end) as RRsets (RRsetTable's order and TTLs).
 inline std::vector<RRset> group_rrsets(const std::vector<Record>& records, size_t begin, size_t end) {

@@ -18,6 +18,7 @@
 #include "etcd_records.hpp"
 #include "hash.hpp"
 #include "registry.hpp"
+#include "slot_index.hpp"
 #include "wire.hpp"
 #include "zone_copy.hpp"
 
@@ -171,31 +172,25 @@ struct OwnerTypes {
   TypeSet user, generated, all;
 };
 // Every owner's types (20,000 names at 10,000 members) without an allocation each: the names
-// (lower-case wire) in one buffer, their types in a vector, found through an open-addressing index of
-// (hash's high half << 32 | entry + 1), at most half full.
+// (lower-case wire) in one buffer, their types in a vector, found through an index of their numbers
+// (slot_index.hpp).
 class TypesByOwner {
  public:
-  explicit TypesByOwner(size_t names) {
-    size_t slots = 64;
-    while (slots < 2 * names) slots *= 2;
-    slots_.assign(slots, 0);
-  }
+  explicit TypesByOwner(size_t names) { index_.reset(SlotIndex::slots_for(names)); }
   // The owner's types, added empty when it has none yet (the index grows past `names`).
   OwnerTypes& at(std::string_view owner) {
     const uint64_t h = std::hash<std::string_view>()(owner);
-    if (const size_t e = find(owner, h); e != SIZE_MAX) return entries_[e].types;
-    if (2 * (entries_.size() + 1) > slots_.size()) {
-      slots_.assign(slots_.size() * 2, 0);
-      for (size_t e = 0; e < entries_.size(); ++e) index(e, std::hash<std::string_view>()(name(e)));
-    }
+    if (const size_t e = find(owner, h); e != SlotIndex::npos) return entries_[e].types;
+    if (index_.full(entries_.size()))
+      index_.rehash(index_.slots() * 2, entries_.size(), [this](size_t e) { return std::hash<std::string_view>()(name(e)); });
     entries_.push_back({uint32_t(names_.size()), uint32_t(owner.size()), {}});
     names_.append(owner);
-    index(entries_.size() - 1, h);
+    index_.add(entries_.size() - 1, h);
     return entries_.back().types;
   }
   const OwnerTypes* find(std::string_view owner) const noexcept {
     const size_t e = find(owner, std::hash<std::string_view>()(owner));
-    return e == SIZE_MAX ? nullptr : &entries_[e].types;
+    return e == SlotIndex::npos ? nullptr : &entries_[e].types;
   }
   // Whether `owner` has a record of `type`.
   bool has(std::string_view owner, ldns_rr_type type) const noexcept {
@@ -210,23 +205,12 @@ class TypesByOwner {
   };
   std::string_view name(size_t e) const noexcept { return std::string_view(names_).substr(entries_[e].at, entries_[e].size); }
   size_t find(std::string_view owner, uint64_t h) const noexcept {
-    const size_t mask = slots_.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      const uint64_t slot = slots_[i];
-      if (slot == 0) return SIZE_MAX;
-      if ((slot >> 32) == (h >> 32) && name(uint32_t(slot) - 1) == owner) return uint32_t(slot) - 1;
-    }
-  }
-  void index(size_t e, uint64_t h) noexcept {
-    const size_t mask = slots_.size() - 1;
-    size_t i = h & mask;
-    while (slots_[i] != 0) i = (i + 1) & mask;
-    slots_[i] = (h >> 32 << 32) | uint64_t(e + 1);
+    return index_.find(h, [&](size_t e) { return name(e) == owner; });
   }
 
   std::string names_;
   std::vector<Entry> entries_;
-  std::vector<uint64_t> slots_;
+  SlotIndex index_;
 };
 
 // Records added by DNS UPDATE come last. UPDATE never lets one take a name and type the config owns,

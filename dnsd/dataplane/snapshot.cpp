@@ -52,23 +52,8 @@ const Node* Snapshot::node(std::string_view lname) const noexcept {
 }
 
 const Node* Snapshot::find_full(std::string_view lname, uint64_t h) const noexcept {
-  if (slots_.empty()) return nullptr;
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = h & mask;; i = (i + 1) & mask) {
-    const uint64_t slot = slots_[i];
-    if (slot == 0) return nullptr;
-    if ((slot >> 32) == (h >> 32)) {
-      const size_t n = uint32_t(slot) - 1;
-      if (name_of(n) == lname) return &nodes_[n];
-    }
-  }
-}
-
-void Snapshot::index_node(size_t node, uint64_t hash) noexcept {
-  const size_t mask = slots_.size() - 1;
-  size_t i = hash & mask;
-  while (slots_[i] != 0) i = (i + 1) & mask;
-  slots_[i] = (hash >> 32 << 32) | uint64_t(node + 1);
+  const size_t n = index_.find(h, [&](size_t node) { return name_of(node) == lname; });
+  return n == SlotIndex::npos ? nullptr : &nodes_[n];
 }
 
 Snapshot::Hit Snapshot::lookup(std::string_view lname, uint16_t qtype) const noexcept {
@@ -145,26 +130,23 @@ Node& Snapshot::add_node(std::string_view lname, const Zone& zone) {
   const uint64_t hash = std::hash<std::string_view>{}(lname);  // once: the lookup and the index
   if (const Node* found = find_full(lname, hash)) return const_cast<Node&>(*found);
   if (lname.size() > 255) throw std::invalid_argument("not a wire name");
-  if ((nodes_.size() + 1) * 2 > slots_.size()) rehash(std::max<size_t>(64, slots_.size() * 2));  // at most half full
+  if (index_.full(nodes_.size())) rehash(std::max<size_t>(64, index_.slots() * 2));
   name_offsets_.push_back(uint32_t(names_.size()));
   names_.push_back(char(lname.size()));
   names_.append(lname);
   Node& node = nodes_.emplace_back();
   node.zone = zone.index;
-  index_node(nodes_.size() - 1, hash);
+  index_.add(nodes_.size() - 1, hash);
   return node;
 }
 
 void Snapshot::reserve_nodes(size_t nodes) {
-  size_t slots = 64;
-  while (slots < 2 * nodes) slots *= 2;
-  if (slots > slots_.size()) rehash(slots);
+  if (const size_t slots = SlotIndex::slots_for(nodes); slots > index_.slots()) rehash(slots);
   name_offsets_.reserve(nodes);
 }
 
 void Snapshot::rehash(size_t slots) {
-  slots_.assign(slots, 0);
-  for (size_t i = 0; i < nodes_.size(); ++i) index_node(i, std::hash<std::string_view>{}(name_of(i)));
+  index_.rehash(slots, nodes_.size(), [this](size_t node) { return std::hash<std::string_view>{}(name_of(node)); });
 }
 
 Node* Snapshot::find_node(std::string_view lname) {

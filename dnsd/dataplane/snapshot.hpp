@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "rrl.hpp"
+#include "slot_index.hpp"
 
 namespace dnsd {
 
@@ -157,11 +158,11 @@ class Snapshot {
   // A full snapshot's nodes (none when derived), in one table sized by the zone rather than a node
   // allocation each (docs/ARCHITECTURE.md, "Start-up"): the nodes (a deque: add_node's references
   // stay valid), each one's name in names_ (its length byte, then the lower-case wire name), and
-  // an open-addressing index of (hash's high half << 32 | node + 1), at most half full.
+  // an index of their numbers by the names' hashes (slot_index.hpp).
   std::deque<Node> nodes_;
   std::vector<uint32_t> name_offsets_;  // node -> its name in names_
   std::string names_;
-  std::vector<uint64_t> slots_;
+  SlotIndex index_;
   std::string_view name_of(size_t node) const noexcept {
     const size_t at = name_offsets_[node];
     return {names_.data() + at + 1, size_t(uint8_t(names_[at]))};
@@ -170,7 +171,6 @@ class Snapshot {
     return find_full(lname, std::hash<std::string_view>{}(lname));
   }
   const Node* find_full(std::string_view lname, uint64_t hash) const noexcept;
-  void index_node(size_t node, uint64_t hash) noexcept;
   void rehash(size_t slots);
   std::shared_ptr<const Snapshot> base_;             // a derived snapshot's full one
   std::unordered_map<std::string_view, std::shared_ptr<const Named>> overlay_;
