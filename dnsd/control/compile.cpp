@@ -53,23 +53,18 @@ class ZoneCompiler {
       Node& node = snap_.add_node(set.owner, zone);
       node.rrsets.emplace_back(uint16_t(set.type), render(set, nullptr));
       if (set.type == LDNS_RR_TYPE_CNAME) node.cname = true;
-      // Every ancestor up to the apex exists: empty non-terminals answer NODATA (RFC 8020). One
-      // that exists has its own ancestors already.
-      for (std::string_view n = parent_dname(set.owner); n.size() > zone.apex.size() && !snap_.find_node(n); n = parent_dname(n))
-        snap_.add_node(n, zone);
+      add_ancestors(set.owner, zone);
     }
     for (const std::string& name : zr_.empty_names) {
-      RdfPtr dname(ldns_dname_new_frm_str(name.c_str()));
-      if (!dname) continue;
-      for (std::string n = lower_wire(dname.get()); n.size() > zone.apex.size(); n = std::string(parent_dname(n)))
-        snap_.add_node(n, zone);
+      const std::string key = lower_wire(name);
+      if (key.size() <= zone.apex.size()) continue;  // ("" when it is not a name)
+      snap_.add_node(key, zone);
+      add_ancestors(key, zone);
     }
     for (const auto& [name, ttl] : zr_.gated_names) {
-      RdfPtr dname(ldns_dname_new_frm_str(name.c_str()));
-      if (!dname) continue;
-      const std::string key = lower_wire(dname.get());
-      for (std::string n = std::string(parent_dname(key)); n.size() > zone.apex.size(); n = std::string(parent_dname(n)))
-        snap_.add_node(n, zone);
+      const std::string key = lower_wire(name);
+      if (key.empty()) continue;
+      add_ancestors(key, zone);
       Node& gated = snap_.add_node(key, zone);
       gated.gated = true;
       gated.gate_ttl = ttl;
@@ -86,6 +81,13 @@ class ZoneCompiler {
   }
 
  private:
+  // Adds the ancestors of `name` below the apex that do not exist yet: empty non-terminals answer
+  // NODATA (RFC 8020). One that exists has its own ancestors already.
+  void add_ancestors(std::string_view name, const Zone& zone) {
+    for (std::string_view n = parent_dname(name); n.size() > zone.apex.size() && !snap_.find_node(n); n = parent_dname(n))
+      snap_.add_node(n, zone);
+  }
+
   // An answer that cannot be represented (over 64 KiB) is a diagnostic at the set's last record: with
   // registered members that is the last one registered, which a start then sets aside.
   Answer render(const RRset& set, const RRset* chased) const {
