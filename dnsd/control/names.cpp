@@ -156,8 +156,8 @@ void fold_labels(std::string& wire) {
 }  // namespace
 
 std::string fold_wire(std::string_view wire) {
-  std::string out(wire);
-  fold_labels(out);
+  std::string out;
+  fold_wire_into(wire, out);
   return out;
 }
 
