@@ -1,7 +1,9 @@
 """What the Python integration tests share: named checks that print ok/FAIL (ctest fails the test on
 "FAIL "), and free loopback ports."""
+import os
 import random
 import socket
+import time
 
 failures = []
 
@@ -12,13 +14,39 @@ def check(what, ok, detail=""):
         failures.append(what)
 
 
+PORTS_DIR = "/tmp/dnsd-test-ports"
+PORT_HOLD_SECONDS = 3600
+
+
+def reserve_port(port):
+    """Claims a port for this test run against every other test on the machine (harness.cpp claims
+    the same way): a test that stops a server and starts it again on its port (the secondary's
+    primary, a kill -9 restart) must not find it taken meanwhile by a server of a test running beside
+    it (ctest -j2), and dnsd's SO_REUSEPORT sockets would even share it. A claim is a file created
+    exclusively; one older than an hour is from an earlier run and is taken over."""
+    os.makedirs(PORTS_DIR, exist_ok=True)
+    path = f"{PORTS_DIR}/{port}"
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        return True
+    except FileExistsError:
+        try:
+            if time.time() - os.stat(path).st_mtime < PORT_HOLD_SECONDS:
+                return False
+            os.utime(path)
+            return True
+        except FileNotFoundError:
+            return False
+
+
 def free_port():
-    """A loopback port free for both UDP and TCP, below the kernel's ephemeral range (32768+): a port
-    picked there could be taken meanwhile by a client socket of another test (as harness.cpp does)."""
+    """A loopback port free for both UDP and TCP and claimed (reserve_port), below the kernel's
+    ephemeral range (32768+): a port picked there could be taken meanwhile by a client socket of
+    another test (as harness.cpp does)."""
     rng = random.SystemRandom()
     for _ in range(1000):
         port = rng.randrange(20000, 32000)
-        if port == 5353:
+        if port == 5353 or not reserve_port(port):
             continue
         try:
             for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
