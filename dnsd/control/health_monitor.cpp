@@ -10,7 +10,7 @@
 namespace dnsd {
 
 HealthMonitor::HealthMonitor(event_base* base)
-    : prober_(std::make_unique<Prober>(base, [this](const std::string& key, const ProbeResult& r) { on_probe(key, r); })) {
+    : prober_(std::make_unique<Prober>(base, [this](const std::string& key, const ProbeResult& r, void*& handle) { on_probe(key, r, &handle); })) {
   republish_event_.reset(evtimer_new(
       base, [](evutil_socket_t, short, void* self) { static_cast<HealthMonitor*>(self)->republish_now(); }, this));
   if (!republish_event_) throw std::runtime_error("cannot create the republish timer");
@@ -133,9 +133,12 @@ void HealthMonitor::set_config_whole(const DaemonConfig& config) {
   for (const ZoneConfig& z : config.zones)
     for (const Cluster& c : z.clusters)
       if (c.health) fingerprints_.push_back(cluster_fingerprint(z, c));
-  member_cluster_.clear();
+  // Entries of members still probed stay where they are (kept targets point at them), now pointing at
+  // the new clusters, their health entries looked up afresh (health_ is replaced below); the rest go.
+  for (auto& [key, probed] : member_cluster_) probed = {};
   for (const ProbedCluster& c : clusters_)
     for (const std::string& m : c.members) member_cluster_[health_key(c.zone, c.name, m)] = {&c};
+  std::erase_if(member_cluster_, [](const auto& entry) { return entry.second.cluster == nullptr; });
   // Clusters that left (or are no longer formed) are forgotten; set_targets() dropped the reads in flight.
   DriftTable drift;
   std::unordered_map<std::string, DriftCheck> checks;
@@ -154,12 +157,19 @@ void HealthMonitor::set_config_whole(const DaemonConfig& config) {
   }
 }
 
-void HealthMonitor::on_probe(const std::string& key, const ProbeResult& r) {
-  const auto found = member_cluster_.find(key);
-  if (found == member_cluster_.end()) return;  // a member the config no longer has
-  const ProbedCluster* cluster = found->second.cluster;
-  if (!found->second.health) found->second.health = &health_[key];
-  MemberHealth& h = *found->second.health;
+void HealthMonitor::on_probe(const std::string& key, const ProbeResult& r, void** handle) {
+  // The member's entry is looked up once per probe target, then kept in its handle: hashing and
+  // comparing the key was a sixteenth of each http probe's cost at 10,000 members.
+  auto* probed = handle ? static_cast<Probed*>(*handle) : nullptr;
+  if (!probed) {
+    const auto found = member_cluster_.find(key);
+    if (found == member_cluster_.end()) return;  // a member the config no longer has
+    probed = &found->second;
+    if (handle) *handle = probed;
+  }
+  const ProbedCluster* cluster = probed->cluster;
+  if (!probed->health) probed->health = &health_[key];
+  MemberHealth& h = *probed->health;
   h.last_probe = std::time(nullptr);
   h.last_latency_s = r.latency_s;
   h.latency_sum_s += r.latency_s;

@@ -38,8 +38,10 @@ class HealthMonitor {
   // forgotten. Throws std::runtime_error naming a TLS file that cannot be loaded.
   void set_config(const DaemonConfig& config);
   std::string metrics() const;
-  // One probe result for a member (health_key); the prober calls it, and tests do.
-  void on_probe(const std::string& key, const ProbeResult& result);
+  // One probe result for a member (health_key); the prober calls it, and tests do. `handle`, when
+  // given, is the probe target's (Prober::OnResult): the member's entry is kept there after the first
+  // lookup, and stays valid for as long as the prober keeps the target.
+  void on_probe(const std::string& key, const ProbeResult& result, void** handle = nullptr);
 
  private:
   // set_config() when the probed clusters are not the same ones in the same order: everything afresh.
@@ -55,10 +57,12 @@ class HealthMonitor {
   std::vector<ProbedCluster> clusters_;
   std::vector<uint64_t> fingerprints_;  // of each of clusters_ as configured (cluster_fingerprint)
   struct Probed {
-    const ProbedCluster* cluster;
+    const ProbedCluster* cluster = nullptr;
     MemberHealth* health = nullptr;  // its entry in health_, once it has one (map nodes stay put)
   };
-  std::unordered_map<std::string, Probed> member_cluster_;  // health_key -> its cluster and entry
+  // health_key -> its cluster and entry. An entry stays put while its member is probed: the prober's
+  // targets point at it (on_probe's handle).
+  std::unordered_map<std::string, Probed> member_cluster_;
   Republish republish_;
   std::unique_ptr<Prober> prober_;
   DriftTable drift_;

@@ -86,6 +86,7 @@ struct Prober::Target final : HttpConnection::Owner {
   // TLS shutdown.
   std::string session;
   const SSL_SESSION* session_from = nullptr;  // the object it was serialized from
+  void* handle = nullptr;                      // the result receiver's (OnResult)
 
   void exchange_ended(const std::string& error) override { prober.probe_ended(*this, error); }
   // A kept connection the member closed as the request went out: the request is sent again once, on
@@ -393,7 +394,7 @@ void Prober::report(Target& t, ProbeResult result) {
       }
     }
   try {
-    on_result_(t.spec.key, result);  // t stays alive through it, even if it replaces the targets
+    on_result_(t.spec.key, result, t.handle);  // t stays alive through it, even if it replaces the targets
   } catch (...) {
     // The result handler logs its own failures; a probe must never take the control thread down.
   }

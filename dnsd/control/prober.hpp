@@ -43,7 +43,10 @@ Result<void> check_health_reply(int status, const std::string& body);
 
 class Prober {
  public:
-  using OnResult = std::function<void(const std::string& key, const ProbeResult& result)>;
+  // Each result with its target's key and the target's handle: null at first, then whatever the
+  // receiver keeps there (what it found for the key, so that it looks the key up once, not per probe).
+  // The handle lives as long as the target: a target set again differently starts with null.
+  using OnResult = std::function<void(const std::string& key, const ProbeResult& result, void*& handle)>;
 
   Prober(event_base* base, OnResult on_result, size_t max_in_flight = 256);
   ~Prober();

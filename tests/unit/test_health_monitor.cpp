@@ -86,9 +86,13 @@ TEST_CASE("health monitor: a config change is applied cluster by cluster, the re
     const auto it = monitor.table().find(k);
     return it == monitor.table().end() ? std::string("none") : std::string(to_string(it->second.state.state()));
   };
+  // c1/a's results come as the prober gives them, with its target's handle (kept by the prober through
+  // every change below: c1/a is probed alike throughout): the member's entry, found once.
+  void* c1a = nullptr;
   for (const char* c : {"c1", "c2"})
-    for (const char* m : {"a", "b"}) monitor.on_probe(key(c, m), {false, 0.001, "down"});
+    for (const char* m : {"a", "b"}) monitor.on_probe(key(c, m), {false, 0.001, "down"}, c == std::string("c1") && m == std::string("a") ? &c1a : nullptr);
   CHECK(state(key("c1", "a")) == "unhealthy");
+  CHECK(c1a != nullptr);
 
   // A registration in c2: b leaves, d joins. c1 is untouched; c2's a keeps its state.
   DaemonConfig next = cfg;
@@ -108,9 +112,9 @@ TEST_CASE("health monitor: a config change is applied cluster by cluster, the re
   // c1's options change (rise 2): its members keep their states, and the new rise applies.
   next.zones[0].clusters[0].health->rise = 2;
   monitor.set_config(next);
-  monitor.on_probe(key("c1", "a"), {true, 0.001, ""});
+  monitor.on_probe(key("c1", "a"), {true, 0.001, ""}, &c1a);
   CHECK(state(key("c1", "a")) == "unhealthy");
-  monitor.on_probe(key("c1", "a"), {true, 0.001, ""});
+  monitor.on_probe(key("c1", "a"), {true, 0.001, ""}, &c1a);
   CHECK(state(key("c1", "a")) == "healthy");
 
   // A cluster removed: everything afresh, and its members forgotten.
@@ -118,4 +122,11 @@ TEST_CASE("health monitor: a config change is applied cluster by cluster, the re
   monitor.set_config(next);
   CHECK(state(key("c2", "d")) == "none");
   CHECK(state(key("c1", "a")) == "healthy");
+  // Through the handle kept since the start: still c1/a's entry, now in the new cluster table (under
+  // ASan a handle left on the old one would be a use after free) with c1's options (fall 1).
+  const void* before = c1a;
+  monitor.on_probe(key("c1", "a"), {false, 0.001, "down"}, &c1a);
+  CHECK(c1a == before);
+  CHECK(state(key("c1", "a")) == "unhealthy");
+  CHECK(monitor.table().at(key("c1", "a")).last_error == "down");
 }
