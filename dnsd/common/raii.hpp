@@ -26,6 +26,7 @@ template <typename T, void (*Free)(T*)>
 using CPtr = std::unique_ptr<T, CDeleter<T, Free>>;
 
 using EventBasePtr = CPtr<event_base, event_base_free>;
+using EventConfigPtr = CPtr<event_config, event_config_free>;
 using EventPtr = CPtr<event, event_free>;
 using EvBufferPtr = CPtr<evbuffer, evbuffer_free>;
 using BufferEventPtr = CPtr<bufferevent, bufferevent_free>;

@@ -287,6 +287,9 @@ std::string HealthMonitor::metrics() const {
   return "# HELP dnsd_snapshot_publish_seconds Time from a probe result to its snapshot being published (last flip).\n"
          "# TYPE dnsd_snapshot_publish_seconds gauge\n"
          "dnsd_snapshot_publish_seconds " + std::to_string(last_publish_s_) + "\n" +
+         "# HELP dnsd_probes_batched 1 when probe replies are polled in batches (1,000 probes a second or more).\n"
+         "# TYPE dnsd_probes_batched gauge\n"
+         "dnsd_probes_batched " + (prober_->batched() ? "1" : "0") + "\n" +
          render_health_metrics(clusters_, health_, drift_, prober_->in_flight());
 }
 

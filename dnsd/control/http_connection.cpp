@@ -130,6 +130,18 @@ void HttpConnection::on_resolved(int result, evutil_addrinfo* res, void* arg) no
   c->connect_to(reinterpret_cast<sockaddr*>(&addr), len);
 }
 
+void HttpConnection::rebase(event_base* base) {
+  if (base == base_) return;
+  base_ = base;
+  if (fd_ < 0 || !read_event_) return;  // the next socket is watched there
+  event_del(read_event_.get());
+  event_del(write_event_.get());
+  event_assign(read_event_.get(), base_, fd_, EV_READ | EV_PERSIST, &HttpConnection::on_io, this);
+  event_assign(write_event_.get(), base_, fd_, EV_WRITE, &HttpConnection::on_io, this);
+  event_add(read_event_.get(), nullptr);
+  if (writing_) event_add(write_event_.get(), nullptr);
+}
+
 void HttpConnection::connect_to(const sockaddr* addr, socklen_t len) {
   fd_ = ::socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return ended(std::string("socket: ") + std::strerror(errno));

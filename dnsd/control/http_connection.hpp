@@ -60,6 +60,9 @@ class HttpConnection {
   // Closes the socket and the TLS session (and stops a lookup); an exchange in flight is abandoned
   // without a word to the owner.
   void close() noexcept;
+  // Watches the socket on `base` from now on (the prober moves a connection between the control
+  // loop's base and its batched one between exchanges; prober.cpp).
+  void rebase(event_base* base);
   // The reply of the last exchange, complete when it ended without an error.
   const HttpReplyParser& reply() const noexcept { return reply_; }
   // The TLS connection (https), while open.

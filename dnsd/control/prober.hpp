@@ -72,6 +72,9 @@ class Prober {
   bool fetch(const std::string& key, const std::string& path, const std::string& json_body, Fetched done);
 
   size_t in_flight() const noexcept { return in_flight_; }
+  // Whether replies are batched (prober.cpp), and how many connections are watched that way.
+  bool batched() const noexcept { return batched_; }
+  size_t batched_connections() const noexcept;
   size_t targets() const noexcept { return targets_.size(); }
 
  private:
@@ -113,7 +116,16 @@ class Prober {
   static std::string tls_stamp(const HealthOptions& o);
   evdns_base* dns();
 
+  // Runs what the batched base has ready (prober.cpp: batching).
+  void poll_batched() noexcept;
+
   event_base* base_;
+  // Where the probes' sockets are watched when the probes are many (at least batch_rate a second):
+  // polled every poll_us by poll_ rather than waking the thread for each reply. Declared before the
+  // targets: their connections' events go first.
+  EventBasePtr batched_base_;
+  EventPtr poll_;
+  bool batched_ = false;
   OnResult on_result_;
   size_t max_in_flight_;
   size_t in_flight_ = 0;

@@ -1,6 +1,17 @@
-// Health probes: what decides a probe from etcd's /health reply. (Probing real members over HTTP
-// and HTTPS is the e2e tier's: tests/e2e, health_*.)
+// Health probes: what decides a probe from etcd's /health reply, and the prober against a responder
+// in the test (batched and not). (Probing real members over HTTP and HTTPS is the e2e tier's:
+// tests/e2e, health_*.)
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <map>
+#include <memory>
 
 #include "prober.hpp"
 
@@ -26,4 +37,138 @@ TEST_CASE("the /health reply decides a probe, and says why it failed", "[health]
     CHECK(r.ok() == (*row.error == '\0'));
     if (!r.ok()) CHECK(r.error().message == row.error);
   }
+}
+
+namespace {
+
+// An in-process HTTP/1.1 responder on loopback answering etcd's healthy /health, on the test's event
+// base (keep-alive, as etcd does).
+struct Responder {
+  explicit Responder(event_base* base) : http(evhttp_new(base)) {
+    evhttp_set_gencb(
+        http,
+        [](evhttp_request* req, void* self) {
+          ++static_cast<Responder*>(self)->requests;
+          evbuffer* body = evbuffer_new();
+          evbuffer_add_printf(body, "{\"health\":\"true\",\"reason\":\"\"}");
+          evhttp_send_reply(req, 200, "OK", body);
+          evbuffer_free(body);
+        },
+        this);
+    evhttp_bound_socket* bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
+    REQUIRE(bound);
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    getsockname(evhttp_bound_socket_get_fd(bound), reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+  }
+  ~Responder() { evhttp_free(http); }
+  evhttp* http;
+  uint16_t port = 0;
+  size_t requests = 0;
+};
+
+void run_for(event_base* base, int ms) {
+  const timeval tv{0, ms * 1000};
+  event_base_loopexit(base, &tv);
+  event_base_dispatch(base);
+}
+
+}  // namespace
+
+TEST_CASE("many probes are batched (their replies polled) and few are not, every probe answered either way", "[health]") {
+  // Batching starts at 1,000 probes a second: 30 members every 20 ms are 1,500, 5 of them 250.
+  const EventBasePtr base(event_base_new());
+  Responder responder(base.get());
+  // A member that accepts connections (the kernel does) but never answers: its probes time out.
+  const int silent = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(silent, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(listen(silent, 64) == 0);
+  socklen_t len = sizeof a;
+  getsockname(silent, reinterpret_cast<sockaddr*>(&a), &len);
+
+  struct Seen {
+    size_t ok = 0, failed = 0;
+    double max_latency = 0;
+    std::string error;
+    bool handle_kept = true;  // every result after the first came with the handle the first set
+  };
+  std::map<std::string, Seen> seen;
+  std::map<std::string, std::unique_ptr<int>> handles;  // what the receiver keeps in each target's handle
+  Prober prober(base.get(), [&](const std::string& key, const ProbeResult& r, void*& handle) {
+    Seen& s = seen[key];
+    if (s.ok + s.failed == 0) {
+      if (!handles[key]) handles[key] = std::make_unique<int>();
+      handle = handles[key].get();
+    } else {
+      s.handle_kept = s.handle_kept && handle == handles[key].get();
+    }
+    (r.ok ? s.ok : s.failed) += 1;
+    s.max_latency = std::max(s.max_latency, r.latency_s);
+    if (!r.ok) s.error = r.error;
+  });
+  auto spec = [](int i, uint16_t port) {
+    ProbeSpec s;
+    s.key = "m" + std::to_string(i);
+    s.host = "m" + std::to_string(i) + ".lab.example.com";
+    s.address = "127.0.0.1";
+    s.port = port;
+    s.options.scheme = "http";
+    s.options.interval_ms = 20;
+    s.options.timeout_ms = 100;
+    return s;
+  };
+  std::vector<ProbeSpec> many;
+  for (int i = 0; i < 30; ++i) many.push_back(spec(i, responder.port));
+  many.push_back(spec(99, ntohs(a.sin_port)));
+  prober.set_targets(many);
+  run_for(base.get(), 500);
+  CHECK(prober.batched());
+  CHECK(prober.batched_connections() >= 30);
+  for (int i = 0; i < 30; ++i) {
+    const Seen& s = seen["m" + std::to_string(i)];
+    CHECK(s.ok >= 10);
+    CHECK(s.failed == 0);
+    CHECK(s.max_latency < 0.08);  // replies wait at most a poll (2 ms) beyond their round trip
+    CHECK(s.handle_kept);
+  }
+  CHECK(seen["m99"].ok == 0);
+  CHECK(seen["m99"].failed >= 2);
+  CHECK(seen["m99"].error.find("timeout") == 0);
+
+  // Down to 5 members: not batched; the connections kept on the batched base come back with them.
+  std::vector<std::string> removed;
+  for (int i = 5; i < 30; ++i) removed.push_back("m" + std::to_string(i));
+  removed.push_back("m99");
+  prober.update_targets(removed, {});
+  const size_t before = seen["m0"].ok;
+  const size_t gone_before = seen["m7"].ok + seen["m7"].failed;
+  CHECK(!prober.batched());
+  CHECK(prober.batched_connections() == 0);
+  run_for(base.get(), 300);
+  for (int i = 0; i < 5; ++i) {
+    const Seen& s = seen["m" + std::to_string(i)];
+    CHECK(s.failed == 0);
+    CHECK(s.handle_kept);
+  }
+  CHECK(seen["m0"].ok >= before + 5);
+  CHECK(seen["m7"].ok + seen["m7"].failed == gone_before);  // removed: no result since
+
+  // And up again: the newcomers start with a null handle, and all are answered.
+  handles.clear();
+  for (int i = 5; i < 30; ++i) seen.erase("m" + std::to_string(i));
+  prober.update_targets({}, std::vector<ProbeSpec>(many.begin() + 5, many.begin() + 30));
+  run_for(base.get(), 300);
+  CHECK(prober.batched_connections() >= 30);
+  for (int i = 0; i < 30; ++i) {
+    const Seen& s = seen["m" + std::to_string(i)];
+    CHECK(s.ok >= 5);
+    CHECK(s.failed == 0);
+  }
+  for (int i = 5; i < 30; ++i) CHECK(seen["m" + std::to_string(i)].handle_kept);
+  CHECK(responder.requests > 600);
+  close(silent);
 }
