@@ -78,6 +78,29 @@ TEST_CASE("wire forms: plain labels, labels folded but never length bytes", "[na
   CHECK(bytes(wire_name("hmac-sha256.")) == "0b686d61632d73686132353600");
   CHECK(bytes(wire_name("A.b")) == "0141016200");
   CHECK(bytes(fold_wire(std::string("\x01Z\x02" "AB\x00", 6))) == "017a02616200");
+  CHECK(bytes(fold_wire(std::string("\x01Z\x00ZZ", 5))) == "017a005a5a");  // nothing past the root label
+  CHECK(bytes(fold_wire(std::string("\x01Z\x41ZZ", 5))) == "017a417a7a");  // 'A' as a length byte: kept
+  // Folding the name's bytes at once is folding label by label: random bytes, names or not.
+  auto by_label = [](std::string w) {
+    for (size_t i = 0; i < w.size() && w[i] != 0; i += size_t(uint8_t(w[i])) + 1)
+      for (size_t j = i + 1; j <= i + size_t(uint8_t(w[i])) && j < w.size(); ++j)
+        if (w[j] >= 'A' && w[j] <= 'Z') w[j] = char(w[j] + 32);
+    return w;
+  };
+  std::mt19937 rng(7);
+  const std::string alphabet = "AZaz09-\x00\x01\x02\x03\x05\x3f\x40\x41\x5a\xc0";
+  for (int n = 0; n < 20000; ++n) {
+    std::string w;
+    for (size_t len = rng() % 40; w.size() < len;) {
+      if (rng() % 3 == 0) w += alphabet[rng() % alphabet.size()];
+      else {
+        const size_t label = rng() % 8;
+        w += char(label);
+        for (size_t k = 0; k < label; ++k) w += "AbZz-09"[rng() % 7];
+      }
+    }
+    REQUIRE(bytes(fold_wire(w)) == bytes(by_label(w)));
+  }
   CHECK(bytes(lower_wire("Etcd.Example.")) == bytes(wire_name("etcd.example.")));
   CHECK(lower_wire("bad..name").empty());
   // Escapes go through ldns; plain names do not, and give the same bytes.
