@@ -213,23 +213,71 @@ void RegistryChange::apply(Registry& reg) const {
     reg.open_gates.emplace(member.zone, member.cluster);
     return;
   }
-  Registration* existing = reg.find(member.zone, member.cluster, member.member);
+  const Registration* existing = reg.find(member.zone, member.cluster, member.member);
   if (kind == Kind::put) {
-    if (existing) *existing = member;
+    if (existing) reg.members.replace(size_t(existing - &reg.members[0]), member);
     else reg.members.push_back(member);
   } else if (existing) {
-    reg.members.erase(reg.members.begin() + (existing - reg.members.data()));
+    reg.members.erase(size_t(existing - &reg.members[0]));
   }
 }
 
-const Registration* Registry::find(const std::string& zone, const std::string& cluster, const std::string& member) const {
-  for (const Registration& r : members)
-    if (r.zone == zone && r.cluster == cluster && r.member == member) return &r;
-  return nullptr;
+Registrations::Registrations(std::initializer_list<Registration> entries) {
+  for (const Registration& r : entries) push_back(r);
 }
 
-Registration* Registry::find(const std::string& zone, const std::string& cluster, const std::string& member) {
-  return const_cast<Registration*>(std::as_const(*this).find(zone, cluster, member));
+Registrations& Registrations::operator=(const Registrations& other) {
+  if (this != &other) {
+    all_ = other.all_;
+    at_.clear();
+    stale_ = true;
+  }
+  return *this;
+}
+
+std::string Registrations::key(std::string_view zone, std::string_view cluster, std::string_view member) {
+  // Each field after its length: no two triples share a key whatever bytes they hold.
+  std::string k;
+  k.reserve(12 + zone.size() + cluster.size() + member.size());
+  for (std::string_view field : {zone, cluster, member}) {
+    const uint32_t n = uint32_t(field.size());
+    k.append(reinterpret_cast<const char*>(&n), sizeof n);
+    k.append(field);
+  }
+  return k;
+}
+
+void Registrations::push_back(Registration entry) {
+  if (!stale_) at_.try_emplace(key(entry.zone, entry.cluster, entry.member), all_.size());
+  all_.push_back(std::move(entry));
+}
+
+void Registrations::replace(size_t i, Registration entry) {
+  const Registration& old = all_[i];
+  if (!stale_ && (old.zone != entry.zone || old.cluster != entry.cluster || old.member != entry.member)) stale_ = true;
+  all_[i] = std::move(entry);
+}
+
+void Registrations::erase(size_t i) {
+  all_.erase(all_.begin() + long(i));
+  stale_ = true;
+}
+
+void Registrations::clear() noexcept {
+  all_.clear();
+  at_.clear();
+  stale_ = false;
+}
+
+const Registration* Registrations::find(std::string_view zone, std::string_view cluster, std::string_view member) const {
+  if (stale_) {
+    at_.clear();
+    at_.reserve(all_.size());
+    for (size_t i = 0; i < all_.size(); ++i) at_.try_emplace(key(all_[i].zone, all_[i].cluster, all_[i].member), i);
+    stale_ = false;
+  }
+  const auto it = at_.find(key(zone, cluster, member));
+  return it == at_.end() ? nullptr : &all_[it->second];
 }
 
 std::string Registry::serialize() const {

@@ -1,6 +1,7 @@
 // The registry file: what registrations and UPDATE records look like on disk, the checksum that
 // catches damage, the fallback to the previous version.
 #include <catch2/catch.hpp>
+#include <random>
 
 #include "registry.hpp"
 #include "temp_dir.hpp"
@@ -188,4 +189,52 @@ TEST_CASE("apply places registrations in the clusters that take them, and unplac
   CHECK(config.zones[0].clusters[1].members.empty());
   reg.apply(config);  // applying twice does not duplicate
   CHECK(config.zones[0].clusters[0].members.size() == 1);
+}
+
+TEST_CASE("a member is found through the index as a scan of the entries finds it, through every kind of change", "[registry]") {
+  // Random puts, re-registrations, removals, clears and copies, each followed by lookups of present,
+  // absent and removed members, against a plain vector searched from the front.
+  std::mt19937 rng(11);
+  auto pick = [&](size_t n) { return size_t(rng() % n); };
+  const std::vector<std::string> zones = {"lab.example.com.", "other.example."}, clusters = {"", "c1", "c2"};
+  auto random_key = [&] {
+    return Registration{zones[pick(2)], clusters[pick(3)], "m" + std::to_string(pick(40)), "h.", {}, {}, {}};
+  };
+  Registry reg;
+  std::vector<Registration> model;
+  auto scan = [&](const Registration& k) -> const Registration* {
+    for (const Registration& r : model)
+      if (r.zone == k.zone && r.cluster == k.cluster && r.member == k.member) return &r;
+    return nullptr;
+  };
+  for (int step = 0; step < 4000; ++step) {
+    Registration r = random_key();
+    r.host = "h" + std::to_string(step) + ".";
+    const int op = int(pick(20));
+    if (op < 12) {  // a registration: RegistryChange::apply puts it in place or at the end
+      RegistryChange{RegistryChange::Kind::put, r}.apply(reg);
+      if (Registration* found = const_cast<Registration*>(scan(r))) *found = r;
+      else model.push_back(r);
+    } else if (op < 17) {
+      RegistryChange{RegistryChange::Kind::remove, r}.apply(reg);
+      if (const Registration* found = scan(r)) model.erase(model.begin() + (found - model.data()));
+    } else if (op < 18) {
+      reg.members.push_back(r);  // a second entry for a member (a file may hold one): the first is found
+      model.push_back(r);
+    } else if (op < 19) {
+      Registry copy = reg;  // copies index themselves when searched
+      reg = copy;
+    } else if (pick(20) == 0) {
+      reg.members.clear();
+      model.clear();
+    }
+    REQUIRE(reg.members == model);
+    for (int q = 0; q < 4; ++q) {
+      const Registration k = q == 0 ? r : random_key();
+      const Registration* want = scan(k);
+      const Registration* got = reg.find(k.zone, k.cluster, k.member);
+      REQUIRE((got == nullptr) == (want == nullptr));
+      if (got) REQUIRE(size_t(got - &reg.members[0]) == size_t(want - model.data()));
+    }
+  }
 }
