@@ -44,11 +44,24 @@ const Node* Snapshot::node(std::string_view lname) const noexcept {
   // One lookup in the full snapshot's table, after the overlay's when there is one.
   const Snapshot* full = this;
   if (base_) {
-    if (!overlay_.empty())
-      if (const auto it = overlay_.find(lname); it != overlay_.end()) return it->second->node ? &*it->second->node : nullptr;
+    if (const Named* named = overlaid(lname)) return named->node ? &*named->node : nullptr;
     full = base_.get();
   }
   return full->find_full(lname);
+}
+
+const Snapshot::Named* Snapshot::overlaid(std::string_view lname) const noexcept {
+  if (!own_.empty())
+    if (const auto it = own_.find(lname); it != own_.end()) return it->second.get();
+  if (shared_ && !shared_->empty())
+    if (const auto it = shared_->find(lname); it != shared_->end()) return it->second.get();
+  return nullptr;
+}
+
+void Snapshot::overlay(std::shared_ptr<const Named> named) {
+  // The key views the entry's own name: an entry replaced goes with its key.
+  if (own_.erase(named->name) == 0 && !(shared_ && shared_->count(named->name))) ++own_new_;
+  own_.emplace(named->name, std::move(named));
 }
 
 const Node* Snapshot::find_full(std::string_view lname, uint64_t h) const noexcept {
@@ -82,7 +95,18 @@ std::shared_ptr<Snapshot> Snapshot::derive(const std::shared_ptr<const Snapshot>
   auto out = std::make_shared<Snapshot>();
   for (const Zone& z : from->zones_) out->add_zone(z);
   out->base_ = from->base_ ? from->base_ : from;
-  out->overlay_ = from->overlay_;
+  out->shared_ = from->shared_;
+  if (from->own_.size() < overlay_merge) {
+    out->own_ = from->own_;
+    out->own_new_ = from->own_new_;
+  } else {  // own_ goes into a new shared overlay (its entries replace those of the same names)
+    auto merged = std::make_shared<Overlay>(from->shared_ ? *from->shared_ : Overlay());
+    for (const auto& [name, named] : from->own_) {
+      merged->erase(name);
+      merged->emplace(name, named);
+    }
+    out->shared_ = std::move(merged);
+  }
   out->tsig_keys_ = from->tsig_keys_;
   out->rrl_ = from->rrl_;
   out->cookies_ = from->cookies_;
@@ -91,24 +115,23 @@ std::shared_ptr<Snapshot> Snapshot::derive(const std::shared_ptr<const Snapshot>
 }
 
 void Snapshot::set_node(std::string lname, Node node) {
-  auto named = std::make_shared<Named>(Named{std::move(lname), std::move(node)});
-  overlay_.erase(named->name);
-  overlay_.emplace(named->name, std::move(named));
+  overlay(std::make_shared<Named>(Named{std::move(lname), std::move(node)}));
 }
 
 void Snapshot::drop_node(std::string lname) {
-  auto named = std::make_shared<Named>(Named{std::move(lname), std::nullopt});
-  overlay_.erase(named->name);
-  overlay_.emplace(named->name, std::move(named));
+  overlay(std::make_shared<Named>(Named{std::move(lname), std::nullopt}));
 }
 
 std::vector<std::string> Snapshot::names() const {
   std::vector<std::string> out;
   const Snapshot& full = base_ ? *base_ : *this;
   for (size_t i = 0; i < full.nodes_.size(); ++i)
-    if (const std::string_view name = full.name_of(i); !overlay_.count(name)) out.emplace_back(name);
-  for (const auto& [name, named] : overlay_)
+    if (const std::string_view name = full.name_of(i); !overlaid(name)) out.emplace_back(name);
+  for (const auto& [name, named] : own_)
     if (named->node) out.emplace_back(name);
+  if (shared_)
+    for (const auto& [name, named] : *shared_)
+      if (named->node && !own_.count(name)) out.emplace_back(name);
   return out;
 }
 

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
+#include <random>
+#include <set>
 #include <thread>
 
 #include "exchange.hpp"
@@ -135,4 +138,68 @@ TEST_CASE("the node table: every name added is found as the node added, through 
   std::sort(listed.begin(), listed.end());
   std::sort(names.begin(), names.end());
   CHECK(listed == names);
+}
+
+TEST_CASE("derived snapshots: each answers with its base and every change made along the chain, whatever shares what", "[snapshot]") {
+  // A chain of derived snapshots, each setting or dropping a few of 300 names (set again, dropped,
+  // set after a drop), long enough that each one's own entries are merged into shared ones many
+  // times; every snapshot of the chain is kept and checked against the model of its own moment.
+  std::shared_ptr<const Snapshot> base;
+  {
+    auto full = std::make_shared<Snapshot>();
+    Zone z;
+    z.apex = key("example");
+    const Zone& zone = full->add_zone(std::move(z));
+    full->add_node(key("example"), zone);
+    for (int i = 0; i < 150; ++i) full->add_node(key("n" + std::to_string(i) + ".example"), zone).gate_ttl = 100000 + uint32_t(i);
+    base = full;
+  }
+  std::map<std::string, uint32_t> model;  // name -> gate_ttl of its node (a dropped name is absent)
+  model[key("example")] = 0;
+  for (int i = 0; i < 150; ++i) model[key("n" + std::to_string(i) + ".example")] = 100000 + uint32_t(i);
+  std::mt19937 rng(5);
+  std::vector<std::pair<std::shared_ptr<const Snapshot>, std::map<std::string, uint32_t>>> chain;
+  std::vector<size_t> chain_touched;
+  std::set<std::string> touched;  // every name set or dropped since the base
+  std::shared_ptr<const Snapshot> last = base;
+  for (int step = 1; step <= 600; ++step) {
+    auto next = Snapshot::derive(last);
+    for (int k = 0, changes = 1 + int(rng() % 4); k < changes; ++k) {
+      const std::string name = key("n" + std::to_string(rng() % 300) + ".example");
+      touched.insert(name);
+      if (rng() % 3 == 0) {
+        next->drop_node(name);
+        model.erase(name);
+      } else {
+        Node node;
+        node.gate_ttl = uint32_t(step * 10 + k);
+        next->set_node(name, node);
+        model[name] = node.gate_ttl;
+      }
+    }
+    last = next;
+    if (step % 40 == 0 || step > 590) {
+      chain.emplace_back(next, model);
+      chain_touched.push_back(touched.size());
+    }
+  }
+  for (size_t c = 0; c < chain.size(); ++c) {
+    INFO("snapshot " << c);
+    const Snapshot& snap = *chain[c].first;
+    const auto& want = chain[c].second;
+    for (int i = 0; i < 300; ++i) {
+      const std::string name = key("n" + std::to_string(i) + ".example");
+      const Node* node = snap.node(name);
+      const auto it = want.find(name);
+      REQUIRE((node != nullptr) == (it != want.end()));
+      if (node) REQUIRE(node->gate_ttl == it->second);
+      REQUIRE(snap.lookup(name, 1).kind == (node ? Snapshot::Kind::nodata : Snapshot::Kind::nxdomain));
+    }
+    std::vector<std::string> listed = snap.names(), expected;
+    for (const auto& [name, ttl] : want) expected.push_back(name);
+    std::sort(listed.begin(), listed.end());
+    REQUIRE(listed == expected);
+    // The overlay counts each name set or dropped since the base once.
+    CHECK(snap.overlay_size() == chain_touched[c]);
+  }
 }
