@@ -229,32 +229,36 @@ Registrations::Registrations(std::initializer_list<Registration> entries) {
 Registrations& Registrations::operator=(const Registrations& other) {
   if (this != &other) {
     all_ = other.all_;
-    at_.clear();
+    index_.reset(0);
     stale_ = true;
   }
   return *this;
 }
 
-std::string Registrations::key(std::string_view zone, std::string_view cluster, std::string_view member) {
-  // Each field after its length: no two triples share a key whatever bytes they hold.
-  std::string k;
-  k.reserve(12 + zone.size() + cluster.size() + member.size());
+uint64_t Registrations::hash(std::string_view zone, std::string_view cluster, std::string_view member) noexcept {
+  // Each field after its length: no two triples hash the same bytes.
+  uint64_t h = fnv_basis;
   for (std::string_view field : {zone, cluster, member}) {
     const uint32_t n = uint32_t(field.size());
-    k.append(reinterpret_cast<const char*>(&n), sizeof n);
-    k.append(field);
+    h = fnv1a(reinterpret_cast<const uint8_t*>(&n), sizeof n, h);
+    h = fnv1a(reinterpret_cast<const uint8_t*>(field.data()), field.size(), h);
   }
-  return k;
+  return h;
 }
 
 void Registrations::push_back(Registration entry) {
-  if (!stale_) at_.try_emplace(key(entry.zone, entry.cluster, entry.member), all_.size());
   all_.push_back(std::move(entry));
+  if (stale_) return;
+  if (index_.full(all_.size() - 1)) {
+    index_.rehash(SlotIndex::slots_for(all_.size()), all_.size(), [this](size_t i) { return hash_of(i); });
+    return;
+  }
+  index_.add(all_.size() - 1, hash_of(all_.size() - 1));
 }
 
 void Registrations::replace(size_t i, Registration entry) {
   const Registration& old = all_[i];
-  if (!stale_ && (old.zone != entry.zone || old.cluster != entry.cluster || old.member != entry.member)) stale_ = true;
+  if (old.zone != entry.zone || old.cluster != entry.cluster || old.member != entry.member) stale_ = true;
   all_[i] = std::move(entry);
 }
 
@@ -265,19 +269,20 @@ void Registrations::erase(size_t i) {
 
 void Registrations::clear() noexcept {
   all_.clear();
-  at_.clear();
+  index_.reset(0);
   stale_ = false;
 }
 
 const Registration* Registrations::find(std::string_view zone, std::string_view cluster, std::string_view member) const {
   if (stale_) {
-    at_.clear();
-    at_.reserve(all_.size());
-    for (size_t i = 0; i < all_.size(); ++i) at_.try_emplace(key(all_[i].zone, all_[i].cluster, all_[i].member), i);
+    index_.rehash(SlotIndex::slots_for(all_.size()), all_.size(), [this](size_t i) { return hash_of(i); });
     stale_ = false;
   }
-  const auto it = at_.find(key(zone, cluster, member));
-  return it == at_.end() ? nullptr : &all_[it->second];
+  const size_t at = index_.find(hash(zone, cluster, member), [&](size_t i) {
+    const Registration& r = all_[i];
+    return r.member == member && r.cluster == cluster && r.zone == zone;
+  });
+  return at == SlotIndex::npos ? nullptr : &all_[at];
 }
 
 std::string Registry::serialize() const {
