@@ -132,7 +132,7 @@ TEST_CASE("many probes are batched (their replies polled) and few are not, every
     const Seen& s = seen["m" + std::to_string(i)];
     CHECK(s.ok >= 10);
     CHECK(s.failed == 0);
-    CHECK(s.max_latency < 0.08);  // replies wait at most a poll (2 ms) beyond their round trip
+    CHECK(s.max_latency < 0.095);  // not until the deadline (0.1 s): replies wait at most a poll (2 ms)
     CHECK(s.handle_kept);
   }
   CHECK(seen["m99"].ok == 0);
