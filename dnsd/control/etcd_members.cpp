@@ -1,37 +1,36 @@
 // etcd's member list (see etcd_members.hpp).
 #include "etcd_members.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
+
+#include "yaml_doc.hpp"
 
 namespace dnsd {
 
 namespace {
 
-YAML::Node load_json(const std::string& body, const std::string& what) {
-  try {
-    return YAML::Load(body);  // JSON is YAML: one parser for both
-  } catch (const YAML::Exception&) {
-    throw std::runtime_error(what + ": the reply is not JSON");
-  }
+YamlNode load_json(const std::string& body, const std::string& what) {
+  std::string error;  // JSON is YAML: read as the config files are
+  int line = 0;
+  YamlNode doc = read_yaml(body, error, line);
+  if (!error.empty()) throw std::runtime_error(what + ": the reply is not JSON");
+  return doc;
 }
 
-std::vector<std::string> strings(const YAML::Node& n) {
+std::vector<std::string> strings(const YamlNode& n) {
   std::vector<std::string> out;
-  if (n && n.IsSequence())
-    for (const auto& s : n)
-      if (s.IsScalar()) out.push_back(s.Scalar());
+  for (const YamlNode s : n)  // nothing unless a sequence
+    if (s.is_scalar()) out.push_back(s.scalar());
   return out;
 }
 
-EtcdMember parse_member(const YAML::Node& m) {
+EtcdMember parse_member(const YamlNode& m) {
   EtcdMember out;
-  if (!m.IsMap() || !m["ID"] || !m["ID"].IsScalar()) throw std::runtime_error("a member without an ID");
-  out.id = m["ID"].Scalar();
-  if (m["name"] && m["name"].IsScalar()) out.name = m["name"].Scalar();
+  if (!m.is_map() || !m["ID"].is_scalar()) throw std::runtime_error("a member without an ID");
+  out.id = m["ID"].scalar();
+  if (m["name"].is_scalar()) out.name = m["name"].scalar();
   out.peer_urls = strings(m["peerURLs"]);
   out.client_urls = strings(m["clientURLs"]);
   return out;
@@ -46,17 +45,16 @@ bool same_url(const std::string& a, const std::string& b) {
 }
 
 std::vector<EtcdMember> parse_etcd_members(const std::string& json) {
-  const YAML::Node doc = load_json(json, "member list");
-  if (!doc.IsMap() || !doc["members"] || !doc["members"].IsSequence())
-    throw std::runtime_error("member list: no members in the reply");
+  const YamlNode doc = load_json(json, "member list");
+  if (!doc.is_map() || !doc["members"].is_sequence()) throw std::runtime_error("member list: no members in the reply");
   std::vector<EtcdMember> out;
-  for (const auto& m : doc["members"]) out.push_back(parse_member(m));
+  for (const YamlNode m : doc["members"]) out.push_back(parse_member(m));
   return out;
 }
 
 EtcdMember parse_etcd_added_member(const std::string& json) {
-  const YAML::Node doc = load_json(json, "member add");
-  if (!doc.IsMap() || !doc["member"]) throw std::runtime_error("member add: no member in the reply");
+  const YamlNode doc = load_json(json, "member add");
+  if (!doc.is_map() || !doc["member"]) throw std::runtime_error("member add: no member in the reply");
   return parse_member(doc["member"]);
 }
 

@@ -1,5 +1,5 @@
 // The little JSON the control API writes: string literals and error bodies. Reading JSON goes
-// through yaml-cpp (JSON is YAML). Control plane.
+// through yaml_doc (JSON is YAML). Control plane.
 #pragma once
 
 #include <string>

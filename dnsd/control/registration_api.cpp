@@ -3,7 +3,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <optional>
@@ -14,6 +13,7 @@
 #include "json.hpp"
 #include "log.hpp"
 #include "names.hpp"
+#include "yaml_doc.hpp"
 
 namespace dnsd {
 
@@ -37,9 +37,9 @@ bool valid_member_name(const std::string& s) {
          });
 }
 
-// A port as JSON writes one: decimal digits only (yaml-cpp would also read 0x950 or 0o17), 1 to 65535.
-std::optional<uint16_t> json_port(const YAML::Node& n) {
-  const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
+// A port as JSON writes one: decimal digits only (a YAML reader would also take 0x950 or 0o17), 1 to 65535.
+std::optional<uint16_t> json_port(const YamlNode& n) {
+  const std::string& s = n.scalar();
   if (s.empty() || s.size() > 5 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return std::nullopt;
   const int v = std::stoi(s);
@@ -125,26 +125,25 @@ HttpReply RegistrationApi::handle(const HttpRequest& req) {
 
 HttpReply RegistrationApi::put_member(const Cluster& c, const std::string& zone, const std::string& name,
                                       const std::string& body, const std::string& peer) {
-  YAML::Node doc;
-  try {
-    doc = YAML::Load(body);  // JSON is YAML: one parser for both
-  } catch (const YAML::Exception&) {
-    return http_error(400, "the body is not JSON");
-  }
-  if (!doc.IsMap()) return http_error(400, "the body must be a JSON object");
+  // JSON is YAML: read as the config files are (yaml_doc).
+  std::string syntax_error;
+  int error_line = 0;
+  const YamlNode doc = read_yaml(body, syntax_error, error_line);
+  if (!syntax_error.empty()) return http_error(400, "the body is not JSON");
+  if (!doc.is_map()) return http_error(400, "the body must be a JSON object");
   Registration r;
   r.zone = zone;
   r.cluster = c.name;
   r.member = name;
   std::set<std::string> seen;
-  for (const auto& kv : doc) {
-    const std::string key = kv.first.Scalar();
+  for (size_t i = 0; i < doc.size(); ++i) {
+    const std::string& key = doc.key_at(i).scalar();
     if (key != "host" && key != "addresses" && key != "peer_port" && key != "client_port")
       return http_error(400, "unknown field", key);
     if (!seen.insert(key).second) return http_error(400, "the field is given twice", key);
   }
-  if (!doc["host"] || !doc["host"].IsScalar()) return http_error(400, "host is required", "host");
-  r.host = absolute_name(doc["host"].Scalar());
+  if (!doc["host"].is_scalar()) return http_error(400, "host is required", "host");
+  r.host = absolute_name(doc["host"].scalar());
   if (!go_valid_hostname(r.host)) return http_error(400, "host is not a valid host name", "host");
   // The apex and the service names are the config's; a member there would break the zone or etcd.
   if (name_key(r.host) == zone) return http_error(400, "host is the zone apex", "host");
@@ -152,10 +151,10 @@ HttpReply RegistrationApi::put_member(const Cluster& c, const std::string& zone,
     for (bool tls : {true, false})
       if (name_in_zone(r.host, zone) && name_in_zone(srv_owner(c.name, svc, tls, zone), r.host))
         return http_error(400, "host is (or is above) one of the cluster's SRV names", "host");
-  if (const YAML::Node a = doc["addresses"]) {
-    if (!a.IsSequence()) return http_error(400, "addresses must be a list", "addresses");
-    for (const auto& item : a) {
-      const std::string s = item.IsScalar() ? item.Scalar() : "";
+  if (const YamlNode a = doc["addresses"]) {
+    if (!a.is_sequence()) return http_error(400, "addresses must be a list", "addresses");
+    for (const YamlNode item : a) {
+      const std::string& s = item.scalar();
       if (!is_ip_address(s)) return http_error(400, "'" + s + "' is not an IPv4 or IPv6 address", "addresses");
       r.addresses.push_back(s);
     }
@@ -163,7 +162,7 @@ HttpReply RegistrationApi::put_member(const Cluster& c, const std::string& zone,
   if (name_in_zone(r.host, zone) && r.addresses.empty())
     return http_error(400, "a host inside the zone needs addresses", "addresses");
   for (const char* key : {"peer_port", "client_port"}) {
-    const YAML::Node n = doc[key];
+    const YamlNode n = doc[key];
     if (!n) continue;
     const std::optional<uint16_t> port = json_port(n);
     if (!port) return http_error(400, std::string(key) + " must be a port from 1 to 65535", key);
