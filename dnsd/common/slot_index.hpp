@@ -6,6 +6,7 @@
 // Header only: the data plane's lookups inline it.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -47,6 +48,14 @@ class SlotIndex {
     size_t i = h & mask;
     while (slots_[i] != 0) i = (i + 1) & mask;
     slots_[i] = (h >> 32 << 32) | uint64_t(entry + 1);
+  }
+
+  // Indexes the next entry (entries [0, entry) are indexed) under hash `h`, first doubling the size
+  // (64 at least) and indexing the others again under hash_of(e) when it would be over half full.
+  template <class HashOf>
+  void append(size_t entry, uint64_t h, HashOf&& hash_of) {
+    if (full(entry)) rehash(std::max<size_t>(64, 2 * slots()), entry, hash_of);
+    add(entry, h);
   }
 
   // `slots` slots (a power of two) indexing entries [0, entries) again, each under hash_of(entry).

@@ -11,8 +11,9 @@
 // while the last is still in flight starts when that one ends (one connection per member).
 // Targets replaced by set_targets() and finished fetches are freed on the next turn of the loop.
 //
-// Batching: when the targets add up to batch_rate probes a second or more, their sockets are watched
-// on a base of the prober's own, run without waiting every poll_us: one wake-up and one epoll_wait
+// Batching: when the targets add up to 1,000 probes a second or more (batch_rate, kept as a running
+// sum), their sockets are watched on a base of the prober's own, run without waiting every poll_us:
+// one wake-up and one epoll_wait
 // for every reply that came in meanwhile, where the control loop's base woke the thread for nearly
 // each one (at 10,000 probes a second, a fifth of an http probe's cost was that wake-up). A reply then
 // waits up to poll_us: latencies read that much more, and a deadline first polls. The control
@@ -43,7 +44,7 @@ timeval to_tv(uint32_t ms) { return {long(ms / 1000), long(ms % 1000) * 1000}; }
 constexpr size_t max_probe_body = 64 * 1024;  // etcd's /health is tens of bytes
 constexpr size_t max_fetch_body = 1 << 20;    // a member list of thousands
 constexpr int64_t batch_us = 4000;             // the wheel's slot: probes due in the same 4 ms start together
-constexpr double batch_rate = 1000;            // probes a second from which replies are batched
+constexpr uint64_t batch_rate = 1'000'000;     // probes per 1,000 s (1,000 a second) from which replies are batched
 constexpr long poll_us = 2000;                 // and polled this often
 
 // A request's first lines, up to the headers that differ: method, path, Host (an IPv6 address in
@@ -198,6 +199,7 @@ void Prober::update_targets(const std::vector<std::string>& removed, std::vector
     if (!t->deadline) throw std::runtime_error("cannot create a probe timer");
     t->request = request_head("GET", t->spec.options.path, t->spec.host) + "\r\n";
     Target& ref = *t;
+    rate_ += per_ks(ref.spec);
     targets_.emplace(ref.spec.key, std::move(t));
     schedule(ref, true);
   }
@@ -212,14 +214,12 @@ void Prober::update_targets(const std::vector<std::string>& removed, std::vector
         if (t->busy) t->reconnect = true;
         else t->conn.close();
       }
-  double rate = 0;
-  for (const auto& [key, t] : targets_) rate += 1000.0 / std::max<uint32_t>(1, t->spec.options.interval_ms);
-  if ((rate >= batch_rate) != batched_) {
+  if ((rate_ >= batch_rate) != batched_) {
     batched_ = !batched_;
     const timeval every{0, poll_us};
     if (batched_) event_add(poll_.get(), &every);
     else event_del(poll_.get());
-    for (auto& [key, t] : targets_) t->conn.rebase(batched_ ? batched_base_.get() : base_);
+    for (auto& [key, t] : targets_) t->conn.rebase(probe_base());
   }
   reap_later();
 }
@@ -233,6 +233,7 @@ size_t Prober::batched_connections() const noexcept {
 
 void Prober::retire(Target& t) {
   t.retired = true;
+  rate_ -= per_ks(t.spec);
   t.conn.close();
   evtimer_del(t.deadline.get());
   if (t.busy) --in_flight_;
@@ -332,7 +333,7 @@ void Prober::start(Target& t) {
   t.started = Clock::now();
   evtimer_add(t.deadline.get(), deadline_after(t.spec.options.timeout_ms));
   schedule(t, false);
-  t.conn.rebase(batched_ ? batched_base_.get() : base_);
+  t.conn.rebase(probe_base());
   exchange(t.conn, t, t.request, t.spec, t.session);
 }
 

@@ -8,6 +8,7 @@
 
 #include <event2/util.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -118,14 +119,19 @@ class Prober {
 
   // Runs what the batched base has ready (prober.cpp: batching).
   void poll_batched() noexcept;
+  // Where a probe's connection is watched now: the batched base or the control loop's.
+  event_base* probe_base() const noexcept { return batched_ ? batched_base_.get() : base_; }
+  // A target's probes per 1,000 s (an integer, so that rate_ adds and takes away exactly).
+  static uint64_t per_ks(const ProbeSpec& s) noexcept { return 1'000'000 / std::max<uint32_t>(1, s.options.interval_ms); }
 
   event_base* base_;
-  // Where the probes' sockets are watched when the probes are many (at least batch_rate a second):
+  // Where the probes' sockets are watched when the probes are many (at least 1,000 a second):
   // polled every poll_us by poll_ rather than waking the thread for each reply. Declared before the
   // targets: their connections' events go first.
   EventBasePtr batched_base_;
   EventPtr poll_;
   bool batched_ = false;
+  uint64_t rate_ = 0;  // every target's per_ks() together
   OnResult on_result_;
   size_t max_in_flight_;
   size_t in_flight_ = 0;

@@ -248,12 +248,7 @@ uint64_t Registrations::hash(std::string_view zone, std::string_view cluster, st
 
 void Registrations::push_back(Registration entry) {
   all_.push_back(std::move(entry));
-  if (stale_) return;
-  if (index_.full(all_.size() - 1)) {
-    index_.rehash(SlotIndex::slots_for(all_.size()), all_.size(), [this](size_t i) { return hash_of(i); });
-    return;
-  }
-  index_.add(all_.size() - 1, hash_of(all_.size() - 1));
+  if (!stale_) index_.append(all_.size() - 1, hash_of(all_.size() - 1), [this](size_t i) { return hash_of(i); });
 }
 
 void Registrations::replace(size_t i, Registration entry) {

@@ -181,11 +181,9 @@ class TypesByOwner {
   OwnerTypes& at(std::string_view owner) {
     const uint64_t h = std::hash<std::string_view>()(owner);
     if (const size_t e = find(owner, h); e != SlotIndex::npos) return entries_[e].types;
-    if (index_.full(entries_.size()))
-      index_.rehash(index_.slots() * 2, entries_.size(), [this](size_t e) { return std::hash<std::string_view>()(name(e)); });
     entries_.push_back({uint32_t(names_.size()), uint32_t(owner.size()), {}});
     names_.append(owner);
-    index_.add(entries_.size() - 1, h);
+    index_.append(entries_.size() - 1, h, [this](size_t e) { return std::hash<std::string_view>()(name(e)); });
     return entries_.back().types;
   }
   const OwnerTypes* find(std::string_view owner) const noexcept {

@@ -153,23 +153,19 @@ Node& Snapshot::add_node(std::string_view lname, const Zone& zone) {
   const uint64_t hash = std::hash<std::string_view>{}(lname);  // once: the lookup and the index
   if (const Node* found = find_full(lname, hash)) return const_cast<Node&>(*found);
   if (lname.size() > 255) throw std::invalid_argument("not a wire name");
-  if (index_.full(nodes_.size())) rehash(std::max<size_t>(64, index_.slots() * 2));
   name_offsets_.push_back(uint32_t(names_.size()));
   names_.push_back(char(lname.size()));
   names_.append(lname);
   Node& node = nodes_.emplace_back();
   node.zone = zone.index;
-  index_.add(nodes_.size() - 1, hash);
+  index_.append(nodes_.size() - 1, hash, [this](size_t n) { return name_hash(n); });
   return node;
 }
 
 void Snapshot::reserve_nodes(size_t nodes) {
-  if (const size_t slots = SlotIndex::slots_for(nodes); slots > index_.slots()) rehash(slots);
+  if (const size_t slots = SlotIndex::slots_for(nodes); slots > index_.slots())
+    index_.rehash(slots, nodes_.size(), [this](size_t n) { return name_hash(n); });
   name_offsets_.reserve(nodes);
-}
-
-void Snapshot::rehash(size_t slots) {
-  index_.rehash(slots, nodes_.size(), [this](size_t node) { return std::hash<std::string_view>{}(name_of(node)); });
 }
 
 Node* Snapshot::find_node(std::string_view lname) {

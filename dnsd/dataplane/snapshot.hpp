@@ -171,7 +171,7 @@ class Snapshot {
     return find_full(lname, std::hash<std::string_view>{}(lname));
   }
   const Node* find_full(std::string_view lname, uint64_t hash) const noexcept;
-  void rehash(size_t slots);
+  uint64_t name_hash(size_t node) const noexcept { return std::hash<std::string_view>{}(name_of(node)); }
   std::shared_ptr<const Snapshot> base_;             // a derived snapshot's full one
   // A derived snapshot's overlay: the names set or dropped since its base. Its own recent ones
   // (own_), then those it shares with the snapshots derived before it (shared_, never changed once
