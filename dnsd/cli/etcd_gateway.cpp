@@ -2,7 +2,6 @@
 #include "etcd_gateway.hpp"
 
 #include <openssl/evp.h>
-#include <yaml-cpp/yaml.h>
 
 #include "json.hpp"
 #include "names.hpp"
@@ -28,14 +27,6 @@ std::string unbase64(const std::string& in) {
   out.resize(size_t(n));
   while (!out.empty() && out.back() == '\0') out.pop_back();  // the padding's zero bytes
   return out;
-}
-
-YAML::Node reply_json(const std::string& body, const std::string& what) {
-  try {
-    return YAML::Load(body);
-  } catch (const YAML::Exception&) {
-    throw std::runtime_error(what + ": the reply is not JSON");
-  }
 }
 
 }  // namespace
@@ -83,16 +74,12 @@ EtcdHealth EtcdGateway::health(const std::string& client_url, std::string& why) 
 std::string EtcdGateway::post(const std::string& client_url, const std::string& path, const std::string& body) const {
   const HttpResult r = http_exchange(target(client_url), "POST", path, "", body, timeout_s_);
   if (r.status == 200) return r.body;
-  const YAML::Node e = [&] {
-    try {
-      return YAML::Load(r.body);
-    } catch (const YAML::Exception&) {
-      return YAML::Node();
-    }
-  }();
-  if (e.IsMap() && e["error"] && e["error"].IsScalar()) {
-    const int code = e["code"] && e["code"].IsScalar() ? std::atoi(e["code"].Scalar().c_str()) : 0;
-    throw EtcdError(r.status, code, e["error"].Scalar());
+  std::string error;
+  int line = 0;
+  const YamlNode e = read_yaml(r.body, error, line);  // undefined when not JSON
+  if (e["error"].is_scalar()) {
+    const int code = e["code"].is_scalar() ? std::atoi(e["code"].scalar().c_str()) : 0;
+    throw EtcdError(r.status, code, e["error"].scalar());
   }
   throw std::runtime_error(client_url + path + ": HTTP " + std::to_string(r.status) + " without an etcd error");
 }
@@ -108,29 +95,26 @@ std::pair<EtcdMember, std::vector<EtcdMember>> EtcdGateway::member_add(const std
 }
 
 std::string EtcdGateway::lease_grant(const std::string& client_url, int ttl_s) const {
-  const YAML::Node r = reply_json(post(client_url, "/v3/lease/grant", "{\"TTL\":" + std::to_string(ttl_s) + "}"), "lease grant");
-  if (!r.IsMap() || !r["ID"] || !r["ID"].IsScalar()) throw std::runtime_error("lease grant: no ID in the reply");
-  return r["ID"].Scalar();
+  const YamlNode r = read_json(post(client_url, "/v3/lease/grant", "{\"TTL\":" + std::to_string(ttl_s) + "}"), "lease grant");
+  return json_string(r, "ID", "lease grant");
 }
 
 std::string EtcdGateway::try_lock(const std::string& client_url, const std::string& key, const std::string& holder,
                                   const std::string& lease) const {
   const std::string k = json_quote(base64(key));
-  const YAML::Node r = reply_json(
+  const YamlNode r = read_json(
       post(client_url, "/v3/kv/txn",
            "{\"compare\":[{\"key\":" + k + ",\"target\":\"CREATE\",\"result\":\"EQUAL\",\"create_revision\":\"0\"}],"
            "\"success\":[{\"request_put\":{\"key\":" + k + ",\"value\":" + json_quote(base64(holder)) +
                ",\"lease\":" + json_quote(lease) + "}}],"
            "\"failure\":[{\"request_range\":{\"key\":" + k + "}}]}"),
       "lock");
-  if (r.IsMap() && r["succeeded"] && r["succeeded"].IsScalar() && r["succeeded"].Scalar() == "true") return "";
-  // Held: the failure branch read the holder's value.
-  try {
-    const std::string value = unbase64(r["responses"][0]["response_range"]["kvs"][0]["value"].as<std::string>());
-    return value.empty() ? "another dnsd register" : value;
-  } catch (const YAML::Exception&) {
-    return "another dnsd register";  // released between the compare and the read
-  }
+  if (r["succeeded"].is_scalar() && r["succeeded"].scalar() == "true") return "";
+  // Held: the failure branch read the holder's value (none when released between the compare and
+  // the read).
+  const YamlNode v = r["responses"][size_t(0)]["response_range"]["kvs"][size_t(0)]["value"];
+  const std::string value = v.is_scalar() ? unbase64(v.scalar()) : "";
+  return value.empty() ? "another dnsd register" : value;
 }
 
 void EtcdGateway::lease_revoke(const std::string& client_url, const std::string& lease) const {

@@ -4,8 +4,8 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <iostream>
@@ -36,6 +36,8 @@ struct Refused : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+constexpr const char* cluster_reply = "dnsd's cluster";  // names the reply in errors
+
 void say(const std::string& line) { std::cerr << "dnsd register: " << line << "\n"; }
 
 // A deadline `seconds` from now.
@@ -44,14 +46,12 @@ Clock::time_point after_seconds(double seconds) {
 }
 
 std::string error_text(const HttpResult& r) {
-  try {
-    YAML::Node n = YAML::Load(r.body);
-    std::string msg = n["error"] ? n["error"].as<std::string>() : r.body;
-    if (n["field"]) msg += " (field " + n["field"].as<std::string>() + ")";
-    return "HTTP " + std::to_string(r.status) + ": " + msg;
-  } catch (const std::exception&) {
-    return "HTTP " + std::to_string(r.status) + ": " + r.body;
-  }
+  std::string error;
+  int line = 0;
+  const YamlNode n = read_yaml(r.body, error, line);  // undefined when not JSON
+  std::string msg = n["error"].is_scalar() ? n["error"].scalar() : r.body;
+  if (n["field"].is_scalar()) msg += " (field " + n["field"].scalar() + ")";
+  return "HTTP " + std::to_string(r.status) + ": " + msg;
 }
 
 // The control API of dnsd, retried while unreachable.
@@ -65,16 +65,16 @@ class ControlApi {
   }
   const std::string& base() const { return base_; }
 
-  YAML::Node cluster() {
+  YamlNode cluster() {
     const HttpResult r = call("GET", base_, "");
     if (r.status != 200) throw Refused("cannot read the cluster from dnsd: " + error_text(r));
-    return YAML::Load(r.body);
+    return read_json(r.body, cluster_reply);
   }
   // Returns the cluster after the change; throws Refused when dnsd says no.
-  YAML::Node put_member(const std::string& member, const std::string& body) {
+  YamlNode put_member(const std::string& member, const std::string& body) {
     const HttpResult r = call("PUT", base_ + "/members/" + member, body);
     if (r.status / 100 != 2) throw Refused("registration refused: " + error_text(r));
-    return YAML::Load(r.body);
+    return read_json(r.body, cluster_reply);
   }
   void delete_member(const std::string& member) {
     const HttpResult r = call("DELETE", base_ + "/members/" + member, "");
@@ -123,24 +123,24 @@ struct ClusterInfo {
   std::vector<KnownMember> members;
 };
 
-ClusterInfo read_cluster(const YAML::Node& c) {
+ClusterInfo read_cluster(const YamlNode& c) {
   ClusterInfo info;
-  info.gate = c["gate"].as<std::string>();
-  info.expected_size = c["expected_size"].as<size_t>();
-  info.peer_tls = c["peer_tls"].as<bool>();
-  info.client_tls = c["client_tls"].as<bool>();
-  info.peer_port = c["peer_port"].as<int>();
-  info.client_port = c["client_port"].as<int>();
-  for (const auto& m : c["members"]) {
+  info.gate = json_string(c, "gate", cluster_reply);
+  info.expected_size = size_t(json_integer(c, "expected_size", cluster_reply));
+  info.peer_tls = json_bool(c, "peer_tls", cluster_reply);
+  info.client_tls = json_bool(c, "client_tls", cluster_reply);
+  info.peer_port = int(json_integer(c, "peer_port", cluster_reply));
+  info.client_port = int(json_integer(c, "client_port", cluster_reply));
+  for (const YamlNode m : c["members"]) {
     KnownMember k;
-    k.name = m["name"].as<std::string>();
-    k.host = dotless_name(m["host"].as<std::string>());
-    if (m["addresses"] && m["addresses"].size() > 0) k.address = m["addresses"][0].as<std::string>();
-    const int pp = m["peer_port"] ? m["peer_port"].as<int>() : info.peer_port;
-    const int cp = m["client_port"] ? m["client_port"].as<int>() : info.client_port;
+    k.name = json_string(m, "name", cluster_reply);
+    k.host = dotless_name(json_string(m, "host", cluster_reply));
+    if (m["addresses"][size_t(0)].is_scalar()) k.address = m["addresses"][size_t(0)].scalar();
+    const int pp = m["peer_port"] ? int(json_integer(m, "peer_port", cluster_reply)) : info.peer_port;
+    const int cp = m["client_port"] ? int(json_integer(m, "client_port", cluster_reply)) : info.client_port;
     k.peer_url = member_url(info.peer_tls, k.host, pp);
     k.client_url = member_url(info.client_tls, k.host, cp);
-    k.registered = m["source"].as<std::string>() == "registered";
+    k.registered = json_string(m, "source", cluster_reply) == "registered";
     info.members.push_back(std::move(k));
   }
   return info;
@@ -211,14 +211,14 @@ void print_tls_note(const std::string& output, const ClusterInfo& c) {
 // --- bootstrap ---------------------------------------------------------------------------------
 
 int bootstrap(const RegisterOptions& o, ControlApi& api, Clock::time_point deadline) {
-  YAML::Node cluster = api.put_member(o.member, registration_body(o));
+  YamlNode cluster = api.put_member(o.member, registration_body(o));
   say(o.member + " registered in " + api.base().substr(10));
   size_t last_count = SIZE_MAX;
-  while (o.wait && cluster["gate"].as<std::string>() == "closed") {
+  while (o.wait && json_string(cluster, "gate", cluster_reply) == "closed") {
     const size_t count = cluster["members"].size();
     if (count != last_count)
       say("waiting for the cluster to complete (" + std::to_string(count) + "/" +
-          std::to_string(cluster["expected_size"].as<int>()) + " members)");
+          std::to_string(json_integer(cluster, "expected_size", cluster_reply)) + " members)");
     last_count = count;
     if (Clock::now() > deadline) throw Refused("the cluster did not complete in time");
     std::this_thread::sleep_for(std::chrono::milliseconds(300));

@@ -5,19 +5,11 @@
 #include <cctype>
 #include <stdexcept>
 
-#include "yaml_doc.hpp"
+#include "json.hpp"
 
 namespace dnsd {
 
 namespace {
-
-YamlNode load_json(const std::string& body, const std::string& what) {
-  std::string error;  // JSON is YAML: read as the config files are
-  int line = 0;
-  YamlNode doc = read_yaml(body, error, line);
-  if (!error.empty()) throw std::runtime_error(what + ": the reply is not JSON");
-  return doc;
-}
 
 std::vector<std::string> strings(const YamlNode& n) {
   std::vector<std::string> out;
@@ -45,7 +37,7 @@ bool same_url(const std::string& a, const std::string& b) {
 }
 
 std::vector<EtcdMember> parse_etcd_members(const std::string& json) {
-  const YamlNode doc = load_json(json, "member list");
+  const YamlNode doc = read_json(json, "member list");
   if (!doc.is_map() || !doc["members"].is_sequence()) throw std::runtime_error("member list: no members in the reply");
   std::vector<EtcdMember> out;
   for (const YamlNode m : doc["members"]) out.push_back(parse_member(m));
@@ -53,7 +45,7 @@ std::vector<EtcdMember> parse_etcd_members(const std::string& json) {
 }
 
 EtcdMember parse_etcd_added_member(const std::string& json) {
-  const YamlNode doc = load_json(json, "member add");
+  const YamlNode doc = read_json(json, "member add");
   if (!doc.is_map() || !doc["member"]) throw std::runtime_error("member add: no member in the reply");
   return parse_member(doc["member"]);
 }

@@ -7,6 +7,7 @@
 
 #include "etcd_gateway.hpp"
 #include "join.hpp"
+#include "json.hpp"
 
 using namespace dnsd;
 
@@ -180,4 +181,21 @@ TEST_CASE("the gateway's member list: IDs as decimal strings, unstarted members 
   CHECK(ms[1].peer_urls == std::vector<std::string>{"http://b:2380"});
   CHECK_THROWS(parse_etcd_members(R"({"error":"etcdserver: unhealthy cluster","code":14})"));
   CHECK_THROWS(parse_etcd_members("not json ["));
+}
+
+TEST_CASE("replies' fields: strings, integers and booleans, each missing or wrong one named") {
+  const YamlNode r = read_json(R"({"gate":"closed","expected_size":3,"peer_tls":true,"port":"x","big":99999999999999999999,)"
+                               R"("members":[{"name":"m1"}]})",
+                               "dnsd's cluster");
+  CHECK(json_string(r, "gate", "c") == "closed");
+  CHECK(json_integer(r, "expected_size", "c") == 3);
+  CHECK(json_bool(r, "peer_tls", "c"));
+  CHECK(json_string(r["members"][size_t(0)], "name", "c") == "m1");
+  CHECK_THROWS_WITH(json_string(r, "client_tls", "c"), "c: no client_tls in the reply");
+  CHECK_THROWS_WITH(json_string(r, "members", "c"), "c: no members in the reply");  // not a scalar
+  CHECK_THROWS_WITH(json_integer(r, "port", "c"), "c: port in the reply is not an integer");
+  CHECK_THROWS_WITH(json_integer(r, "big", "c"), "c: big in the reply is not an integer");
+  CHECK_THROWS_WITH(json_bool(r, "gate", "c"), "c: gate in the reply is not true or false");
+  CHECK_THROWS_WITH(json_string(YamlNode(), "gate", "c"), "c: no gate in the reply");
+  CHECK_THROWS_WITH(read_json("{\"a\": [", "lease grant"), "lease grant: the reply is not JSON");
 }
