@@ -183,11 +183,12 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
   }
 
   auto snap = Snapshot::derive(from);
+  std::vector<RRsetTable> tables;  // hold what the sets view
   std::vector<RRset> sets;
   std::unordered_map<std::string, uint32_t> gated;
   for (const ClusterPatch::Part& part : patch.parts) {
-    std::vector<RRset> mine = group_rrsets(part.built.records, 0, part.built.records.size());
-    sets.insert(sets.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
+    tables.emplace_back(part.built.records, 0, part.built.records.size());
+    sets.insert(sets.end(), tables.back().sets().begin(), tables.back().sets().end());
     for (const auto& [name, ttl] : part.built.gated_names) gated[lower_wire(name)] = ttl;
   }
   std::set<std::string> names = touched;
@@ -252,7 +253,8 @@ Rr renew_soa(Snapshot& snap, const Snapshot& from, const ZoneConfig& z, size_t z
   for (const auto& [name, ttl] : gated)
     if (!served_zone.gate_tail(ttl)) served_zone.gate_tails.emplace_back(ttl, soa_tail(out, ttl));
   Node renewed = *apex_node;
-  const RRset soa_set{apex, LDNS_RR_TYPE_SOA, out.ttl(), {&out}, z.loc};
+  const Rr* const soa_rr[] = {&out};
+  const RRset soa_set{apex, LDNS_RR_TYPE_SOA, out.ttl(), soa_rr, z.loc};
   for (auto& [type, answer] : renewed.rrsets)
     if (type == LDNS_RR_TYPE_SOA) answer = render_rrset(soa_set, nullptr, [](std::string_view, ldns_rr_type) -> const RRset* { return nullptr; });
   snap.set_node(apex, std::move(renewed));

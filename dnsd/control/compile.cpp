@@ -38,7 +38,7 @@ class ZoneCompiler {
     if (sets_.empty() || sets_[0].type != LDNS_RR_TYPE_SOA) throw std::runtime_error("zone without SOA");
     const RRset& soa = sets_[0];
     Zone z;
-    z.apex = soa.owner;
+    z.apex = std::string(soa.owner);
     z.apex_text = zr_.apex;
     z.serial = soa.rrs[0]->soa_serial();
     z.transfers = zr_.transfers;
@@ -112,7 +112,14 @@ class ZoneCompiler {
 }  // namespace
 
 RRsetTable::RRsetTable(const std::vector<Record>& records, size_t begin, size_t end) {
-  index_.reset(SlotIndex::slots_for(end - begin));  // a set a record at most: never grows
+  const size_t n = end - begin;
+  index_.reset(SlotIndex::slots_for(n));  // a set a record at most: never grows
+  size_t owner_bytes = 0;
+  for (size_t i = begin; i < end; ++i) owner_bytes += records[i].rr.owner().size();
+  owners_.reserve(owner_bytes);  // the owners' views stay valid while it fills
+  // First the sets and each record's set, then the records set by set (counted, then placed).
+  std::vector<uint32_t> set_of(n);
+  std::vector<uint32_t> count;
   std::string owner;  // one buffer for every record's folded owner
   for (size_t i = begin; i < end; ++i) {
     const Rr& rr = records[i].rr;
@@ -122,12 +129,25 @@ RRsetTable::RRsetTable(const std::vector<Record>& records, size_t begin, size_t 
     size_t at = find_index(owner, type, h);
     if (at == SlotIndex::npos) {  // RFC 2181 §5.2: one TTL per RRset; the first record's TTL wins
       at = sets_.size();
-      sets_.push_back({owner, type, rr.ttl(), {}, {}});
+      const size_t from = owners_.size();
+      owners_.insert(owners_.end(), owner.begin(), owner.end());
+      sets_.push_back({std::string_view(owners_.data() + from, owner.size()), type, rr.ttl(), {}, {}});
+      count.push_back(0);
       index_.add(at, h);
     }
-    sets_[at].rrs.push_back(&rr);
+    set_of[i - begin] = uint32_t(at);
+    ++count[at];
     sets_[at].last = records[i].loc;
   }
+  rrs_.resize(n);
+  uint32_t start = 0;
+  for (size_t s = 0; s < sets_.size(); ++s) {
+    sets_[s].rrs = std::span<const Rr* const>(rrs_.data() + start, count[s]);
+    const uint32_t c = count[s];
+    count[s] = start;  // now where the set's next record goes
+    start += c;
+  }
+  for (size_t i = begin; i < end; ++i) rrs_[count[set_of[i - begin]]++] = &records[i].rr;
 }
 
 const RRset* RRsetTable::find(std::string_view owner, ldns_rr_type type) const noexcept {

@@ -48,9 +48,9 @@ std::vector<uint8_t> empty_reply(const std::vector<uint8_t>& request, const Quer
   return r;
 }
 
-Packer::Packer(const std::string& qname, uint16_t qtype, uint16_t qclass) { reset(qname, qtype, qclass); }
+Packer::Packer(std::string_view qname, uint16_t qtype, uint16_t qclass) { reset(qname, qtype, qclass); }
 
-void Packer::reset(const std::string& qname, uint16_t qtype, uint16_t qclass) {
+void Packer::reset(std::string_view qname, uint16_t qtype, uint16_t qclass) {
   buf_.reserve(512);  // most answers fit: no growth step by step
   buf_.assign(header_size, 0);
   // A table grown for a large answer is let go; a small one is cleared.

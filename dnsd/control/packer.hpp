@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ldns.hpp"
@@ -28,11 +29,11 @@ std::vector<uint8_t> empty_reply(const std::vector<uint8_t>& request, const Quer
 class Packer {
  public:
   // A message whose question is `qname` (wire form), with qtype and qclass; the header is zero.
-  explicit Packer(const std::string& qname, uint16_t qtype = 0, uint16_t qclass = 0);
+  explicit Packer(std::string_view qname, uint16_t qtype = 0, uint16_t qclass = 0);
   // A message without a question (the later messages of a zone transfer).
   Packer();
   // A message with a question again, keeping the buffers (a loop that renders many answers).
-  void reset(const std::string& qname, uint16_t qtype = 0, uint16_t qclass = 0);
+  void reset(std::string_view qname, uint16_t qtype = 0, uint16_t qclass = 0);
 
   // Appends one RR with the given TTL. Throws std::runtime_error when its data is over 64 KiB (or a
   // name in it is not a whole wire name).

@@ -100,10 +100,11 @@ std::optional<UpdatePatch> prepare_update_patch(const DaemonConfig& config, size
     if (delta != 0) count_up(patch.name_deltas, name, apex, delta);
   }
 
-  // The changed names rendered from their records (copied into the run group_rrsets reads).
+  // The changed names rendered from their records (copied into the run an RRsetTable reads).
   std::vector<Record> copies;
   for (const Rr* rr : at_after) copies.push_back({*rr, {}, false, true});
-  const std::vector<RRset> sets = group_rrsets(copies, 0, copies.size());
+  const RRsetTable table(copies, 0, copies.size());
+  const std::vector<RRset>& sets = table.sets();
   auto snap = Snapshot::derive(from);
   std::set<std::string> names = touched;
   for (const auto& [name, delta] : patch.name_deltas) names.insert(name);
