@@ -76,6 +76,7 @@ ZoneIndex index_zone(const DaemonConfig& config, size_t zone, const ZoneRecords&
   for (const std::string& text : z.dynamic_records) {
     if (const Rr rr = Rr::from_text(text)) idx.dynamic_owners.insert(fold_wire(rr.owner()));
   }
+  idx.reserves = reserves_names(z);
   for (size_t c = 0; c < z.clusters.size(); ++c) {
     for (std::string_view name : cluster_reserved_names(z, z.clusters[c], idx.apex)) ++idx.reserved[std::string(name)];
     std::set<std::string>& hosts = idx.cluster_hosts.emplace_back();
@@ -171,7 +172,8 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
         return std::nullopt;
     // An UPDATE record at a name the cluster reserves, or reserved no longer, is dropped or served.
     part.reserved_before = cluster_reserved_names(z, z.clusters[c], apex);
-    for (const auto* names : {&part.reserved_before, &part.built.reserved_names})
+    part.reserved_after = cluster_reserved_names(z, *next, apex);
+    for (const auto* names : {&part.reserved_before, &part.reserved_after})
       for (std::string_view name : *names)
         if (index.dynamic_owners.count(std::string(name))) return std::nullopt;
     for (const std::string& name : part.owners_before)
@@ -290,10 +292,10 @@ std::optional<RecordDelta> apply_patch(ClusterPatch& patch, ZoneRecords& served,
     for (std::string_view name : part.reserved_before)
       if (auto it = index.reserved.find(std::string(name)); it != index.reserved.end() && --it->second == 0) {
         index.reserved.erase(it);
-        served.reserved_names.erase(name);
+        if (index.reserves) served.reserved_names.erase(name);
       }
-    for (std::string_view name : part.built.reserved_names)
-      if (index.reserved[std::string(name)]++ == 0) served.reserved_names.insert(name);
+    for (std::string_view name : part.reserved_after)
+      if (index.reserved[std::string(name)]++ == 0 && index.reserves) served.reserved_names.insert(name);
     for (const std::string& host : index.cluster_hosts[part.cluster]) index.hosts.erase(host);
     for (const std::string& host : part.hosts) index.hosts[host] = part.cluster;
     index.cluster_hosts[part.cluster] = std::move(part.hosts);

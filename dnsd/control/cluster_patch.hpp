@@ -52,6 +52,7 @@ struct ZoneIndex {
   std::vector<std::set<std::string>> cluster_hosts;
   std::unordered_map<std::string, uint32_t> names;        // below the apex -> owners at or below it
   std::unordered_map<std::string, uint32_t> reserved;     // reserved name -> clusters reserving it
+  bool reserves = false;  // the served records hold the reserved names too (reserves_names)
 };
 
 // Built from a whole compile's records of config.zones[zone] (served: its records as published).
@@ -64,7 +65,7 @@ struct ClusterPatch {
     std::vector<std::string> srv_names;  // its server and client SRV names as built (ZoneRecords' spelling)
     std::set<std::string> owners_before, owners_after;  // names of its records, gated and empty names
     std::set<std::string> hosts;                         // its in-zone member hosts
-    NameSet reserved_before;
+    NameSet reserved_before, reserved_after;  // cluster_reserved_names of the cluster before and after
   };
   size_t zone = 0;
   std::vector<Part> parts;

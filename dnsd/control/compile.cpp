@@ -47,7 +47,12 @@ class ZoneCompiler {
     z.any = render_any(zr_.ttl);
     const Zone& zone = snap_.add_zone(std::move(z));
 
-    snap_.reserve_nodes(snap_.node_count() + sets_.size() + zr_.empty_names.size() + zr_.gated_names.size());
+    // The names between the owners and the apex are not counted: a last growth, or a slack that
+    // Snapshot::shrink_to_fit gives back.
+    size_t name_bytes = table_.owner_bytes();
+    for (const std::string& name : zr_.empty_names) name_bytes += name.size();
+    for (const auto& [name, ttl] : zr_.gated_names) name_bytes += name.size();
+    snap_.reserve_nodes(sets_.size() + zr_.empty_names.size() + zr_.gated_names.size(), name_bytes);
     snap_.add_node(zone.apex, zone);
     for (const RRset& set : sets_) {
       Node& node = snap_.add_node(set.owner, zone);
@@ -277,6 +282,7 @@ CompiledConfig compile_config(const DaemonConfig& config, StateStore& state, con
     if (!zr.secondary) add_soa(zr, config.zones[i], state.serial_for(zr.apex, zone_digest(zr), now));
     compile_zone(zr, *snap);
   }
+  snap->shrink_to_fit();
   out.snapshot = std::move(snap);
   return out;
 }

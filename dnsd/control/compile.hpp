@@ -42,6 +42,8 @@ class RRsetTable {
   RRsetTable(const RRsetTable&) = delete;
   RRsetTable& operator=(const RRsetTable&) = delete;
   const std::vector<RRset>& sets() const noexcept { return sets_; }
+  // The bytes of the sets' owners, a name once per set (what a node table of them holds at most).
+  size_t owner_bytes() const noexcept { return owners_.size(); }
   // The set of `owner` (lower-case wire) and `type`, or null.
   const RRset* find(std::string_view owner, ldns_rr_type type) const noexcept;
 

@@ -75,7 +75,7 @@ std::optional<UpdatePatch> prepare_update_patch(const DaemonConfig& config, size
   for (const std::string& name : touched) {
     if (name == apex || !is_subdomain_or_equal(name, apex) || (name[0] == 1 && name[1] == '*')) return std::nullopt;
     if (index.owners.count(name) || index.config_owners.count(name) || index.referenced.count(name) ||
-        served.reserved_names.count(name))
+        index.reserved.count(name))
       return std::nullopt;
   }
   // Their records before and after, in the order served; none names an in-zone target (its

@@ -217,6 +217,10 @@ class TypesByOwner {
 void add_dynamic_records(const ZoneConfig& z, const std::string& apex, const TypesByOwner& config_types, ZoneRecords& out,
                          std::vector<Diagnostic>& diags) {
   const std::set<std::string> withheld = withheld_srv_names(out);
+  NameSet made;  // the reserved names, when the zone does not hold them (no UPDATE keys now)
+  if (!reserves_names(z) && !z.dynamic_records.empty())
+    for (const Cluster& c : z.clusters) reserve_cluster(z, c, apex, made);
+  const NameSet& reserved = reserves_names(z) ? out.reserved_names : made;
   for (const std::string& text : z.dynamic_records) {
     const SourceLoc at{Registry::origin(name_key(z.zone), text), 0};
     Rr rr = Rr::from_text(text);
@@ -232,12 +236,14 @@ void add_dynamic_records(const ZoneConfig& z, const std::string& apex, const Typ
     else if (types && types->all.count(type)) drop("the config now has this name and type");
     else if (types && (type == LDNS_RR_TYPE_CNAME || types->all.count(LDNS_RR_TYPE_CNAME))) drop("CNAME beside other data");
     else if (type == LDNS_RR_TYPE_SRV && withheld.count(owner)) drop("the config owns this SRV name");
-    else if (out.reserved_names.count(owner)) drop("the etcd records use this name");
+    else if (reserved.count(owner)) drop("the etcd records use this name");
     else out.records.push_back({std::move(rr), at, false, true});
   }
 }
 
 }  // namespace
+
+bool reserves_names(const ZoneConfig& z) { return !z.update_keys.empty(); }
 
 NameSet cluster_reserved_names(const ZoneConfig& z, const Cluster& c, const std::string& apex) {
   NameSet names;
@@ -282,7 +288,7 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
       else diags.push_back({t.member->loc, "cannot build the SRV record of " + owner + " for " + t.member->host, false});
     }
   }
-  reserve_cluster(z, c, apex, out.reserved_names);
+  if (reserves_names(z)) reserve_cluster(z, c, apex, out.reserved_names);
   for (size_t i = 0; i < c.members.size(); ++i) {
     const Member& m = c.members[i];
     const std::string& host = hosts[i];

@@ -162,10 +162,17 @@ Node& Snapshot::add_node(std::string_view lname, const Zone& zone) {
   return node;
 }
 
-void Snapshot::reserve_nodes(size_t nodes) {
+void Snapshot::reserve_nodes(size_t nodes, size_t name_bytes) {
+  nodes += nodes_.size();
   if (const size_t slots = SlotIndex::slots_for(nodes); slots > index_.slots())
     index_.rehash(slots, nodes_.size(), [this](size_t n) { return name_hash(n); });
   name_offsets_.reserve(nodes);
+  names_.reserve(names_.size() + name_bytes + nodes);  // each name after its length byte
+}
+
+void Snapshot::shrink_to_fit() {
+  name_offsets_.shrink_to_fit();
+  names_.shrink_to_fit();
 }
 
 Node* Snapshot::find_node(std::string_view lname) {

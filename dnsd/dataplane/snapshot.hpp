@@ -105,8 +105,12 @@ class Snapshot {
   // Building (control thread only, before publishing).
   Zone& add_zone(Zone zone);
   Node& add_node(std::string_view lname, const Zone& zone);  // returns the existing node if present
-  // Sizes the node table for `nodes` names in all, so that adding them never grows it.
-  void reserve_nodes(size_t nodes);
+  // Sizes the node table for `nodes` more names of `name_bytes` bytes (wire names) in all, so that
+  // adding them does not grow it.
+  void reserve_nodes(size_t nodes, size_t name_bytes);
+  // Gives back what the node table holds beyond its names once every zone is in (reserved from
+  // estimates, or grown by doubling).
+  void shrink_to_fit();
   const Zone* find_zone(std::string_view lname) const noexcept;  // most specific enclosing zone
   Node* find_node(std::string_view lname);
   const std::deque<Zone>& zones() const noexcept { return zones_; }

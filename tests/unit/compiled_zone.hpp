@@ -14,9 +14,10 @@ namespace dnsd::test {
 
 class CompiledZone {
  public:
-  explicit CompiledZone(const std::string& zone_yaml) {
+  // daemon_extra: more of dnsd.yaml (tsig_keys, say).
+  explicit CompiledZone(const std::string& zone_yaml, const std::string& daemon_extra = "") {
     const std::string conf =
-        dir_.write("dnsd.yaml", "listen: [\"127.0.0.1:1053\"]\nzones: [\"zones/*.yaml\"]\nstate_dir: state\n");
+        dir_.write("dnsd.yaml", "listen: [\"127.0.0.1:1053\"]\nzones: [\"zones/*.yaml\"]\nstate_dir: state\n" + daemon_extra);
     dir_.write("zones/zone.yaml", zone_yaml);
     config_ = load_config(conf);
     state_ = std::make_unique<StateStore>(config_.state_dir, false);

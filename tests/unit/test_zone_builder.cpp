@@ -90,3 +90,30 @@ TEST_CASE("an UPDATE record the config has taken over is dropped with a warning,
   REQUIRE(c.warnings.size() == 1);
   CHECK_THAT(c.warnings[0].message, Catch::Contains("the config now has this name and type"));
 }
+
+TEST_CASE("an UPDATE record at a name the etcd records use is dropped, whether the zone takes UPDATE now or not", "[records][update]") {
+  for (const bool keys : {true, false}) {
+    INFO((keys ? "update keys" : "no update keys (removed since)"));
+    Registry reg;
+    reg.records["lab.example.com."] = {"e1.lab.example.com.\t60\tIN\tTXT\t\"at a member's host\"",
+                                       "_tcp.lab.example.com.\t60\tIN\tTXT\t\"between\"",
+                                       "free.lab.example.com.\t60\tIN\tTXT\t\"kept\""};
+    TempDir dir;
+    const std::string conf = dir.write(
+        "dnsd.yaml", std::string("listen: [\"127.0.0.1:1053\"]\nzones: [\"zones/*.yaml\"]\nstate_dir: state\n") +
+                         (keys ? "tsig_keys:\n  - { name: ddns, algorithm: hmac-sha256, secret: \"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=\" }\n" : ""));
+    dir.write("zones/zone.yaml", head + (keys ? "update: { keys: [ddns] }\n" : "") +
+                                     "clusters:\n  - name: c1\n    members: [{ name: e1, host: e1.lab.example.com, addresses: [192.0.2.1] }]\n");
+    DaemonConfig cfg = load_config(conf);
+    reg.apply(cfg);
+    StateStore state(cfg.state_dir, true);
+    const CompiledConfig c = compile_config(cfg, state);
+    const std::string text = zone_text(c.zones[0]);
+    CHECK_THAT(text, Catch::Contains("\"kept\"") && !Catch::Contains("at a member's host") && !Catch::Contains("between"));
+    REQUIRE(c.warnings.size() == 2);
+    CHECK_THAT(c.warnings[0].message, Catch::Contains("the etcd records use this name"));
+    // The zone holds its reserved names only while it takes UPDATE.
+    CHECK(c.zones[0].reserved_names.contains(lower_wire("e1.lab.example.com.")) == keys);
+    CHECK(c.zones[0].reserved_names.empty() == !keys);
+  }
+}
