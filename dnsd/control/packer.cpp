@@ -55,11 +55,17 @@ void Packer::reset(std::string_view qname, uint16_t qtype, uint16_t qclass) {
   buf_.assign(header_size, 0);
   // A table grown for a large answer is let go; a small one is cleared.
   if (targets_.size() > 256) targets_.clear();
-  else std::fill(targets_.begin(), targets_.end(), Target{});
+  else if (target_count_ != 0) std::fill(targets_.begin(), targets_.end(), Target{});
   target_count_ = 0;
   body_start_ = qname_len_ = 0;
-  name(reinterpret_cast<const uint8_t*>(qname.data()), qname.size(), false);
-  qname_len_ = buf_.size() - header_size;
+  // The question's suffixes become targets when another name is first written in full: most
+  // answers (an address set) have none, their owner being a pointer to the question.
+  const auto* q = reinterpret_cast<const uint8_t*>(qname.data());
+  size_t starts[max_labels], end = 0;
+  label_starts(q, qname.size(), starts, end);
+  raw(q, end + 1);
+  qname_len_ = end + 1;
+  question_targets_ = false;
   u16(qtype);
   u16(qclass);
   put16(buf_.data() + 4, 1);
@@ -149,6 +155,37 @@ void Packer::u32(uint32_t v) {
   u16(uint16_t(v));
 }
 
+size_t Packer::label_starts(const uint8_t* wire, size_t len, size_t (&starts)[max_labels], size_t& end) {
+  size_t count = 0;
+  end = 0;
+  while (end < len && wire[end] != 0 && count < max_labels) {
+    if (wire[end] > 63) throw std::runtime_error("not a wire name");
+    starts[count++] = end;
+    end += size_t(wire[end]) + 1;
+  }
+  if (end >= len || wire[end] != 0 || end + 1 > 255) throw std::runtime_error("not a wire name");
+  return count;
+}
+
+void Packer::suffix_hashes(const uint8_t* wire, const size_t* starts, size_t count, size_t end, uint8_t* lower,
+                           uint64_t* hashes) noexcept {
+  for (size_t i = 0; i <= end; ++i) lower[i] = ascii_lower(wire[i]);
+  uint64_t h = fnv_basis;
+  for (size_t k = count; k-- > 0;) hashes[k] = h = fnv1a(lower + starts[k], size_t(lower[starts[k]]) + 1, h);
+}
+
+void Packer::add_question_targets() {
+  question_targets_ = true;
+  if (qname_len_ == 0) return;
+  const uint8_t* q = buf_.data() + header_size;
+  size_t starts[max_labels], end = 0;
+  const size_t count = label_starts(q, qname_len_, starts, end);
+  uint8_t lower[256];
+  uint64_t hashes[max_labels];
+  suffix_hashes(q, starts, count, end, lower, hashes);
+  for (size_t k = 0; k < count; ++k) add_target(hashes[k], uint16_t(header_size + starts[k]));
+}
+
 void Packer::name(const uint8_t* wire, size_t len, bool compress) {
   // The question's name again (an answer's owner): a pointer to it, as the table would give.
   if (compress && len == qname_len_ &&
@@ -157,21 +194,12 @@ void Packer::name(const uint8_t* wire, size_t len, bool compress) {
     return;
   }
   // Where each label starts: a wire name whole within `len`, or it is not written.
-  size_t starts[128];
-  size_t count = 0, end = 0;
-  while (end < len && wire[end] != 0 && count < 128) {
-    if (wire[end] > 63) throw std::runtime_error("not a wire name");
-    starts[count++] = end;
-    end += size_t(wire[end]) + 1;
-  }
-  if (end >= len || wire[end] != 0 || end + 1 > 255) throw std::runtime_error("not a wire name");
-  // The name in lower case, and the hash of each suffix, built from the root up so that equal
-  // suffixes hash alike.
+  size_t starts[max_labels], end = 0;
+  const size_t count = label_starts(wire, len, starts, end);
+  if (!question_targets_) add_question_targets();
   uint8_t lower[256];
-  for (size_t i = 0; i <= end; ++i) lower[i] = ascii_lower(wire[i]);
-  uint64_t hashes[128];
-  uint64_t h = fnv_basis;
-  for (size_t k = count; k-- > 0;) hashes[k] = h = fnv1a(lower + starts[k], size_t(lower[starts[k]]) + 1, h);
+  uint64_t hashes[max_labels];
+  suffix_hashes(wire, starts, count, end, lower, hashes);
   for (size_t k = 0; k < count; ++k) {
     const size_t i = starts[k];
     const uint16_t found = find_target(hashes[k], lower + i);

@@ -55,6 +55,16 @@ class Packer {
   // Writes a name, pointing at the longest suffix already in the message when `compress`; every
   // suffix written in full becomes a pointer target for later names.
   void name(const uint8_t* wire, size_t len, bool compress);
+  // Where each label of the wire name within `len` starts (`end`: its root label); the label count.
+  // Throws std::runtime_error when it is not a whole wire name.
+  static constexpr size_t max_labels = 128;
+  static size_t label_starts(const uint8_t* wire, size_t len, size_t (&starts)[max_labels], size_t& end);
+  // The name in lower case, and the hash of each suffix, built from the root up so that equal
+  // suffixes hash alike.
+  static void suffix_hashes(const uint8_t* wire, const size_t* starts, size_t count, size_t end, uint8_t* lower,
+                            uint64_t* hashes) noexcept;
+  // Makes the question's suffixes targets (reset defers it to the first name written in full).
+  void add_question_targets();
 
   // Compression targets: where each name suffix written in full starts, in an open-addressing table
   // keyed by a hash of the suffix in lower case; a hit is checked against the message itself. No
@@ -72,6 +82,7 @@ class Packer {
   std::vector<uint8_t> buf_;
   size_t body_start_ = 0;
   size_t qname_len_ = 0;  // the question's name, at header_size; 0 without a question
+  bool question_targets_ = true;  // its suffixes are in targets_ (or there is none)
   std::vector<Target> targets_;  // a power of two in size, at most half full; empty until a name is written
   size_t target_count_ = 0;
 };
