@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "boxed.hpp"
 #include "rrl.hpp"
 
 namespace dnsd {
@@ -121,7 +122,7 @@ struct Cluster {
   bool registration = false;
   uint32_t expected_size = 0;            // bootstrap gate: 0 = none
   uint32_t gate_negative_ttl = 1;        // seconds: NXDOMAIN TTL of the server names while gated
-  std::optional<HealthOptions> health;
+  Boxed<HealthOptions> health;  // on the heap: most clusters have none (boxed.hpp)
   std::vector<Member> members;  // static ones from the file; registered ones appended at run time
   size_t static_members = 0;    // how many of `members` come from the file
   bool gate_open = false;       // run time: the gate opened once (durable, never closes again)

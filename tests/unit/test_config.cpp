@@ -391,3 +391,21 @@ TEST_CASE("a source location shares its file name among its copies, 16 bytes eac
   }
   CHECK(a.file() == "zones/lab.yaml");
 }
+
+TEST_CASE("a cluster's health options are boxed: copies hold their own, an empty box is none", "[config]") {
+  Cluster a;
+  CHECK_FALSE(a.health);
+  a.health = HealthOptions{};
+  a.health->interval_ms = 500;
+  Cluster b = a;  // deep: b's options are its own
+  b.health->interval_ms = 700;
+  CHECK(a.health->interval_ms == 500);
+  CHECK(b.health->interval_ms == 700);
+  b = Cluster{};
+  CHECK_FALSE(b.health);
+  b = a;
+  a.health.reset();
+  REQUIRE(b.health);
+  CHECK(b.health->interval_ms == 500);
+  CHECK(sizeof(Cluster) < 160);  // the options are not inline (they were 240 bytes of every cluster)
+}
