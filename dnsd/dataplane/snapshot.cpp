@@ -27,6 +27,30 @@ bool Answer::operator==(const Answer& other) const noexcept {
          std::ranges::equal(additional_ends(), other.additional_ends());
 }
 
+NodeAnswers::NodeAnswers(const NodeAnswers& other) : first_(other.first_), size_(other.size_) {
+  if (size_ > 1) {
+    more_ = std::make_unique<Entry[]>(size_ - 1);
+    std::copy(other.more_.get(), other.more_.get() + size_ - 1, more_.get());
+  }
+}
+
+NodeAnswers& NodeAnswers::operator=(const NodeAnswers& other) {
+  if (this != &other) *this = NodeAnswers(other);
+  return *this;
+}
+
+void NodeAnswers::emplace_back(uint16_t type, Answer answer) {
+  if (size_ == 0) {
+    first_ = {type, std::move(answer)};
+  } else {  // rare: sized exactly, moved over
+    auto more = std::make_unique<Entry[]>(size_);
+    std::move(more_.get(), more_.get() + size_ - 1, more.get());
+    more[size_ - 1] = {type, std::move(answer)};
+    more_ = std::move(more);
+  }
+  ++size_;
+}
+
 const Answer* Node::find(uint16_t qtype) const noexcept {
   for (const auto& [type, answer] : rrsets)
     if (type == qtype) return &answer;

@@ -76,12 +76,53 @@ struct Zone {
   Answer any;
 };
 
+// A name's answers by qtype: the first inline, any more (a name with several types) in one array of
+// their own. Most names have one type; a vector took an allocation and 48 bytes of heap for each
+// (10,000 members: 14,000 names, 0.4 MB and a 14,000 allocations more at every compile).
+class NodeAnswers {
+ public:
+  using Entry = std::pair<uint16_t, Answer>;
+  NodeAnswers() = default;
+  NodeAnswers(const NodeAnswers& other);
+  NodeAnswers& operator=(const NodeAnswers& other);
+  NodeAnswers(NodeAnswers&&) noexcept = default;
+  NodeAnswers& operator=(NodeAnswers&&) noexcept = default;
+
+  void emplace_back(uint16_t type, Answer answer);
+  size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  Entry& operator[](size_t i) noexcept { return i == 0 ? first_ : more_[i - 1]; }
+  const Entry& operator[](size_t i) const noexcept { return i == 0 ? first_ : more_[i - 1]; }
+
+  template <class Owner, class Value>
+  class Iter {
+   public:
+    Iter(Owner* owner, size_t i) : owner_(owner), i_(i) {}
+    Value& operator*() const noexcept { return (*owner_)[i_]; }
+    Iter& operator++() noexcept { return ++i_, *this; }
+    bool operator!=(const Iter& o) const noexcept { return i_ != o.i_; }
+
+   private:
+    Owner* owner_;
+    size_t i_;
+  };
+  Iter<NodeAnswers, Entry> begin() noexcept { return {this, 0}; }
+  Iter<NodeAnswers, Entry> end() noexcept { return {this, size_}; }
+  Iter<const NodeAnswers, const Entry> begin() const noexcept { return {this, 0}; }
+  Iter<const NodeAnswers, const Entry> end() const noexcept { return {this, size_}; }
+
+ private:
+  Entry first_;
+  std::unique_ptr<Entry[]> more_;  // entries 1.. (size_ - 1 of them)
+  uint32_t size_ = 0;
+};
+
 struct Node {
   uint32_t zone = 0;  // Zone::index
-  std::vector<std::pair<uint16_t, Answer>> rrsets;  // by qtype; the CNAME entry answers every other type
   bool cname = false;
   bool gated = false;  // the name answers NXDOMAIN with its zone's gate tail for gate_ttl (see zone_builder)
   uint32_t gate_ttl = 0;
+  NodeAnswers rrsets;  // by qtype; the CNAME entry answers every other type
   const Answer* find(uint16_t qtype) const noexcept;
 };
 

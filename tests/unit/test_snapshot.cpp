@@ -203,3 +203,30 @@ TEST_CASE("derived snapshots: each answers with its base and every change made a
     CHECK(snap.overlay_size() == chain_touched[c]);
   }
 }
+
+TEST_CASE("a node's answers: the first inline, more beside it, copies their own, found by type", "[snapshot]") {
+  const auto answer = [](uint8_t b) {
+    const std::vector<uint8_t> body{b, b};
+    return Answer(body, body.size(), {}, 1);
+  };
+  Node n;
+  CHECK(n.rrsets.empty());
+  CHECK(n.find(1) == nullptr);
+  n.rrsets.emplace_back(1, answer(1));
+  n.rrsets.emplace_back(28, answer(28));
+  n.rrsets.emplace_back(16, answer(16));
+  REQUIRE(n.rrsets.size() == 3);
+  std::vector<uint16_t> types;
+  for (const auto& [type, a] : n.rrsets) {
+    types.push_back(type);
+    CHECK(a.body()[0] == uint8_t(type));
+  }
+  CHECK(types == std::vector<uint16_t>{1, 28, 16});
+  Node copy = n;
+  copy.rrsets[2].second = answer(99);
+  REQUIRE(n.find(16) != nullptr);
+  CHECK(n.find(16)->body()[0] == 16);  // the copy's change is its own
+  CHECK(copy.find(16)->body()[0] == 99);
+  CHECK(copy.find(28)->body()[0] == 28);
+  CHECK(copy.find(15) == nullptr);
+}
