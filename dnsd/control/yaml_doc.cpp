@@ -3,7 +3,9 @@
 
 #include <yaml.h>
 
+#include <initializer_list>
 #include <map>
+#include <optional>
 #include <string_view>
 
 namespace dnsd {
@@ -52,6 +54,377 @@ std::string syntax_error(const yaml_parser_t& p, int& line) {
   return what;
 }
 
+// The fast path (see yaml_doc.hpp): block mappings and sequences of plain or quoted scalars, flow
+// collections on one line, and literal block scalars, read straight from the text; anything else
+// (or anything it is not sure of) is declined, and libyaml reads the document. libyaml's scanner
+// was a fifth of the start-up at 10,000 members (264,000 allocations of token values).
+class FastReader {
+ public:
+  FastReader(std::string_view text, YamlTree& tree) : t_(text), tree_(tree) {}
+
+  // The root node, or nullopt: declined (the tree is then to be discarded).
+  std::optional<uint32_t> read() {
+    for (const char c : t_) {
+      const auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && c != '\n') || u >= 0x7F) return std::nullopt;  // tabs, CR, control, non-ASCII
+    }
+    tree_.nodes.reserve(t_.size() / 12);
+    tree_.scalars.reserve(t_.size() / 20);
+    tree_.children.reserve(t_.size() / 12);
+    if (!next_content() || indent_ != 0 || starts_with_any({"---", "...", "%"})) return std::nullopt;
+    std::optional<uint32_t> root;
+    if (t_[pos_] == '[' || t_[pos_] == '{') {  // a flow collection (JSON) on its line
+      const size_t end = line_end();
+      size_t after = pos_;
+      root = flow_node(after, end);
+      if (after != end && !(t_[after] == '#' && t_[after - 1] == ' ')) return std::nullopt;
+      next_line();
+    } else {
+      root = block_node(0);
+    }
+    if (!root || next_content()) return std::nullopt;  // something after the root
+    return root;
+  }
+
+ private:
+  // Moves to the next line with content (not blank, not a comment) at or after pos_; false at the end.
+  // Sets line_ (0-based), line_start_, indent_ (spaces before the content).
+  bool next_content() {
+    while (pos_ < t_.size()) {
+      size_t i = pos_;
+      while (i < t_.size() && t_[i] == ' ') ++i;
+      if (i < t_.size() && t_[i] != '\n' && t_[i] != '#') {
+        line_start_ = pos_;
+        indent_ = i - pos_;
+        return true;
+      }
+      const size_t nl = t_.find('\n', i);
+      if (nl == std::string_view::npos) {
+        pos_ = t_.size();
+        break;
+      }
+      pos_ = nl + 1;
+      ++line_;
+    }
+    return false;
+  }
+  size_t line_end() const {
+    const size_t nl = t_.find('\n', line_start_);
+    return nl == std::string_view::npos ? t_.size() : nl;
+  }
+  void next_line() {  // past the current line
+    pos_ = line_end();
+    if (pos_ < t_.size()) ++pos_, ++line_;
+  }
+  bool starts_with_any(std::initializer_list<std::string_view> prefixes) const {
+    const std::string_view rest = t_.substr(line_start_ + indent_);
+    for (std::string_view p : prefixes)
+      if (rest.starts_with(p)) return true;
+    return false;
+  }
+
+  uint32_t add(YamlTree::Kind kind, size_t line, uint32_t first = 0) {
+    tree_.nodes.push_back({kind, int(line) + 1, first, 0});
+    return uint32_t(tree_.nodes.size() - 1);
+  }
+  uint32_t scalar(std::string value, size_t line, bool plain) {
+    if (plain && (value.empty() || value == "~" || value == "null" || value == "Null" || value == "NULL"))
+      return add(YamlTree::Kind::null, line);
+    tree_.scalars.push_back(std::move(value));
+    return add(YamlTree::Kind::scalar, line, uint32_t(tree_.scalars.size() - 1));
+  }
+  void close(uint32_t node, const std::vector<uint32_t>& kids) {
+    tree_.nodes[node].first = uint32_t(tree_.children.size());
+    tree_.nodes[node].count = uint32_t(kids.size());
+    tree_.children.insert(tree_.children.end(), kids.begin(), kids.end());
+  }
+
+  static bool is_indicator(char c) {
+    return std::string_view("-?:,[]{}#&*!|>'\"%@`").find(c) != std::string_view::npos;
+  }
+
+  // The node whose first content line is the current one, at column `col` of it (a block mapping or
+  // sequence at that column, or what follows a key or dash on its line).
+  std::optional<uint32_t> block_node(size_t col) {
+    if (dash_at(col)) return block_sequence(col);
+    if (key_end(t_.substr(line_start_ + col, line_end() - line_start_ - col)) != std::string_view::npos) return block_mapping(col);
+    return std::nullopt;  // a scalar document, or something else
+  }
+
+  // Where the plain key of "key: ..." or "key:" ends in `rest` (the ':'), or npos.
+  static size_t key_end(std::string_view rest) {
+    if (rest.empty() || is_indicator(rest[0]) || rest[0] == ' ') return std::string_view::npos;
+    for (size_t i = 0; i < rest.size(); ++i) {
+      if (rest[i] == '#' && rest[i - 1] == ' ') return std::string_view::npos;
+      if (rest[i] == ':' && (i + 1 == rest.size() || rest[i + 1] == ' '))
+        return rest[i - 1] == ' ' || i > 1000 ? std::string_view::npos : i;  // (libyaml: a simple key is 1024 at most)
+    }
+    return std::string_view::npos;
+  }
+
+  // Nesting deeper than max_depth is libyaml's to read (the fast path recurses; an HTTP body of a
+  // million '[' must not take the stack).
+  static constexpr int max_depth = 64;
+  struct Deeper {
+    explicit Deeper(int& depth) : d(++depth) {}
+    ~Deeper() { --d; }
+    int& d;
+  };
+
+  std::optional<uint32_t> block_mapping(size_t col) {
+    const Deeper deeper(depth_);
+    if (depth_ > max_depth) return std::nullopt;
+    const uint32_t map = add(YamlTree::Kind::map, line_);
+    std::vector<uint32_t> kids;
+    for (bool first = true;; first = false) {
+      if (!first) {
+        if (!next_content() || indent_ < col) break;
+        if (indent_ > col) return std::nullopt;
+      }
+      const size_t at = line_start_ + col;
+      const std::string_view rest = t_.substr(at, line_end() - at);
+      const size_t k = key_end(rest);
+      if (k == std::string_view::npos) return std::nullopt;
+      const size_t key_line = line_;
+      kids.push_back(scalar(std::string(rest.substr(0, k)), key_line, true));
+      if (tree_.nodes[kids.back()].kind != YamlTree::Kind::scalar) return std::nullopt;  // a null key
+      const std::optional<uint32_t> value = after_indicator(col + k + 1, col, true);
+      if (!value) return std::nullopt;
+      kids.push_back(*value);
+    }
+    close(map, kids);
+    return map;
+  }
+
+  std::optional<uint32_t> block_sequence(size_t col) {
+    const Deeper deeper(depth_);
+    if (depth_ > max_depth) return std::nullopt;
+    const uint32_t seq = add(YamlTree::Kind::sequence, line_);
+    std::vector<uint32_t> kids;
+    for (bool first = true;; first = false) {
+      if (!first) {
+        if (!next_content() || indent_ < col) break;
+        if (indent_ > col) return std::nullopt;
+        if (!dash_at(col)) break;  // the key after an indentless sequence
+      }
+      const std::optional<uint32_t> item = after_indicator(col + 1, col, false);
+      if (!item) return std::nullopt;
+      kids.push_back(*item);
+    }
+    close(seq, kids);
+    return seq;
+  }
+
+  // The value after a key's ':' or a sequence's '-' at column `from` of the current line, whose
+  // mapping or sequence is at column `col`; leaves the current line at the last one it used.
+  std::optional<uint32_t> after_indicator(size_t from, size_t col, bool in_map) {
+    const size_t end = line_end();
+    size_t i = line_start_ + from;
+    while (i < end && t_[i] == ' ') ++i;
+    const size_t line = line_;
+    if (i == end || t_[i] == '#') {  // the value is on the lines below, or null (on this line, as libyaml's)
+      next_line();
+      const bool more = next_content();
+      if (more && indent_ > col) return block_node(indent_);
+      if (more && indent_ == col && in_map && dash_at(col)) return block_sequence(col);  // an indentless sequence
+      return add(YamlTree::Kind::null, line);
+    }
+    const char c = t_[i];
+    if (key_end(t_.substr(i, end - i)) != std::string_view::npos) {
+      if (in_map) return std::nullopt;  // "a: b: c"
+      return block_mapping(i - line_start_);  // "- key: value": a mapping at the key's column
+    }
+    std::optional<uint32_t> value;
+    size_t after = 0;
+    if (c == '[' || c == '{') {
+      value = flow(i, end, after);
+    } else if (c == '"' || c == '\'') {
+      value = quoted(i, end, after);
+    } else if (c == '|') {
+      return literal(i, end, col);
+    } else if (is_indicator(c) && !(c == '-' && i + 1 < end && t_[i + 1] != ' ')) {
+      return std::nullopt;  // anchors, tags, aliases, folded scalars, "- - x", "? key" ...
+    } else {
+      size_t stop = i;
+      for (; stop < end; ++stop) {
+        if (t_[stop] == '#' && t_[stop - 1] == ' ') break;
+        if (t_[stop] == ':' && (stop + 1 == end || t_[stop + 1] == ' ')) return std::nullopt;  // "a: b: c"
+      }
+      size_t last = stop;
+      while (last > i && t_[last - 1] == ' ') --last;
+      value = scalar(std::string(t_.substr(i, last - i)), line, true);
+      after = stop;
+    }
+    if (!value) return std::nullopt;
+    while (after < end && t_[after] == ' ') ++after;
+    if (after < end && !(t_[after] == '#' && t_[after - 1] == ' ')) return std::nullopt;  // more on the line
+    next_line();
+    // A scalar's next content line may not be indented past its mapping's or sequence's column (a
+    // continuation, or an error: libyaml decides).
+    if (next_content() && indent_ > col) return std::nullopt;
+    return value;
+  }
+  // Whether the current line has a sequence entry ("-" alone or "- ...") at column `col`.
+  bool dash_at(size_t col) const {
+    const std::string_view rest = t_.substr(line_start_ + col, line_end() - line_start_ - col);
+    return rest == "-" || rest.starts_with("- ");
+  }
+
+  // A quoted scalar starting at t_[i], closed on its line; `after` past it.
+  std::optional<uint32_t> quoted(size_t i, size_t end, size_t& after) {
+    const char q = t_[i];
+    std::string value;
+    size_t j = i + 1;
+    for (;; ++j) {
+      if (j >= end) return std::nullopt;  // not closed on the line
+      if (t_[j] == q) {
+        if (q == '\'' && j + 1 < end && t_[j + 1] == '\'') {
+          value += '\'';
+          ++j;
+          continue;
+        }
+        break;
+      }
+      if (q == '"' && t_[j] == '\\') {
+        if (j + 1 >= end) return std::nullopt;
+        const char e = t_[++j];
+        if (e == '"' || e == '\\' || e == '/') value += e;
+        else if (e == 'n') value += '\n';
+        else if (e == 't') value += '\t';
+        else return std::nullopt;  // other escapes: libyaml's
+        continue;
+      }
+      value += t_[j];
+    }
+    after = j + 1;
+    return scalar(std::move(value), line_, false);
+  }
+
+  // A flow collection on one line from t_[i]; `after` past its closing bracket.
+  std::optional<uint32_t> flow(size_t i, size_t end, size_t& after) {
+    size_t j = i;
+    std::optional<uint32_t> n = flow_node(j, end);
+    after = j;
+    return n;
+  }
+  std::optional<uint32_t> flow_node(size_t& j, size_t end) {
+    while (j < end && t_[j] == ' ') ++j;
+    if (j >= end) return std::nullopt;
+    const char c = t_[j];
+    if (c == '[' || c == '{') {
+      const Deeper deeper(depth_);
+      if (depth_ > max_depth) return std::nullopt;
+      const bool map = c == '{';
+      const uint32_t node = add(map ? YamlTree::Kind::map : YamlTree::Kind::sequence, line_);
+      std::vector<uint32_t> kids;
+      ++j;
+      for (;;) {
+        while (j < end && t_[j] == ' ') ++j;
+        if (j >= end) return std::nullopt;
+        if (t_[j] == (map ? '}' : ']')) {
+          ++j;
+          break;
+        }
+        if (!kids.empty()) {
+          if (t_[j] != ',') return std::nullopt;
+          ++j;
+          while (j < end && t_[j] == ' ') ++j;
+          if (j >= end || t_[j] == ',' || t_[j] == ']' || t_[j] == '}') return std::nullopt;  // trailing or empty entries
+        }
+        const std::optional<uint32_t> first = flow_node(j, end);
+        if (!first) return std::nullopt;
+        if (map) {
+          if (tree_.nodes[*first].kind != YamlTree::Kind::scalar) return std::nullopt;
+          if (j >= end || t_[j] != ':' || j + 1 >= end || t_[j + 1] != ' ') return std::nullopt;
+          ++j;
+          kids.push_back(*first);
+          const std::optional<uint32_t> value = flow_node(j, end);
+          if (!value || tree_.nodes[*value].kind == YamlTree::Kind::null) return std::nullopt;
+          kids.push_back(*value);
+        } else {
+          kids.push_back(*first);
+        }
+      }
+      close(node, kids);
+      return node;
+    }
+    if (c == '"' || c == '\'') {
+      size_t after = 0;
+      const std::optional<uint32_t> n = quoted(j, end, after);
+      j = after;
+      while (j < end && t_[j] == ' ') ++j;
+      return n;
+    }
+    if (is_indicator(c)) return std::nullopt;
+    const size_t from = j;
+    for (; j < end; ++j) {
+      const char d = t_[j];
+      if (d == ',' || d == ']' || d == '}') break;
+      if (d == ':') {
+        if (j + 1 < end && t_[j + 1] == ' ') break;  // a key's end
+        if (j + 1 >= end || std::string_view(",?[]{}").find(t_[j + 1]) != std::string_view::npos)  // libyaml: an error
+          return std::nullopt;
+      }
+      if (d == '#' || d == '[' || d == '{') return std::nullopt;
+    }
+    size_t last = j;
+    while (last > from && t_[last - 1] == ' ') --last;
+    if (last == from) return std::nullopt;
+    return scalar(std::string(t_.substr(from, last - from)), line_, true);
+  }
+
+  // A literal block scalar ("|" alone, clip chomping) whose header is at t_[i]; its mapping or
+  // sequence is at column `col`.
+  std::optional<uint32_t> literal(size_t i, size_t end, size_t col) {
+    size_t j = i + 1;
+    while (j < end && t_[j] == ' ') ++j;
+    if (j < end && !(t_[j] == '#' && t_[j - 1] == ' ')) return std::nullopt;  // |-, |+, |2 ...
+    const size_t line = line_;
+    next_line();
+    std::string value;
+    size_t block_indent = 0;
+    size_t blank_run = 0;
+    while (pos_ < t_.size()) {
+      const size_t nl = t_.find('\n', pos_);
+      const size_t e = nl == std::string_view::npos ? t_.size() : nl;
+      size_t sp = pos_;
+      while (sp < e && t_[sp] == ' ') ++sp;
+      if (sp == e) {  // an empty line
+        if (sp - pos_ > (block_indent == 0 ? col + 1 : block_indent)) return std::nullopt;  // spaces that count: libyaml's
+        ++blank_run;
+      } else {
+        const size_t ind = sp - pos_;
+        if (block_indent == 0) {
+          if (ind <= col) break;
+          block_indent = ind;
+        } else if (ind < block_indent) {
+          break;
+        }
+        for (; blank_run > 0; --blank_run) value += '\n';
+        value.append(t_.substr(pos_ + block_indent, e - pos_ - block_indent));
+        if (nl != std::string_view::npos) value += '\n';  // (the last line of the file may have none)
+      }
+      if (nl == std::string_view::npos) {
+        pos_ = t_.size();
+        break;
+      }
+      pos_ = nl + 1;
+      ++line_;
+    }
+    if (block_indent == 0) return std::nullopt;  // empty: libyaml's
+    if (next_content() && indent_ > col) return std::nullopt;
+    return scalar(std::move(value), line, false);
+  }
+
+  std::string_view t_;
+  YamlTree& tree_;
+  size_t pos_ = 0;         // where the next line starts
+  size_t line_ = 0;        // of the current line, 0-based
+  size_t line_start_ = 0;  // of the current line
+  size_t indent_ = 0;      // of the current line
+  int depth_ = 0;          // collections open
+};
+
 }  // namespace
 
 bool YamlNode::is_map() const { return tree_ && tree_->nodes[index_].kind == YamlTree::Kind::map; }
@@ -90,6 +463,18 @@ YamlNode YamlNode::key_at(size_t i) const { return is_map() && i < size() ? chil
 YamlNode YamlNode::value_at(size_t i) const { return is_map() && i < size() ? child(2 * i + 1) : YamlNode(); }
 
 YamlNode read_yaml(const std::string& text, std::string& error, int& error_line) {
+  if (YamlNode fast = read_yaml_fast(text)) return fast;
+  return read_yaml_libyaml(text, error, error_line);
+}
+
+YamlNode read_yaml_fast(const std::string& text) {
+  auto tree = std::make_shared<YamlTree>();
+  const std::optional<uint32_t> root = FastReader(text, *tree).read();
+  if (!root) return {};
+  return {std::move(tree), *root};
+}
+
+YamlNode read_yaml_libyaml(const std::string& text, std::string& error, int& error_line) {
   auto tree = std::make_shared<YamlTree>();
   Parser parser;
   yaml_parser_set_input_string(&parser.p, reinterpret_cast<const unsigned char*>(text.data()), text.size());

@@ -2,7 +2,8 @@
 // the loader and the record builder) and as conf/dnsd.yaml (the daemon config loader, in a directory
 // of its own with one zone file). Any input may be rejected with diagnostics; none may crash, hang or
 // leak. The zone-file loader and the builder report through diagnostics and never throw; the daemon
-// loader throws ConfigError and nothing else. Any other exception escapes: a finding.
+// loader throws ConfigError and nothing else. Any other exception escapes: a finding. And whatever the
+// YAML reader's fast path reads, it reads as libyaml does (yaml_doc.hpp).
 #include <unistd.h>
 
 #include <cstdlib>
@@ -10,9 +11,19 @@
 #include <fstream>
 
 #include "config.hpp"
+#include "yaml_compare.hpp"
 #include "zone_builder.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  {
+    const std::string text(reinterpret_cast<const char*>(data), size);
+    if (const dnsd::YamlNode fast = dnsd::read_yaml_fast(text)) {
+      std::string error;
+      int line = 0;
+      const dnsd::YamlNode slow = dnsd::read_yaml_libyaml(text, error, line);
+      if (!slow || !dnsd::test::same_tree(fast, slow, "").empty()) std::abort();
+    }
+  }
   static const std::string path =
       (std::filesystem::temp_directory_path() / ("dnsd-fuzz-zone-" + std::to_string(getpid()) + ".yaml")).string();
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(data), std::streamsize(size));
