@@ -171,49 +171,46 @@ class FastReader {
     int& d;
   };
 
-  std::optional<uint32_t> block_mapping(size_t col) {
+  // The next line of a block collection at column `col`: an entry at that column, the collection's
+  // end (a line less indented, or none), or a line indented past it (declined).
+  enum class Next { entry, end, past };
+  Next next_entry(size_t col) {
+    if (!next_content() || indent_ < col) return Next::end;
+    return indent_ > col ? Next::past : Next::entry;
+  }
+
+  // A block mapping ("key: value" entries) or sequence ("- value" entries) at column `col`.
+  std::optional<uint32_t> block_collection(size_t col, bool map) {
     const Deeper deeper(depth_);
     if (depth_ > max_depth) return std::nullopt;
-    const uint32_t map = add(YamlTree::Kind::map, line_);
+    const uint32_t node = add(map ? YamlTree::Kind::map : YamlTree::Kind::sequence, line_);
     std::vector<uint32_t> kids;
     for (bool first = true;; first = false) {
-      if (!first) {
-        if (!next_content() || indent_ < col) break;
-        if (indent_ > col) return std::nullopt;
+      if (const Next n = first ? Next::entry : next_entry(col); n != Next::entry) {
+        if (n == Next::past) return std::nullopt;
+        break;
       }
-      const size_t at = line_start_ + col;
-      const std::string_view rest = t_.substr(at, line_end() - at);
-      const size_t k = key_end(rest);
-      if (k == std::string_view::npos) return std::nullopt;
-      const size_t key_line = line_;
-      kids.push_back(scalar(std::string(rest.substr(0, k)), key_line, true));
-      if (tree_.nodes[kids.back()].kind != YamlTree::Kind::scalar) return std::nullopt;  // a null key
-      const std::optional<uint32_t> value = after_indicator(col + k + 1, col, true);
+      std::optional<uint32_t> value;
+      if (map) {
+        const size_t at = line_start_ + col;
+        const std::string_view rest = t_.substr(at, line_end() - at);
+        const size_t k = key_end(rest);
+        if (k == std::string_view::npos) return std::nullopt;
+        kids.push_back(scalar(std::string(rest.substr(0, k)), line_, true));
+        if (tree_.nodes[kids.back()].kind != YamlTree::Kind::scalar) return std::nullopt;  // a null key
+        value = after_indicator(col + k + 1, col, true);
+      } else {
+        if (!dash_at(col)) break;  // the key after an indentless sequence
+        value = after_indicator(col + 1, col, false);
+      }
       if (!value) return std::nullopt;
       kids.push_back(*value);
     }
-    close(map, kids);
-    return map;
+    close(node, kids);
+    return node;
   }
-
-  std::optional<uint32_t> block_sequence(size_t col) {
-    const Deeper deeper(depth_);
-    if (depth_ > max_depth) return std::nullopt;
-    const uint32_t seq = add(YamlTree::Kind::sequence, line_);
-    std::vector<uint32_t> kids;
-    for (bool first = true;; first = false) {
-      if (!first) {
-        if (!next_content() || indent_ < col) break;
-        if (indent_ > col) return std::nullopt;
-        if (!dash_at(col)) break;  // the key after an indentless sequence
-      }
-      const std::optional<uint32_t> item = after_indicator(col + 1, col, false);
-      if (!item) return std::nullopt;
-      kids.push_back(*item);
-    }
-    close(seq, kids);
-    return seq;
-  }
+  std::optional<uint32_t> block_mapping(size_t col) { return block_collection(col, true); }
+  std::optional<uint32_t> block_sequence(size_t col) { return block_collection(col, false); }
 
   // The value after a key's ':' or a sequence's '-' at column `from` of the current line, whose
   // mapping or sequence is at column `col`; leaves the current line at the last one it used.
