@@ -187,10 +187,10 @@ Node& Snapshot::add_node(std::string_view lname, const Zone& zone) {
 }
 
 void Snapshot::reserve_nodes(size_t nodes, size_t name_bytes) {
-  nodes += nodes_.size();
-  if (const size_t slots = SlotIndex::slots_for(nodes); slots > index_.slots())
+  const size_t all = nodes_.size() + nodes;
+  if (const size_t slots = SlotIndex::slots_for(all); slots > index_.slots())
     index_.rehash(slots, nodes_.size(), [this](size_t n) { return name_hash(n); });
-  name_offsets_.reserve(nodes);
+  name_offsets_.reserve(all);
   names_.reserve(names_.size() + name_bytes + nodes);  // each name after its length byte
 }
 

@@ -85,8 +85,14 @@ class NodeAnswers {
   NodeAnswers() = default;
   NodeAnswers(const NodeAnswers& other);
   NodeAnswers& operator=(const NodeAnswers& other);
-  NodeAnswers(NodeAnswers&&) noexcept = default;
-  NodeAnswers& operator=(NodeAnswers&&) noexcept = default;
+  NodeAnswers(NodeAnswers&& other) noexcept
+      : first_(std::move(other.first_)), more_(std::move(other.more_)), size_(std::exchange(other.size_, 0)) {}
+  NodeAnswers& operator=(NodeAnswers&& other) noexcept {
+    first_ = std::move(other.first_);
+    more_ = std::move(other.more_);
+    size_ = std::exchange(other.size_, 0);  // the moved-from is empty, as a moved-from vector
+    return *this;
+  }
 
   void emplace_back(uint16_t type, Answer answer);
   size_t size() const noexcept { return size_; }
