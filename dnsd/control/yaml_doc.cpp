@@ -28,10 +28,10 @@ namespace {
 const std::string s_empty;
 
 // yaml-cpp's (and YAML 1.2 core schema's) nulls: a plain scalar that is empty, `~` or null.
+bool null_word(std::string_view v) { return v.empty() || v == "~" || v == "null" || v == "Null" || v == "NULL"; }
 bool plain_null(const yaml_event_t& e) {
-  if (e.data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
-  const std::string_view v(reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length);
-  return v.empty() || v == "~" || v == "null" || v == "Null" || v == "NULL";
+  return e.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+         null_word({reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length});
 }
 
 struct Parser {
@@ -77,7 +77,7 @@ class FastReader {
       const size_t end = line_end();
       size_t after = pos_;
       root = flow_node(after, end);
-      if (after != end && !(t_[after] == '#' && t_[after - 1] == ' ')) return std::nullopt;
+      if (after != end && !comment_at(after)) return std::nullopt;
       next_line();
     } else {
       root = block_node(0);
@@ -91,8 +91,7 @@ class FastReader {
   // Sets line_ (0-based), line_start_, indent_ (spaces before the content).
   bool next_content() {
     while (pos_ < t_.size()) {
-      size_t i = pos_;
-      while (i < t_.size() && t_[i] == ' ') ++i;
+      const size_t i = skip_spaces(pos_, t_.size());
       if (i < t_.size() && t_[i] != '\n' && t_[i] != '#') {
         line_start_ = pos_;
         indent_ = i - pos_;
@@ -116,6 +115,23 @@ class FastReader {
     pos_ = line_end();
     if (pos_ < t_.size()) ++pos_, ++line_;
   }
+  size_t skip_spaces(size_t i, size_t end) const {
+    while (i < end && t_[i] == ' ') ++i;
+    return i;
+  }
+  // t_[from, to) without the spaces at its end.
+  std::string_view trimmed(size_t from, size_t to) const {
+    while (to > from && t_[to - 1] == ' ') --to;
+    return t_.substr(from, to - from);
+  }
+  // Whether a comment starts at t_[i] (i > 0: a '#' after a space).
+  bool comment_at(size_t i) const { return t_[i] == '#' && t_[i - 1] == ' '; }
+  // Whether nothing but spaces and a comment follow t_[i] on its line (which ends at `end`).
+  bool rest_blank(size_t i, size_t end) const {
+    i = skip_spaces(i, end);
+    return i == end || comment_at(i);
+  }
+
   bool starts_with_any(std::initializer_list<std::string_view> prefixes) const {
     const std::string_view rest = t_.substr(line_start_ + indent_);
     for (std::string_view p : prefixes)
@@ -128,8 +144,7 @@ class FastReader {
     return uint32_t(tree_.nodes.size() - 1);
   }
   uint32_t scalar(std::string value, size_t line, bool plain) {
-    if (plain && (value.empty() || value == "~" || value == "null" || value == "Null" || value == "NULL"))
-      return add(YamlTree::Kind::null, line);
+    if (plain && null_word(value)) return add(YamlTree::Kind::null, line);
     tree_.scalars.push_back(std::move(value));
     return add(YamlTree::Kind::scalar, line, uint32_t(tree_.scalars.size() - 1));
   }
@@ -216,8 +231,7 @@ class FastReader {
   // mapping or sequence is at column `col`; leaves the current line at the last one it used.
   std::optional<uint32_t> after_indicator(size_t from, size_t col, bool in_map) {
     const size_t end = line_end();
-    size_t i = line_start_ + from;
-    while (i < end && t_[i] == ' ') ++i;
+    const size_t i = skip_spaces(line_start_ + from, end);
     const size_t line = line_;
     if (i == end || t_[i] == '#') {  // the value is on the lines below, or null (on this line, as libyaml's)
       next_line();
@@ -234,7 +248,8 @@ class FastReader {
     std::optional<uint32_t> value;
     size_t after = 0;
     if (c == '[' || c == '{') {
-      value = flow(i, end, after);
+      after = i;
+      value = flow_node(after, end);
     } else if (c == '"' || c == '\'') {
       value = quoted(i, end, after);
     } else if (c == '|') {
@@ -244,17 +259,14 @@ class FastReader {
     } else {
       size_t stop = i;
       for (; stop < end; ++stop) {
-        if (t_[stop] == '#' && t_[stop - 1] == ' ') break;
+        if (comment_at(stop)) break;
         if (t_[stop] == ':' && (stop + 1 == end || t_[stop + 1] == ' ')) return std::nullopt;  // "a: b: c"
       }
-      size_t last = stop;
-      while (last > i && t_[last - 1] == ' ') --last;
-      value = scalar(std::string(t_.substr(i, last - i)), line, true);
+      value = scalar(std::string(trimmed(i, stop)), line, true);
       after = stop;
     }
     if (!value) return std::nullopt;
-    while (after < end && t_[after] == ' ') ++after;
-    if (after < end && !(t_[after] == '#' && t_[after - 1] == ' ')) return std::nullopt;  // more on the line
+    if (!rest_blank(after, end)) return std::nullopt;  // more on the line
     next_line();
     // A scalar's next content line may not be indented past its mapping's or sequence's column (a
     // continuation, or an error: libyaml decides).
@@ -297,15 +309,10 @@ class FastReader {
     return scalar(std::move(value), line_, false);
   }
 
-  // A flow collection on one line from t_[i]; `after` past its closing bracket.
-  std::optional<uint32_t> flow(size_t i, size_t end, size_t& after) {
-    size_t j = i;
-    std::optional<uint32_t> n = flow_node(j, end);
-    after = j;
-    return n;
-  }
+  // A flow node (a collection on one line, or a scalar in one) from t_[j], spaces before it skipped;
+  // `j` past it.
   std::optional<uint32_t> flow_node(size_t& j, size_t end) {
-    while (j < end && t_[j] == ' ') ++j;
+    j = skip_spaces(j, end);
     if (j >= end) return std::nullopt;
     const char c = t_[j];
     if (c == '[' || c == '{') {
@@ -316,7 +323,7 @@ class FastReader {
       std::vector<uint32_t> kids;
       ++j;
       for (;;) {
-        while (j < end && t_[j] == ' ') ++j;
+        j = skip_spaces(j, end);
         if (j >= end) return std::nullopt;
         if (t_[j] == (map ? '}' : ']')) {
           ++j;
@@ -324,8 +331,7 @@ class FastReader {
         }
         if (!kids.empty()) {
           if (t_[j] != ',') return std::nullopt;
-          ++j;
-          while (j < end && t_[j] == ' ') ++j;
+          j = skip_spaces(j + 1, end);
           if (j >= end || t_[j] == ',' || t_[j] == ']' || t_[j] == '}') return std::nullopt;  // trailing or empty entries
         }
         const std::optional<uint32_t> first = flow_node(j, end);
@@ -348,8 +354,7 @@ class FastReader {
     if (c == '"' || c == '\'') {
       size_t after = 0;
       const std::optional<uint32_t> n = quoted(j, end, after);
-      j = after;
-      while (j < end && t_[j] == ' ') ++j;
+      j = skip_spaces(after, end);
       return n;
     }
     if (is_indicator(c)) return std::nullopt;
@@ -364,18 +369,15 @@ class FastReader {
       }
       if (d == '#' || d == '[' || d == '{') return std::nullopt;
     }
-    size_t last = j;
-    while (last > from && t_[last - 1] == ' ') --last;
-    if (last == from) return std::nullopt;
-    return scalar(std::string(t_.substr(from, last - from)), line_, true);
+    const std::string_view text = trimmed(from, j);
+    if (text.empty()) return std::nullopt;
+    return scalar(std::string(text), line_, true);
   }
 
   // A literal block scalar ("|" alone, clip chomping) whose header is at t_[i]; its mapping or
   // sequence is at column `col`.
   std::optional<uint32_t> literal(size_t i, size_t end, size_t col) {
-    size_t j = i + 1;
-    while (j < end && t_[j] == ' ') ++j;
-    if (j < end && !(t_[j] == '#' && t_[j - 1] == ' ')) return std::nullopt;  // |-, |+, |2 ...
+    if (!rest_blank(i + 1, end)) return std::nullopt;  // |-, |+, |2 ...
     const size_t line = line_;
     next_line();
     std::string value;
@@ -384,8 +386,7 @@ class FastReader {
     while (pos_ < t_.size()) {
       const size_t nl = t_.find('\n', pos_);
       const size_t e = nl == std::string_view::npos ? t_.size() : nl;
-      size_t sp = pos_;
-      while (sp < e && t_[sp] == ' ') ++sp;
+      const size_t sp = skip_spaces(pos_, e);
       if (sp == e) {  // an empty line
         if (sp - pos_ > (block_indent == 0 ? col + 1 : block_indent)) return std::nullopt;  // spaces that count: libyaml's
         ++blank_run;
