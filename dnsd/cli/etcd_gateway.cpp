@@ -74,9 +74,7 @@ EtcdHealth EtcdGateway::health(const std::string& client_url, std::string& why) 
 std::string EtcdGateway::post(const std::string& client_url, const std::string& path, const std::string& body) const {
   const HttpResult r = http_exchange(target(client_url), "POST", path, "", body, timeout_s_);
   if (r.status == 200) return r.body;
-  std::string error;
-  int line = 0;
-  const YamlNode e = read_yaml(r.body, error, line);  // undefined when not JSON
+  const YamlNode e = parse_json(r.body);
   if (e["error"].is_scalar()) {
     const int code = e["code"].is_scalar() ? std::atoi(e["code"].scalar().c_str()) : 0;
     throw EtcdError(r.status, code, e["error"].scalar());

@@ -46,9 +46,7 @@ Clock::time_point after_seconds(double seconds) {
 }
 
 std::string error_text(const HttpResult& r) {
-  std::string error;
-  int line = 0;
-  const YamlNode n = read_yaml(r.body, error, line);  // undefined when not JSON
+  const YamlNode n = parse_json(r.body);
   std::string msg = n["error"].is_scalar() ? n["error"].scalar() : r.body;
   if (n["field"].is_scalar()) msg += " (field " + n["field"].scalar() + ")";
   return "HTTP " + std::to_string(r.status) + ": " + msg;

@@ -36,11 +36,15 @@ std::string json_error_body(const std::string& message, const std::string& field
   return body + "}\n";
 }
 
-YamlNode read_json(const std::string& body, const std::string& what) {
-  std::string error;
+YamlNode parse_json(const std::string& body) {
+  std::string error;  // (the reader's words and line are for config files)
   int line = 0;
-  YamlNode doc = read_yaml(body, error, line);
-  if (!error.empty()) throw std::runtime_error(what + ": the reply is not JSON");
+  return read_yaml(body, error, line);
+}
+
+YamlNode read_json(const std::string& body, const std::string& what) {
+  YamlNode doc = parse_json(body);
+  if (!doc) throw std::runtime_error(what + ": the reply is not JSON");
   return doc;
 }
 

@@ -15,8 +15,9 @@ std::string json_quote(std::string_view s);
 // {"error": message, "field": field} (field left out when empty), newline-terminated.
 std::string json_error_body(const std::string& message, const std::string& field = "");
 
-// A JSON reply read as the config files are (JSON is YAML); throws std::runtime_error
-// "WHAT: the reply is not JSON" when it is not.
+// A JSON reply read as the config files are (JSON is YAML): undefined when it is not JSON (an error
+// body that may or may not be). read_json throws std::runtime_error "WHAT: the reply is not JSON".
+YamlNode parse_json(const std::string& body);
 YamlNode read_json(const std::string& body, const std::string& what);
 
 // A scalar member of a JSON object `n` (a reply dnsd or etcd wrote); throws std::runtime_error
