@@ -12,6 +12,11 @@
 
 namespace dnsd::test {
 
+// dnsd.yaml's lines for the TSIG key `ddns` that the unit tests' zones take DNS UPDATE with
+// (`update: { keys: [ddns] }`).
+inline constexpr const char* ddns_key_yaml =
+    "tsig_keys:\n  - { name: ddns, algorithm: hmac-sha256, secret: \"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=\" }\n";
+
 class CompiledZone {
  public:
   // daemon_extra: more of dnsd.yaml (tsig_keys, say).

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "compile.hpp"
+#include "compiled_zone.hpp"
 #include "journal.hpp"
 #include "temp_dir.hpp"
 #include "zone_state.hpp"
@@ -30,7 +31,7 @@ class PatchCheck {
   explicit PatchCheck(bool update_keys = true) {
     const std::string conf = dir_.write(
         "dnsd.yaml", std::string("listen: [\"127.0.0.1:1\"]\nzones: [\"z.yaml\", \"other.yaml\"]\nstate_dir: state\nlog: { level: off }\n") +
-                         (update_keys ? "tsig_keys:\n  - { name: ddns, algorithm: hmac-sha256, secret: \"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=\" }\n" : ""));
+                         (update_keys ? ddns_key_yaml : ""));
     dir_.write("z.yaml",
                "zone: lab.example.com\nsoa: { mname: ns1.lab.example.com, rname: h.example.org }\n"
                "ns: [ns1.lab.example.com]\n"

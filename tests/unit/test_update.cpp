@@ -23,8 +23,6 @@ const char* zone_yaml =
     "    members: [{ name: e1, host: etcd-1.lab.example.com, addresses: [192.0.2.21] },\n"
     "              { name: e2, host: etcd-2.c1.lab.example.com, addresses: [192.0.2.22] }]\n"
     "update: { keys: [ddns] }\n";
-// The key the zone takes UPDATEs signed with (the zone holds its reserved names only then).
-const char* keys_yaml = "tsig_keys:\n  - { name: ddns, algorithm: hmac-sha256, secret: \"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=\" }\n";
 
 // A CAA RR whose tag is empty: valid wire, but its text form does not read back.
 ldns_rr* caa_empty_tag() {
@@ -56,7 +54,7 @@ struct RrList {
 }  // namespace
 
 TEST_CASE("UPDATE phase 1, prerequisites (RFC 2136 §3.2), against the zone as served", "[update]") {
-  CompiledZone z(zone_yaml, keys_yaml);
+  CompiledZone z(zone_yaml, ddns_key_yaml);  // (the zone holds its reserved names only with UPDATE keys)
   const UpdateZone zone(z.compiled().zones[0]);
   struct Row {
     const char* what;
@@ -84,7 +82,7 @@ TEST_CASE("UPDATE phase 1, prerequisites (RFC 2136 §3.2), against the zone as s
 }
 
 TEST_CASE("UPDATE phase 2, prescan (§3.4.1): one bad update refuses the message before any is applied", "[update]") {
-  CompiledZone z(zone_yaml, keys_yaml);
+  CompiledZone z(zone_yaml, ddns_key_yaml);
   const UpdateZone zone(z.compiled().zones[0]);
   const RrList good({rr("new.lab.example.com. 60 IN A 192.0.2.77")});
   CHECK(prescan_updates(good.list, zone).ok());
@@ -97,7 +95,7 @@ TEST_CASE("UPDATE phase 2, prescan (§3.4.1): one bad update refuses the message
 }
 
 TEST_CASE("UPDATE phase 3, apply (§3.4.2), on the zone's UPDATE records only", "[update]") {
-  CompiledZone z(zone_yaml, keys_yaml);
+  CompiledZone z(zone_yaml, ddns_key_yaml);
   const UpdateZone zone(z.compiled().zones[0]);
   const std::vector<std::string> before = {"a.lab.example.com.\t60\tIN\tA\t192.0.2.1"};
   const RrList add({rr("a.lab.example.com. 60 IN A 192.0.2.2"), rr("b.lab.example.com. 60 IN TXT \"b\"")});
@@ -112,7 +110,7 @@ TEST_CASE("UPDATE phase 3, apply (§3.4.2), on the zone's UPDATE records only", 
 }
 
 TEST_CASE("UPDATE semantics: adds, deletes, CNAME rules and config-owned records", "[update]") {
-  CompiledZone z(zone_yaml, keys_yaml);
+  CompiledZone z(zone_yaml, ddns_key_yaml);
   const ZoneRecords& zone = z.compiled().zones[0];
 
   auto r = run(zone, {}, {}, {rr("a.lab.example.com. 60 IN A 192.0.2.1"), rr("a.lab.example.com. 60 IN A 192.0.2.2"),

@@ -101,7 +101,7 @@ TEST_CASE("an UPDATE record at a name the etcd records use is dropped, whether t
     TempDir dir;
     const std::string conf = dir.write(
         "dnsd.yaml", std::string("listen: [\"127.0.0.1:1053\"]\nzones: [\"zones/*.yaml\"]\nstate_dir: state\n") +
-                         (keys ? "tsig_keys:\n  - { name: ddns, algorithm: hmac-sha256, secret: \"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ=\" }\n" : ""));
+                         (keys ? ddns_key_yaml : ""));
     dir.write("zones/zone.yaml", head + (keys ? "update: { keys: [ddns] }\n" : "") +
                                      "clusters:\n  - name: c1\n    members: [{ name: e1, host: e1.lab.example.com, addresses: [192.0.2.1] }]\n");
     DaemonConfig cfg = load_config(conf);
