@@ -108,14 +108,14 @@ std::optional<ClusterPatch> prepare_patch(const DaemonConfig& config, size_t zon
     if (c >= z.clusters.size() || c >= served.cluster_ranges.size()) return std::nullopt;
     ClusterPatch::Part part;
     part.cluster = c;
-    std::set<std::string> srv_owners;
-    std::map<std::string, SourceLoc> hosts;
+    ClusterBuild build;
     std::vector<Diagnostic> diags;
-    build_cluster(z, *next, apex, health, srv_owners, hosts, part.built, diags);
+    build_cluster(z, *next, apex, health, build, part.built, diags);
     if (std::any_of(diags.begin(), diags.end(), [](const Diagnostic& d) { return !d.warning; })) return std::nullopt;
     // Its hosts are its own: no other member in the zone has one (with addresses or not). The checks
     // below already refuse every such case a served zone can hold; this one does not depend on that.
-    for (const auto& [host, loc] : hosts) {
+    for (size_t h = 0; h < build.hosts.size(); ++h) {
+      const std::string host(build.hosts.name(h));
       const auto other = index.hosts.find(host);
       if ((other != index.hosts.end() && other->second != c) || !taken.emplace("host " + host, c).second) return std::nullopt;
       part.hosts.insert(host);

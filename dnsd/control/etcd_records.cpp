@@ -21,21 +21,29 @@ std::string srv_owner(const std::string& cluster_name, Service service, bool tls
 
 std::vector<SrvTarget> srv_targets(const Cluster& cluster, Service service, const std::string& zone,
                                    const HealthTable* health) {
-  std::vector<SrvTarget> all, healthy;
+  std::vector<SrvTarget> out;
+  srv_targets_into(cluster, service, zone, health, out);
+  return out;
+}
+
+void srv_targets_into(const Cluster& cluster, Service service, const std::string& zone, const HealthTable* health,
+                      std::vector<SrvTarget>& out) {
+  out.clear();
   for (const Member& m : cluster.members) {
     const uint16_t port = service == Service::server ? m.peer_port.value_or(cluster.peer_port)
                                                      : m.client_port.value_or(cluster.client_port);
-    const SrvTarget t{cluster.priority, cluster.weight, port, &m};
-    all.push_back(t);
-    if (!health || !cluster.health) continue;
-    auto it = health->find(health_key(zone, cluster.name, m.name));
-    if (it == health->end() || it->second.state.state() != Health::unhealthy) healthy.push_back(t);
+    out.push_back({cluster.priority, cluster.weight, port, &m});
   }
   // Server sets are membership, never health: during bootstrap no member is healthy yet, and a
   // partial set splits the cluster (a member alone forms a cluster of one).
-  if (service == Service::server || !health || !cluster.health) return all;
-  if (healthy.empty() && !cluster.health->fail_closed) return all;  // fail-open: better stale than empty
-  return healthy;
+  if (service == Service::server || !health || !cluster.health) return;
+  size_t kept = 0;  // the healthy ones moved to the front, in order (none moved while none is kept)
+  for (const SrvTarget& t : out) {
+    auto it = health->find(health_key(zone, cluster.name, t.member->name));
+    if (it == health->end() || it->second.state.state() != Health::unhealthy) out[kept++] = t;
+  }
+  if (kept == 0 && !cluster.health->fail_closed) return;  // fail-open: better stale than empty
+  out.resize(kept);
 }
 
 uint32_t srv_ttl(const Cluster& cluster, Service service, uint32_t zone_ttl) {

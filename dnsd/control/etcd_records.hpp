@@ -32,6 +32,9 @@ struct SrvTarget {
 // (fail-open) unless health.fail_closed. Server sets are never filtered.
 std::vector<SrvTarget> srv_targets(const Cluster& cluster, Service service, const std::string& zone,
                                    const HealthTable* health);
+// The same into `out` (replacing it), reusing its buffer.
+void srv_targets_into(const Cluster& cluster, Service service, const std::string& zone, const HealthTable* health,
+                      std::vector<SrvTarget>& out);
 
 // The TTL of a service's SRV set: the zone TTL, capped at the probe interval for health-filtered
 // client sets so that caches cannot hide a dead member for long.

@@ -139,7 +139,12 @@ std::string ldns_wire(const std::string& text) {
 
 std::string dname_wire(const std::string& text) {
   std::string out;
-  return plain_wire(text, false, out) ? out : ldns_wire(text);
+  dname_wire_into(text, out);
+  return out;
+}
+
+void dname_wire_into(const std::string& text, std::string& out) {
+  if (!plain_wire(text, false, out)) out = ldns_wire(text);
 }
 
 std::string wire_text(std::string_view wire) {

@@ -45,6 +45,8 @@ std::string wire_name(const std::string& text);
 // The wire form of a name in text, case kept, escapes read as ldns reads them (relative names taken as
 // absolute); "" when it is not a name.
 std::string dname_wire(const std::string& text);
+// The same into `out` (replacing it), reusing its buffer.
+void dname_wire_into(const std::string& text, std::string& out);
 
 // A wire name printed as ldns prints it (for messages).
 std::string wire_text(std::string_view wire);

@@ -251,17 +251,37 @@ NameSet cluster_reserved_names(const ZoneConfig& z, const Cluster& c, const std:
   return names;
 }
 
+const SourceLoc* GeneratedNames::insert(std::string_view name, const SourceLoc& loc) {
+  const uint64_t h = std::hash<std::string_view>()(name);
+  if (const size_t e = find(name, h); e != SlotIndex::npos) return &entries_[e].loc;
+  entries_.push_back({uint32_t(names_.size()), uint32_t(name.size()), loc});
+  names_.append(name);
+  index_.append(entries_.size() - 1, h, [this](size_t e) { return std::hash<std::string_view>()(this->name(e)); });
+  return nullptr;
+}
+
+size_t GeneratedNames::find(std::string_view name, uint64_t h) const noexcept {
+  return index_.find(h, [&](size_t e) { return this->name(e) == name; });
+}
+
 void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& apex, const HealthTable* health,
-                   std::set<std::string>& srv_owners, std::map<std::string, SourceLoc>& address_hosts,
-                   ZoneRecords& out, std::vector<Diagnostic>& diags) {
+                   ClusterBuild& b, ZoneRecords& out, std::vector<Diagnostic>& diags) {
   // Each member's host in wire form (case kept), once for its SRV targets and its addresses.
-  std::vector<std::string> hosts;
-  hosts.reserve(c.members.size());
-  for (const Member& m : c.members) hosts.push_back(dname_wire(m.host));
+  b.hosts_wire.clear();
+  b.host_ends.clear();
+  for (const Member& m : c.members) {
+    dname_wire_into(m.host, b.key);
+    b.hosts_wire += b.key;
+    b.host_ends.push_back(uint32_t(b.hosts_wire.size()));
+  }
+  const auto host = [&b](size_t i) {
+    const size_t from = i == 0 ? 0 : b.host_ends[i - 1];
+    return std::string_view(b.hosts_wire).substr(from, b.host_ends[i] - from);
+  };
   for (Service svc : {Service::server, Service::client}) {
     const std::string owner = srv_owner(c, svc, z.zone);
     // e.g. an unnamed TLS cluster and a clear-text one named "ssl" both make _etcd-server-ssl.
-    if (!srv_owners.insert(owner).second) {
+    if (b.srv_owners.insert(owner, c.loc)) {
       diags.push_back({c.loc, "'" + owner + " SRV' is generated twice (by two clusters)", false});
       continue;
     }
@@ -272,18 +292,17 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
       continue;
     }
     const uint32_t set_ttl = srv_ttl(c, svc, z.ttl);
-    const std::vector<SrvTarget> targets = srv_targets(c, svc, z.zone, health);
-    if (targets.empty()) out.empty_names.push_back(owner);
-    const std::string owner_name = dname_wire(owner);
-    std::string rdata;
-    for (const SrvTarget& t : targets) {
-      const std::string& target = hosts[size_t(t.member - c.members.data())];
-      rdata.assign(6, '\0');
-      put16(reinterpret_cast<uint8_t*>(rdata.data()), t.priority);
-      put16(reinterpret_cast<uint8_t*>(rdata.data()) + 2, t.weight);
-      put16(reinterpret_cast<uint8_t*>(rdata.data()) + 4, t.port);
-      rdata += target;
-      Rr rr = owner_name.empty() || target.empty() ? Rr() : make_rr(owner_name, set_ttl, LDNS_RR_TYPE_SRV, rdata);
+    srv_targets_into(c, svc, z.zone, health, b.targets);
+    if (b.targets.empty()) out.empty_names.push_back(owner);
+    dname_wire_into(owner, b.owner);
+    for (const SrvTarget& t : b.targets) {
+      const std::string_view target = host(size_t(t.member - c.members.data()));
+      b.rdata.assign(6, '\0');
+      put16(reinterpret_cast<uint8_t*>(b.rdata.data()), t.priority);
+      put16(reinterpret_cast<uint8_t*>(b.rdata.data()) + 2, t.weight);
+      put16(reinterpret_cast<uint8_t*>(b.rdata.data()) + 4, t.port);
+      b.rdata += target;
+      Rr rr = b.owner.empty() || target.empty() ? Rr() : make_rr(b.owner, set_ttl, LDNS_RR_TYPE_SRV, b.rdata);
       if (rr) out.records.push_back({std::move(rr), t.member->loc, true});
       else diags.push_back({t.member->loc, "cannot build the SRV record of " + owner + " for " + t.member->host, false});
     }
@@ -291,22 +310,21 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
   if (reserves_names(z)) reserve_cluster(z, c, apex, out.reserved_names);
   for (size_t i = 0; i < c.members.size(); ++i) {
     const Member& m = c.members[i];
-    const std::string& host = hosts[i];
-    const std::string host_key = fold_wire(host);
-    if (host.empty() || !is_subdomain_or_equal(host_key, apex)) continue;  // outside: no A/AAAA from us
+    const std::string_view wire = host(i);
+    fold_wire_into(wire, b.key);
+    if (wire.empty() || !is_subdomain_or_equal(b.key, apex)) continue;  // outside: no A/AAAA from us
     // A host that two members share would get its addresses generated twice. When one of them is
     // registered (live state), it is the one named: the config wins such a conflict.
-    const auto [taken, fresh] = address_hosts.emplace(host_key, m.host_loc);
-    if (!fresh) {
-      const bool registered_first = Registry::is_origin(taken->second.file()) && !Registry::is_origin(m.host_loc.file());
-      diags.push_back({registered_first ? taken->second : m.host_loc,
+    if (const SourceLoc* taken = b.hosts.insert(b.key, m.host_loc)) {
+      const bool registered_first = Registry::is_origin(taken->file()) && !Registry::is_origin(m.host_loc.file());
+      diags.push_back({registered_first ? *taken : m.host_loc,
                        "host '" + m.host + "' is generated twice (another member has the same host)", false});
       continue;
     }
     for (const std::string& a : m.addresses) {
       const std::string rdata = address_rdata(a);
       if (rdata.empty()) continue;
-      if (Rr rr = make_rr(host, z.ttl, rdata.size() == 4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA, rdata))
+      if (Rr rr = make_rr(wire, z.ttl, rdata.size() == 4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA, rdata))
         out.records.push_back({std::move(rr), m.loc, true});
     }
   }
@@ -347,11 +365,10 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
   const size_t first_cluster = out.records.size();
 
   // Clusters: server and client SRV sets, then the A/AAAA of in-zone hosts (in member order).
-  std::set<std::string> srv_owners;
-  std::map<std::string, SourceLoc> address_hosts;  // in-zone host -> the member that took it
+  ClusterBuild build;
   for (const Cluster& c : z.clusters) {
     const size_t begin = out.records.size();
-    build_cluster(z, c, apex, health, srv_owners, address_hosts, out, diags);
+    build_cluster(z, c, apex, health, build, out, diags);
     out.cluster_ranges.emplace_back(begin, out.records.size());
   }
 

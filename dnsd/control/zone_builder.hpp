@@ -8,11 +8,13 @@
 #include <vector>
 
 #include "config.hpp"
+#include "etcd_records.hpp"
 #include "health.hpp"
 #include "ldns.hpp"
 #include "name_set.hpp"
 #include "names.hpp"
 #include "rr.hpp"
+#include "slot_index.hpp"
 
 namespace dnsd {
 
@@ -53,12 +55,46 @@ struct ZoneRecords {
 ZoneRecords build_zone(const ZoneConfig& zone, std::vector<Diagnostic>& diagnostics,
                        const HealthTable* health = nullptr);
 
+// Names a zone's clusters have generated so far, each with where it came from: the names in one
+// buffer, found through a SlotIndex. A tree node and a key copy each (24,000 names at 10,000
+// members), freed once the zone was built, left holes between its records: 1.4 MB resident after
+// start-up (docs/ARCHITECTURE.md, "Start-up").
+class GeneratedNames {
+ public:
+  // Adds `name`, generated at `loc`; when it is there already, adds nothing and returns where it was
+  // generated first.
+  const SourceLoc* insert(std::string_view name, const SourceLoc& loc);
+  size_t size() const noexcept { return entries_.size(); }
+  std::string_view name(size_t i) const noexcept { return std::string_view(names_).substr(entries_[i].at, entries_[i].size); }
+
+ private:
+  size_t find(std::string_view name, uint64_t h) const noexcept;
+
+  struct Entry {
+    uint32_t at, size;  // its name in names_
+    SourceLoc loc;
+  };
+  std::string names_;
+  std::vector<Entry> entries_;
+  SlotIndex index_;
+};
+
+// What build_cluster carries from one cluster of a zone to the next: the names generated so far (one
+// generated twice is an error), and the buffers it builds each cluster's records in, reused (freed
+// after each cluster, they too left holes between the records).
+struct ClusterBuild {
+  GeneratedNames srv_owners;  // SRV owner names, as srv_owner spells them
+  GeneratedNames hosts;       // in-zone member hosts, lower-case wire
+  std::string hosts_wire;     // the cluster's member hosts in wire form (case kept), one after another
+  std::vector<uint32_t> host_ends;  // where each ends in hosts_wire
+  std::vector<SrvTarget> targets;
+  std::string owner, rdata, key;
+};
+
 // One cluster's part of build_zone: its SRV sets (or gated and empty names), then the A/AAAA of its
-// in-zone hosts, appended to `out` with the names it reserves. srv_owners and address_hosts carry
-// what earlier clusters generated, so that a name generated twice is an error.
+// in-zone hosts, appended to `out` with the names it reserves.
 void build_cluster(const ZoneConfig& zone, const Cluster& cluster, const std::string& apex, const HealthTable* health,
-                   std::set<std::string>& srv_owners, std::map<std::string, SourceLoc>& address_hosts,
-                   ZoneRecords& out, std::vector<Diagnostic>& diagnostics);
+                   ClusterBuild& build, ZoneRecords& out, std::vector<Diagnostic>& diagnostics);
 
 // Whether a zone holds its reserved names (ZoneRecords::reserved_names): only one that takes DNS UPDATE
 // needs them at hand (at 10,000 members the set was a fifteenth of the start-up and 1.3 MB at the
