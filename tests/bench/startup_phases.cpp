@@ -51,6 +51,13 @@ int main(int argc, char** argv) {
   }
   // What the daemon holds once it answers: the config (kept for reloads and registrations), the
   // zones' records (kept for transfers, status and patches) and the snapshot the workers answer from.
+  size_t tree_bytes = 0;
+  {
+    std::vector<dnsd::Diagnostic> diags;
+    const size_t before = heap_in_use();
+    const dnsd::YamlNode tree = dnsd::load_yaml(argv[2], diags);
+    tree_bytes = heap_in_use() - before;
+  }
   const size_t h0 = heap_in_use();
   auto cfg = std::make_unique<dnsd::DaemonConfig>(dnsd::load_config(argv[1]));
   const size_t h1 = heap_in_use();
@@ -83,6 +90,7 @@ int main(int argc, char** argv) {
   std::printf("| compile (records, answers, snapshot) | %.1f |\n", compile);
   std::printf("| health monitor: the same config again (after a registration) | %.2f |\n", health);
   std::printf("\n| held after start-up | MiB |\n|---|---|\n");
+  std::printf("| the zone file's YAML node tree (only while the config is read) | %.1f |\n", double(tree_bytes) / 1048576);
   std::printf("| config | %.1f |\n", double(h1 - h0) / 1048576);
   std::printf("| zone records (ZoneRecords) | %.1f |\n", double(h2 - h3) / 1048576);
   std::printf("| of which reserved names | %.1f |\n", double(reserved) / 1048576);
