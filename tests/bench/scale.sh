@@ -6,12 +6,15 @@
 # of ROUNDS, kdig). One worker each. What a change costs is put_scale.py's table (PUT to 2xx and to
 # visible), what probing costs probe_scale.sh's. Not part of `make test`.
 # Usage: tests/bench/scale.sh [build dir] [levels, e.g. 100,1000,10000] [rounds]
+# With DNSD_BASELINE=/path/to/another/dnsd, that binary is measured too (as "baseline", in the same
+# rotation): a change beside the build before it, in the same run.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 . "$src/tests/bench/lib.sh"
 build=${1:-$src/build}
 levels=${2:-100,1000,10000}
 rounds=${3:-3}
+baseline=${DNSD_BASELINE:-}
 tmp=$(mktemp -d)
 trap 'pkill -P $$ 2>/dev/null || true; rm -rf "$tmp"' EXIT
 port=$(shuf -i 20000-31000 -n 1)
@@ -25,7 +28,7 @@ axfr_ms() {
   echo $(( (t1 - t0) / 1000 ))
 }
 
-echo "| members (clusters of 5) | records | server | start to first answer | RSS then | AXFR |"
+echo "| members (clusters of 5) | records | server | start to first answer: best (median) | RSS then | AXFR |"
 echo "|---|---|---|---|---|---|"
 for n in ${levels//,/ }; do
   dir=$tmp/z$n
@@ -34,17 +37,30 @@ for n in ${levels//,/ }; do
   "$build/dnsd" check -c "$dir/dnsd.yaml" | grep -v '^;' > "$dir/bench.zone"
   "$src/tests/bench/knot_conf.sh" "$dir" "$port" "$zone" transfer
   records=$(grep -c . "$dir/bench.zone")
-  for s in dnsd knot; do
-    best_t=999 best_rss=0 times=()
-    for _ in $(seq "$rounds"); do
+  servers=(dnsd knot)
+  [ -n "$baseline" ] && servers=(dnsd baseline knot)
+  declare -A best_t=() best_rss=() starts=() axfrs=()
+  for s in "${servers[@]}"; do best_t[$s]=999; best_rss[$s]=0; starts[$s]=""; axfrs[$s]=""; done
+  for r in $(seq "$rounds"); do
+    # Every server once a round, in an order rotated by one each round: a noisy minute costs each alike.
+    for k in $(seq 0 $((${#servers[@]} - 1))); do
+      s=${servers[$(( (k + r) % ${#servers[@]} ))]}
       rm -rf "$dir/state" "$dir/knot"/*.mdb "$dir/knot"/*/ 2>/dev/null || true
-      if [ "$s" = dnsd ]; then first_answer "$port" "$zone" "$tmp/run.log" taskset -c 0 "$build/dnsd" run -c "$dir/dnsd.yaml"
-      else first_answer "$port" "$zone" "$tmp/run.log" taskset -c 0 knotd -c "$dir/knot.conf"; fi
-      if (( $(echo "$t < $best_t" | bc) )); then best_t=$t; best_rss=$rss; fi
-      times+=("$(axfr_ms)")
+      case $s in
+        dnsd) first_answer "$port" "$zone" "$tmp/run.log" taskset -c 0 "$build/dnsd" run -c "$dir/dnsd.yaml" ;;
+        baseline) first_answer "$port" "$zone" "$tmp/run.log" taskset -c 0 "$baseline" run -c "$dir/dnsd.yaml" ;;
+        knot) first_answer "$port" "$zone" "$tmp/run.log" taskset -c 0 knotd -c "$dir/knot.conf" ;;
+      esac
+      if (( $(echo "$t < ${best_t[$s]}" | bc) )); then best_t[$s]=$t; best_rss[$s]=$rss; fi
+      starts[$s]+="$t "
+      axfrs[$s]+="$(axfr_ms) "
       stop_server
     done
-    axfr=$(printf '%s\n' "${times[@]}" | median)
-    printf '| %d | %d | %s | %.3f s | %.1f MiB | %.1f ms |\n' "$n" "$records" "$s" "$best_t" "$(echo "$best_rss / 1024" | bc -l)" "$(echo "$axfr / 1000" | bc -l)"
+  done
+  for s in "${servers[@]}"; do
+    start_median=$(printf '%s\n' ${starts[$s]} | median %.4f)
+    axfr=$(printf '%s\n' ${axfrs[$s]} | median)
+    printf '| %d | %d | %s | %.3f s (%.3f) | %.1f MiB | %.1f ms |\n' "$n" "$records" "$s" "${best_t[$s]}" "$start_median" \
+      "$(echo "${best_rss[$s]} / 1024" | bc -l)" "$(echo "$axfr / 1000" | bc -l)"
   done
 done
