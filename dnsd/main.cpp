@@ -219,11 +219,30 @@ void add_routes(dnsd::ControlHttp& http, const dnsd::ControlLoop& loop, const st
   http.route(&dnsd::StatusView::matches, [&status](const HttpRequest& r) { return status.handle(r); });
 }
 
+// Loading and compiling a config frees about as much as it keeps (the YAML tree, the build's tables).
+// glibc gives freed memory at the top of the heap back to the kernel at once, and the next phase
+// faults it in again, a page at a time: at 10,000 members that was 2,900 of a start's 6,500 page
+// faults, ~2 µs each on a VM (docs/ARCHITECTURE.md, "Start-up"). While a load lasts the heap keeps
+// 64 MiB of freed top (M_TOP_PAD: address space, resident only once touched); then the documented
+// default pad and malloc_trim(0) give back whatever is free. (Setting a pad ends glibc's dynamic
+// mmap threshold: its documented defaults hold from the first load on.)
+class LoadingHeap {
+ public:
+  LoadingHeap() { mallopt(M_TOP_PAD, 64 << 20); }
+  ~LoadingHeap() {
+    mallopt(M_TOP_PAD, 128 << 10);
+    malloc_trim(0);
+  }
+  LoadingHeap(const LoadingHeap&) = delete;
+  LoadingHeap& operator=(const LoadingHeap&) = delete;
+};
+
 int cmd_run(const RunOptions& options) {
   dnsd::init_logging();
   raise_fd_limit();
   try {
     const std::string cookie_secret = dnsd::random_cookie_secret();
+    std::optional<LoadingHeap> loading(std::in_place);
     dnsd::DaemonConfig loaded = load_run_config(options, cookie_secret);
     dnsd::set_log_level(loaded.log_level);
     spdlog::info("dnsd {} starting: config {}, state_dir {}", DNSD_VERSION, loaded.file, loaded.state_dir);
@@ -236,8 +255,7 @@ int cmd_run(const RunOptions& options) {
     zones.start(std::move(loaded));
     // The daemon's settings from here on: the zone state's config (one copy of every member, not two).
     const dnsd::DaemonConfig& config = zones.config();
-    // Loading and compiling left freed memory behind (the YAML tree, the build's maps): give it back.
-    malloc_trim(0);
+    loading.reset();  // what loading and compiling freed (the YAML tree, the build's tables) goes back
     zones.compact_on(loop.base());
     health.on_flips([&zones](const std::string& why, const std::set<std::pair<std::string, std::string>>& clusters) {
       zones.republish(why, clusters);
@@ -278,12 +296,12 @@ int cmd_run(const RunOptions& options) {
     dnsd::ServiceManager systemd(loop.base());
     auto serving = [&zones] { return "serving " + std::to_string(zones.config().zones.size()) + " zone(s)"; };
     loop.on_reload([&] {
+      const LoadingHeap reloading;  // then the new config's YAML tree and build tables go back (see the start)
       dnsd::DaemonConfig next = load_run_config(options, cookie_secret);
       const std::string token = read_token(next.token_file);
       zones.reload(std::move(next));  // publishes, then tells the health monitor
       registrations.set_token(token);
       dnsd::set_log_level(zones.config().log_level);
-      malloc_trim(0);  // the YAML tree of the new config is freed: give it back (see the start)
     });
     // READY=1 again whatever the outcome: a refused reload leaves the old zones serving.
     loop.around_reload([&] { systemd.reloading(); }, [&](bool applied) {
