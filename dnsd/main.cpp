@@ -228,9 +228,13 @@ void add_routes(dnsd::ControlHttp& http, const dnsd::ControlLoop& loop, const st
 // mmap threshold: its documented defaults hold from the first load on.)
 class LoadingHeap {
  public:
-  LoadingHeap() { mallopt(M_TOP_PAD, 64 << 20); }
+  LoadingHeap() {
+    mallopt(M_TOP_PAD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  }
   ~LoadingHeap() {
     mallopt(M_TOP_PAD, 128 << 10);
+    mallopt(M_MMAP_THRESHOLD, 128 << 10);
     malloc_trim(0);
   }
   LoadingHeap(const LoadingHeap&) = delete;
