@@ -124,26 +124,33 @@ RRsetTable::RRsetTable(const std::vector<Record>& records, size_t begin, size_t 
   owners_.reserve(owner_bytes);  // the owners' views stay valid while it fills
   // First the sets and each record's set, then the records set by set (counted, then placed).
   std::vector<uint32_t> set_of(n);
-  std::vector<uint32_t> count;
+  std::vector<uint32_t> count, last;  // each set's records, and its last one
   std::string owner;  // one buffer for every record's folded owner
+  size_t at = SlotIndex::npos;
   for (size_t i = begin; i < end; ++i) {
     const Rr& rr = records[i].rr;
     fold_wire_into(rr.owner(), owner);
     const ldns_rr_type type = rr.type();
-    const uint64_t h = hash(owner, type);
-    size_t at = find_index(owner, type, h);
-    if (at == SlotIndex::npos) {  // RFC 2181 §5.2: one TTL per RRset; the first record's TTL wins
-      at = sets_.size();
-      const size_t from = owners_.size();
-      owners_.insert(owners_.end(), owner.begin(), owner.end());
-      sets_.push_back({std::string_view(owners_.data() + from, owner.size()), type, rr.ttl(), {}, {}});
-      count.push_back(0);
-      index_.add(at, h);
+    // A set's records mostly come one after another (a cluster's SRV set): the previous record's
+    // set is tried before the index.
+    if (at == SlotIndex::npos || sets_[at].type != type || sets_[at].owner != owner) {
+      const uint64_t h = hash(owner, type);
+      at = find_index(owner, type, h);
+      if (at == SlotIndex::npos) {  // RFC 2181 §5.2: one TTL per RRset; the first record's TTL wins
+        at = sets_.size();
+        const size_t from = owners_.size();
+        owners_.insert(owners_.end(), owner.begin(), owner.end());
+        sets_.push_back({std::string_view(owners_.data() + from, owner.size()), type, rr.ttl(), {}, {}});
+        count.push_back(0);
+        last.push_back(0);
+        index_.add(at, h);
+      }
     }
     set_of[i - begin] = uint32_t(at);
     ++count[at];
-    sets_[at].last = records[i].loc;
+    last[at] = uint32_t(i);
   }
+  for (size_t s = 0; s < sets_.size(); ++s) sets_[s].last = records[last[s]].loc;
   rrs_.resize(n);
   uint32_t start = 0;
   for (size_t s = 0; s < sets_.size(); ++s) {

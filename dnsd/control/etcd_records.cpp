@@ -13,10 +13,17 @@ std::string srv_owner(const Cluster& cluster, Service service, const std::string
 }
 
 std::string srv_owner(const std::string& cluster_name, Service service, bool tls, const std::string& zone) {
-  std::string label = service == Service::server ? "_etcd-server" : "_etcd-client";
-  if (tls) label += "-ssl";
-  if (!cluster_name.empty()) label += "-" + cluster_name;
-  return label + "._tcp." + zone;
+  std::string owner;
+  owner.reserve(sizeof "_etcd-server-ssl-._tcp." + cluster_name.size() + zone.size());  // one allocation
+  owner += service == Service::server ? "_etcd-server" : "_etcd-client";
+  if (tls) owner += "-ssl";
+  if (!cluster_name.empty()) {
+    owner += '-';
+    owner += cluster_name;
+  }
+  owner += "._tcp.";
+  owner += zone;
+  return owner;
 }
 
 std::vector<SrvTarget> srv_targets(const Cluster& cluster, Service service, const std::string& zone,

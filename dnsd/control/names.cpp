@@ -200,10 +200,14 @@ std::string lower_wire(const ldns_rdf* dname) {
 
 std::string lower_wire(const std::string& text) {
   std::string out;
-  if (plain_wire(text, true, out)) return out;
+  lower_wire_into(text, out);
+  return out;
+}
+
+void lower_wire_into(const std::string& text, std::string& out) {
+  if (plain_wire(text, true, out)) return;
   out = ldns_wire(text);
   fold_labels(out);
-  return out;
 }
 
 bool is_subdomain_or_equal(const std::string& child_lower, const std::string& apex_lower) {

@@ -66,6 +66,8 @@ std::string lower_wire(const ldns_rdf* dname);
 
 // Lower-cased wire form of a name in text; "" when ldns cannot read it.
 std::string lower_wire(const std::string& text);
+// The same into `out` (replacing it), reusing its buffer.
+void lower_wire_into(const std::string& text, std::string& out);
 
 // Whether a lower-case wire name is the apex or below it (on a label boundary).
 bool is_subdomain_or_equal(const std::string& child_lower, const std::string& apex_lower);

@@ -77,11 +77,13 @@ Packer::Packer() : buf_(header_size), body_start_(header_size) {}
 void Packer::rr(const Rr& rr, uint32_t ttl) {
   name(reinterpret_cast<const uint8_t*>(rr.owner().data()), rr.owner().size(), true);
   const ldns_rr_type type = rr.type();
-  u16(uint16_t(type));
-  u16(uint16_t(rr.rr_class()));
-  u32(ttl);
-  const size_t rdlen_at = buf_.size();
-  u16(0);
+  // Type, class, TTL and a place for the rdata length, in one step.
+  const size_t fixed_at = buf_.size();
+  buf_.resize(fixed_at + 10);
+  put16(buf_.data() + fixed_at, uint16_t(type));
+  put16(buf_.data() + fixed_at + 2, uint16_t(rr.rr_class()));
+  put32(buf_.data() + fixed_at + 4, ttl);
+  const size_t rdlen_at = fixed_at + 8;
   // The names in the rdata of the types that have them where they are: written through name(), so
   // that they are compression targets, and compressed themselves for the RFC 1035 types.
   const std::span<const uint8_t> rdata = rr.rdata();
@@ -202,12 +204,17 @@ void Packer::name(const uint8_t* wire, size_t len, bool compress) {
   suffix_hashes(wire, starts, count, end, lower, hashes);
   for (size_t k = 0; k < count; ++k) {
     const size_t i = starts[k];
-    const uint16_t found = find_target(hashes[k], lower + i);
-    if (compress && found != 0) {
-      u16(uint16_t(0xC000 | found));
-      return;
+    if (compress) {
+      if (const uint16_t found = find_target(hashes[k], lower + i); found != 0) {
+        u16(uint16_t(0xC000 | found));
+        return;
+      }
+      if (buf_.size() < 0x3FFF) add_target(hashes[k], uint16_t(buf_.size()));
+    } else if (buf_.size() < 0x3FFF && !has_hash(hashes[k])) {
+      // Written in full (an SRV target): a new suffix becomes a target. A suffix whose 64-bit hash is
+      // there already is taken to be there (not compared: a collision would cost compression alone).
+      add_target(hashes[k], uint16_t(buf_.size()));
     }
-    if (found == 0 && buf_.size() < 0x3FFF) add_target(hashes[k], uint16_t(buf_.size()));
     raw(wire + i, size_t(wire[i]) + 1);
   }
   buf_.push_back(0);
@@ -220,6 +227,15 @@ uint16_t Packer::find_target(uint64_t hash, const uint8_t* lower) const noexcept
     const Target& t = targets_[at];
     if (t.offset == 0) return 0;
     if (t.hash == hash && name_at(t.offset, lower)) return t.offset;
+  }
+}
+
+bool Packer::has_hash(uint64_t hash) const noexcept {
+  if (targets_.empty()) return false;
+  const size_t mask = targets_.size() - 1;
+  for (size_t at = size_t(hash) & mask;; at = (at + 1) & mask) {
+    if (targets_[at].offset == 0) return false;
+    if (targets_[at].hash == hash) return true;
   }
 }
 

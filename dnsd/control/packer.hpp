@@ -75,6 +75,8 @@ class Packer {
   };
   // The offset of a suffix equal to `lower` (lower-case wire, ending in its root label), or 0.
   uint16_t find_target(uint64_t hash, const uint8_t* lower) const noexcept;
+  // Whether a target has this hash (its name not compared).
+  bool has_hash(uint64_t hash) const noexcept;
   void add_target(uint64_t hash, uint16_t offset);
   // Whether the name written at `offset` (pointers followed) is `lower`, case aside.
   bool name_at(size_t offset, const uint8_t* lower) const noexcept;

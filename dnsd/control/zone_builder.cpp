@@ -438,16 +438,21 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
                             : nullptr;
     if (wrong && reported.insert(t).second) diags.push_back({loc, "target '" + shown() + "' " + wrong, false});
   };
+  std::string target_key;  // each target, folded (one buffer)
   for (const Record& rec : out.records) {
     const ldns_rr_type type = rec.rr.type();
     const std::string_view target = type == LDNS_RR_TYPE_SRV || type == LDNS_RR_TYPE_NS ? rec.rr.additional_target() : std::string_view();
-    if (!target.empty()) check_target(fold_wire(target), [target] { return wire_text(target); }, rec.loc);
+    if (target.empty()) continue;
+    fold_wire_into(target, target_key);
+    check_target(target_key, [target] { return wire_text(target); }, rec.loc);
   }
   // Every member's host is a target once the member is healthy and its cluster's gate open: checked
   // whatever they are now, so that neither a health flip nor a gate opening makes the zone unservable.
   for (const Cluster& c : z.clusters)
-    for (const Member& m : c.members)
-      if (const std::string t = lower_wire(m.host); !t.empty()) check_target(t, [&m] { return m.host; }, m.host_loc);
+    for (const Member& m : c.members) {
+      lower_wire_into(m.host, target_key);
+      if (!target_key.empty()) check_target(target_key, [&m] { return m.host; }, m.host_loc);
+    }
   add_dynamic_records(z, apex, types, out, diags);
   return out;
 }
