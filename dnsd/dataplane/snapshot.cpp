@@ -12,18 +12,23 @@ namespace {
 constexpr uint16_t type_cname = 5;
 }
 
+const uint16_t Answer::empty_[Answer::header] = {};
+
 Answer::Answer(std::span<const uint8_t> body, size_t essential, std::span<const uint16_t> additional_ends, uint16_t ancount)
-    : data_(new uint16_t[additional_ends.size() + (body.size() + 1) / 2]),
-      size_(uint32_t(body.size())),
-      essential_(uint16_t(essential)),
-      ends_(uint16_t(additional_ends.size())),
-      ancount_(ancount) {
-  if (!additional_ends.empty()) std::memcpy(data_.get(), additional_ends.data(), additional_ends.size_bytes());
-  if (!body.empty()) std::memcpy(data_.get() + ends_, body.data(), body.size());
+{
+  if (body.size() > UINT16_MAX || additional_ends.size() > UINT16_MAX) throw std::length_error("answer over 64 KiB");
+  uint16_t* data = new uint16_t[header + additional_ends.size() + (body.size() + 1) / 2];
+  data[0] = uint16_t(body.size());
+  data[1] = uint16_t(essential);
+  data[2] = uint16_t(additional_ends.size());
+  data[3] = ancount;
+  if (!additional_ends.empty()) std::memcpy(data + header, additional_ends.data(), additional_ends.size_bytes());
+  if (!body.empty()) std::memcpy(data + header + additional_ends.size(), body.data(), body.size());
+  data_ = data;
 }
 
 bool Answer::operator==(const Answer& other) const noexcept {
-  return ancount_ == other.ancount_ && essential_ == other.essential_ && std::ranges::equal(body(), other.body()) &&
+  return ancount() == other.ancount() && essential() == other.essential() && std::ranges::equal(body(), other.body()) &&
          std::ranges::equal(additional_ends(), other.additional_ends());
 }
 

@@ -23,38 +23,47 @@ namespace dnsd {
 
 // A reply body precompiled for one (name, type): the answer and additional sections in wire format
 // (NOERROR, no authority), rendered as if the question name sat at offset 12 (owner names point at
-// 0xC00C). One allocation holds the body and where each additional RR ends: a zone has an answer per
-// RRset, tens of thousands of them (docs/ARCHITECTURE.md, "Start-up").
+// 0xC00C). One allocation holds everything, the answer itself is a pointer: four 16-bit words (the
+// body's size, its essential size, the count of additional ends, the answer count), where each
+// additional RR ends, then the body. A zone has an answer per RRset, tens of thousands of them: 24
+// bytes inline each made a node 64 bytes where 48 hold it (docs/ARCHITECTURE.md, "Start-up").
 class Answer {
  public:
-  Answer() = default;
+  Answer() noexcept = default;
   // `essential`: the body's length through the answer section; `additional_ends`: the body's length
   // after each additional RR (a reply may keep any prefix of them without TC, RFC 2181 §9, but never
-  // a partial answer section). Bodies are under 64 KiB.
+  // a partial answer section). Throws std::length_error for a body of 64 KiB or more.
   Answer(std::span<const uint8_t> body, size_t essential, std::span<const uint16_t> additional_ends, uint16_t ancount);
-  Answer(const Answer& other) : Answer(other.body(), other.essential_, other.additional_ends(), other.ancount_) {}
+  Answer(const Answer& other) : Answer() {
+    if (other.data_ != empty_) *this = Answer(other.body(), other.essential(), other.additional_ends(), other.ancount());
+  }
   Answer& operator=(const Answer& other) {
     if (this != &other) *this = Answer(other);
     return *this;
   }
-  Answer(Answer&&) noexcept = default;
-  Answer& operator=(Answer&&) noexcept = default;
+  Answer(Answer&& other) noexcept : data_(std::exchange(other.data_, empty_)) {}
+  Answer& operator=(Answer&& other) noexcept {
+    std::swap(data_, other.data_);
+    return *this;
+  }
+  ~Answer() {
+    if (data_ != empty_) delete[] data_;
+  }
   bool operator==(const Answer& other) const noexcept;
 
   std::span<const uint8_t> body() const noexcept {
-    return {reinterpret_cast<const uint8_t*>(data_.get() + ends_), size_};
+    return {reinterpret_cast<const uint8_t*>(data_ + header + data_[2]), data_[0]};
   }
-  std::span<const uint16_t> additional_ends() const noexcept { return {data_.get(), ends_}; }
-  size_t essential() const noexcept { return essential_; }
-  uint16_t ancount() const noexcept { return ancount_; }
+  std::span<const uint16_t> additional_ends() const noexcept { return {data_ + header, data_[2]}; }
+  size_t essential() const noexcept { return data_[1]; }
+  uint16_t ancount() const noexcept { return data_[3]; }
 
  private:
-  std::unique_ptr<uint16_t[]> data_;  // the additional ends, then the body's bytes
-  uint32_t size_ = 0;
-  uint16_t essential_ = 0;
-  uint16_t ends_ = 0;
-  uint16_t ancount_ = 0;
+  static constexpr size_t header = 4;  // words before the additional ends
+  static const uint16_t empty_[header];  // an empty answer's (never written, never freed)
+  const uint16_t* data_ = empty_;
 };
+static_assert(sizeof(Answer) == sizeof(void*), "a snapshot holds an answer per RRset");
 
 struct Zone {
   std::string apex;       // lower-case wire name
@@ -206,11 +215,30 @@ class Snapshot {
   std::deque<Zone> zones_;
   std::vector<const Zone*> zone_by_index_;  // Zone::index -> the zone (a deque's [] costs more per answer)
   std::unordered_map<std::string_view, const Zone*> zone_index_;
+  // Nodes in blocks of 256 that never move (add_node's references stay valid): a node's place is a
+  // shift and a mask (a deque of 48-byte nodes divided by ten on every lookup).
+  class NodeBlocks {
+   public:
+    Node& emplace_back() {
+      if ((size_ & mask) == 0) blocks_.push_back(std::make_unique<Node[]>(block));
+      Node& node = blocks_[size_ >> shift][size_ & mask];
+      ++size_;
+      return node;
+    }
+    Node& operator[](size_t i) noexcept { return blocks_[i >> shift][i & mask]; }
+    const Node& operator[](size_t i) const noexcept { return blocks_[i >> shift][i & mask]; }
+    size_t size() const noexcept { return size_; }
+
+   private:
+    static constexpr size_t shift = 8, block = size_t(1) << shift, mask = block - 1;
+    std::vector<std::unique_ptr<Node[]>> blocks_;
+    size_t size_ = 0;
+  };
   // A full snapshot's nodes (none when derived), in one table sized by the zone rather than a node
-  // allocation each (docs/ARCHITECTURE.md, "Start-up"): the nodes (a deque: add_node's references
-  // stay valid), each one's name in names_ (its length byte, then the lower-case wire name), and
-  // an index of their numbers by the names' hashes (slot_index.hpp).
-  std::deque<Node> nodes_;
+  // allocation each (docs/ARCHITECTURE.md, "Start-up"): the nodes, each one's name in names_ (its
+  // length byte, then the lower-case wire name), and an index of their numbers by the names' hashes
+  // (slot_index.hpp).
+  NodeBlocks nodes_;
   std::vector<uint32_t> name_offsets_;  // node -> its name in names_
   std::string names_;
   SlotIndex index_;

@@ -101,10 +101,24 @@ TEST_CASE("an answer holds its body and additional ends in one piece, copied and
   other.push_back(8);
   CHECK_FALSE(Answer(other, 12, ends, 1) == a);
   CHECK_FALSE(Answer({body.data(), body.size() - 1}, 12, ends, 1) == a);
+  Answer moved = std::move(copy);
+  CHECK(moved == a);
+  CHECK(copy.body().empty());  // a moved-from answer is empty, as a default one
+  CHECK(copy.essential() == 0);
+  CHECK(copy == Answer());
   copy = Answer();
   CHECK(copy.body().empty());
   CHECK(copy.additional_ends().empty());
+  CHECK(copy.ancount() == 0);
+  CHECK(Answer(copy) == Answer());
   CHECK(a.body().size() == body.size());  // the source is untouched
+  // Sizes are 16-bit: a body of 64 KiB - 1 holds, one of 64 KiB is refused.
+  const Bytes largest(65535, 7);
+  const Answer big(largest, 65535, {}, 1);
+  CHECK(big.body().size() == 65535);
+  CHECK(big.essential() == 65535);
+  CHECK(big.body()[65534] == 7);
+  CHECK_THROWS_AS(Answer(Bytes(65536, 7), 12, {}, 1), std::length_error);
 }
 
 TEST_CASE("the node table: every name added is found as the node added, through growth, and no other", "[snapshot]") {
