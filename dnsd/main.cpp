@@ -223,9 +223,10 @@ void add_routes(dnsd::ControlHttp& http, const dnsd::ControlLoop& loop, const st
 // glibc gives freed memory at the top of the heap back to the kernel at once, and the next phase
 // faults it in again, a page at a time: at 10,000 members that was 2,900 of a start's 6,500 page
 // faults, ~2 µs each on a VM (docs/ARCHITECTURE.md, "Start-up"). While a load lasts the heap keeps
-// 64 MiB of freed top (M_TOP_PAD: address space, resident only once touched); then the documented
-// default pad and malloc_trim(0) give back whatever is free. (Setting a pad ends glibc's dynamic
-// mmap threshold: its documented defaults hold from the first load on.)
+// 64 MiB of freed top (M_TOP_PAD: address space, resident only once touched) and takes large blocks
+// from itself (M_MMAP_THRESHOLD), so that what one phase frees the next reuses; then the documented
+// defaults and malloc_trim(0) give back whatever is free. (Setting them ends glibc's dynamic mmap
+// threshold: its documented defaults hold from the first load on.)
 class LoadingHeap {
  public:
   LoadingHeap() {

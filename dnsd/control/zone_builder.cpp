@@ -5,14 +5,12 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <strings.h>
-#include <map>
+#include <utility>
 #include <set>
-#include <unordered_map>
 
 #include "dname.hpp"
 #include "etcd_records.hpp"
