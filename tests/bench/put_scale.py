@@ -63,14 +63,14 @@ def write_setup(tmp, port, control, clusters, registered):
         f.write(text)
 
 
-def query(port, name, qtype=1):
+def query(port, name, qtype=1, timeout=0.2):
     qid = random.randrange(65536)
     msg = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0)
     for label in name.rstrip(".").split("."):
         msg += bytes([len(label)]) + label.encode()
     msg += b"\0" + struct.pack(">HH", qtype, 1)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(0.2)
+        s.settimeout(timeout)
         s.sendto(msg, ("127.0.0.1", port))
         reply = s.recv(4096)
     return reply[3] & 15, struct.unpack(">H", reply[6:8])[0]  # rcode, ancount
@@ -84,7 +84,10 @@ def start(build, tmp, port):
         if proc.poll() is not None:
             sys.exit("dnsd exited: " + open(tmp + "/dnsd.log").read())
         try:
-            if query(port, ZONE, 6)[0] == 0:
+            # A short wait: a query sent before the port is bound is lost without a word (an
+            # unconnected UDP socket is told nothing of the ICMP error), and 0.2 s each was the
+            # start-up time this printed.
+            if query(port, ZONE, 6, 0.005)[0] == 0:
                 break
         except OSError:
             pass
