@@ -105,6 +105,10 @@ TEST_CASE("zone file errors carry file:line", "[config]") {
        head + "clusters:\n  - members: [{ name: a, host: a.lab.example.com, addresses: [192.0.2.1] }]\n"
               "  - name: ssl\n    peer_tls: false\n    members: [{ name: b, host: b.lab.example.com, addresses: [192.0.2.2] }]\n",
        "lab.yaml:8: '_etcd-server-ssl._tcp.lab.example.com. SRV' is generated twice"},
+      {"one host in two clusters (its addresses would be generated twice; the second is named)",
+       head + "clusters:\n  - name: a\n    members: [{ name: a1, host: h.lab.example.com, addresses: [192.0.2.1] }]\n"
+              "  - name: b\n    members: [{ name: b1, host: H.lab.example.com, addresses: [192.0.2.2] }]\n",
+       "lab.yaml:10: host 'H.lab.example.com.' is generated twice (another member has the same host)"},
       {"SRV target that is a CNAME",
        std::string(zone_head) + "records: |\n  ns1 IN A 192.0.2.53\n  alias IN CNAME ns1\nclusters:\n  - name: c1\n    members:\n"
                                 "      - { name: e1, host: alias.lab.example.com }\n",
