@@ -30,13 +30,14 @@ Member read_member(ConfigReader& r, const YamlNode& node) {
     // leading or trailing '-', labels over 63, names over 253).
     if (!go_valid_hostname(m.host)) r.error(node["host"], "host '" + *host + "' is not a valid host name (Go's resolver would reject the whole SRV answer)");
   }
-  m.addresses = r.strings(node, "addresses").value_or(std::vector<std::string>{});
-  for (size_t i = 0; i < m.addresses.size(); ++i) {
-    const std::string& a = m.addresses[i];
+  const std::vector<std::string> addresses = r.strings(node, "addresses").value_or(std::vector<std::string>{});
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    const std::string& a = addresses[i];
     if (!is_ip_address(a))
       r.error(node["addresses"].is_sequence() ? node["addresses"][i] : node["addresses"],
               "address '" + a + "' is not an IPv4 or IPv6 address");
   }
+  m.addresses = addresses;
   m.peer_port = r.port(node, "peer_port");
   m.client_port = r.port(node, "client_port");
   return m;
@@ -191,7 +192,7 @@ Cluster read_cluster(ConfigReader& r, const YamlNode& node) {
     if (!m.host.empty() && !targets.insert(name_key(m.host) + ":" + std::to_string(m.peer_port.value_or(c.peer_port))).second)
       r.error(m.host_loc, "duplicate SRV target '" + m.host + "' (etcd fails with \"duplicate url\")");
     bool v4 = false, v6 = false;
-    for (const auto& a : m.addresses) (a.find(':') == std::string::npos ? v4 : v6) = true;
+    for (std::string_view a : m.addresses) (a.find(':') == std::string_view::npos ? v4 : v6) = true;
     if (v4 && v6)
       r.warn(m.loc, "member '" + m.name + "' has both A and AAAA: etcd matches its own peer URL against the first IPv4 address, so advertise the host name");
   }

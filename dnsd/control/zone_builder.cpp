@@ -34,12 +34,21 @@ Rr make_rr(std::string_view owner, uint32_t ttl, ldns_rr_type type, std::string_
   return Rr::make(owner, uint16_t(type), LDNS_RR_CLASS_IN, ttl, {reinterpret_cast<const uint8_t*>(rdata.data()), rdata.size()});
 }
 
+// An address in text, NUL-terminated for inet_pton and ldns ("" when it cannot be an address).
+struct AddressText {
+  explicit AddressText(std::string_view a) {
+    if (a.size() < sizeof text) std::memcpy(text, a.data(), a.size()), text[a.size()] = '\0';
+  }
+  bool v6() const noexcept { return std::strchr(text, ':') != nullptr; }
+  char text[64] = {};
+};
+
 // An address in rdata form (4 or 16 bytes), or "" when it is neither.
-std::string address_rdata(const std::string& a) {
+std::string address_rdata(std::string_view address) {
+  const AddressText a(address);
   uint8_t buf[16];
-  const bool v6 = a.find(':') != std::string::npos;
-  if (inet_pton(v6 ? AF_INET6 : AF_INET, a.c_str(), buf) != 1) return {};
-  return {reinterpret_cast<const char*>(buf), v6 ? 16u : 4u};
+  if (inet_pton(a.v6() ? AF_INET6 : AF_INET, a.text, buf) != 1) return {};
+  return {reinterpret_cast<const char*>(buf), a.v6() ? 16u : 4u};
 }
 
 std::string name_text(const ldns_rdf* dname) { return take_ldns_string(ldns_rdf2str(dname)); }
@@ -329,7 +338,7 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
                        "host '" + m.host + "' is generated twice (another member has the same host)", false});
       continue;
     }
-    for (const std::string& a : m.addresses) {
+    for (std::string_view a : m.addresses) {
       const std::string rdata = address_rdata(a);
       if (rdata.empty()) continue;
       if (Rr rr = make_rr(wire, z.ttl, rdata.size() == 4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA, rdata))
@@ -468,8 +477,9 @@ void add_reverse_records(const ZoneConfig& reverse, const std::vector<ZoneConfig
     for (const Cluster& c : z.clusters)
       for (size_t i = 0; i < c.members.size(); ++i) {
         const Member& m = c.members[i];
-        for (const std::string& a : m.addresses) {
-          const RdfPtr address(ldns_rdf_new_frm_str(a.find(':') != std::string::npos ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, a.c_str()));
+        for (std::string_view text : m.addresses) {
+          const AddressText a(text);
+          const RdfPtr address(ldns_rdf_new_frm_str(a.v6() ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, a.text));
           const RdfPtr name(address ? ldns_rdf_address_reverse(address.get()) : nullptr);
           if (!name) continue;
           const std::string owner = lower_wire(name.get());
@@ -478,7 +488,7 @@ void add_reverse_records(const ZoneConfig& reverse, const std::vector<ZoneConfig
             // A configured member's PTR that records: also writes is an error; a registered one's
             // (saved state) never stops a start: the config's record is served.
             const bool registered = i >= c.static_members;
-            diags.push_back({m.loc, "the PTR for " + a + " (member '" + m.name + "') is also in records: of " + reverse.zone +
+            diags.push_back({m.loc, "the PTR for " + std::string(text) + " (member '" + m.name + "') is also in records: of " + reverse.zone +
                                         (registered ? ": the config's record is served" : ""), registered});
             continue;
           }

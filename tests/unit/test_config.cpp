@@ -413,3 +413,26 @@ TEST_CASE("a cluster's health options are boxed: copies hold their own, an empty
   CHECK(b.health->interval_ms == 500);
   CHECK(sizeof(Cluster) < 160);  // the options are not inline (they were 240 bytes of every cluster)
 }
+
+TEST_CASE("a member's addresses: one string, in order, as many as given", "[config]") {
+  const AddressList none;
+  CHECK(none.empty());
+  CHECK(none.size() == 0);
+  CHECK_FALSE(none.begin() != none.end());
+  const AddressList one = {"192.0.2.1"};
+  CHECK(one.size() == 1);
+  CHECK(one.front() == "192.0.2.1");
+  const AddressList three(std::vector<std::string>{"192.0.2.1", "2001:db8::1", "198.51.100.7"});
+  std::vector<std::string> seen;
+  for (std::string_view a : three) seen.emplace_back(a);
+  CHECK(seen == std::vector<std::string>{"192.0.2.1", "2001:db8::1", "198.51.100.7"});
+  CHECK(three.size() == 3);
+  CHECK(three.front() == "192.0.2.1");
+  CHECK(three == AddressList{"192.0.2.1", "2001:db8::1", "198.51.100.7"});
+  CHECK_FALSE(three == AddressList{"192.0.2.1", "2001:db8::1"});
+  AddressList grown;
+  grown.push_back("192.0.2.1");
+  grown.push_back("");  // none is valid: not held
+  grown.push_back("2001:db8::1");
+  CHECK(grown == AddressList{"192.0.2.1", "2001:db8::1"});
+}
