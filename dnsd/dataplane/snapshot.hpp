@@ -42,8 +42,9 @@ class Answer {
     return *this;
   }
   Answer(Answer&& other) noexcept : data_(std::exchange(other.data_, empty_)) {}
-  Answer& operator=(Answer&& other) noexcept {
-    std::swap(data_, other.data_);
+  Answer& operator=(Answer&& other) noexcept {  // the moved-from is empty, what this held freed
+    Answer taken(std::move(other));
+    std::swap(data_, taken.data_);
     return *this;
   }
   ~Answer() {

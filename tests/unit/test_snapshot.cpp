@@ -101,11 +101,17 @@ TEST_CASE("an answer holds its body and additional ends in one piece, copied and
   other.push_back(8);
   CHECK_FALSE(Answer(other, 12, ends, 1) == a);
   CHECK_FALSE(Answer({body.data(), body.size() - 1}, 12, ends, 1) == a);
+  Answer assigned(Bytes{1, 2, 3}, 3, {}, 1);
+  assigned = Answer(a);
+  CHECK(assigned == a);
   Answer moved = std::move(copy);
   CHECK(moved == a);
   CHECK(copy.body().empty());  // a moved-from answer is empty, as a default one
   CHECK(copy.essential() == 0);
   CHECK(copy == Answer());
+  copy = std::move(assigned);
+  CHECK(copy == a);
+  CHECK(assigned == Answer());  // and so is one moved from by assignment
   copy = Answer();
   CHECK(copy.body().empty());
   CHECK(copy.additional_ends().empty());
