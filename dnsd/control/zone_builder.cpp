@@ -159,73 +159,59 @@ void reserve_cluster(const ZoneConfig& z, const Cluster& c, const std::string& a
 }
 
 // Every owner's types (20,000 names at 10,000 members), each marked with who made it: records: (user)
-// or soa/ns/clusters (generated). The names (lower-case wire) are in one buffer, found through an
-// index of their numbers (slot_index.hpp); a name's types are a chain of 8-byte links in one vector.
-// (Three small type sets inline per name were 152 bytes a name, 3 MB at 10,000 members: a quarter of
-// a start's page faults.)
+// or soa/ns/clusters (generated). The owners (lower-case wire) are a NameIndex; an owner's types are a
+// chain of 8-byte links in one vector. (Three small type sets inline per name were 152 bytes a name,
+// 3 MB at 10,000 members: a quarter of a start's page faults.)
 class TypesByOwner {
  public:
   static constexpr uint8_t user = 1, generated = 2;
 
   // For up to `records` records (the tables are sized once for them).
   explicit TypesByOwner(size_t records) {
-    index_.reset(SlotIndex::slots_for(records));
     owners_.reserve(records);
+    first_.reserve(records);
     links_.reserve(records);
   }
   // Adds `type` at `owner`, made by `by` (user or generated); returns who had made it before (0: no one).
   uint8_t add(std::string_view owner, ldns_rr_type type, uint8_t by) {
-    const uint64_t h = std::hash<std::string_view>()(owner);
-    size_t o = find(owner, h);
-    if (o == SlotIndex::npos) {
-      o = owners_.size();
-      owners_.push_back({uint32_t(names_.size()), uint32_t(owner.size()), none});
-      names_.append(owner);
-      index_.append(o, h, [this](size_t e) { return std::hash<std::string_view>()(name(e)); });
-    }
-    for (uint32_t l = owners_[o].first; l != none; l = links_[l].next)
-      if (links_[l].type == type) return std::exchange(links_[l].by, uint8_t(links_[l].by | by));
-    links_.push_back({uint16_t(type), by, owners_[o].first});
-    owners_[o].first = uint32_t(links_.size() - 1);
+    const auto [o, fresh] = owners_.insert(owner);
+    if (fresh) first_.push_back(none);
+    if (const uint32_t l = link(o, type); l != none) return std::exchange(links_[l].by, uint8_t(links_[l].by | by));
+    links_.push_back({uint16_t(type), by, first_[o]});
+    first_[o] = uint32_t(links_.size() - 1);
     return 0;
   }
   // Whether `owner` has a record of `type`.
   bool has(std::string_view owner, ldns_rr_type type) const noexcept {
-    const size_t o = find(owner, std::hash<std::string_view>()(owner));
-    if (o == SlotIndex::npos) return false;
-    for (uint32_t l = owners_[o].first; l != none; l = links_[l].next)
-      if (links_[l].type == type) return true;
-    return false;
+    const size_t o = owners_.find(owner);
+    return o != SlotIndex::npos && link(o, type) != none;
   }
   // How many types `owner` has.
   size_t count(std::string_view owner) const noexcept {
-    const size_t o = find(owner, std::hash<std::string_view>()(owner));
+    const size_t o = owners_.find(owner);
     size_t n = 0;
     if (o != SlotIndex::npos)
-      for (uint32_t l = owners_[o].first; l != none; l = links_[l].next) ++n;
+      for (uint32_t l = first_[o]; l != none; l = links_[l].next) ++n;
     return n;
   }
 
  private:
   static constexpr uint32_t none = UINT32_MAX;
-  struct Owner {
-    uint32_t at, size;  // its name in names_
-    uint32_t first;     // its latest type's link
-  };
   struct Link {
     uint16_t type;
     uint8_t by;
     uint32_t next;  // the owner's type before it
   };
-  std::string_view name(size_t o) const noexcept { return std::string_view(names_).substr(owners_[o].at, owners_[o].size); }
-  size_t find(std::string_view owner, uint64_t h) const noexcept {
-    return index_.find(h, [&](size_t o) { return name(o) == owner; });
+  // Owner o's link for `type`, or none.
+  uint32_t link(size_t o, ldns_rr_type type) const noexcept {
+    uint32_t l = first_[o];
+    while (l != none && links_[l].type != type) l = links_[l].next;
+    return l;
   }
 
-  std::string names_;
-  std::vector<Owner> owners_;
+  NameIndex owners_;
+  std::vector<uint32_t> first_;  // each owner's latest type's link
   std::vector<Link> links_;
-  SlotIndex index_;
 };
 
 // Records added by DNS UPDATE come last. UPDATE never lets one take a name and type the config owns,
@@ -268,17 +254,20 @@ NameSet cluster_reserved_names(const ZoneConfig& z, const Cluster& c, const std:
   return names;
 }
 
-const SourceLoc* GeneratedNames::insert(std::string_view name, const SourceLoc& loc) {
-  const uint64_t h = std::hash<std::string_view>()(name);
-  if (const size_t e = find(name, h); e != SlotIndex::npos) return &entries_[e].loc;
-  entries_.push_back({uint32_t(names_.size()), uint32_t(name.size()), loc});
+std::pair<size_t, bool> NameIndex::insert(std::string_view name) {
+  const uint64_t h = hash(name);
+  if (const size_t i = find(name, h); i != SlotIndex::npos) return {i, false};
   names_.append(name);
-  index_.append(entries_.size() - 1, h, [this](size_t e) { return std::hash<std::string_view>()(this->name(e)); });
-  return nullptr;
+  ends_.push_back(uint32_t(names_.size()));
+  index_.append(ends_.size() - 1, h, [this](size_t i) { return hash(this->name(i)); });
+  return {ends_.size() - 1, true};
 }
 
-size_t GeneratedNames::find(std::string_view name, uint64_t h) const noexcept {
-  return index_.find(h, [&](size_t e) { return this->name(e) == name; });
+const SourceLoc* GeneratedNames::insert(std::string_view name, const SourceLoc& loc) {
+  const auto [i, fresh] = names_.insert(name);
+  if (!fresh) return &locs_[i];
+  locs_.push_back(loc);
+  return nullptr;
 }
 
 void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& apex, const HealthTable* health,

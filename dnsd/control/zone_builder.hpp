@@ -55,28 +55,50 @@ struct ZoneRecords {
 ZoneRecords build_zone(const ZoneConfig& zone, std::vector<Diagnostic>& diagnostics,
                        const HealthTable* health = nullptr);
 
-// Names a zone's clusters have generated so far, each with where it came from: the names in one
-// buffer, found through a SlotIndex. A tree node and a key copy each (24,000 names at 10,000
-// members), freed once the zone was built, left holes between its records: 1.4 MB resident after
-// start-up (docs/ARCHITECTURE.md, "Start-up").
+// Names in one buffer, numbered in the order they were first added and found through a SlotIndex:
+// the flat tables a build keeps its names in. A tree node and a key copy per name (24,000 names at
+// 10,000 members), freed once the zone was built, left holes between its records: 1.4 MB resident
+// after start-up (docs/ARCHITECTURE.md, "Start-up").
+class NameIndex {
+ public:
+  // Sized for `names` names (it grows past them).
+  void reserve(size_t names) {
+    index_.rehash(SlotIndex::slots_for(names), ends_.size(), [this](size_t i) { return hash(name(i)); });
+    ends_.reserve(names);
+  }
+  // The name's number, and whether it was added now.
+  std::pair<size_t, bool> insert(std::string_view name);
+  // The name's number, or SlotIndex::npos.
+  size_t find(std::string_view name) const noexcept { return find(name, hash(name)); }
+  size_t size() const noexcept { return ends_.size(); }
+  std::string_view name(size_t i) const noexcept {
+    const size_t from = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(names_).substr(from, ends_[i] - from);
+  }
+
+ private:
+  static uint64_t hash(std::string_view name) noexcept { return std::hash<std::string_view>()(name); }
+  size_t find(std::string_view name, uint64_t h) const noexcept {
+    return index_.find(h, [&](size_t i) { return this->name(i) == name; });
+  }
+
+  std::string names_;
+  std::vector<uint32_t> ends_;  // where each name ends in names_
+  SlotIndex index_;
+};
+
+// Names a zone's clusters have generated so far, each with where it came from.
 class GeneratedNames {
  public:
   // Adds `name`, generated at `loc`; when it is there already, adds nothing and returns where it was
   // generated first.
   const SourceLoc* insert(std::string_view name, const SourceLoc& loc);
-  size_t size() const noexcept { return entries_.size(); }
-  std::string_view name(size_t i) const noexcept { return std::string_view(names_).substr(entries_[i].at, entries_[i].size); }
+  size_t size() const noexcept { return names_.size(); }
+  std::string_view name(size_t i) const noexcept { return names_.name(i); }
 
  private:
-  size_t find(std::string_view name, uint64_t h) const noexcept;
-
-  struct Entry {
-    uint32_t at, size;  // its name in names_
-    SourceLoc loc;
-  };
-  std::string names_;
-  std::vector<Entry> entries_;
-  SlotIndex index_;
+  NameIndex names_;
+  std::vector<SourceLoc> locs_;  // by the names' numbers
 };
 
 // What build_cluster carries from one cluster of a zone to the next: the names generated so far (one
