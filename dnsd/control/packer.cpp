@@ -205,12 +205,12 @@ void Packer::name(const uint8_t* wire, size_t len, bool compress) {
   for (size_t k = 0; k < count; ++k) {
     const size_t i = starts[k];
     if (compress) {
-      if (const uint16_t found = find_target(hashes[k], lower + i); found != 0) {
+      if (const uint16_t found = find_target(hashes[k], [&](uint16_t at) { return name_at(at, lower + i); }); found != 0) {
         u16(uint16_t(0xC000 | found));
         return;
       }
       if (buf_.size() < 0x3FFF) add_target(hashes[k], uint16_t(buf_.size()));
-    } else if (buf_.size() < 0x3FFF && !has_hash(hashes[k])) {
+    } else if (buf_.size() < 0x3FFF && find_target(hashes[k], [](uint16_t) { return true; }) == 0) {
       // Written in full (an SRV target): a new suffix becomes a target. A suffix whose 64-bit hash is
       // there already is taken to be there (not compared: a collision would cost compression alone).
       add_target(hashes[k], uint16_t(buf_.size()));
@@ -218,25 +218,6 @@ void Packer::name(const uint8_t* wire, size_t len, bool compress) {
     raw(wire + i, size_t(wire[i]) + 1);
   }
   buf_.push_back(0);
-}
-
-uint16_t Packer::find_target(uint64_t hash, const uint8_t* lower) const noexcept {
-  if (targets_.empty()) return 0;
-  const size_t mask = targets_.size() - 1;
-  for (size_t at = size_t(hash) & mask;; at = (at + 1) & mask) {
-    const Target& t = targets_[at];
-    if (t.offset == 0) return 0;
-    if (t.hash == hash && name_at(t.offset, lower)) return t.offset;
-  }
-}
-
-bool Packer::has_hash(uint64_t hash) const noexcept {
-  if (targets_.empty()) return false;
-  const size_t mask = targets_.size() - 1;
-  for (size_t at = size_t(hash) & mask;; at = (at + 1) & mask) {
-    if (targets_[at].offset == 0) return false;
-    if (targets_[at].hash == hash) return true;
-  }
 }
 
 void Packer::add_target(uint64_t hash, uint16_t offset) {

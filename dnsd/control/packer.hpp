@@ -73,10 +73,18 @@ class Packer {
     uint64_t hash = 0;
     uint16_t offset = 0;  // 0: an empty slot (the header is there, never a name)
   };
-  // The offset of a suffix equal to `lower` (lower-case wire, ending in its root label), or 0.
-  uint16_t find_target(uint64_t hash, const uint8_t* lower) const noexcept;
-  // Whether a target has this hash (its name not compared).
-  bool has_hash(uint64_t hash) const noexcept;
+  // The offset of the first target under `hash` that `is(offset)` accepts, or 0: a suffix equal to
+  // a name (`is` compares it, name_at), or any suffix with that hash.
+  template <class Is>
+  uint16_t find_target(uint64_t hash, Is&& is) const noexcept {
+    if (targets_.empty()) return 0;
+    const size_t mask = targets_.size() - 1;
+    for (size_t at = size_t(hash) & mask;; at = (at + 1) & mask) {
+      const Target& t = targets_[at];
+      if (t.offset == 0) return 0;
+      if (t.hash == hash && is(t.offset)) return t.offset;
+    }
+  }
   void add_target(uint64_t hash, uint16_t offset);
   // Whether the name written at `offset` (pointers followed) is `lower`, case aside.
   bool name_at(size_t offset, const uint8_t* lower) const noexcept;
