@@ -109,7 +109,7 @@ class AddressList {
   size_t size() const noexcept {
     return text_.empty() ? 0 : size_t(std::count(text_.begin(), text_.end(), ',')) + 1;
   }
-  std::string_view front() const noexcept { return *begin(); }
+  std::string_view front() const noexcept { return *begin(); }  // the first address, "" when none
   bool operator==(const AddressList&) const = default;
 
   class Iterator {

@@ -27,7 +27,7 @@ ProbeSpec probe_spec(const ZoneConfig& z, const Cluster& c, const Member& m) {
   ProbeSpec s;
   s.key = health_key(z.zone, c.name, m.name);
   s.host = dotless_name(m.host);
-  s.address = m.addresses.empty() ? "" : std::string(m.addresses.front());
+  s.address = m.addresses.front();
   s.port = m.client_port.value_or(c.client_port);
   s.options = *c.health;
   return s;
@@ -55,7 +55,7 @@ uint64_t cluster_fingerprint(const ZoneConfig& z, const Cluster& c) {
   for (const Member& m : c.members) {
     add(m.name);
     add(m.host);
-    add(m.addresses.empty() ? std::string_view() : m.addresses.front());
+    add(m.addresses.front());
     number(m.client_port.value_or(0) + 65536u * m.peer_port.value_or(0));
   }
   return h;

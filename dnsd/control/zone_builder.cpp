@@ -46,9 +46,10 @@ struct AddressText {
 // An address in rdata form (4 or 16 bytes), or "" when it is neither.
 std::string address_rdata(std::string_view address) {
   const AddressText a(address);
+  const bool v6 = a.v6();
   uint8_t buf[16];
-  if (inet_pton(a.v6() ? AF_INET6 : AF_INET, a.text, buf) != 1) return {};
-  return {reinterpret_cast<const char*>(buf), a.v6() ? 16u : 4u};
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, a.text, buf) != 1) return {};
+  return {reinterpret_cast<const char*>(buf), v6 ? 16u : 4u};
 }
 
 std::string name_text(const ldns_rdf* dname) { return take_ldns_string(ldns_rdf2str(dname)); }

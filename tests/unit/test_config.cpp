@@ -419,6 +419,7 @@ TEST_CASE("a member's addresses: one string, in order, as many as given", "[conf
   CHECK(none.empty());
   CHECK(none.size() == 0);
   CHECK_FALSE(none.begin() != none.end());
+  CHECK(none.front().empty());  // no first address: ""
   const AddressList one = {"192.0.2.1"};
   CHECK(one.size() == 1);
   CHECK(one.front() == "192.0.2.1");
