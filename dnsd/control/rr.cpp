@@ -2,6 +2,7 @@
 #include "rr.hpp"
 
 #include <cstring>
+#include <new>
 
 #include "wire.hpp"
 
@@ -23,11 +24,34 @@ size_t name_length(const uint8_t* p, const uint8_t* end) noexcept {
 
 }  // namespace
 
+RrOwner::RrOwner(Block* held) noexcept : block_(held) {
+  if (block_) block_->refs.fetch_add(1, std::memory_order_relaxed);
+}
+
+RrOwner::~RrOwner() { release(block_); }
+
+void RrOwner::release(Block* block) noexcept {
+  if (block && block->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    block->~Block();
+    ::operator delete(block);
+  }
+}
+
+RrOwner RrOwner::of(std::string_view owner) {
+  const auto* o = reinterpret_cast<const uint8_t*>(owner.data());
+  if (owner.empty() || name_length(o, o + owner.size()) != owner.size()) return {};
+  void* raw = ::operator new(sizeof(Block) + owner.size());
+  auto* block = new (raw) Block{{0}, uint8_t(owner.size())};
+  std::memcpy(static_cast<uint8_t*>(raw) + sizeof(Block), owner.data(), owner.size());
+  return RrOwner(block);
+}
+
 Rr::Rr(const Rr& other) {
   if (!other.data_) return;
   const size_t n = other.size();
-  data_ = std::make_unique_for_overwrite<uint8_t[]>(n);
-  std::memcpy(data_.get(), other.data_.get(), n);
+  data_ = new uint8_t[n];
+  std::memcpy(data_, other.data_, n);
+  if (data_[0] == 0) const_cast<RrOwner::Block*>(shared_owner())->refs.fetch_add(1, std::memory_order_relaxed);
 }
 
 Rr& Rr::operator=(const Rr& other) {
@@ -35,20 +59,46 @@ Rr& Rr::operator=(const Rr& other) {
   return *this;
 }
 
-Rr Rr::make(std::string_view owner, uint16_t type, uint16_t rr_class, uint32_t ttl, std::span<const uint8_t> rdata) {
-  const auto* o = reinterpret_cast<const uint8_t*>(owner.data());
-  if (owner.empty() || name_length(o, o + owner.size()) != owner.size() || rdata.size() > 0xFFFF) return {};
-  Rr rr;
-  rr.data_ = std::make_unique_for_overwrite<uint8_t[]>(1 + owner.size() + 10 + rdata.size());
-  uint8_t* p = rr.data_.get();
-  p[0] = uint8_t(owner.size());
-  std::memcpy(p + 1, owner.data(), owner.size());
-  p += 1 + owner.size();
+void Rr::clear() noexcept {
+  if (!data_) return;
+  if (data_[0] == 0) RrOwner::release(const_cast<RrOwner::Block*>(shared_owner()));
+  delete[] data_;
+  data_ = nullptr;
+}
+
+namespace {
+
+// Writes the fixed fields and the rdata at p.
+void put_fixed(uint8_t* p, uint16_t type, uint16_t rr_class, uint32_t ttl, std::span<const uint8_t> rdata) noexcept {
   put16(p, type);
   put16(p + 2, rr_class);
   put32(p + 4, ttl);
   put16(p + 8, uint16_t(rdata.size()));
   if (!rdata.empty()) std::memcpy(p + 10, rdata.data(), rdata.size());
+}
+
+}  // namespace
+
+Rr Rr::make(std::string_view owner, uint16_t type, uint16_t rr_class, uint32_t ttl, std::span<const uint8_t> rdata) {
+  const auto* o = reinterpret_cast<const uint8_t*>(owner.data());
+  if (owner.empty() || name_length(o, o + owner.size()) != owner.size() || rdata.size() > 0xFFFF) return {};
+  Rr rr;
+  rr.data_ = new uint8_t[1 + owner.size() + 10 + rdata.size()];
+  rr.data_[0] = uint8_t(owner.size());
+  std::memcpy(rr.data_ + 1, owner.data(), owner.size());
+  put_fixed(rr.data_ + 1 + owner.size(), type, rr_class, ttl, rdata);
+  return rr;
+}
+
+Rr Rr::make(const RrOwner& owner, uint16_t type, uint16_t rr_class, uint32_t ttl, std::span<const uint8_t> rdata) {
+  if (!owner || rdata.size() > 0xFFFF) return {};
+  Rr rr;
+  rr.data_ = new uint8_t[shared_head + 10 + rdata.size()];
+  rr.data_[0] = 0;
+  RrOwner held(owner);  // the record's reference, handed to its bytes
+  std::memcpy(rr.data_ + 1, &held.block_, sizeof held.block_);
+  held.block_ = nullptr;
+  put_fixed(rr.data_ + shared_head, type, rr_class, ttl, rdata);
   return rr;
 }
 
@@ -93,11 +143,16 @@ RrPtr Rr::to_ldns() const {
   return RrPtr(rr);
 }
 
-void Rr::set_ttl(uint32_t ttl) noexcept { put32(data_.get() + 1 + data_[0] + 4, ttl); }
+void Rr::set_ttl(uint32_t ttl) noexcept { put32(const_cast<uint8_t*>(fixed()) + 4, ttl); }
 
 std::string Rr::wire(uint32_t ttl) const {
-  std::string out(reinterpret_cast<const char*>(data_.get() + 1), size() - 1);
-  put32(reinterpret_cast<uint8_t*>(out.data()) + data_[0] + 4, ttl);
+  const std::string_view name = owner();
+  const size_t rest = size() - size_t(fixed() - data_);
+  std::string out;
+  out.reserve(name.size() + rest);
+  out.append(name);
+  out.append(reinterpret_cast<const char*>(fixed()), rest);
+  put32(reinterpret_cast<uint8_t*>(out.data()) + name.size() + 4, ttl);
   return out;
 }
 

@@ -30,7 +30,8 @@ struct FileCloser {
 
 // Generated records are built in wire form from their fields: a rebuild after every health flip must
 // stay cheap, and presentation text would be parsed again each time.
-Rr make_rr(std::string_view owner, uint32_t ttl, ldns_rr_type type, std::string_view rdata) {
+// owner: a wire name, or an RrOwner shared by the records of a set.
+Rr make_rr(const auto& owner, uint32_t ttl, ldns_rr_type type, std::string_view rdata) {
   return Rr::make(owner, uint16_t(type), LDNS_RR_CLASS_IN, ttl, {reinterpret_cast<const uint8_t*>(rdata.data()), rdata.size()});
 }
 
@@ -302,6 +303,8 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
     srv_targets_into(c, svc, z.zone, health, b.targets);
     if (b.targets.empty()) out.empty_names.push_back(owner);
     dname_wire_into(owner, b.owner);
+    // The set's records hold their owner once (half an SRV record's bytes), unless there is one.
+    const RrOwner shared = b.targets.size() > 1 ? RrOwner::of(b.owner) : RrOwner();
     for (const SrvTarget& t : b.targets) {
       const std::string_view target = host(size_t(t.member - c.members.data()));
       b.rdata.assign(6, '\0');
@@ -309,7 +312,9 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
       put16(reinterpret_cast<uint8_t*>(b.rdata.data()) + 2, t.weight);
       put16(reinterpret_cast<uint8_t*>(b.rdata.data()) + 4, t.port);
       b.rdata += target;
-      Rr rr = b.owner.empty() || target.empty() ? Rr() : make_rr(b.owner, set_ttl, LDNS_RR_TYPE_SRV, b.rdata);
+      Rr rr = b.owner.empty() || target.empty() ? Rr()
+              : shared                          ? make_rr(shared, set_ttl, LDNS_RR_TYPE_SRV, b.rdata)
+                                                : make_rr(std::string_view(b.owner), set_ttl, LDNS_RR_TYPE_SRV, b.rdata);
       if (rr) out.records.push_back({std::move(rr), t.member->loc, true});
       else diags.push_back({t.member->loc, "cannot build the SRV record of " + owner + " for " + t.member->host, false});
     }

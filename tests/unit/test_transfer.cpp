@@ -211,3 +211,39 @@ TEST_CASE("a record held in wire form: its targets, an SOA's serial, what is not
   CHECK_FALSE(Rr::from_text("not a record"));
   CHECK_FALSE(Rr::make(std::string_view("\3ab", 3), 1, 1, 60, {}));
 }
+
+TEST_CASE("records that share their owner: the same bytes as records that hold their own", "[transfer]") {
+  const std::string owner = dnsd::wire_name("_etcd-client._tcp.Lab.example.com.");
+  const std::string rdata = std::string("\0\0\0\0\x09\x53", 6) + dnsd::wire_name("m1.lab.example.com.");
+  const std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(rdata.data()), rdata.size()};
+  const Rr alone = Rr::make(owner, LDNS_RR_TYPE_SRV, LDNS_RR_CLASS_IN, 60, bytes);
+  std::vector<Rr> set;
+  {
+    const dnsd::RrOwner shared = dnsd::RrOwner::of(owner);
+    REQUIRE(shared);
+    CHECK(shared.name() == owner);
+    for (int i = 0; i < 3; ++i) set.push_back(Rr::make(shared, LDNS_RR_TYPE_SRV, LDNS_RR_CLASS_IN, 60, bytes));
+  }  // the records keep the name alive
+  for (const Rr& r : set) {
+    REQUIRE(r);
+    CHECK(r.owner() == owner);
+    CHECK(r.owner().data() == set[0].owner().data());  // one copy
+    CHECK(r.wire(30) == alone.wire(30));
+    CHECK(rr_text(r) == rr_text(alone));
+    CHECK(r.additional_target() == alone.additional_target());
+  }
+  Rr copy = set[0];
+  copy.set_ttl(5);
+  CHECK(copy.ttl() == 5);
+  CHECK(set[0].ttl() == 60);
+  CHECK(copy.owner().data() == set[0].owner().data());
+  set.clear();  // the copy holds the name on its own
+  CHECK(copy.owner() == owner);
+  Rr moved = std::move(copy);
+  CHECK_FALSE(copy);
+  CHECK(moved.wire(60) == alone.wire(60));
+  moved = Rr();  // frees the record and, its last holder, the name (the ASan build checks)
+  CHECK_FALSE(moved);
+  CHECK_FALSE(dnsd::RrOwner::of(std::string_view("\3ab", 3)));
+  CHECK_FALSE(Rr::make(dnsd::RrOwner(), LDNS_RR_TYPE_SRV, LDNS_RR_CLASS_IN, 60, bytes));
+}
