@@ -1,6 +1,7 @@
 // Records in wire form (see rr.hpp).
 #include "rr.hpp"
 
+#include <atomic>
 #include <cstring>
 #include <new>
 
@@ -24,49 +25,9 @@ size_t name_length(const uint8_t* p, const uint8_t* end) noexcept {
 
 }  // namespace
 
-RrOwner::RrOwner(Block* held) noexcept : block_(held) {
-  if (block_) block_->refs.fetch_add(1, std::memory_order_relaxed);
-}
-
-RrOwner::~RrOwner() { release(block_); }
-
-void RrOwner::release(Block* block) noexcept {
-  if (block && block->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    block->~Block();
-    ::operator delete(block);
-  }
-}
-
-RrOwner RrOwner::of(std::string_view owner) {
-  const auto* o = reinterpret_cast<const uint8_t*>(owner.data());
-  if (owner.empty() || name_length(o, o + owner.size()) != owner.size()) return {};
-  void* raw = ::operator new(sizeof(Block) + owner.size());
-  auto* block = new (raw) Block{{0}, uint8_t(owner.size())};
-  std::memcpy(static_cast<uint8_t*>(raw) + sizeof(Block), owner.data(), owner.size());
-  return RrOwner(block);
-}
-
-Rr::Rr(const Rr& other) {
-  if (!other.data_) return;
-  const size_t n = other.size();
-  data_ = new uint8_t[n];
-  std::memcpy(data_, other.data_, n);
-  if (data_[0] == 0) const_cast<RrOwner::Block*>(shared_owner())->refs.fetch_add(1, std::memory_order_relaxed);
-}
-
-Rr& Rr::operator=(const Rr& other) {
-  if (this != &other) *this = Rr(other);
-  return *this;
-}
-
-void Rr::clear() noexcept {
-  if (!data_) return;
-  if (data_[0] == 0) RrOwner::release(const_cast<RrOwner::Block*>(shared_owner()));
-  delete[] data_;
-  data_ = nullptr;
-}
-
 namespace {
+
+std::atomic<uint32_t>& count_of(uint8_t* block) noexcept { return *std::launder(reinterpret_cast<std::atomic<uint32_t>*>(block)); }
 
 // Writes the fixed fields and the rdata at p.
 void put_fixed(uint8_t* p, uint16_t type, uint16_t rr_class, uint32_t ttl, std::span<const uint8_t> rdata) noexcept {
@@ -77,43 +38,117 @@ void put_fixed(uint8_t* p, uint16_t type, uint16_t rr_class, uint32_t ttl, std::
   if (!rdata.empty()) std::memcpy(p + 10, rdata.data(), rdata.size());
 }
 
+bool is_wire_name(std::string_view owner) noexcept {
+  const auto* o = reinterpret_cast<const uint8_t*>(owner.data());
+  return !owner.empty() && name_length(o, o + owner.size()) == owner.size();
+}
+
+// A block of `size` bytes counted `records` times (alignment: new[] gives at least 16 bytes).
+uint8_t* new_block(size_t size, uint32_t records) {
+  auto* block = new uint8_t[size];
+  new (block) std::atomic<uint32_t>(records);
+  return block;
+}
+
 }  // namespace
 
+void Rr::hold() noexcept {
+  if (data_) count_of(const_cast<uint8_t*>(block())).fetch_add(1, std::memory_order_relaxed);
+}
+
+void Rr::release() noexcept {
+  if (!data_) return;
+  auto* b = const_cast<uint8_t*>(block());
+  if (count_of(b).fetch_sub(1, std::memory_order_acq_rel) == 1) delete[] b;
+  data_ = nullptr;
+}
+
 Rr Rr::make(std::string_view owner, uint16_t type, uint16_t rr_class, uint32_t ttl, std::span<const uint8_t> rdata) {
-  const auto* o = reinterpret_cast<const uint8_t*>(owner.data());
-  if (owner.empty() || name_length(o, o + owner.size()) != owner.size() || rdata.size() > 0xFFFF) return {};
-  Rr rr;
-  rr.data_ = new uint8_t[1 + owner.size() + 10 + rdata.size()];
-  rr.data_[0] = uint8_t(owner.size());
-  std::memcpy(rr.data_ + 1, owner.data(), owner.size());
-  put_fixed(rr.data_ + 1 + owner.size(), type, rr_class, ttl, rdata);
-  return rr;
+  if (!is_wire_name(owner) || rdata.size() > 0xFFFF) return {};
+  uint8_t* record = new_block(block_head + 3 + owner.size() + 10 + rdata.size(), 1) + block_head;
+  put16(record, uint16_t(block_head));
+  record[2] = uint8_t(owner.size());
+  std::memcpy(record + 3, owner.data(), owner.size());
+  put_fixed(record + 3 + owner.size(), type, rr_class, ttl, rdata);
+  return Rr(record);
 }
 
-Rr Rr::make(const RrOwner& owner, uint16_t type, uint16_t rr_class, uint32_t ttl, std::span<const uint8_t> rdata) {
-  if (!owner || rdata.size() > 0xFFFF) return {};
-  Rr rr;
-  rr.data_ = new uint8_t[shared_head + 10 + rdata.size()];
-  rr.data_[0] = 0;
-  RrOwner held(owner);  // the record's reference, handed to its bytes
-  std::memcpy(rr.data_ + 1, &held.block_, sizeof held.block_);
-  held.block_ = nullptr;
-  put_fixed(rr.data_ + shared_head, type, rr_class, ttl, rdata);
-  return rr;
+bool RrBatch::add(std::string_view owner, uint16_t type, uint16_t rr_class, uint32_t ttl, std::span<const uint8_t> rdata) {
+  if (!is_wire_name(owner) || rdata.size() > 0xFFFF) return false;
+  const auto same_owner = [&] {
+    const size_t at = last_owner_ - Rr::block_head;
+    return last_owner_ && uint8_t(image_[at]) == owner.size() && image_.compare(at + 1, owner.size(), owner) == 0;
+  };
+  // A record starts, and names an earlier owner, at an offset of 16 bits: a full block is sealed.
+  const size_t size = 2 + (same_owner() ? 3 : 1 + owner.size()) + 10 + rdata.size();
+  if (!image_.empty() && Rr::block_head + image_.size() + size > 0xFFFF) seal();
+  const size_t start = Rr::block_head + image_.size();
+  const bool shared = same_owner();
+  image_.resize(image_.size() + 2 + (shared ? 3 : 1 + owner.size()) + 10 + rdata.size());
+  auto* p = reinterpret_cast<uint8_t*>(image_.data()) + (start - Rr::block_head);
+  put16(p, uint16_t(start));
+  if (shared) {
+    p[2] = 0;
+    put16(p + 3, uint16_t(last_owner_));
+    p += 5;
+  } else {
+    last_owner_ = start + 2;
+    p[2] = uint8_t(owner.size());
+    std::memcpy(p + 3, owner.data(), owner.size());
+    p += 3 + owner.size();
+  }
+  put_fixed(p, type, rr_class, ttl, rdata);
+  starts_.push_back(uint16_t(start));
+  return true;
 }
 
-Rr Rr::from_ldns(const ldns_rr* rr) {
+void RrBatch::seal() {
+  if (starts_.empty()) return;
+  uint8_t* block = new_block(Rr::block_head + image_.size(), uint32_t(starts_.size()));
+  std::memcpy(block + Rr::block_head, image_.data(), image_.size());
+  for (uint16_t start : starts_) made_.push_back(Rr(block + start));
+  image_.clear();
+  starts_.clear();
+  last_owner_ = 0;
+}
+
+std::vector<Rr> RrBatch::take() {
+  seal();
+  std::vector<Rr> out;
+  out.swap(made_);
+  return out;
+}
+
+namespace {
+
+// An ldns record's owner in wire form ("" when it has none), its rdata put in `rdata`: ldns keeps
+// every field in wire form, and the rdata is the fields in a row.
+std::string_view ldns_parts(const ldns_rr* rr, std::string& rdata) {
   const ldns_rdf* owner = rr ? ldns_rr_owner(rr) : nullptr;
   if (!owner) return {};
-  // ldns keeps every field in wire form: the rdata is the fields in a row.
-  std::string rdata;
+  rdata.clear();
   for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
     const ldns_rdf* f = ldns_rr_rdf(rr, i);
     rdata.append(reinterpret_cast<const char*>(ldns_rdf_data(f)), ldns_rdf_size(f));
   }
-  return make({reinterpret_cast<const char*>(ldns_rdf_data(owner)), ldns_rdf_size(owner)}, uint16_t(ldns_rr_get_type(rr)),
-              uint16_t(ldns_rr_get_class(rr)), ldns_rr_ttl(rr),
-              {reinterpret_cast<const uint8_t*>(rdata.data()), rdata.size()});
+  return {reinterpret_cast<const char*>(ldns_rdf_data(owner)), ldns_rdf_size(owner)};
+}
+
+std::span<const uint8_t> bytes(const std::string& s) noexcept { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+
+}  // namespace
+
+Rr Rr::from_ldns(const ldns_rr* rr) {
+  std::string rdata;
+  const std::string_view owner = ldns_parts(rr, rdata);
+  if (owner.empty()) return {};
+  return make(owner, uint16_t(ldns_rr_get_type(rr)), uint16_t(ldns_rr_get_class(rr)), ldns_rr_ttl(rr), bytes(rdata));
+}
+
+bool RrBatch::add(const ldns_rr* rr) {
+  const std::string_view owner = ldns_parts(rr, rdata_);
+  return !owner.empty() &&
+         add(owner, uint16_t(ldns_rr_get_type(rr)), uint16_t(ldns_rr_get_class(rr)), ldns_rr_ttl(rr), bytes(rdata_));
 }
 
 Rr Rr::from_wire(std::string_view wire) {
@@ -143,11 +178,11 @@ RrPtr Rr::to_ldns() const {
   return RrPtr(rr);
 }
 
-void Rr::set_ttl(uint32_t ttl) noexcept { put32(const_cast<uint8_t*>(fixed()) + 4, ttl); }
+void Rr::set_ttl(uint32_t ttl) { *this = make(owner(), type(), rr_class(), ttl, rdata()); }
 
 std::string Rr::wire(uint32_t ttl) const {
   const std::string_view name = owner();
-  const size_t rest = size() - size_t(fixed() - data_);
+  const size_t rest = 10 + rdata().size();
   std::string out;
   out.reserve(name.size() + rest);
   out.append(name);
@@ -187,9 +222,11 @@ uint32_t Rr::soa_serial() const noexcept {
 }
 
 Rr Rr::with_soa_serial(uint32_t serial) const {
-  Rr out(*this);
-  if (const size_t at = soa_serial_at(); at != SIZE_MAX) put32(const_cast<uint8_t*>(out.rdata().data()) + at, serial);
-  return out;
+  const size_t at = soa_serial_at();
+  if (at == SIZE_MAX) return *this;
+  std::vector<uint8_t> r(rdata().begin(), rdata().end());
+  put32(r.data() + at, serial);
+  return make(owner(), type(), rr_class(), ttl(), r);
 }
 
 std::string rr_text(const Rr& rr) {

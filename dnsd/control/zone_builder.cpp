@@ -30,9 +30,17 @@ struct FileCloser {
 
 // Generated records are built in wire form from their fields: a rebuild after every health flip must
 // stay cheap, and presentation text would be parsed again each time.
-// owner: a wire name, or an RrOwner shared by the records of a set.
-Rr make_rr(const auto& owner, uint32_t ttl, ldns_rr_type type, std::string_view rdata) {
+Rr make_rr(std::string_view owner, uint32_t ttl, ldns_rr_type type, std::string_view rdata) {
   return Rr::make(owner, uint16_t(type), LDNS_RR_CLASS_IN, ttl, {reinterpret_cast<const uint8_t*>(rdata.data()), rdata.size()});
+}
+
+// Adds a record to the cluster's batch (false when it cannot be built).
+bool add_record(ClusterBuild& b, std::string_view owner, uint32_t ttl, ldns_rr_type type, std::string_view rdata,
+                const SourceLoc& loc) {
+  if (!b.records.add(owner, uint16_t(type), LDNS_RR_CLASS_IN, ttl, {reinterpret_cast<const uint8_t*>(rdata.data()), rdata.size()}))
+    return false;
+  b.locs.push_back(&loc);
+  return true;
 }
 
 // An address in text, NUL-terminated for inet_pton and ldns ("" when it cannot be an address).
@@ -109,6 +117,8 @@ void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecord
   // ldns keeps the current $ORIGIN and the previous owner in these and replaces them as it reads.
   RdfSlot origin_now(ldns_rdf_clone(origin)), previous;
   int line = 0;
+  RrBatch batch;  // the records, made together, and where each was read
+  std::vector<SourceLoc> locs;
   while (!std::feof(fp.get())) {
     ldns_rr* rr = nullptr;
     const ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp.get(), &ttl, origin_now.slot(), previous.slot(), &line);
@@ -127,9 +137,11 @@ void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecord
       diags.push_back({at, "a TXT record holds at most 254 strings here (from 255 on, the rest would be dropped)", false});
       continue;
     }
-    if (Rr held = Rr::from_ldns(rr)) out.records.push_back({std::move(held), at, false});
+    if (batch.add(rr)) locs.push_back(at);
     else diags.push_back({at, "record data over 64 KiB", false});  // (ldns stops at 255 fields: a guard)
   }
+  std::vector<Rr> made = batch.take();
+  for (size_t i = 0; i < made.size(); ++i) out.records.push_back({std::move(made[i]), std::move(locs[i]), false});
 }
 
 // Whether every label of a name is made of letters, digits, '-', '_' and '/' (RFC 2317's classless
@@ -303,8 +315,6 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
     srv_targets_into(c, svc, z.zone, health, b.targets);
     if (b.targets.empty()) out.empty_names.push_back(owner);
     dname_wire_into(owner, b.owner);
-    // The set's records hold their owner once (half an SRV record's bytes), unless there is one.
-    const RrOwner shared = b.targets.size() > 1 ? RrOwner::of(b.owner) : RrOwner();
     for (const SrvTarget& t : b.targets) {
       const std::string_view target = host(size_t(t.member - c.members.data()));
       b.rdata.assign(6, '\0');
@@ -312,11 +322,8 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
       put16(reinterpret_cast<uint8_t*>(b.rdata.data()) + 2, t.weight);
       put16(reinterpret_cast<uint8_t*>(b.rdata.data()) + 4, t.port);
       b.rdata += target;
-      Rr rr = b.owner.empty() || target.empty() ? Rr()
-              : shared                          ? make_rr(shared, set_ttl, LDNS_RR_TYPE_SRV, b.rdata)
-                                                : make_rr(std::string_view(b.owner), set_ttl, LDNS_RR_TYPE_SRV, b.rdata);
-      if (rr) out.records.push_back({std::move(rr), t.member->loc, true});
-      else diags.push_back({t.member->loc, "cannot build the SRV record of " + owner + " for " + t.member->host, false});
+      if (!target.empty() && add_record(b, b.owner, set_ttl, LDNS_RR_TYPE_SRV, b.rdata, t.member->loc)) continue;
+      diags.push_back({t.member->loc, "cannot build the SRV record of " + owner + " for " + t.member->host, false});
     }
   }
   if (reserves_names(z)) reserve_cluster(z, c, apex, out.reserved_names);
@@ -336,10 +343,12 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
     for (std::string_view a : m.addresses) {
       const std::string rdata = address_rdata(a);
       if (rdata.empty()) continue;
-      if (Rr rr = make_rr(wire, z.ttl, rdata.size() == 4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA, rdata))
-        out.records.push_back({std::move(rr), m.loc, true});
+      add_record(b, wire, z.ttl, rdata.size() == 4 ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA, rdata, m.loc);
     }
   }
+  std::vector<Rr> made = b.records.take();
+  for (size_t i = 0; i < made.size(); ++i) out.records.push_back({std::move(made[i]), *b.locs[i], true});
+  b.locs.clear();
 }
 
 ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, const HealthTable* health) {
@@ -357,9 +366,11 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
     const ldns_rr* soa = z.copy->rrs.at(0).get();
     out.ttl = z.copy->soa_field(6);
     out.negative_ttl = std::min(ldns_rr_ttl(soa), out.ttl);
-    out.records.reserve(z.copy->rrs.size());
-    for (const RrPtr& rr : z.copy->rrs)
-      if (Rr held = Rr::from_ldns(rr.get())) out.records.push_back({std::move(held), z.loc, true});  // (a transferred record fits)
+    RrBatch batch;  // (a transferred record fits)
+    for (const RrPtr& rr : z.copy->rrs) batch.add(rr.get());
+    std::vector<Rr> made = batch.take();
+    out.records.reserve(made.size());
+    for (Rr& rr : made) out.records.push_back({std::move(rr), z.loc, true});
     return out;
   }
   RdfPtr origin(ldns_dname_new_frm_str(z.zone.c_str()));

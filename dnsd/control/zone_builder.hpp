@@ -111,6 +111,8 @@ struct ClusterBuild {
   std::vector<uint32_t> host_ends;  // where each ends in hosts_wire
   std::vector<SrvTarget> targets;
   std::string owner, rdata, key;
+  RrBatch records;                      // the cluster's records, made in one block (rr.hpp)
+  std::vector<const SourceLoc*> locs;  // and where each comes from
 };
 
 // One cluster's part of build_zone: its SRV sets (or gated and empty names), then the A/AAAA of its

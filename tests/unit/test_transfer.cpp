@@ -212,38 +212,58 @@ TEST_CASE("a record held in wire form: its targets, an SOA's serial, what is not
   CHECK_FALSE(Rr::make(std::string_view("\3ab", 3), 1, 1, 60, {}));
 }
 
-TEST_CASE("records that share their owner: the same bytes as records that hold their own", "[transfer]") {
+TEST_CASE("records made together: the same bytes as records made alone, one owner held once", "[transfer]") {
   const std::string owner = dnsd::wire_name("_etcd-client._tcp.Lab.example.com.");
-  const std::string rdata = std::string("\0\0\0\0\x09\x53", 6) + dnsd::wire_name("m1.lab.example.com.");
-  const std::span<const uint8_t> bytes{reinterpret_cast<const uint8_t*>(rdata.data()), rdata.size()};
-  const Rr alone = Rr::make(owner, LDNS_RR_TYPE_SRV, LDNS_RR_CLASS_IN, 60, bytes);
-  std::vector<Rr> set;
-  {
-    const dnsd::RrOwner shared = dnsd::RrOwner::of(owner);
-    REQUIRE(shared);
-    CHECK(shared.name() == owner);
-    for (int i = 0; i < 3; ++i) set.push_back(Rr::make(shared, LDNS_RR_TYPE_SRV, LDNS_RR_CLASS_IN, 60, bytes));
-  }  // the records keep the name alive
-  for (const Rr& r : set) {
-    REQUIRE(r);
-    CHECK(r.owner() == owner);
-    CHECK(r.owner().data() == set[0].owner().data());  // one copy
-    CHECK(r.wire(30) == alone.wire(30));
-    CHECK(rr_text(r) == rr_text(alone));
-    CHECK(r.additional_target() == alone.additional_target());
+  const std::string other = dnsd::wire_name("_etcd-client._tcp.lab.example.com.");  // another spelling: its own
+  std::vector<std::string> rdatas;
+  for (int i = 0; i < 3; ++i) rdatas.push_back(std::string("\0\0\0\0\x09\x53", 6) + dnsd::wire_name("m" + std::to_string(i) + ".lab.example.com."));
+  const auto bytes = [](const std::string& r) { return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(r.data()), r.size()); };
+  dnsd::RrBatch batch;
+  std::vector<Rr> alone;
+  for (const std::string* o : {&owner, &owner, &other, &owner}) {
+    const std::string& r = rdatas[alone.size() % rdatas.size()];
+    REQUIRE(batch.add(*o, LDNS_RR_TYPE_SRV, LDNS_RR_CLASS_IN, 60, bytes(r)));
+    alone.push_back(Rr::make(*o, LDNS_RR_TYPE_SRV, LDNS_RR_CLASS_IN, 60, bytes(r)));
   }
-  Rr copy = set[0];
+  CHECK_FALSE(batch.add(std::string_view("\3ab", 3), LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 60, {}));  // not a name: not added
+  std::vector<Rr> made = batch.take();
+  REQUIRE(made.size() == alone.size());
+  CHECK(batch.take().empty());
+  for (size_t i = 0; i < made.size(); ++i) {
+    INFO(i);
+    CHECK(made[i].wire(30) == alone[i].wire(30));
+    CHECK(rr_text(made[i]) == rr_text(alone[i]));
+    CHECK(made[i].additional_target() == alone[i].additional_target());
+  }
+  CHECK(made[1].owner().data() == made[0].owner().data());  // the one before it: held once
+  CHECK(made[2].owner() == other);
+  CHECK(made[3].owner().data() != made[0].owner().data());  // not the one before it
+  // A copy shares the bytes and outlives the others; a changed TTL makes a record of its own.
+  Rr copy = made[1];
+  CHECK(copy.owner().data() == made[1].owner().data());
   copy.set_ttl(5);
   CHECK(copy.ttl() == 5);
-  CHECK(set[0].ttl() == 60);
-  CHECK(copy.owner().data() == set[0].owner().data());
-  set.clear();  // the copy holds the name on its own
-  CHECK(copy.owner() == owner);
-  Rr moved = std::move(copy);
-  CHECK_FALSE(copy);
-  CHECK(moved.wire(60) == alone.wire(60));
-  moved = Rr();  // frees the record and, its last holder, the name (the ASan build checks)
+  CHECK(made[1].ttl() == 60);
+  Rr kept = made[1];
+  made.clear();  // the block stays while a record in it does (the ASan build checks)
+  CHECK(kept.wire(60) == alone[1].wire(60));
+  Rr moved = std::move(kept);
+  CHECK_FALSE(kept);
+  moved = Rr();
   CHECK_FALSE(moved);
-  CHECK_FALSE(dnsd::RrOwner::of(std::string_view("\3ab", 3)));
-  CHECK_FALSE(Rr::make(dnsd::RrOwner(), LDNS_RR_TYPE_SRV, LDNS_RR_CLASS_IN, 60, bytes));
+  // From ldns, as Rr::from_ldns reads it.
+  for (const char* text : {"lab.example.com. 300 IN TXT \"a\" \"b c\"", "lab.example.com. 60 IN MX 10 mail.example.org."}) {
+    ldns_rr* parsed = nullptr;
+    REQUIRE(ldns_rr_new_frm_str(&parsed, text, 0, nullptr, nullptr) == LDNS_STATUS_OK);
+    const RrPtr rr(parsed);
+    REQUIRE(batch.add(rr.get()));
+    const std::vector<Rr> one = batch.take();
+    REQUIRE(one.size() == 1);
+    CHECK(rr_text(one[0]) == rr_text(Rr::from_ldns(rr.get())));
+  }
+  // Blocks hold up to 64 KiB: many records fill several, and each is still whole.
+  for (int i = 0; i < 3000; ++i) REQUIRE(batch.add(owner, LDNS_RR_TYPE_SRV, LDNS_RR_CLASS_IN, 60, bytes(rdatas[0])));
+  const std::vector<Rr> many = batch.take();
+  REQUIRE(many.size() == 3000);
+  for (const Rr& r : many) CHECK(r.wire(60) == alone[0].wire(60));
 }
