@@ -59,7 +59,7 @@ ZoneIndex index_zone(const DaemonConfig& config, size_t zone, const ZoneRecords&
     } else {
       if (const std::string_view target = named_target(rr); !target.empty()) idx.referenced.insert(fold_wire(target));
       idx.other_owners.insert(owner);
-      if (!zr.records[i].dynamic) idx.config_owners.insert(owner);
+      if (!zr.records[i].dynamic()) idx.config_owners.insert(owner);
       const ldns_rr_type type = rr.type();
       if ((type == LDNS_RR_TYPE_NS && owner != idx.apex) || type == LDNS_RR_TYPE_DNAME) idx.cuts = true;
     }

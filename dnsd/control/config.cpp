@@ -8,11 +8,13 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "config_reader.hpp"
@@ -51,6 +53,85 @@ std::vector<Diagnostic> each_once(std::vector<Diagnostic> in) {
   return out;
 }
 }  // namespace
+
+namespace {
+
+// SourceLoc's names: numbered entries in chunks that never move (a name is read without a lock while
+// another is added), chunk k holding 256 << k of them, a count each; a free entry's number is reused.
+// Made once and never freed: a location in a static object may outlive any other static.
+class SourceNames {
+ public:
+  uint32_t add(std::string file) {
+    std::lock_guard lock(mutex_);
+    uint32_t id;
+    if (!free_.empty()) {
+      id = free_.back();
+      free_.pop_back();
+    } else {
+      id = next_;
+      const uint32_t k = place(id).first;
+      if (k >= max_chunks) throw std::length_error("too many source file names");
+      if (!chunks_[k].load(std::memory_order_relaxed)) chunks_[k].store(new Entry[size_t(first_chunk) << k], std::memory_order_release);
+      ++next_;
+    }
+    Entry& e = entry(id);
+    e.text = std::move(file);
+    e.refs.store(1, std::memory_order_relaxed);
+    return id;
+  }
+  void hold(uint32_t id) noexcept { entry(id).refs.fetch_add(1, std::memory_order_relaxed); }
+  void release(uint32_t id) noexcept {
+    Entry& e = entry(id);
+    if (e.refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    std::lock_guard lock(mutex_);
+    std::string().swap(e.text);
+    free_.push_back(id);
+  }
+  const std::string& name(uint32_t id) noexcept { return entry(id).text; }
+
+ private:
+  struct Entry {
+    std::atomic<uint32_t> refs{0};
+    std::string text;
+  };
+  static constexpr uint32_t first_chunk = 256, max_chunks = 24;
+  // The chunk of an id, and where in it.
+  static std::pair<uint32_t, uint32_t> place(uint32_t id) noexcept {
+    const uint32_t k = uint32_t(std::bit_width(id / first_chunk + 1)) - 1;
+    return {k, id - first_chunk * ((1u << k) - 1)};
+  }
+  Entry& entry(uint32_t id) noexcept {
+    const auto [k, at] = place(id);
+    return chunks_[k].load(std::memory_order_acquire)[at];
+  }
+
+  std::mutex mutex_;
+  uint32_t next_ = 1;  // 0 is no file
+  std::vector<uint32_t> free_;
+  std::atomic<Entry*> chunks_[max_chunks] = {};
+};
+
+SourceNames& source_names() {
+  static SourceNames* names = new SourceNames;  // never freed (above)
+  return *names;
+}
+
+}  // namespace
+
+uint32_t SourceLoc::add_name(std::string file) { return source_names().add(std::move(file)); }
+
+void SourceLoc::hold_name(uint32_t id) noexcept {
+  if (id) source_names().hold(id);
+}
+
+void SourceLoc::release_name(uint32_t id) noexcept {
+  if (id) source_names().release(id);
+}
+
+const std::string& SourceLoc::file() const noexcept {
+  static const std::string none;
+  return id_ ? source_names().name(id_) : none;
+}
 
 ConfigError::ConfigError(std::vector<Diagnostic> diagnostics, std::shared_ptr<const DaemonConfig> partial)
     : ConfigError(Deduplicated{}, each_once(std::move(diagnostics)), std::move(partial)) {}

@@ -21,41 +21,35 @@ namespace dnsd {
 
 // Where a value or record comes from: a file (or a registry origin, Registry::origin) and a line. The
 // name is shared by every copy: a zone of 10,000 members holds tens of thousands of locations, and a
-// string each cost ~80 bytes of them (docs/ARCHITECTURE.md, "Start-up"). Shared through a count of
-// its own rather than a shared_ptr: 16 bytes a location, not 24 (every record and member has one).
+// string each cost ~80 bytes of them (docs/ARCHITECTURE.md, "Start-up"). Names are numbered in a
+// table of the process's (a count each, reused once free): 8 bytes a location, where a pointer to a
+// counted name made 16 (every record and member has one).
 class SourceLoc {
  public:
   SourceLoc() = default;
-  SourceLoc(std::string file, int at = 0) : name_(new Name{{1}, std::move(file)}), line(at) {}
-  SourceLoc(const SourceLoc& other) noexcept : name_(other.name_), line(other.line) {
-    if (name_) name_->refs.fetch_add(1, std::memory_order_relaxed);
-  }
-  SourceLoc(SourceLoc&& other) noexcept : name_(std::exchange(other.name_, nullptr)), line(other.line) {}
+  SourceLoc(std::string file, int at = 0) : id_(add_name(std::move(file))), line(at) {}
+  SourceLoc(const SourceLoc& other) noexcept : id_(other.id_), line(other.line) { hold_name(id_); }
+  SourceLoc(SourceLoc&& other) noexcept : id_(std::exchange(other.id_, 0)), line(other.line) {}
   SourceLoc& operator=(SourceLoc other) noexcept {
-    std::swap(name_, other.name_);
+    std::swap(id_, other.id_);
     line = other.line;
     return *this;
   }
-  ~SourceLoc() {
-    if (name_ && name_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete name_;
-  }
+  ~SourceLoc() { release_name(id_); }
   // The same file at another line (the copy shares the name).
   SourceLoc at(int other_line) const {
     SourceLoc out(*this);
     out.line = other_line;
     return out;
   }
-  const std::string& file() const noexcept {
-    static const std::string none;
-    return name_ ? name_->text : none;
-  }
+  const std::string& file() const noexcept;
 
  private:
-  struct Name {
-    std::atomic<uint32_t> refs;
-    const std::string text;
-  };
-  Name* name_ = nullptr;
+  // The table (config.cpp); id 0 is no file.
+  static uint32_t add_name(std::string file);
+  static void hold_name(uint32_t id) noexcept;
+  static void release_name(uint32_t id) noexcept;
+  uint32_t id_ = 0;
 
  public:
   int line = 0;  // 1-based; 0 = the file as a whole

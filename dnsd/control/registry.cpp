@@ -473,9 +473,9 @@ std::string Registry::origin(const std::string& zone, const std::string& record)
   return "UPDATE record '" + record + "' of " + zone;
 }
 
-bool Registry::is_origin(const std::string& file) {
-  return file.rfind("registered member ", 0) == 0 || file.rfind("UPDATE record '", 0) == 0;
-}
+bool Registry::is_origin(const std::string& file) { return file.rfind("registered member ", 0) == 0 || is_update_origin(file); }
+
+bool Registry::is_update_origin(const std::string& file) { return file.rfind("UPDATE record '", 0) == 0; }
 
 namespace {
 // (zone, cluster) -> the cluster taking registrations: one pass over the config, not one per member.

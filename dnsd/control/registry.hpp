@@ -132,6 +132,8 @@ class Registry {
   static std::string origin(const std::string& zone, const std::string& record);
   // Whether a diagnostic's file names a registry entry (live state, not the config).
   static bool is_origin(const std::string& file);
+  // Whether it names a record added by DNS UPDATE (origin(zone, record)).
+  static bool is_update_origin(const std::string& file);
 };
 
 // One change as the log keeps it (docs/ARCHITECTURE.md, "State"): a member put (added or replaced)

@@ -68,7 +68,7 @@ UpdateZone::UpdateZone(const ZoneRecords& zone, const std::set<std::string>* nam
     const uint16_t type = rec.rr.type();
     const RrPtr fields = rec.rr.to_ldns();  // the rdata's fields: names compare without case
     if (fields) served[owner][type].insert(rdata_key(fields.get()));
-    if (!rec.dynamic) owned.emplace(owner, type);
+    if (!rec.dynamic()) owned.emplace(owner, type);
   }
   for (const std::string& name : withheld_srv_names(zone))
     if (!names || names->count(name)) owned.emplace(name, rr_type::srv);

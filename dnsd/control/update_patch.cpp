@@ -16,7 +16,7 @@ namespace {
 // Where the zone's UPDATE records begin: they are its last records (after the SOA at 0).
 size_t dynamic_tail(const ZoneRecords& served) {
   size_t first = served.records.size();
-  while (first > 1 && served.records[first - 1].dynamic) --first;
+  while (first > 1 && served.records[first - 1].dynamic()) --first;
   return first;
 }
 
@@ -102,7 +102,7 @@ std::optional<UpdatePatch> prepare_update_patch(const DaemonConfig& config, size
 
   // The changed names rendered from their records (copied into the run an RRsetTable reads).
   std::vector<Record> copies;
-  for (const Rr* rr : at_after) copies.push_back({*rr, {}, false, true});
+  for (const Rr* rr : at_after) copies.push_back({*rr, {}});
   const RRsetTable table(copies, 0, copies.size());
   const std::vector<RRset>& sets = table.sets();
   auto snap = Snapshot::derive(from);
@@ -130,7 +130,7 @@ std::optional<RecordDelta> apply_update_patch(UpdatePatch& patch, ZoneRecords& s
   tail.reserve(patch.records.size());
   for (UpdatePatch::Entry& e : patch.records) {
     if (e.kept != SIZE_MAX) tail.push_back(std::move(served.records[e.kept]));
-    else tail.push_back({std::move(e.rr), SourceLoc{Registry::origin(zone, e.text), 0}, false, true});
+    else tail.push_back({std::move(e.rr), SourceLoc{Registry::origin(zone, e.text), 0}});
   }
   served.records.resize(first);
   std::move(tail.begin(), tail.end(), std::back_inserter(served.records));

@@ -141,7 +141,7 @@ void parse_records_block(const ZoneConfig& z, const ldns_rdf* origin, ZoneRecord
     else diags.push_back({at, "record data over 64 KiB", false});  // (ldns stops at 255 fields: a guard)
   }
   std::vector<Rr> made = batch.take();
-  for (size_t i = 0; i < made.size(); ++i) out.records.push_back({std::move(made[i]), std::move(locs[i]), false});
+  for (size_t i = 0; i < made.size(); ++i) out.records.push_back({std::move(made[i]), std::move(locs[i])});
 }
 
 // Whether every label of a name is made of letters, digits, '-', '_' and '/' (RFC 2317's classless
@@ -254,7 +254,7 @@ void add_dynamic_records(const ZoneConfig& z, const std::string& apex, const Typ
     else if (owned && (type == LDNS_RR_TYPE_CNAME || config_types.has(owner, LDNS_RR_TYPE_CNAME))) drop("CNAME beside other data");
     else if (type == LDNS_RR_TYPE_SRV && withheld.count(owner)) drop("the config owns this SRV name");
     else if (reserved.count(owner)) drop("the etcd records use this name");
-    else out.records.push_back({std::move(rr), at, false, true});
+    else out.records.push_back({std::move(rr), at});
   }
 }
 
@@ -347,9 +347,11 @@ void build_cluster(const ZoneConfig& z, const Cluster& c, const std::string& ape
     }
   }
   std::vector<Rr> made = b.records.take();
-  for (size_t i = 0; i < made.size(); ++i) out.records.push_back({std::move(made[i]), *b.locs[i], true});
+  for (size_t i = 0; i < made.size(); ++i) out.records.push_back({std::move(made[i]), *b.locs[i]});
   b.locs.clear();
 }
+
+bool Record::dynamic() const noexcept { return Registry::is_update_origin(loc.file()); }
 
 ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, const HealthTable* health) {
   ZoneRecords out;
@@ -370,7 +372,7 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
     for (const RrPtr& rr : z.copy->rrs) batch.add(rr.get());
     std::vector<Rr> made = batch.take();
     out.records.reserve(made.size());
-    for (Rr& rr : made) out.records.push_back({std::move(rr), z.loc, true});
+    for (Rr& rr : made) out.records.push_back({std::move(rr), z.loc});
     return out;
   }
   RdfPtr origin(ldns_dname_new_frm_str(z.zone.c_str()));
@@ -382,7 +384,7 @@ ZoneRecords build_zone(const ZoneConfig& z, std::vector<Diagnostic>& diags, cons
   const std::string ttl = " " + std::to_string(z.ttl) + " IN ";
 
   for (const std::string& ns : z.ns)
-    if (Rr rr = Rr::from_text(z.zone + ttl + "NS " + ns)) out.records.push_back({std::move(rr), z.loc, true});
+    if (Rr rr = Rr::from_text(z.zone + ttl + "NS " + ns)) out.records.push_back({std::move(rr), z.loc});
   const size_t first_user = out.records.size();
   parse_records_block(z, origin.get(), out, diags);
   const size_t first_cluster = out.records.size();
@@ -500,7 +502,7 @@ void add_reverse_records(const ZoneConfig& reverse, const std::vector<ZoneConfig
           }
           if (!added.insert({owner, name_key(m.host)}).second) continue;
           if (Rr rr = make_rr(rdf_wire(name.get()), reverse.ttl, LDNS_RR_TYPE_PTR, dname_wire(m.host)))
-            out.records.push_back({std::move(rr), m.loc, true});
+            out.records.push_back({std::move(rr), m.loc});
         }
       }
   }
@@ -545,7 +547,7 @@ void add_soa(ZoneRecords& zr, const ZoneConfig& z, uint32_t serial) {
                            std::to_string(z.soa.minimum);
   Rr rr = Rr::from_text(text);
   if (!rr) throw std::runtime_error("cannot build SOA '" + text + "'");
-  zr.records.insert(zr.records.begin(), Record{std::move(rr), z.loc, true});
+  zr.records.insert(zr.records.begin(), Record{std::move(rr), z.loc});
   for (auto& [begin, end] : zr.cluster_ranges) ++begin, ++end;
 }
 

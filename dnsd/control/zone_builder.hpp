@@ -20,11 +20,10 @@ namespace dnsd {
 
 struct Record {
   Rr rr;
-  [[no_unique_address]] SourceLoc loc;  // the flags below go in its tail padding: 24 bytes a record, not 32
-  bool generated = false;  // from soa/ns/clusters rather than `records:`
-  bool dynamic = false;    // added by DNS UPDATE (ZoneConfig::dynamic_records)
+  SourceLoc loc;  // a record added by DNS UPDATE has an UPDATE origin (dynamic())
+  bool dynamic() const noexcept;
 };
-static_assert(sizeof(Record) <= 3 * sizeof(void*), "a zone holds tens of thousands of records");
+static_assert(sizeof(Record) <= 2 * sizeof(void*), "a zone holds tens of thousands of records");
 
 struct ZoneRecords {
   std::string apex;              // absolute, as configured
