@@ -2,6 +2,7 @@
 // restarts or past the wrap (RFC 1982), kept through a damaged file and a failing disk.
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 
@@ -93,4 +94,19 @@ TEST_CASE("a serial that cannot be written is served from memory, and written on
   CHECK(state.serial_for("a.example.", 2, 1800000000) == 1800000001);
   CHECK(state.write_error().empty());
   CHECK_THAT(dir.read("state/serials"), Catch::Contains("a.example. 1800000001 2\n"));
+}
+
+TEST_CASE("a whole file is read as it is: empty, past 64 KiB, one with no size, one that is missing", "[state]") {
+  TempDir dir;
+  std::string big;
+  for (int i = 0; big.size() < 200000; ++i) big += "line " + std::to_string(i) + "\n";
+  std::string text = "left from before";
+  REQUIRE_FALSE(read_whole_file(dir.write("big", big), text));
+  CHECK(text == big);
+  REQUIRE_FALSE(read_whole_file(dir.write("empty", ""), text));
+  CHECK(text.empty());
+  REQUIRE_FALSE(read_whole_file("/proc/self/status", text));  // st_size 0, yet it has text
+  CHECK(text.find("Name:") == 0);
+  CHECK(read_whole_file(dir.path("missing"), text) == std::string(std::strerror(ENOENT)));
+  CHECK(text.empty());
 }
