@@ -1,11 +1,11 @@
 // dnsd entry point: argument parsing and wiring only. `run` builds the data plane and the control
 // services and connects them (docs/ARCHITECTURE.md, "Threads"); `check` validates and prints;
 // `register` is the CLI client.
+#include <fmt/core.h>
 #include <malloc.h>
 #include <sys/resource.h>
 
 #include <cstring>
-#include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,8 +81,7 @@ std::string full_usage() {
 
 // One line: what is wrong, and where the help is.
 int fail_usage(const std::string& message, const std::string& command = "") {
-  std::cerr << "dnsd" << (command.empty() ? "" : " " + command) << ": " << message << " (see: dnsd "
-            << (command.empty() ? "" : command + " ") << "--help)\n";
+  fmt::print(stderr, "dnsd{}: {} (see: dnsd {}--help)\n", (command.empty() ? "" : " " + command), message, (command.empty() ? "" : command + " "));
   return 2;
 }
 
@@ -93,35 +92,35 @@ bool wants_help(const std::vector<std::string>& args) {
 
 int print_help(const std::string& command) {
   for (const auto& [name, help] : command_help)
-    if (name == command) std::cout << "usage:\n" << help;
+    if (name == command) fmt::print(stdout, "usage:\n{}", help);
   return 0;
 }
 
 int print_diagnostics(const std::vector<dnsd::Diagnostic>& diags) {
-  for (const auto& d : diags) std::cerr << dnsd::to_string(d) << "\n";
+  for (const auto& d : diags) fmt::print(stderr, "{}\n", dnsd::to_string(d));
   return 1;
 }
 
 int cmd_check(const std::string& path, bool quiet) {
   try {
     dnsd::DaemonConfig cfg = dnsd::load_config_reporting_all(path);
-    for (const auto& w : cfg.warnings) std::cerr << dnsd::to_string(w) << "\n";
+    for (const auto& w : cfg.warnings) fmt::print(stderr, "{}\n", dnsd::to_string(w));
     // The live state as `run` would load it (read-only, never locked): the same outcome as a start.
     dnsd::StateStore state(cfg.state_dir, true);
-    for (const std::string& p : state.load_problems()) std::cerr << "state: " << p << "\n";
+    for (const std::string& p : state.load_problems()) fmt::print(stderr, "state: {}\n", p);
     std::vector<std::string> problems;
     const dnsd::Registry registry = dnsd::Registry::load(cfg.state_dir, problems);
-    for (const std::string& p : problems) std::cerr << "registry: " << p << "\n";
+    for (const std::string& p : problems) fmt::print(stderr, "registry: {}\n", p);
     // Secondary zones: the copy each one holds (none yet is fine: it is transferred at the start).
     for (auto& [zone, loaded] : dnsd::load_copies(cfg)) {
-      if (!loaded.problem.empty()) std::cerr << "secondary: " << loaded.problem << "\n";
+      if (!loaded.problem.empty()) fmt::print(stderr, "secondary: {}\n", loaded.problem);
       for (dnsd::ZoneConfig& z : cfg.zones)
         if (loaded.copy && dnsd::name_key(z.zone) == zone) z.copy = std::make_shared<const dnsd::ZoneCopy>(std::move(*loaded.copy));
     }
     const dnsd::Served served = dnsd::compile_served(cfg, registry, state);
-    for (const auto& w : served.compiled.warnings) std::cerr << dnsd::to_string(w) << "\n";
+    for (const auto& w : served.compiled.warnings) fmt::print(stderr, "{}\n", dnsd::to_string(w));
     if (!quiet)
-      for (const auto& z : served.compiled.zones) std::cout << dnsd::zone_text(z) << "\n";
+      for (const auto& z : served.compiled.zones) fmt::print(stdout, "{}\n", dnsd::zone_text(z));
     // What `dnsd verify` would find for each cluster if a server answered with these records (etcd
     // 3.4, as Debian ships it): warnings, never errors (the config itself is valid).
     for (const dnsd::ZoneConfig& z : served.config.zones)
@@ -137,7 +136,7 @@ int cmd_check(const std::string& path, bool quiet) {
         for (const dnsd::Member& m : c.members)
           if (!dnsd::name_in_zone(m.host, z.zone)) outside.push_back(dnsd::dotless_name(dnsd::name_key(m.host)));
         if (!outside.empty() && outside.size() == c.members.size()) {
-          std::cerr << dnsd::to_string({c.loc, who + ": every target is outside the zone: check it with dnsd verify against the servers", true}) << "\n";
+          fmt::print(stderr, "{}\n", dnsd::to_string({c.loc, who + ": every target is outside the zone: check it with dnsd verify against the servers", true}));
           continue;
         }
         auto about_outside = [&](const std::string& finding) {
@@ -145,15 +144,15 @@ int cmd_check(const std::string& path, bool quiet) {
         };
         const dnsd::Discovery d = dnsd::verify_offline(*served.compiled.snapshot, vo);
         for (const std::string& e : d.errors)
-          if (!about_outside(e)) std::cerr << dnsd::to_string({c.loc, who + ": etcd 3.4 would not bootstrap from these records: " + e, true}) << "\n";
+          if (!about_outside(e)) fmt::print(stderr, "{}\n", dnsd::to_string({c.loc, who + ": etcd 3.4 would not bootstrap from these records: " + e, true}));
         for (const std::string& w : d.warnings)
-          if (!about_outside(w)) std::cerr << dnsd::to_string({c.loc, who + ": " + w, true}) << "\n";
+          if (!about_outside(w)) fmt::print(stderr, "{}\n", dnsd::to_string({c.loc, who + ": " + w, true}));
       }
     return 0;
   } catch (const dnsd::ConfigError& e) {
     return print_diagnostics(e.diagnostics());
   } catch (const std::exception& e) {
-    std::cerr << "dnsd: " << e.what() << "\n";
+    fmt::print(stderr, "dnsd: {}\n", e.what());
     return 1;
   }
 }
@@ -401,11 +400,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return fail_usage("missing command");
   if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::cout << full_usage();
+    fmt::print(stdout, "{}", full_usage());
     return 0;
   }
   if (args[0] == "--version" || args[0] == "version") {
-    std::cout << "dnsd " << DNSD_VERSION << "\n";
+    fmt::print(stdout, "dnsd {}\n", DNSD_VERSION);
     return 0;
   }
   const std::string command = args[0];

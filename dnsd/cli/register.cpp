@@ -2,13 +2,13 @@
 // gateway decided by plan_join (join.hpp), then the etcd configuration on stdout.
 #include "register.hpp"
 
+#include <fmt/core.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -38,7 +38,7 @@ struct Refused : std::runtime_error {
 
 constexpr const char* cluster_reply = "dnsd's cluster";  // names the reply in errors
 
-void say(const std::string& line) { std::cerr << "dnsd register: " << line << "\n"; }
+void say(const std::string& line) { fmt::print(stderr, "dnsd register: {}\n", line); }
 
 // A deadline `seconds` from now.
 Clock::time_point after_seconds(double seconds) {
@@ -173,16 +173,16 @@ void print_settings(const std::string& output, const Settings& kv) {
   if (output == "flags") {
     std::string line;
     for (const auto& [k, v] : kv) line += (line.empty() ? "" : " ") + ("--" + k + "=" + v);
-    std::cout << line << "\n";
+    fmt::print(stdout, "{}\n", line);
     return;
   }
-  if (output == "dropin") std::cout << "[Service]\n";
+  if (output == "dropin") fmt::print(stdout, "[Service]\n");
   for (const auto& [k, v] : kv) {
     std::string env = "ETCD_" + k;
     for (char& c : env) c = c == '-' ? '_' : char(std::toupper(static_cast<unsigned char>(c)));
-    if (output == "dropin") std::cout << "Environment=" << env << "=" << v << "\n";
-    else if (output == "env") std::cout << "export " << env << "='" << v << "'\n";  // for eval
-    else std::cout << env << "=" << v << "\n";  // envfile: systemd's EnvironmentFile=
+    if (output == "dropin") fmt::print(stdout, "Environment={}={}\n", env, v);
+    else if (output == "env") fmt::print(stdout, "export {}='{}'\n", env, v);  // for eval
+    else fmt::print(stdout, "{}={}\n", env, v);  // envfile: systemd's EnvironmentFile=
   }
 }
 
@@ -201,9 +201,7 @@ Settings own_settings(const RegisterOptions& o, const ClusterInfo& c) {
 // What the env, envfile and dropin outputs leave to the operator.
 void print_tls_note(const std::string& output, const ClusterInfo& c) {
   if (output == "flags" || (!c.peer_tls && !c.client_tls)) return;
-  std::cout << "# not set here: TLS files ("
-            << (c.peer_tls ? "ETCD_PEER_CERT_FILE, ETCD_PEER_KEY_FILE, ETCD_PEER_TRUSTED_CA_FILE, or ETCD_PEER_AUTO_TLS=true" : "")
-            << (c.peer_tls && c.client_tls ? "; " : "") << (c.client_tls ? "ETCD_CERT_FILE, ETCD_KEY_FILE" : "") << ")\n";
+  fmt::print(stdout, "# not set here: TLS files ({}{}{})\n", (c.peer_tls ? "ETCD_PEER_CERT_FILE, ETCD_PEER_KEY_FILE, ETCD_PEER_TRUSTED_CA_FILE, or ETCD_PEER_AUTO_TLS=true" : ""), (c.peer_tls && c.client_tls ? "; " : ""), (c.client_tls ? "ETCD_CERT_FILE, ETCD_KEY_FILE" : ""));
 }
 
 // --- bootstrap ---------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 // `dnsd verify` (see verify.hpp).
 #include "verify.hpp"
 
+#include <fmt/core.h>
 #include <algorithm>
-#include <iostream>
 #include <map>
 #include <optional>
 #include <set>
@@ -371,37 +371,37 @@ Discovery verify_offline(const Snapshot& snap, const VerifyOptions& options) {
 
 int run_verify(const VerifyOptions& o) {
   if (o.server.empty() || o.domain.empty()) {
-    std::cerr << "dnsd verify: --server and --domain are required\n";
+    fmt::print(stderr, "dnsd verify: --server and --domain are required\n");
     return 2;
   }
   if (o.version != "3.4" && o.version != "3.5") {
-    std::cerr << "dnsd verify: --etcd-version is 3.4 or 3.5\n";
+    fmt::print(stderr, "dnsd verify: --etcd-version is 3.4 or 3.5\n");
     return 2;
   }
   if (o.output != "text" && o.output != "json") {
-    std::cerr << "dnsd verify: -o is text or json\n";
+    fmt::print(stderr, "dnsd verify: -o is text or json\n");
     return 2;
   }
   if (o.member.empty() != o.peer_url.empty()) {
-    std::cerr << "dnsd verify: --member and --peer-url go together\n";
+    fmt::print(stderr, "dnsd verify: --member and --peer-url go together\n");
     return 2;
   }
   std::string own_scheme, own_host;
   uint16_t own_port = 0;
   if (!o.peer_url.empty() && !split_url(o.peer_url, own_scheme, own_host, own_port)) {
-    std::cerr << "dnsd verify: --peer-url '" << o.peer_url << "' is not scheme://host:port\n";
+    fmt::print(stderr, "dnsd verify: --peer-url '{}' is not scheme://host:port\n", o.peer_url);
     return 2;
   }
   const std::optional<Endpoint> server = server_endpoint(o.server);
   if (!server) {
-    std::cerr << "dnsd verify: --server '" << o.server << "' is not ADDR, ADDR:PORT or [V6]:PORT\n";
+    fmt::print(stderr, "dnsd verify: --server '{}' is not ADDR, ADDR:PORT or [V6]:PORT\n", o.server);
     return 2;
   }
   Client client(*server);
   // Reachability first: the zone's SOA (an unreachable server is exit 2 within 2 x 2 s).
   const Reply soa = client.exchange(dotless_name(o.domain) + ".", rr_type::soa);
   if (!soa.failure.empty()) {
-    std::cerr << "dnsd verify: cannot reach " << server->text << ": " << soa.failure << "\n";
+    fmt::print(stderr, "dnsd verify: cannot reach {}: {}\n", server->text, soa.failure);
     return 2;
   }
   const Discovery d = discover(client, o, own_scheme, own_host, own_port);
@@ -417,22 +417,17 @@ int run_verify(const VerifyOptions& o) {
       for (const std::string& s : items) out += (out.empty() ? "" : ",") + json_quote(s);
       return "[" + out + "]";
     };
-    std::cout << "{\"server\":" << json_quote(server->text) << ",\"domain\":" << json_quote(dotless_name(o.domain))
-              << ",\"cluster\":" << json_quote(o.name) << ",\"etcd_version\":" << json_quote(o.version)
-              << ",\"bootstrap\":" << (ok ? "true" : "false") << ",\"peers\":" << list(d.peers)
-              << ",\"initial_cluster\":" << json_quote(joined(d.cluster)) << ",\"clients\":" << list(d.clients)
-              << ",\"errors\":" << list(d.errors) << ",\"warnings\":" << list(d.warnings) << "}\n";
+    fmt::print(stdout, "{{\"server\":{},\"domain\":{},\"cluster\":{},\"etcd_version\":{},\"bootstrap\":{},\"peers\":{},\"initial_cluster\":{},\"clients\":{},\"errors\":{},\"warnings\":{}}}\n", json_quote(server->text), json_quote(dotless_name(o.domain)), json_quote(o.name), json_quote(o.version), (ok ? "true" : "false"), list(d.peers), json_quote(joined(d.cluster)), list(d.clients), list(d.errors), list(d.warnings));
   } else {
-    std::cout << "server " << server->text << ", domain " << dotless_name(o.domain)
-              << (o.name.empty() ? "" : ", cluster " + o.name) << ", etcd " << o.version << "\n";
-    std::cout << "peers (" << d.peers.size() << "):\n";
-    for (size_t i = 0; i < d.peers.size(); ++i) std::cout << "  " << d.peers[i] << "  (" << d.peer_addresses[i] << ")\n";
-    if (!d.cluster.empty()) std::cout << "initial cluster: " << joined(d.cluster) << "\n";
-    std::cout << "clients (" << d.clients.size() << "):\n";
-    for (const std::string& c : d.clients) std::cout << "  " << c << "\n";
-    for (const std::string& w : d.warnings) std::cout << "warning: " << w << "\n";
-    for (const std::string& e : d.errors) std::cout << "error: " << e << "\n";
-    std::cout << "etcd " << o.version << " would " << (ok ? "bootstrap from this server" : "not bootstrap from this server") << "\n";
+    fmt::print(stdout, "server {}, domain {}{}, etcd {}\n", server->text, dotless_name(o.domain), (o.name.empty() ? "" : ", cluster " + o.name), o.version);
+    fmt::print(stdout, "peers ({}):\n", d.peers.size());
+    for (size_t i = 0; i < d.peers.size(); ++i) fmt::print(stdout, "  {}  ({})\n", d.peers[i], d.peer_addresses[i]);
+    if (!d.cluster.empty()) fmt::print(stdout, "initial cluster: {}\n", joined(d.cluster));
+    fmt::print(stdout, "clients ({}):\n", d.clients.size());
+    for (const std::string& c : d.clients) fmt::print(stdout, "  {}\n", c);
+    for (const std::string& w : d.warnings) fmt::print(stdout, "warning: {}\n", w);
+    for (const std::string& e : d.errors) fmt::print(stdout, "error: {}\n", e);
+    fmt::print(stdout, "etcd {} would {}\n", o.version, (ok ? "bootstrap from this server" : "not bootstrap from this server"));
   }
   return ok ? 0 : 1;
 }

@@ -11,8 +11,6 @@
 #include <bit>
 #include <charconv>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -20,6 +18,7 @@
 #include "config_reader.hpp"
 #include "endpoint.hpp"
 #include "names.hpp"
+#include "state_store.hpp"
 
 namespace dnsd {
 
@@ -211,11 +210,8 @@ bool TransferRule::matches(const uint8_t* address, size_t len, const std::string
 }
 
 std::string read_token_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot read the token file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string t = ss.str();
+  std::string t;
+  if (read_whole_file(path, t)) throw std::runtime_error(path + ": cannot read the token file");
   const auto first = t.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) throw std::runtime_error(path + ": the token file is empty");
   return t.substr(first, t.find_last_not_of(" \t\r\n") - first + 1);
@@ -269,14 +265,10 @@ std::vector<TsigKey> read_tsig_keys(ConfigReader& r, const YamlNode& list, const
       text = r.string(node, "secret").value_or("");
     } else if (auto f = r.string(node, "secret_file")) {
       const std::string path = (dir / *f).lexically_normal().string();
-      std::ifstream in(path);
-      if (!in) {
+      if (read_whole_file(path, text)) {
         r.error(at, "secret_file '" + path + "' cannot be read");
         continue;
       }
-      std::stringstream ss;
-      ss << in.rdbuf();
-      text = ss.str();
       if (const auto pos = text.find("secret \""); pos != std::string::npos)
         text = text.substr(pos + 8, text.find('"', pos + 8) - pos - 8);
     } else {

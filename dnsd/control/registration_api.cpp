@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <optional>
 #include <set>
-#include <sstream>
 
 #include "etcd_records.hpp"
 #include "json.hpp"
@@ -22,10 +21,12 @@ namespace {
 constexpr size_t max_body = 4096;
 
 std::vector<std::string> split_path(const std::string& path) {
-  std::vector<std::string> parts;
-  std::string part;
-  std::istringstream in(path);
-  while (std::getline(in, part, '/')) parts.push_back(part);
+  std::vector<std::string> parts;  // as getline(stream, part, '/') splits it: no part after a last '/'
+  for (size_t from = 0; from < path.size();) {
+    const size_t slash = std::min(path.find('/', from), path.size());
+    parts.push_back(path.substr(from, slash - from));
+    from = slash + 1;
+  }
   return parts;
 }
 

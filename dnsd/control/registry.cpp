@@ -21,7 +21,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <sstream>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -83,10 +82,11 @@ std::string member_fields(const Registration& r) {
 }
 
 // Reads what member_fields writes; nothing may follow.
-Result<Registration> parse_member(std::istream& f) {
+Result<Registration> parse_member(Words& f) {
   Registration r;
-  std::string peer, client, addrs, extra;
-  if (!(f >> r.zone >> r.cluster >> r.member >> r.host >> peer >> client >> addrs) || (f >> extra))
+  std::string peer, client, addrs;
+  if (!f.next(r.zone) || !f.next(r.cluster) || !f.next(r.member) || !f.next(r.host) || !f.next(peer) || !f.next(client) ||
+      !f.next(addrs) || !f.at_end())
     return rejected("a member line needs 7 fields");
   r.cluster = cluster_value(r.cluster);
   const auto peer_port = parse_port(peer), client_port = parse_port(client);
@@ -159,9 +159,9 @@ std::string RegistryChange::line() const {
 }
 
 Result<RegistryChange> RegistryChange::parse(const std::string& line) {
-  std::istringstream f(line);
-  std::string kind, extra;
-  f >> kind;
+  Words f(line);
+  std::string kind;
+  f.next(kind);
   RegistryChange c;
   if (kind == "put") {
     Result<Registration> r = parse_member(f);
@@ -172,20 +172,19 @@ Result<RegistryChange> RegistryChange::parse(const std::string& line) {
   if (kind == "records") return parse_records(f);
   c.kind = kind == "remove" ? Kind::remove : Kind::gate;
   if (kind != "remove" && kind != "gate") return rejected("unknown change '" + kind + "'");
-  if (!(f >> c.member.zone >> c.member.cluster) || !token(c.member.zone) || !token(c.member.cluster) ||
-      (c.kind == Kind::remove && !(f >> c.member.member)) || (f >> extra))
+  if (!f.next(c.member.zone) || !f.next(c.member.cluster) || !token(c.member.zone) || !token(c.member.cluster) ||
+      (c.kind == Kind::remove && !f.next(c.member.member)) || !f.at_end())
     return rejected("a " + kind + " line needs " + (c.kind == Kind::remove ? "3" : "2") + " fields");
   c.member.cluster = cluster_value(c.member.cluster);
   return c;
 }
 
-Result<RegistryChange> RegistryChange::parse_records(std::istream& f) {
+Result<RegistryChange> RegistryChange::parse_records(Words& f) {
   RegistryChange c;
   c.kind = Kind::records;
-  size_t count = 0;
-  std::string rest;
-  if (!(f >> c.member.zone >> count) || !token(c.member.zone)) return rejected("a records line needs a zone and a count");
-  std::getline(f, rest);
+  uint64_t count = 0;
+  if (!f.next(c.member.zone) || !f.next(count) || !token(c.member.zone)) return rejected("a records line needs a zone and a count");
+  const std::string rest(f.rest());
   size_t at = 0;
   for (size_t i = 0; i < count; ++i) {
     const size_t colon = rest.find(':', at);
@@ -308,21 +307,19 @@ Result<void> Registry::storable() const {
 Registry::Parsed Registry::parse(const std::string& text, const std::string& path) {
   Parsed out;
   Registry& reg = out.registry;
-  std::istringstream in(text);
-  std::string line;
+  std::string_view line;
   int line_no = 0;
-  size_t consumed = 0;
+  size_t pos = 0;
+  bool complete = false;  // a last line without its newline was cut short
   bool ended = false, bad_lines = false, end_ok = false;
   size_t records = 0;
   auto problem = [&](const std::string& what) { out.problems.push_back(path + ":" + std::to_string(line_no) + ": " + what); };
-  while (std::getline(in, line)) {
+  while (next_line(text, pos, line, complete)) {
     ++line_no;
-    const size_t start = consumed;
-    consumed += line.size() + 1;
-    const bool complete = !in.eof();  // a last line without its newline was cut short
-    std::istringstream f(line);
+    const size_t start = pos - line.size() - (complete ? 1 : 0);
+    Words f(line);
     std::string kind;
-    f >> kind;
+    f.next(kind);
     if (line_no == 1) {
       out.is_registrations = line == header;
       if (!out.is_registrations) {
@@ -345,16 +342,17 @@ Registry::Parsed Registry::parse(const std::string& text, const std::string& pat
       }
       reg.members.push_back(std::move(r.value()));
     } else if (kind == "gate") {
-      std::string zone, c, extra;
-      if (!(f >> zone >> c) || (f >> extra) || !complete || !token(zone) || !token(c)) {
+      std::string zone, c;
+      if (!f.next(zone) || !f.next(c) || !f.at_end() || !complete || !token(zone) || !token(c)) {
         problem("a gate line needs 2 fields");
         bad_lines = true;
         continue;
       }
       reg.open_gates.emplace(zone, cluster_value(c));
     } else if (kind == "record") {
-      std::string zone, rr;
-      if (!(f >> zone) || !token(zone) || !std::getline(f >> std::ws, rr) || !valid_record(rr) || !complete) {
+      std::string zone;
+      const std::string rr = f.next(zone) ? std::string(f.rest_after_blanks()) : std::string();
+      if (!token(zone) || rr.empty() || !valid_record(rr) || !complete) {
         problem("a record line needs a zone and a record");
         bad_lines = true;
         continue;
@@ -363,10 +361,10 @@ Registry::Parsed Registry::parse(const std::string& text, const std::string& pat
       ++records;
     } else if (kind == "end") {
       ended = true;
-      size_t count = 0;
+      uint64_t count = 0;
       std::string sum;
       const size_t have = reg.members.size() + reg.open_gates.size() + records;
-      if (!(f >> count >> sum) || !complete) problem("damaged end line");
+      if (!f.next(count) || !f.next(sum) || !complete) problem("damaged end line");
       else if (count != have) problem("the end line counts " + std::to_string(count) + " records, the file has " + std::to_string(have));
       else if (sum != fnv1a_hex(std::string_view(text).substr(0, start))) problem("checksum mismatch: the file was changed or damaged");
       else end_ok = true;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <iosfwd>
 #include <map>
 #include <optional>
 #include <set>
@@ -18,6 +17,8 @@
 #include "slot_index.hpp"
 
 namespace dnsd {
+
+class Words;  // state_store.hpp
 
 struct Registration {
   std::string zone;     // absolute, lower case
@@ -152,7 +153,7 @@ struct RegistryChange {
   void apply(Registry& registry) const;
 
  private:
-  static Result<RegistryChange> parse_records(std::istream& f);
+  static Result<RegistryChange> parse_records(Words& f);
 };
 
 struct Registry::Parsed {

@@ -9,10 +9,9 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "hash.hpp"
@@ -24,6 +23,48 @@ Error sys_error(const std::string& what, const std::string& path) {
   const int err = errno;
   return {err == ENOSPC || err == EDQUOT ? ErrorKind::no_space : ErrorKind::io,
           path + ": " + what + ": " + std::strerror(err)};
+}
+
+namespace {
+bool blank(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+}  // namespace
+
+std::string_view Words::rest_after_blanks() const noexcept {
+  size_t i = 0;
+  while (i < rest_.size() && blank(rest_[i])) ++i;
+  return rest_.substr(i);
+}
+
+bool Words::at_end() const noexcept { return rest_after_blanks().empty(); }
+
+bool Words::next(std::string& out) {
+  const std::string_view from = rest_after_blanks();
+  if (from.empty()) return false;
+  size_t n = 0;
+  while (n < from.size() && !blank(from[n])) ++n;
+  out.assign(from.substr(0, n));
+  rest_ = from.substr(n);
+  return true;
+}
+
+bool Words::next(uint64_t& out) {
+  std::string word;
+  if (!next(word)) return false;
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
+  if (ec != std::errc() || end != word.data() + word.size()) return false;
+  out = v;
+  return true;
+}
+
+bool next_line(std::string_view text, size_t& pos, std::string_view& line, bool& complete) noexcept {
+  if (pos >= text.size()) return false;
+  const size_t nl = text.find('\n', pos);
+  complete = nl != std::string_view::npos;
+  const size_t end = complete ? nl : text.size();
+  line = text.substr(pos, end - pos);
+  pos = complete ? nl + 1 : text.size();
+  return true;
 }
 
 std::optional<std::string> read_whole_file(const std::string& path, std::string& text) {
@@ -113,34 +154,32 @@ constexpr const char* serials_header = "dnsd-serials 1";
 
 StateStore::Parsed StateStore::parse(const std::string& text, const std::string& path) {
   Parsed out;
-  std::istringstream in(text);
-  std::string line;
+  std::string_view line;
   int line_no = 0;
-  size_t consumed = 0;
-  bool headed = false, ended = false;
+  size_t pos = 0;
+  bool complete = false, headed = false, ended = false;
   auto problem = [&](const std::string& what) { out.problems.push_back(path + ":" + std::to_string(line_no) + ": " + what); };
-  while (std::getline(in, line)) {
+  while (next_line(text, pos, line, complete)) {
     ++line_no;
-    const size_t start = consumed;
-    consumed += line.size() + 1;
+    const size_t start = pos - line.size() - (complete ? 1 : 0);
     if (line_no == 1 && line == serials_header) {
       headed = true;
       continue;
     }
-    std::istringstream fields(line);
-    std::string zone, extra;
+    Words fields(line);
+    std::string zone;
     uint64_t serial = 0, digest = 0;
     if (headed && line.rfind("end ", 0) == 0) {
-      size_t count = 0;
+      Words end(line.substr(4));
+      uint64_t count = 0;
       std::string sum;
-      std::istringstream end(line.substr(4));
-      if (!(end >> count >> sum) || count != out.serials.size() || sum != fnv1a_hex(std::string_view(text).substr(0, start)) ||
-          in.eof())
+      if (!end.next(count) || !end.next(sum) || count != out.serials.size() ||
+          sum != fnv1a_hex(std::string_view(text).substr(0, start)) || !complete)
         problem("damaged end line");
       ended = true;
       continue;
     }
-    if (ended || !(fields >> zone >> serial >> digest) || (fields >> extra) || serial > UINT32_MAX) {
+    if (ended || !fields.next(zone) || !fields.next(serial) || !fields.next(digest) || !fields.at_end() || serial > UINT32_MAX) {
       problem("damaged line");
       continue;
     }
@@ -177,19 +216,17 @@ StateStore::StateStore(std::string dir, bool read_only) : dir_(std::move(dir)), 
     throw std::runtime_error(dir_ + ": cannot create state directory: " + ec.message());
   const std::string path = dir_ + "/serials";
   if (!std::filesystem::exists(path)) return;
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  Parsed current = in ? parse(text.str(), path) : Parsed{{}, {path + ": cannot read: " + std::strerror(errno)}};
+  std::string text;
+  const std::optional<std::string> unread = read_whole_file(path, text);
+  Parsed current = !unread ? parse(text, path) : Parsed{{}, {path + ": cannot read: " + *unread}};
   serials_ = current.serials;
   if (current.problems.empty()) return;
   // Damaged: what is left of it, the previous copy, and a bump beyond both for every zone (the lost
   // write may have bumped any of them once more). Never backwards.
   load_problems_ = current.problems;
-  std::ifstream prev_in(path + ".prev", std::ios::binary);
-  std::stringstream prev_text;
-  prev_text << prev_in.rdbuf();
-  const Parsed prev = prev_in ? parse(prev_text.str(), path + ".prev") : Parsed{};
+  std::string prev_text;
+  const bool prev_read = !read_whole_file(path + ".prev", prev_text);
+  const Parsed prev = prev_read ? parse(prev_text, path + ".prev") : Parsed{};
   for (const auto& [zone, e] : prev.serials) {
     auto [it, fresh] = serials_.try_emplace(zone, e);
     if (!fresh && serial_greater(e.serial, it->second.serial)) it->second.serial = e.serial;
@@ -199,7 +236,7 @@ StateStore::StateStore(std::string dir, bool read_only) : dir_(std::move(dir)), 
     e.digest = 0;   // and a bump at the first compile
     if (!damage_floor_ || serial_greater(e.serial, *damage_floor_)) damage_floor_ = e.serial;
   }
-  load_problems_.push_back("serials are kept above " + std::string(prev_in ? "this file and " + path + ".prev" : "what is left of it") +
+  load_problems_.push_back("serials are kept above " + std::string(prev_read ? "this file and " + path + ".prev" : "what is left of it") +
                            "; a zone whose line was lost starts above the highest serial left");
 }
 

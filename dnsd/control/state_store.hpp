@@ -86,6 +86,30 @@ Error sys_error(const std::string& what, const std::string& path);
 Result<void> write_all(int fd, std::string_view content, const std::string& path);
 // fsync of a directory ("" is the current one): a file created or renamed in it is durable.
 Result<void> sync_directory(const std::string& dir);
+// The words of a line of a state file, read as `stream >> word` reads them (blanks between them:
+// space, tab, CR, LF, VT, FF), without a stream: a stream's first use sets up the C++ locale, 0.4 MB
+// resident for the process's life (docs/ARCHITECTURE.md, "Start-up").
+class Words {
+ public:
+  explicit Words(std::string_view line) noexcept : rest_(line) {}
+  // The next word into `out`; false (out unchanged) when there is none.
+  bool next(std::string& out);
+  // The next word as an unsigned decimal number; false when there is none or it is not one (the
+  // word is read either way).
+  bool next(uint64_t& out);
+  bool at_end() const noexcept;  // no word left
+  // What follows the words read (getline's rest: its blanks kept), and the same without them.
+  std::string_view rest() const noexcept { return rest_; }
+  std::string_view rest_after_blanks() const noexcept;
+
+ private:
+  std::string_view rest_;
+};
+
+// The next line of `text` from `pos` (which moves past it) without its newline; `complete` says
+// whether a newline ended it (a last line without one was cut short). False at the end.
+bool next_line(std::string_view text, size_t& pos, std::string_view& line, bool& complete) noexcept;
+
 // Reads all of `path` into `text` (replacing it), through short reads and EINTR. Returns nullopt once
 // read, else why not in the system's words (strerror): callers add the path as their messages need.
 [[nodiscard]] std::optional<std::string> read_whole_file(const std::string& path, std::string& text);

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <random>
+#include <sstream>
 
 #include "compile.hpp"
 #include "state_store.hpp"
@@ -109,4 +111,54 @@ TEST_CASE("a whole file is read as it is: empty, past 64 KiB, one with no size, 
   CHECK(text.find("Name:") == 0);
   CHECK(read_whole_file(dir.path("missing"), text) == std::string(std::strerror(ENOENT)));
   CHECK(text.empty());
+}
+
+TEST_CASE("Words and next_line read a state file's lines as a stream reads them", "[state]") {
+  std::mt19937 rng(7);
+  const std::string alphabet = "ab1 \t\r\v\f\n:-";
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    for (size_t n = rng() % 24; n > 0; --n) text += alphabet[rng() % alphabet.size()];
+    INFO(text);
+    // Lines: what getline gives, and whether a newline ended each.
+    std::istringstream lines_in(text);
+    std::string want_line;
+    size_t pos = 0;
+    std::string_view line;
+    bool complete = false;
+    while (std::getline(lines_in, want_line)) {
+      REQUIRE(next_line(text, pos, line, complete));
+      CHECK(line == want_line);
+      CHECK(complete == !lines_in.eof());
+    }
+    CHECK_FALSE(next_line(text, pos, line, complete));
+    // Words: what >> gives, one word at a time, and what getline leaves after two of them.
+    std::istringstream words_in(text);
+    Words words(text);
+    std::string want, got;
+    bool read = true;
+    for (int i = 0; i < 2 && read; ++i) {
+      read = bool(words_in >> want);
+      CHECK(words.next(got) == read);
+      if (read) CHECK(got == want);
+    }
+    if (!read) continue;
+    // After words read: the rest as getline takes it (its blanks kept), and whether a word is left.
+    std::string want_rest;
+    if (!std::getline(words_in, want_rest, '\0')) want_rest.clear();
+    CHECK(std::string(words.rest()) == want_rest);
+    std::istringstream again(want_rest);
+    CHECK(words.at_end() == !(again >> want));
+  }
+  Words numbers(" 12 x 18446744073709551615 18446744073709551616 -1");
+  uint64_t v = 0;
+  CHECK(numbers.next(v));
+  CHECK(v == 12);
+  CHECK_FALSE(numbers.next(v));  // "x": read, not a number
+  CHECK(numbers.next(v));
+  CHECK(v == UINT64_MAX);
+  CHECK_FALSE(numbers.next(v));  // past 64 bits
+  CHECK_FALSE(numbers.next(v));  // signed
+  CHECK_FALSE(numbers.next(v));  // none left
+  CHECK(Words("a   b c ").rest_after_blanks() == "a   b c ");
 }
