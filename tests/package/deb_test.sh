@@ -25,9 +25,9 @@ check "/etc/dnsd/zones/ is there for the zones" grep -qx './etc/dnsd/zones/' "$t
 check "examples under /usr/share/doc/dnsd/examples" grep -q './usr/share/doc/dnsd/examples/lab.example.com.yaml' "$tmp/files"
 check "nothing under /usr/local" bash -c "! grep -q '/usr/local' '$tmp/files'"
 check "conffiles: /etc/dnsd/dnsd.yaml" grep -qx '/etc/dnsd/dnsd.yaml' "$tmp/control/conffiles"
-check "depends on ldns, libevent, libyaml, spdlog, OpenSSL and adduser, not yaml-cpp (JSON and YAML are read by libyaml) nor libsystemd (sd_notify is dnsd's own)" \
+check "depends on ldns, libevent, libyaml, OpenSSL and adduser, not yaml-cpp (JSON and YAML are read by libyaml), libsystemd (sd_notify is dnsd's own), spdlog nor fmt (compiled in from their header-only targets)" \
   bash -c "grep '^ Depends:' '$tmp/info' | grep -q libldns && grep '^ Depends:' '$tmp/info' | grep -q libevent-openssl &&
-           ! grep '^ Depends:' '$tmp/info' | grep -q libyaml-cpp && grep '^ Depends:' '$tmp/info' | grep -q 'libyaml-0-2' && grep '^ Depends:' '$tmp/info' | grep -q libspdlog &&
+           ! grep '^ Depends:' '$tmp/info' | grep -q libyaml-cpp && grep '^ Depends:' '$tmp/info' | grep -q 'libyaml-0-2' && ! grep '^ Depends:' '$tmp/info' | grep -Eq 'libspdlog|libfmt' &&
            grep '^ Depends:' '$tmp/info' | grep -q libssl3 && ! grep '^ Depends:' '$tmp/info' | grep -q libsystemd0 &&
            grep '^ Depends:' '$tmp/info' | grep -q adduser"
 unit="$tmp/root/lib/systemd/system/dnsd.service"
