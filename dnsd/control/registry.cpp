@@ -114,24 +114,23 @@ void replay_log(const std::string& path, Registry& reg, std::vector<std::string>
     problems.push_back(text.error().message + ": the changes since the last compaction are not served");
     return;
   }
-  const std::string& t = text.value();
   int line_no = 0;
-  for (size_t from = 0; from < t.size();) {
+  size_t pos = 0;
+  std::string_view line;
+  bool complete = false;
+  while (next_line(text.value(), pos, line, complete)) {
     ++line_no;
-    const size_t nl = t.find('\n', from);
-    const std::string line = t.substr(from, nl == std::string::npos ? std::string::npos : nl - from);
-    from = nl == std::string::npos ? t.size() : nl + 1;
     const std::string at = path + ":" + std::to_string(line_no) + ": ";
-    if (nl == std::string::npos) {  // only a crash in the middle of a write leaves this
+    if (!complete) {  // only a crash in the middle of a write leaves this
       if (cut_short) cut_short->push_back(at + "the last change was cut short (never acknowledged): dropped");
       break;
     }
     const size_t space = line.rfind(' ');
-    if (space == std::string::npos || fnv1a_hex(std::string_view(line).substr(0, space)) != line.substr(space + 1)) {
+    if (space == std::string::npos || fnv1a_hex(line.substr(0, space)) != line.substr(space + 1)) {
       problems.push_back(at + "checksum mismatch: the change was damaged, skipped");
       continue;
     }
-    const Result<RegistryChange> change = RegistryChange::parse(line.substr(0, space));
+    const Result<RegistryChange> change = RegistryChange::parse(std::string(line.substr(0, space)));
     if (!change) {
       problems.push_back(at + change.error().message);
       continue;
@@ -316,7 +315,7 @@ Registry::Parsed Registry::parse(const std::string& text, const std::string& pat
   auto problem = [&](const std::string& what) { out.problems.push_back(path + ":" + std::to_string(line_no) + ": " + what); };
   while (next_line(text, pos, line, complete)) {
     ++line_no;
-    const size_t start = pos - line.size() - (complete ? 1 : 0);
+    const size_t start = size_t(line.data() - text.data());
     Words f(line);
     std::string kind;
     f.next(kind);

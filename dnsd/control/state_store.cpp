@@ -37,19 +37,24 @@ std::string_view Words::rest_after_blanks() const noexcept {
 
 bool Words::at_end() const noexcept { return rest_after_blanks().empty(); }
 
-bool Words::next(std::string& out) {
+std::string_view Words::next_word() noexcept {
   const std::string_view from = rest_after_blanks();
-  if (from.empty()) return false;
   size_t n = 0;
   while (n < from.size() && !blank(from[n])) ++n;
-  out.assign(from.substr(0, n));
   rest_ = from.substr(n);
+  return from.substr(0, n);
+}
+
+bool Words::next(std::string& out) {
+  const std::string_view word = next_word();
+  if (word.empty()) return false;
+  out.assign(word);
   return true;
 }
 
 bool Words::next(uint64_t& out) {
-  std::string word;
-  if (!next(word)) return false;
+  const std::string_view word = next_word();
+  if (word.empty()) return false;
   uint64_t v = 0;
   const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
   if (ec != std::errc() || end != word.data() + word.size()) return false;
@@ -161,7 +166,7 @@ StateStore::Parsed StateStore::parse(const std::string& text, const std::string&
   auto problem = [&](const std::string& what) { out.problems.push_back(path + ":" + std::to_string(line_no) + ": " + what); };
   while (next_line(text, pos, line, complete)) {
     ++line_no;
-    const size_t start = pos - line.size() - (complete ? 1 : 0);
+    const size_t start = size_t(line.data() - text.data());
     if (line_no == 1 && line == serials_header) {
       headed = true;
       continue;

@@ -103,6 +103,7 @@ class Words {
   std::string_view rest_after_blanks() const noexcept;
 
  private:
+  std::string_view next_word() noexcept;  // "" when there is none
   std::string_view rest_;
 };
 
