@@ -81,7 +81,8 @@ std::string full_usage() {
 
 // One line: what is wrong, and where the help is.
 int fail_usage(const std::string& message, const std::string& command = "") {
-  fmt::print(stderr, "dnsd{}: {} (see: dnsd {}--help)\n", (command.empty() ? "" : " " + command), message, (command.empty() ? "" : command + " "));
+  fmt::print(stderr, "dnsd{}: {} (see: dnsd {}--help)\n", command.empty() ? "" : " " + command, message,
+             command.empty() ? "" : command + " ");
   return 2;
 }
 

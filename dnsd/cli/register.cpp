@@ -201,7 +201,9 @@ Settings own_settings(const RegisterOptions& o, const ClusterInfo& c) {
 // What the env, envfile and dropin outputs leave to the operator.
 void print_tls_note(const std::string& output, const ClusterInfo& c) {
   if (output == "flags" || (!c.peer_tls && !c.client_tls)) return;
-  fmt::print(stdout, "# not set here: TLS files ({}{}{})\n", (c.peer_tls ? "ETCD_PEER_CERT_FILE, ETCD_PEER_KEY_FILE, ETCD_PEER_TRUSTED_CA_FILE, or ETCD_PEER_AUTO_TLS=true" : ""), (c.peer_tls && c.client_tls ? "; " : ""), (c.client_tls ? "ETCD_CERT_FILE, ETCD_KEY_FILE" : ""));
+  fmt::print(stdout, "# not set here: TLS files ({}{}{})\n",
+             c.peer_tls ? "ETCD_PEER_CERT_FILE, ETCD_PEER_KEY_FILE, ETCD_PEER_TRUSTED_CA_FILE, or ETCD_PEER_AUTO_TLS=true" : "",
+             c.peer_tls && c.client_tls ? "; " : "", c.client_tls ? "ETCD_CERT_FILE, ETCD_KEY_FILE" : "");
 }
 
 // --- bootstrap ---------------------------------------------------------------------------------

@@ -417,9 +417,15 @@ int run_verify(const VerifyOptions& o) {
       for (const std::string& s : items) out += (out.empty() ? "" : ",") + json_quote(s);
       return "[" + out + "]";
     };
-    fmt::print(stdout, "{{\"server\":{},\"domain\":{},\"cluster\":{},\"etcd_version\":{},\"bootstrap\":{},\"peers\":{},\"initial_cluster\":{},\"clients\":{},\"errors\":{},\"warnings\":{}}}\n", json_quote(server->text), json_quote(dotless_name(o.domain)), json_quote(o.name), json_quote(o.version), (ok ? "true" : "false"), list(d.peers), json_quote(joined(d.cluster)), list(d.clients), list(d.errors), list(d.warnings));
+    fmt::print(stdout,
+               "{{\"server\":{},\"domain\":{},\"cluster\":{},\"etcd_version\":{},\"bootstrap\":{},\"peers\":{},"
+               "\"initial_cluster\":{},\"clients\":{},\"errors\":{},\"warnings\":{}}}\n",
+               json_quote(server->text), json_quote(dotless_name(o.domain)), json_quote(o.name), json_quote(o.version),
+               ok ? "true" : "false", list(d.peers), json_quote(joined(d.cluster)), list(d.clients), list(d.errors),
+               list(d.warnings));
   } else {
-    fmt::print(stdout, "server {}, domain {}{}, etcd {}\n", server->text, dotless_name(o.domain), (o.name.empty() ? "" : ", cluster " + o.name), o.version);
+    fmt::print(stdout, "server {}, domain {}{}, etcd {}\n", server->text, dotless_name(o.domain),
+               o.name.empty() ? "" : ", cluster " + o.name, o.version);
     fmt::print(stdout, "peers ({}):\n", d.peers.size());
     for (size_t i = 0; i < d.peers.size(); ++i) fmt::print(stdout, "  {}  ({})\n", d.peers[i], d.peer_addresses[i]);
     if (!d.cluster.empty()) fmt::print(stdout, "initial cluster: {}\n", joined(d.cluster));
@@ -427,7 +433,7 @@ int run_verify(const VerifyOptions& o) {
     for (const std::string& c : d.clients) fmt::print(stdout, "  {}\n", c);
     for (const std::string& w : d.warnings) fmt::print(stdout, "warning: {}\n", w);
     for (const std::string& e : d.errors) fmt::print(stdout, "error: {}\n", e);
-    fmt::print(stdout, "etcd {} would {}\n", o.version, (ok ? "bootstrap from this server" : "not bootstrap from this server"));
+    fmt::print(stdout, "etcd {} would {}\n", o.version, ok ? "bootstrap from this server" : "not bootstrap from this server");
   }
   return ok ? 0 : 1;
 }
