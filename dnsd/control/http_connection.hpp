@@ -65,6 +65,8 @@ class HttpConnection {
   void rebase(event_base* base);
   // The reply of the last exchange, complete when it ended without an error.
   const HttpReplyParser& reply() const noexcept { return reply_; }
+  // Frees the last reply's memory (its body may be large) once it has been read.
+  void forget_reply() { reply_.release(); }
   // The TLS connection (https), while open.
   SSL* ssl() const noexcept { return ssl_.get(); }
   // What the exchange in flight waits for, as a timeout's reason: "timeout (connecting)", ...

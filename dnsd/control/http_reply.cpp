@@ -68,6 +68,12 @@ void HttpReplyParser::reset(bool head_only) {
   error_.clear();
 }
 
+void HttpReplyParser::release() {
+  reset(head_only_);
+  std::string().swap(body_);
+  std::string().swap(line_);
+}
+
 HttpReplyParser::State HttpReplyParser::fail(std::string why) {
   error_ = std::move(why);
   keep_alive_ = false;

@@ -21,6 +21,8 @@ class HttpReplyParser {
 
   // Starts a new reply; keeps the buffers' capacity (a kept-alive connection parses one per request).
   void reset(bool head_only = false);
+  // Starts a new reply and gives the buffers' memory back (a connection kept idle for long).
+  void release();
   // Consumes `data`. Bytes after a complete reply are not consumed: `leftover()` counts them (a server
   // that sends what was not asked for; the connection cannot be reused).
   State feed(std::string_view data);

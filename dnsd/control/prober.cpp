@@ -80,9 +80,10 @@ Result<void> check_health_reply(int status, const std::string& body) {
 
 // A probed member. It hears its connection's exchanges end (HttpConnection::Owner).
 struct Prober::Target final : HttpConnection::Owner {
-  Target(Prober& p, ProbeSpec s) : prober(p), spec(std::move(s)), conn(p.base_, *this, max_probe_body) {}
+  Target(Prober& p, ProbeSpec s) : prober(p), spec(std::move(s)), id(++p.last_target_id_), conn(p.base_, *this, max_probe_body) {}
   Prober& prober;
   ProbeSpec spec;
+  uint64_t id;  // unique in the prober's life: the key outlives a target set again differently
   HttpConnection conn;
   EventPtr deadline;
   int64_t due_tick = 0;  // the wheel's slot time it is due at
@@ -106,17 +107,23 @@ struct Prober::Target final : HttpConnection::Owner {
   evdns_base* resolver() override { return prober.dns(); }
 };
 
+// A request outside the schedule (fetch()). Its connection is kept for the next fetch to the same
+// target (kept_fetches_), as a probe's is: drift reads every interval would otherwise cost a TLS
+// handshake each (docs/ARCHITECTURE.md, "Drift").
 struct Prober::Fetch final : HttpConnection::Owner {
-  Fetch(Prober& p, Fetched d) : prober(p), conn(p.base_, *this, max_fetch_body), done(std::move(d)) {}
+  Fetch(Prober& p, std::string k, uint64_t id) : prober(p), key(std::move(k)), target_id(id), conn(p.base_, *this, max_fetch_body) {}
   Prober& prober;
+  std::string key;     // its target's
+  uint64_t target_id;  // and which one: a target set again differently is another (Target::id)
   HttpConnection conn;
   EventPtr deadline;
   Fetched done;
   std::string request;
 
   void exchange_ended(const std::string& error) override { prober.fetch_ended(*this, error); }
-  // Never: a fetch's connection is a new one.
-  void exchange_dropped() override { prober.fetch_ended(*this, "connection closed before a reply"); }
+  // A kept connection the member closed as the request went out: sent again once, on a new one (the
+  // member list is read, never changed, by the POST).
+  void exchange_dropped() override { prober.fetch_dropped(*this); }
   evdns_base* resolver() override { return prober.dns(); }
 };
 
@@ -146,6 +153,7 @@ Prober::~Prober() {
   // Lookups are cancelled while the DNS base is still there.
   for (auto& [key, t] : targets_) t->conn.close();
   for (auto& f : fetches_) f->conn.close();
+  for (auto& [key, f] : kept_fetches_) f->conn.close();
   for (auto& t : retired_targets_) t->conn.close();
   for (auto& f : retired_fetches_) f->conn.close();
 }
@@ -165,6 +173,11 @@ void Prober::set_targets(std::vector<ProbeSpec> specs) {
     retired_fetches_.push_back(std::move(f));
   }
   fetches_.clear();
+  for (auto& [key, f] : kept_fetches_) {
+    f->conn.close();
+    retired_fetches_.push_back(std::move(f));
+  }
+  kept_fetches_.clear();
 }
 
 void Prober::update_targets(const std::vector<std::string>& removed, std::vector<ProbeSpec> specs) {
@@ -213,6 +226,7 @@ void Prober::update_targets(const std::vector<std::string>& removed, std::vector
         t->session_from = nullptr;
         if (t->busy) t->reconnect = true;
         else t->conn.close();
+        drop_kept_fetch(key);
       }
   if ((rate_ >= batch_rate) != batched_) {
     batched_ = !batched_;
@@ -235,6 +249,7 @@ void Prober::retire(Target& t) {
   t.retired = true;
   rate_ -= per_ks(t.spec);
   t.conn.close();
+  drop_kept_fetch(t.spec.key);
   evtimer_del(t.deadline.get());
   if (t.busy) --in_flight_;
   t.busy = false;
@@ -354,39 +369,83 @@ void Prober::exchange(HttpConnection& c, HttpConnection::Owner& owner, const std
 bool Prober::fetch(const std::string& key, const std::string& path, const std::string& json_body, Fetched done) {
   const auto it = targets_.find(key);
   if (it == targets_.end()) return false;
-  const ProbeSpec& s = it->second->spec;
-  auto f = std::make_unique<Fetch>(*this, std::move(done));
-  f->deadline.reset(evtimer_new(base_, &Prober::on_fetch_deadline, f.get()));
-  if (!f->deadline) {
-    f->done(0, "", "cannot create a timer");
-    return true;
+  const Target& t = *it->second;
+  std::unique_ptr<Fetch> f;
+  if (const auto kept = kept_fetches_.find(key); kept != kept_fetches_.end()) {
+    f = std::move(kept->second);
+    kept_fetches_.erase(kept);
   }
-  f->request = request_head("POST", path, s.host) + "Content-Type: application/json\r\nContent-Length: " +
-                std::to_string(json_body.size()) + "\r\nConnection: close\r\n\r\n" + json_body;
-  evtimer_add(f->deadline.get(), deadline_after(s.options.timeout_ms));
+  if (!f) {
+    f = std::make_unique<Fetch>(*this, key, t.id);
+    f->deadline.reset(evtimer_new(base_, &Prober::on_fetch_deadline, f.get()));
+    if (!f->deadline) {
+      done(0, "", "cannot create a timer");
+      return true;
+    }
+  }
+  f->done = std::move(done);
+  f->request = request_head("POST", path, t.spec.host) + "Content-Type: application/json\r\nContent-Length: " +
+               std::to_string(json_body.size()) + "\r\n\r\n" + json_body;
+  evtimer_add(f->deadline.get(), deadline_after(t.spec.options.timeout_ms));
   Fetch& ref = *f;
   fetches_.push_back(std::move(f));
   ++in_flight_;
-  exchange(ref.conn, ref, ref.request, s, "");
+  exchange(ref.conn, ref, ref.request, t.spec, t.session);
   return true;
 }
 
+void Prober::fetch_dropped(Fetch& f) {
+  const auto it = targets_.find(f.key);
+  if (it == targets_.end() || it->second->id != f.target_id) return fetch_ended(f, "connection closed before a reply");
+  exchange(f.conn, f, f.request, it->second->spec, it->second->session);
+}
+
 void Prober::fetch_ended(Fetch& f, const std::string& error) {
-  f.conn.close();
+  if (!f.conn.idle()) f.conn.close();  // a timeout: mid-exchange
   evtimer_del(f.deadline.get());
   --in_flight_;
+  std::unique_ptr<Fetch> owned;
   for (auto it = fetches_.begin(); it != fetches_.end(); ++it)
     if (it->get() == &f) {
-      retired_fetches_.push_back(std::move(*it));
+      owned = std::move(*it);
       fetches_.erase(it);
       break;
     }
-  reap_later();
+  // The handler may start another fetch (even to this target) or set the targets again: it runs
+  // with its own copy of the callback, while this fetch is in no list.
+  const Fetched done = std::move(f.done);
+  f.done = nullptr;
   try {
-    f.done(error.empty() ? f.conn.reply().status() : 0, error.empty() ? f.conn.reply().body() : std::string(), error);
+    done(error.empty() ? f.conn.reply().status() : 0, error.empty() ? f.conn.reply().body() : std::string(), error);
   } catch (...) {
     // The fetch's handler logs its own failures; a probe must never take the control thread down.
   }
+  if (!owned) return;  // set_targets() let it go meanwhile
+  f.conn.forget_reply();  // a member list of thousands is not kept with the connection
+  // Kept for the next fetch to this target while it is probed as it was; freed otherwise, after the
+  // callback that called this has returned (reap).
+  const auto t = targets_.find(f.key);
+  if (f.conn.idle() && t != targets_.end() && t->second->id == f.target_id) {
+    std::unique_ptr<Fetch>& slot = kept_fetches_[f.key];
+    if (slot) {  // two at once to one target: one is enough
+      slot->conn.close();
+      retired_fetches_.push_back(std::move(slot));
+    }
+    slot = std::move(owned);
+  } else {
+    f.conn.close();
+    retired_fetches_.push_back(std::move(owned));
+  }
+  reap_later();
+}
+
+void Prober::drop_kept_fetch(const std::string& key) {
+  const auto it = kept_fetches_.find(key);
+  if (it == kept_fetches_.end()) return;
+  it->second->conn.close();
+  retired_fetches_.push_back(std::move(it->second));
+  kept_fetches_.erase(it);
+  reap_later();
 }
 
 void Prober::probe_ended(Target& t, const std::string& error) {

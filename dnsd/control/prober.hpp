@@ -68,7 +68,9 @@ class Prober {
   // target `key`'s address and port, with its scheme, TLS options and timeout. `done` gets the HTTP
   // status (0: no reply), the body (up to 1 MiB) and why it failed; it is called once, and never after
   // set_targets() or once the prober is gone (update_targets() lets it finish, even when it removes
-  // the target). False when `key` is not a target.
+  // the target). False when `key` is not a target. The connection is kept for the next fetch to the
+  // same target (HTTP/1.1 keep-alive; over https a new one resumes the probes' TLS session) until the
+  // target goes or changes.
   using Fetched = std::function<void(int status, const std::string& body, const std::string& error)>;
   bool fetch(const std::string& key, const std::string& path, const std::string& json_body, Fetched done);
 
@@ -103,7 +105,13 @@ class Prober {
   // A probe's exchange ended: with the reply (error empty) or with why not. Closes the connection
   // after a failure, then reports.
   void probe_ended(Target& t, const std::string& error);
+  // A fetch's exchange ended; its connection is kept for the next fetch to the target when the
+  // reply left it open and the target is still probed as it was.
   void fetch_ended(Fetch& f, const std::string& error);
+  // The member closed a fetch's kept connection as the request went out: sent again on a new one.
+  void fetch_dropped(Fetch& f);
+  // Closes the connection kept for fetches to `key`, if any (the target went or changed).
+  void drop_kept_fetch(const std::string& key);
   void report(Target& t, ProbeResult result);
   // Frees what set_targets() or a finished fetch left on the next turn of the loop, never inside the
   // callback that let go of it.
@@ -145,6 +153,8 @@ class Prober {
   std::map<uint32_t, timeval> deadlines_;  // by timeout in ms
   DnsBasePtr dns_;
   std::vector<std::unique_ptr<Fetch>> fetches_;
+  std::map<std::string, std::unique_ptr<Fetch>> kept_fetches_;  // idle, by target key
+  uint64_t last_target_id_ = 0;
   std::vector<std::unique_ptr<Target>> retired_targets_;
   std::vector<std::unique_ptr<Fetch>> retired_fetches_;
   EventPtr reap_;

@@ -12,6 +12,8 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "prober.hpp"
 
@@ -42,13 +44,26 @@ TEST_CASE("the /health reply decides a probe, and says why it failed", "[health]
 namespace {
 
 // An in-process HTTP/1.1 responder on loopback answering etcd's healthy /health, on the test's event
-// base (keep-alive, as etcd does).
+// base (keep-alive, as etcd does). It notes the client port of each POST's connection (the prober's
+// fetches), and ends the connection after its reply when close_next is set.
 struct Responder {
   explicit Responder(event_base* base) : http(evhttp_new(base)) {
     evhttp_set_gencb(
         http,
-        [](evhttp_request* req, void* self) {
-          ++static_cast<Responder*>(self)->requests;
+        [](evhttp_request* req, void* arg) {
+          auto* self = static_cast<Responder*>(arg);
+          ++self->requests;
+          if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+            char* address = nullptr;
+            uint16_t peer = 0;
+            self->last_post = evhttp_request_get_connection(req);
+            evhttp_connection_get_peer(self->last_post, &address, &peer);
+            self->post_ports.push_back(peer);
+          }
+          if (self->close_next) {
+            self->close_next = false;
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+          }
           evbuffer* body = evbuffer_new();
           evbuffer_add_printf(body, "{\"health\":\"true\",\"reason\":\"\"}");
           evhttp_send_reply(req, 200, "OK", body);
@@ -66,6 +81,9 @@ struct Responder {
   evhttp* http;
   uint16_t port = 0;
   size_t requests = 0;
+  std::vector<uint16_t> post_ports;
+  evhttp_connection* last_post = nullptr;
+  bool close_next = false;
 };
 
 void run_for(event_base* base, int ms) {
@@ -171,4 +189,70 @@ TEST_CASE("many probes are batched (their replies polled) and few are not, every
   for (int i = 5; i < 30; ++i) CHECK(seen["m" + std::to_string(i)].handle_kept);
   CHECK(responder.requests > 600);
   close(silent);
+}
+
+TEST_CASE("a fetch's connection is kept for the next fetch to its target, until the target changes", "[health]") {
+  const EventBasePtr base(event_base_new());
+  Responder responder(base.get()), moved(base.get());
+  Prober prober(base.get(), [](const std::string&, const ProbeResult&, void*&) {});
+  auto spec = [](uint16_t port) {
+    ProbeSpec s;
+    s.key = "m0";
+    s.host = "m0.lab.example.com";
+    s.address = "127.0.0.1";
+    s.port = port;
+    s.options.scheme = "http";
+    s.options.interval_ms = 60000;  // a probe at first, then none in the test's time
+    s.options.timeout_ms = 500;
+    return s;
+  };
+  prober.set_targets({spec(responder.port)});
+  // One fetch to its end; its status and body, or "not a target".
+  auto fetch = [&](const char* key = "m0") {
+    std::string got;
+    if (!prober.fetch(key, "/v3/cluster/member/list", "{}", [&](int status, const std::string& body, const std::string& error) {
+          got = std::to_string(status) + " " + body + error;
+        }))
+      return std::string("not a target");
+    for (int i = 0; i < 100 && got.empty(); ++i) run_for(base.get(), 5);
+    return got;
+  };
+  const std::string ok = "200 {\"health\":\"true\",\"reason\":\"\"}";
+  CHECK(fetch() == ok);
+  CHECK(fetch() == ok);
+  CHECK(fetch() == ok);
+  REQUIRE(responder.post_ports.size() == 3);
+  CHECK(responder.post_ports[1] == responder.post_ports[0]);  // kept
+  CHECK(responder.post_ports[2] == responder.post_ports[0]);
+
+  // A reply that ends its connection: the next fetch connects anew.
+  responder.close_next = true;
+  CHECK(fetch() == ok);
+  CHECK(fetch() == ok);
+  REQUIRE(responder.post_ports.size() == 5);
+  CHECK(responder.post_ports[4] != responder.post_ports[3]);
+
+  // The member closes the kept connection between fetches: seen while idle, or only when the next
+  // request goes out (sent again once, on a new connection); neither fails the fetch.
+  evhttp_connection_free(responder.last_post);
+  run_for(base.get(), 20);
+  CHECK(fetch() == ok);
+  evhttp_connection_free(responder.last_post);
+  CHECK(fetch() == ok);
+  REQUIRE(responder.post_ports.size() == 7);
+  CHECK(responder.post_ports[5] != responder.post_ports[4]);
+  CHECK(responder.post_ports[6] != responder.post_ports[5]);
+  CHECK(fetch() == ok);
+  REQUIRE(responder.post_ports.size() == 8);
+  CHECK(responder.post_ports[7] == responder.post_ports[6]);
+
+  // The target set again elsewhere: the kept connection goes with the old one.
+  prober.update_targets({}, {spec(moved.port)});
+  CHECK(fetch() == ok);
+  CHECK(moved.post_ports.size() == 1);
+  CHECK(responder.post_ports.size() == 8);
+  CHECK(fetch("m9") == "not a target");
+  prober.set_targets({});
+  CHECK(fetch() == "not a target");
+  CHECK(prober.in_flight() == 0);
 }
