@@ -115,6 +115,7 @@ struct Prober::Fetch final : HttpConnection::Owner {
   Prober& prober;
   std::string key;     // its target's
   uint64_t target_id;  // and which one: a target set again differently is another (Target::id)
+  bool keep = true;     // false: its TLS files changed during the fetch, its connection is not kept
   HttpConnection conn;
   EventPtr deadline;
   Fetched done;
@@ -227,6 +228,8 @@ void Prober::update_targets(const std::vector<std::string>& removed, std::vector
         if (t->busy) t->reconnect = true;
         else t->conn.close();
         drop_kept_fetch(key);
+        for (auto& f : fetches_)
+          if (f->key == key) f->keep = false;
       }
   if ((rate_ >= batch_rate) != batched_) {
     batched_ = !batched_;
@@ -401,16 +404,13 @@ void Prober::fetch_dropped(Fetch& f) {
 }
 
 void Prober::fetch_ended(Fetch& f, const std::string& error) {
+  const auto it = std::find_if(fetches_.begin(), fetches_.end(), [&](const auto& p) { return p.get() == &f; });
+  if (it == fetches_.end()) return;  // never: set_targets() lets fetches go without ending them
+  std::unique_ptr<Fetch> owned = std::move(*it);
+  fetches_.erase(it);
   if (!f.conn.idle()) f.conn.close();  // a timeout: mid-exchange
   evtimer_del(f.deadline.get());
   --in_flight_;
-  std::unique_ptr<Fetch> owned;
-  for (auto it = fetches_.begin(); it != fetches_.end(); ++it)
-    if (it->get() == &f) {
-      owned = std::move(*it);
-      fetches_.erase(it);
-      break;
-    }
   // The handler may start another fetch (even to this target) or set the targets again: it runs
   // with its own copy of the callback, while this fetch is in no list.
   const Fetched done = std::move(f.done);
@@ -420,12 +420,11 @@ void Prober::fetch_ended(Fetch& f, const std::string& error) {
   } catch (...) {
     // The fetch's handler logs its own failures; a probe must never take the control thread down.
   }
-  if (!owned) return;  // set_targets() let it go meanwhile
   f.conn.forget_reply();  // a member list of thousands is not kept with the connection
   // Kept for the next fetch to this target while it is probed as it was; freed otherwise, after the
   // callback that called this has returned (reap).
   const auto t = targets_.find(f.key);
-  if (f.conn.idle() && t != targets_.end() && t->second->id == f.target_id) {
+  if (f.conn.idle() && f.keep && t != targets_.end() && t->second->id == f.target_id) {
     std::unique_ptr<Fetch>& slot = kept_fetches_[f.key];
     if (slot) {  // two at once to one target: one is enough
       slot->conn.close();
