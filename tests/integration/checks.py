@@ -1,11 +1,33 @@
 """What the Python integration tests share: named checks that print ok/FAIL (ctest fails the test on
-"FAIL "), and free loopback ports."""
+"FAIL "), free loopback ports, and temporary directories that go when the test passes."""
+import atexit
 import os
 import random
+import shutil
 import socket
+import sys
+import tempfile
 import time
 
 failures = []
+_temp_dirs = []
+
+
+def temp_dir(prefix):
+    """A new directory in /tmp for the test's files; removed when the test exits, unless a check failed
+    or an exception ended it (then kept to look at, its path printed)."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    _temp_dirs.append(path)
+    return path
+
+
+@atexit.register
+def _remove_temp_dirs():
+    for path in _temp_dirs:
+        if failures or hasattr(sys, "last_value"):
+            print(f"kept for a look: {path}")
+        else:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def check(what, ok, detail=""):

@@ -11,12 +11,11 @@ import os
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 
-from checks import check, failures, free_port
+from checks import check, failures, free_port, temp_dir
 
 DNSD = sys.argv[1]
 ZONE = "lab.example.com"
@@ -184,7 +183,7 @@ def make_tls(tmp):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="dnsd-join-")
+    tmp = temp_dir("dnsd-join-")
     port, tls_port = free_port(), free_port()
     etcd = FakeEtcd(port)
     d = Dnsd(tmp, port, tls_port)

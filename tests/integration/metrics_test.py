@@ -4,18 +4,17 @@ HELP and TYPE, counters end in _total, no duplicate series, after dnsd has answe
 sent NOTIFYs and counted rate-limited replies. Usage: metrics_test.py DNSD"""
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
-from checks import check, failures, free_port, start_dnsd, zone_head
+from checks import check, failures, free_port, start_dnsd, temp_dir, zone_head
 
 DNSD = sys.argv[1]
 ZONE = "lab.example.com"
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="dnsd-metrics-")
+    tmp = temp_dir("dnsd-metrics-")
     port, control = free_port(), free_port()
     proc = start_dnsd(DNSD, tmp, zone_head(ZONE) + f"""transfer: {{ allow: [{{ address: 127.0.0.1/32 }}], notify: [{{ address: "127.0.0.1:9" }}] }}
 clusters:

@@ -17,12 +17,11 @@ import signal
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 
-from checks import check, failures, free_port, start_dnsd, zone_head
+from checks import check, failures, free_port, start_dnsd, temp_dir, zone_head
 
 DNSD = sys.argv[1]
 ZONE = "lab.example.com"
@@ -84,7 +83,7 @@ def tls_server_context(tmp):
 
 def scenario(scheme):
     print(f"-- {scheme}")
-    tmp = tempfile.mkdtemp(prefix="dnsd-keepalive-")
+    tmp = temp_dir("dnsd-keepalive-")
     etcd_port, port, control = free_port(), free_port(), free_port()
     tls = tls_server_context(tmp) if scheme == "https" else None
     member = Member(etcd_port, tls)
@@ -220,7 +219,7 @@ def raw_member(name, port):
 
 def replies():
     print("-- replies")
-    tmp = tempfile.mkdtemp(prefix="dnsd-replies-")
+    tmp = temp_dir("dnsd-replies-")
     port, control = free_port(), free_port()
     members = ""
     for name in REPLIES:

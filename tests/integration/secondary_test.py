@@ -10,10 +10,9 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 
-from checks import check, failures, free_port
+from checks import check, failures, free_port, temp_dir
 
 DNSD = sys.argv[1]
 KEY = "xfr-key"
@@ -113,7 +112,7 @@ def secondary_zone(primary_port):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="dnsd-secondary-")
+    tmp = temp_dir("dnsd-secondary-")
     secondary = Server(tmp, "secondary", "")
     primary = Server(tmp, "primary", primary_zone(secondary.port))
     secondary.zone(secondary_zone(primary.port))

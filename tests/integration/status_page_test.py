@@ -11,12 +11,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 
-from checks import check, failures, free_port, start_dnsd, zone_head
+from checks import check, failures, free_port, start_dnsd, temp_dir, zone_head
 
 DNSD, SHOT = sys.argv[1], sys.argv[2]
 ZONE = "lab.example.com"
@@ -24,7 +23,7 @@ ZONE = "lab.example.com"
 
 def chromium(*args):
     return subprocess.run(["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                           "--disable-dev-shm-usage", f"--user-data-dir={tempfile.mkdtemp(prefix='dnsd-chromium-')}",
+                           "--disable-dev-shm-usage", f"--user-data-dir={temp_dir('dnsd-chromium-')}",
                            *args], capture_output=True, text=True, timeout=120)
 
 
@@ -32,7 +31,7 @@ def main():
     if not shutil.which("chromium"):
         print("FAIL chromium is not installed (make test-deps installs it)")
         return 1
-    tmp = tempfile.mkdtemp(prefix="dnsd-status-")
+    tmp = temp_dir("dnsd-status-")
 
     class Health(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args):

@@ -9,10 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-from checks import check, failures, free_port, zone_head
+from checks import check, failures, free_port, temp_dir, zone_head
 
 DNSD = sys.argv[1]
 ZONE = "lab.example.com"
@@ -49,7 +48,7 @@ def dig_status(port):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="dnsd-systemd-")
+    tmp = temp_dir("dnsd-systemd-")
     port = free_port()
     zone = zone_head(ZONE)
     with open(f"{tmp}/zone.yaml", "w") as f:

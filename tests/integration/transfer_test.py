@@ -10,10 +10,9 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
-from checks import check, failures, free_port
+from checks import check, failures, free_port, temp_dir
 
 DNSD = sys.argv[1]
 KEY = "xfr-key"
@@ -68,7 +67,7 @@ def stop(dnsd, log_path):
 def transfers():
     other = ("zone: other.example.com\nsoa: { mname: ns1.other.example.com, rname: h.example.org }\n"
              "ns: [ns1.other.example.com]\nrecords: |\n  ns1 IN A 127.0.0.1\n")
-    tmp = tempfile.mkdtemp(prefix="dnsd-xfr-")
+    tmp = temp_dir("dnsd-xfr-")
     dnsd, port, log_path = start(tmp, {"lab.yaml": zone(1500, []), "other.yaml": other})
     try:
         key = ["-y", f"hmac-sha256:{KEY}:{SECRET}"]
@@ -135,7 +134,7 @@ def notifies():
     answering, silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     answering.bind(("127.0.0.1", 0))
     silent.bind(("127.0.0.1", 0))
-    tmp = tempfile.mkdtemp(prefix="dnsd-notify-")
+    tmp = temp_dir("dnsd-notify-")
     dnsd, port, log_path = start(tmp, {"lab.yaml": zone(0, [answering.getsockname()[1], silent.getsockname()[1]])})
     try:
         # The start announces the zone to both targets; the answering one replies.

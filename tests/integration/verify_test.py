@@ -6,10 +6,9 @@ import json
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
-from checks import check, failures, free_port
+from checks import check, failures, free_port, temp_dir
 from crafted_dns import Server, Zone
 import verify_cases
 
@@ -100,7 +99,7 @@ def main():
 
     # `dnsd check` tells the same story offline, as warnings (exit 0): a clear-text cluster fails on 3.4,
     # the TLS one does not.
-    tmp = tempfile.mkdtemp(prefix="dnsd-check-")
+    tmp = temp_dir("dnsd-check-")
     with open(f"{tmp}/lab.yaml", "w") as f:
         f.write(f"zone: {ORIGIN}\nsoa: {{ mname: ns1.{ORIGIN}, rname: h.example.org }}\nns: [ns1.{ORIGIN}]\n"
                 "records: |\n  ns1 IN A 127.0.0.1\nclusters:\n"
@@ -114,7 +113,7 @@ def main():
           "couldn't resolve during SRV discovery" in r.stderr and "cluster 'c1': etcd 3.4 would not" not in r.stderr, r.stderr)
 
     # dnsd itself, with JSON output.
-    tmp = tempfile.mkdtemp(prefix="dnsd-verify-")
+    tmp = temp_dir("dnsd-verify-")
     port = free_port()
     with open(f"{tmp}/lab.yaml", "w") as f:
         f.write(f"zone: {ORIGIN}\nsoa: {{ mname: ns1.{ORIGIN}, rname: h.example.org }}\nns: [ns1.{ORIGIN}]\n"
