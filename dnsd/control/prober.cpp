@@ -168,16 +168,12 @@ void Prober::set_targets(std::vector<ProbeSpec> specs) {
   update_targets(removed, std::move(specs));
   // Fetches in flight are dropped without a result (the caller starts them again).
   for (auto& f : fetches_) {
-    f->conn.close();
     evtimer_del(f->deadline.get());
     --in_flight_;
-    retired_fetches_.push_back(std::move(f));
+    let_go(std::move(f));
   }
   fetches_.clear();
-  for (auto& [key, f] : kept_fetches_) {
-    f->conn.close();
-    retired_fetches_.push_back(std::move(f));
-  }
+  for (auto& [key, f] : kept_fetches_) let_go(std::move(f));
   kept_fetches_.clear();
 }
 
@@ -426,24 +422,23 @@ void Prober::fetch_ended(Fetch& f, const std::string& error) {
   const auto t = targets_.find(f.key);
   if (f.conn.idle() && f.keep && t != targets_.end() && t->second->id == f.target_id) {
     std::unique_ptr<Fetch>& slot = kept_fetches_[f.key];
-    if (slot) {  // two at once to one target: one is enough
-      slot->conn.close();
-      retired_fetches_.push_back(std::move(slot));
-    }
+    if (slot) let_go(std::move(slot));  // two at once to one target: one is enough
     slot = std::move(owned);
   } else {
-    f.conn.close();
-    retired_fetches_.push_back(std::move(owned));
+    let_go(std::move(owned));
   }
-  reap_later();
 }
 
 void Prober::drop_kept_fetch(const std::string& key) {
   const auto it = kept_fetches_.find(key);
   if (it == kept_fetches_.end()) return;
-  it->second->conn.close();
-  retired_fetches_.push_back(std::move(it->second));
+  let_go(std::move(it->second));
   kept_fetches_.erase(it);
+}
+
+void Prober::let_go(std::unique_ptr<Fetch> f) {
+  f->conn.close();
+  retired_fetches_.push_back(std::move(f));
   reap_later();
 }
 

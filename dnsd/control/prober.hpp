@@ -112,6 +112,8 @@ class Prober {
   void fetch_dropped(Fetch& f);
   // Closes the connection kept for fetches to `key`, if any (the target went or changed).
   void drop_kept_fetch(const std::string& key);
+  // Closes a fetch's connection; the fetch is freed later (reap), never inside its own callback.
+  void let_go(std::unique_ptr<Fetch> f);
   void report(Target& t, ProbeResult result);
   // Frees what set_targets() or a finished fetch left on the next turn of the loop, never inside the
   // callback that let go of it.

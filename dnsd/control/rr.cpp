@@ -75,16 +75,17 @@ Rr Rr::make(std::string_view owner, uint16_t type, uint16_t rr_class, uint32_t t
 
 bool RrBatch::add(std::string_view owner, uint16_t type, uint16_t rr_class, uint32_t ttl, std::span<const uint8_t> rdata) {
   if (!is_wire_name(owner) || rdata.size() > 0xFFFF) return false;
-  const auto same_owner = [&] {
-    const size_t at = last_owner_ - Rr::block_head;
-    return last_owner_ && uint8_t(image_[at]) == owner.size() && image_.compare(at + 1, owner.size(), owner) == 0;
-  };
-  // A record starts, and names an earlier owner, at an offset of 16 bits: a full block is sealed.
-  const size_t size = 2 + (same_owner() ? 3 : 1 + owner.size()) + 10 + rdata.size();
-  if (!image_.empty() && Rr::block_head + image_.size() + size > 0xFFFF) seal();
+  const size_t at = last_owner_ - Rr::block_head;
+  bool shared = last_owner_ && uint8_t(image_[at]) == owner.size() && image_.compare(at + 1, owner.size(), owner) == 0;
+  const auto size = [&] { return 2 + (shared ? 3 : 1 + owner.size()) + 10 + rdata.size(); };
+  // A record starts, and names an earlier owner, at an offset of 16 bits: a full block is sealed (and
+  // its owners go with it).
+  if (!image_.empty() && Rr::block_head + image_.size() + size() > 0xFFFF) {
+    seal();
+    shared = false;
+  }
   const size_t start = Rr::block_head + image_.size();
-  const bool shared = same_owner();
-  image_.resize(image_.size() + 2 + (shared ? 3 : 1 + owner.size()) + 10 + rdata.size());
+  image_.resize(image_.size() + size());
   auto* p = reinterpret_cast<uint8_t*>(image_.data()) + (start - Rr::block_head);
   put16(p, uint16_t(start));
   if (shared) {
